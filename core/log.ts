@@ -1,0 +1,80 @@
+/** Structured JSON logging: one line per record on stderr, fields flattened beside `level` and `msg`. */
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type LogFields = Record<string, unknown>;
+
+const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  /** A logger that adds `fields` to every record (e.g. `{ plugin: "http" }`). */
+  child(fields: LogFields): Logger;
+}
+
+/** Where log records go; tests swap it to capture lines. */
+export type LogSink = (line: string) => void;
+
+interface RootState {
+  level: LogLevel;
+  sink: LogSink;
+}
+
+const encoder = new TextEncoder();
+const stderrSink: LogSink = (line) => Deno.stderr.writeSync(encoder.encode(line + "\n"));
+
+/** Errors serialise to their message (and cause) instead of `{}`. */
+function plain(value: unknown): unknown {
+  if (value instanceof Error) {
+    return value.cause === undefined ? value.message : `${value.message} (cause: ${plain(value.cause)})`;
+  }
+  return value;
+}
+
+class JsonLogger implements Logger {
+  constructor(private readonly root: RootState, private readonly fields: LogFields) {}
+
+  private write(level: LogLevel, msg: string, fields?: LogFields): void {
+    if (order[level] < order[this.root.level]) return;
+    const record: LogFields = { time: new Date().toISOString(), level, msg };
+    for (const [k, v] of Object.entries(this.fields)) record[k] = plain(v);
+    if (fields) { for (const [k, v] of Object.entries(fields)) if (v !== undefined) record[k] = plain(v); }
+    this.root.sink(JSON.stringify(record));
+  }
+
+  debug(msg: string, fields?: LogFields) {
+    this.write("debug", msg, fields);
+  }
+  info(msg: string, fields?: LogFields) {
+    this.write("info", msg, fields);
+  }
+  warn(msg: string, fields?: LogFields) {
+    this.write("warn", msg, fields);
+  }
+  error(msg: string, fields?: LogFields) {
+    this.write("error", msg, fields);
+  }
+  child(fields: LogFields): Logger {
+    return new JsonLogger(this.root, { ...this.fields, ...fields });
+  }
+}
+
+/** The root logger of a process; `setLevel` changes every child at once (config reloads use it). */
+export class RootLogger extends JsonLogger {
+  private readonly state: RootState;
+  constructor(level: LogLevel = "info", sink: LogSink = stderrSink) {
+    const state = { level, sink };
+    super(state, {});
+    this.state = state;
+  }
+  setLevel(level: LogLevel): void {
+    this.state.level = level;
+  }
+  get level(): LogLevel {
+    return this.state.level;
+  }
+}
+
+export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];

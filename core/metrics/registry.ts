@@ -1,0 +1,224 @@
+/**
+ * A small metrics registry with Prometheus semantics. Registering a name twice returns the metric already
+ * registered (the predecessor panicked at start on duplicate registration); a clash of type or labels is an error
+ * that names both.
+ */
+
+export type Labels = Record<string, string>;
+export type MetricType = "counter" | "gauge" | "histogram";
+
+export interface MetricOptions {
+  name: string;
+  help: string;
+  labelNames?: readonly string[];
+}
+
+export interface HistogramOptions extends MetricOptions {
+  buckets?: readonly number[];
+}
+
+/** Seconds: from 1 ms to 60 s, fine-grained under 1 s where failover lives. */
+export const SECONDS_BUCKETS: readonly number[] = [
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  30,
+  60,
+];
+
+function labelKey(labelNames: readonly string[], labels: Labels | undefined): string {
+  if (labelNames.length === 0) return "";
+  return labelNames.map((n) => labels?.[n] ?? "").join("\u0000");
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+}
+
+function renderLabels(names: readonly string[], values: readonly string[], extra?: [string, string]): string {
+  const parts = names.map((n, i) => `${n}="${escapeLabel(values[i])}"`);
+  if (extra) parts.push(`${extra[0]}="${escapeLabel(extra[1])}"`);
+  return parts.length ? `{${parts.join(",")}}` : "";
+}
+
+function formatNumber(n: number): string {
+  if (n === Infinity) return "+Inf";
+  if (n === -Infinity) return "-Inf";
+  return Number.isNaN(n) ? "NaN" : String(n);
+}
+
+abstract class Metric {
+  abstract readonly type: MetricType;
+  constructor(readonly name: string, readonly help: string, readonly labelNames: readonly string[]) {}
+  protected checkLabels(labels: Labels | undefined): void {
+    if (!labels) return;
+    for (const k of Object.keys(labels)) {
+      if (!this.labelNames.includes(k)) {
+        throw new Error(
+          `metric ${this.name}: unknown label "${k}"; its labels are [${this.labelNames.join(", ")}]`,
+        );
+      }
+    }
+  }
+  abstract render(): string[];
+}
+
+export class Counter extends Metric {
+  readonly type = "counter";
+  private readonly values = new Map<string, { labels: string[]; value: number }>();
+  inc(labels?: Labels, by = 1): void {
+    this.checkLabels(labels);
+    if (by < 0) throw new Error(`counter ${this.name}: cannot decrease (by ${by})`);
+    const key = labelKey(this.labelNames, labels);
+    const cur = this.values.get(key);
+    if (cur) cur.value += by;
+    else this.values.set(key, { labels: this.labelNames.map((n) => labels?.[n] ?? ""), value: by });
+  }
+  get(labels?: Labels): number {
+    return this.values.get(labelKey(this.labelNames, labels))?.value ?? 0;
+  }
+  render(): string[] {
+    return [...this.values.values()].map((v) =>
+      `${this.name}${renderLabels(this.labelNames, v.labels)} ${formatNumber(v.value)}`
+    );
+  }
+}
+
+export class Gauge extends Metric {
+  readonly type = "gauge";
+  private readonly values = new Map<string, { labels: string[]; value: number }>();
+  set(labels: Labels | undefined, value: number): void {
+    this.checkLabels(labels);
+    const key = labelKey(this.labelNames, labels);
+    const cur = this.values.get(key);
+    if (cur) cur.value = value;
+    else this.values.set(key, { labels: this.labelNames.map((n) => labels?.[n] ?? ""), value });
+  }
+  inc(labels?: Labels, by = 1): void {
+    this.set(labels, this.get(labels) + by);
+  }
+  dec(labels?: Labels, by = 1): void {
+    this.set(labels, this.get(labels) - by);
+  }
+  get(labels?: Labels): number {
+    return this.values.get(labelKey(this.labelNames, labels))?.value ?? 0;
+  }
+  /** Drops one series, e.g. when the Service it describes is gone. */
+  remove(labels?: Labels): void {
+    this.values.delete(labelKey(this.labelNames, labels));
+  }
+  render(): string[] {
+    return [...this.values.values()].map((v) =>
+      `${this.name}${renderLabels(this.labelNames, v.labels)} ${formatNumber(v.value)}`
+    );
+  }
+}
+
+interface HistogramSeries {
+  labels: string[];
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+export class Histogram extends Metric {
+  readonly type = "histogram";
+  private readonly series = new Map<string, HistogramSeries>();
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    readonly buckets: readonly number[],
+  ) {
+    super(name, help, labelNames);
+  }
+  observe(labels: Labels | undefined, value: number): void {
+    this.checkLabels(labels);
+    const key = labelKey(this.labelNames, labels);
+    let s = this.series.get(key);
+    if (!s) {
+      s = {
+        labels: this.labelNames.map((n) => labels?.[n] ?? ""),
+        counts: this.buckets.map(() => 0),
+        sum: 0,
+        count: 0,
+      };
+      this.series.set(key, s);
+    }
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]) s.counts[i]++;
+    s.sum += value;
+    s.count++;
+  }
+  /** Count and sum of one series, for tests and debug endpoints. */
+  snapshot(labels?: Labels): { count: number; sum: number } {
+    const s = this.series.get(labelKey(this.labelNames, labels));
+    return { count: s?.count ?? 0, sum: s?.sum ?? 0 };
+  }
+  render(): string[] {
+    const out: string[] = [];
+    for (const s of this.series.values()) {
+      this.buckets.forEach((b, i) =>
+        out.push(
+          `${this.name}_bucket${renderLabels(this.labelNames, s.labels, ["le", formatNumber(b)])} ${
+            s.counts[i]
+          }`,
+        )
+      );
+      out.push(`${this.name}_bucket${renderLabels(this.labelNames, s.labels, ["le", "+Inf"])} ${s.count}`);
+      out.push(`${this.name}_sum${renderLabels(this.labelNames, s.labels)} ${formatNumber(s.sum)}`);
+      out.push(`${this.name}_count${renderLabels(this.labelNames, s.labels)} ${s.count}`);
+    }
+    return out;
+  }
+}
+
+export class MetricsRegistry {
+  private readonly metrics = new Map<string, Metric>();
+
+  private register<M extends Metric>(m: M): M {
+    const existing = this.metrics.get(m.name);
+    if (!existing) {
+      this.metrics.set(m.name, m);
+      return m;
+    }
+    const sameLabels = existing.labelNames.join(",") === m.labelNames.join(",");
+    if (existing.type !== m.type || !sameLabels) {
+      throw new Error(
+        `metric ${m.name} is already registered as ${existing.type}{${existing.labelNames.join(",")}}, ` +
+          `cannot register it as ${m.type}{${m.labelNames.join(",")}}`,
+      );
+    }
+    return existing as M;
+  }
+
+  counter(o: MetricOptions): Counter {
+    return this.register(new Counter(o.name, o.help, o.labelNames ?? []));
+  }
+  gauge(o: MetricOptions): Gauge {
+    return this.register(new Gauge(o.name, o.help, o.labelNames ?? []));
+  }
+  histogram(o: HistogramOptions): Histogram {
+    return this.register(new Histogram(o.name, o.help, o.labelNames ?? [], o.buckets ?? SECONDS_BUCKETS));
+  }
+
+  /** The registry in the Prometheus text exposition format 0.0.4. */
+  render(): string {
+    const lines: string[] = [];
+    for (const m of [...this.metrics.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+      lines.push(`# HELP ${m.name} ${m.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`);
+      lines.push(`# TYPE ${m.name} ${m.type}`);
+      lines.push(...m.render());
+    }
+    return lines.join("\n") + "\n";
+  }
+}

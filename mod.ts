@@ -1,0 +1,61 @@
+/**
+ * zen-lead's public API for plugin authors: the plugin contract, the domain types plugins receive, and helpers
+ * that give a plugin its exact instance type.
+ *
+ * @example A leader strategy in one file
+ * ```ts
+ * import { defineStrategy } from "./mod.ts";
+ *
+ * export default defineStrategy({
+ *   name: "alphabetical",
+ *   version: "1.0.0",
+ *   setup: () => ({
+ *     rank: ({ candidates }) => [...candidates].sort((a, b) => a.pod.name.localeCompare(b.pod.name)).map((c) => c.pod.uid),
+ *   }),
+ * });
+ * ```
+ * @module
+ */
+import type {
+  CloudBackend,
+  HealthChecker,
+  LeaderStrategy,
+  MetricsExporter,
+  PluginDefinition,
+} from "./core/plugin/types.ts";
+
+export type * from "./core/plugin/types.ts";
+export type { LogFields, Logger } from "./core/log.ts";
+export type { Counter, Gauge, Histogram, MetricsRegistry } from "./core/metrics/registry.ts";
+
+type Def<K extends PluginDefinition["kind"], O, I> = Omit<PluginDefinition<K, O, I>, "kind">;
+
+/** A leader strategy plugin. */
+export function defineStrategy<O = unknown>(
+  def: Def<"strategy", O, LeaderStrategy>,
+): PluginDefinition<"strategy", O, LeaderStrategy> {
+  return { ...def, kind: "strategy" };
+}
+
+/** A health checker plugin. */
+export function defineHealthChecker<O = unknown>(
+  // deno-lint-ignore no-explicit-any
+  def: Def<"health", O, HealthChecker<any>>,
+  // deno-lint-ignore no-explicit-any
+): PluginDefinition<"health", O, HealthChecker<any>> {
+  return { ...def, kind: "health" };
+}
+
+/** A cloud backend plugin. */
+export function defineBackend<O = unknown>(
+  def: Def<"backend", O, CloudBackend>,
+): PluginDefinition<"backend", O, CloudBackend> {
+  return { ...def, kind: "backend" };
+}
+
+/** A metrics exporter plugin. */
+export function defineExporter<O = unknown>(
+  def: Def<"exporter", O, MetricsExporter>,
+): PluginDefinition<"exporter", O, MetricsExporter> {
+  return { ...def, kind: "exporter" };
+}
