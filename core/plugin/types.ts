@@ -121,6 +121,8 @@ export interface HealthChecker<S = unknown> {
   /** Whether results come from the Kubernetes object alone (no network), so no scheduler is needed. */
   readonly passive?: boolean;
   check(pod: PodView, spec: S, signal: AbortSignal): Promise<HealthResult>;
+  /** The kernel stopped probing this pod with this spec: drop what was kept for it (e.g. a gRPC channel). */
+  release?(pod: PodView, spec: S): void;
 }
 
 /** The cloud state the controller wants for one opted-in Service. */
