@@ -1,0 +1,36 @@
+/** What the engine asks of Azure, one method per step of its state machine; tests substitute fakes. */
+import type { AddressLocation, AddressLocationsRequest, GatewayService } from "./shapes.ts";
+
+export interface ServicePort {
+  name?: string;
+  port: number;
+  targetPort: number;
+  protocol: string;
+}
+
+/** An inbound service: a public IP and a load balancer in front of the leader pods. */
+export interface InboundSpec {
+  kind: "inbound";
+  name: string;
+  ports: readonly ServicePort[];
+}
+
+/** An outbound (egress) service: a public IP on a NAT gateway for pods' outbound traffic. */
+export interface OutboundSpec {
+  kind: "outbound";
+  name: string;
+}
+
+export type ServiceSpec = InboundSpec | OutboundSpec;
+
+export interface GatewayApi {
+  /** Makes sure the service gateway exists (creating it when configured to). */
+  ensureGateway(signal: AbortSignal): Promise<void>;
+  listServices(signal: AbortSignal): Promise<GatewayService[]>;
+  listAddressLocations(signal: AbortSignal): Promise<AddressLocation[]>;
+  /** Creates or updates every resource of a service, idempotently; returns its public frontend IP. */
+  ensureService(spec: ServiceSpec, signal: AbortSignal): Promise<{ frontendIP?: string }>;
+  /** Unregisters a service and deletes its resources; resources already gone count as deleted. */
+  deleteService(name: string, kind: ServiceSpec["kind"], signal: AbortSignal): Promise<void>;
+  updateAddressLocations(request: AddressLocationsRequest, signal: AbortSignal): Promise<void>;
+}
