@@ -1,0 +1,51 @@
+/** The shape of `config.yaml` in the zen-lead ConfigMap (documented in README-config.md). */
+import * as v from "valibot";
+import { LOG_LEVELS } from "../log.ts";
+import { PLUGIN_NAME } from "../plugin/shape.ts";
+
+const wholeAtLeastOne = v.pipe(v.number(), v.integer(), v.minValue(1));
+const positive = v.pipe(v.number(), v.gtValue(0));
+const pluginName = v.pipe(v.string(), v.regex(PLUGIN_NAME));
+
+/** `controller:` — the settings that can change without a restart; flags override them. */
+export const controllerSection = v.strictObject({
+  maxConcurrentReconciles: v.optional(wholeAtLeastOne),
+  maxCacheSizePerNamespace: v.optional(wholeAtLeastOne),
+  qps: v.optional(positive),
+  burst: v.optional(wholeAtLeastOne),
+  cacheUpdateTimeoutSeconds: v.optional(positive),
+  apiTimeoutSeconds: v.optional(positive),
+  logLevel: v.optional(v.picklist(LOG_LEVELS)),
+});
+
+/** `defaults:` — what a Service gets when its annotations do not say. */
+export const defaultsSection = v.strictObject({
+  /** Strategy of Services without `zen-lead.io/strategy`. */
+  strategy: v.optional(pluginName),
+  /** Stickiness of Services without `zen-lead.io/sticky`. */
+  sticky: v.optional(v.boolean()),
+  /** Health check of Services without `zen-lead.io/health-check`: `name` or `name:short-form`. */
+  healthCheck: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(:.*)?$/))),
+  /** Per-strategy default options, validated by each strategy's optionsSchema. */
+  strategyOptions: v.optional(v.record(pluginName, v.unknown())),
+  /** The cloud backend for Services of type LoadBalancer; none when absent. */
+  backend: v.optional(pluginName),
+});
+
+/** One `plugins:` entry: a built-in's options or switch, or a user's plugin loaded from `module`. */
+export const pluginEntry = v.strictObject({
+  name: pluginName,
+  module: v.optional(v.pipe(v.string(), v.minLength(1))),
+  enabled: v.optional(v.boolean()),
+  options: v.optional(v.unknown()),
+});
+
+export const configSchema = v.strictObject({
+  controller: v.optional(controllerSection),
+  defaults: v.optional(defaultsSection),
+  plugins: v.optional(v.array(pluginEntry)),
+});
+
+export type ZenLeadConfig = v.InferOutput<typeof configSchema>;
+export type PluginEntry = v.InferOutput<typeof pluginEntry>;
+export type ServiceDefaults = v.InferOutput<typeof defaultsSection>;

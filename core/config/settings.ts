@@ -1,0 +1,66 @@
+/** Controller settings and their precedence: flags (and env vars) over the ConfigMap over built-in defaults. */
+import type { LogLevel } from "../log.ts";
+
+export interface ControllerSettings {
+  metricsBindAddress: string;
+  healthProbeBindAddress: string;
+  leaderElect: boolean;
+  leaderElectionId: string;
+  maxCacheSizePerNamespace: number;
+  maxConcurrentReconciles: number;
+  qps: number;
+  burst: number;
+  cacheUpdateTimeoutSeconds: number;
+  apiTimeoutSeconds: number;
+  logLevel: LogLevel;
+  /** Namespaces to watch; empty means all. */
+  watchNamespaces: string[];
+  configMapName: string;
+  configMapNamespace: string;
+  /** Path of a kubeconfig; absent means in-cluster or the client's default lookup. */
+  kubeconfig?: string;
+}
+
+/** The fields `config.yaml`'s `controller:` section may set; the others need a restart and come from flags. */
+export type ReloadableSettings = Pick<
+  ControllerSettings,
+  | "maxCacheSizePerNamespace"
+  | "maxConcurrentReconciles"
+  | "qps"
+  | "burst"
+  | "cacheUpdateTimeoutSeconds"
+  | "apiTimeoutSeconds"
+  | "logLevel"
+>;
+
+/** The predecessor's defaults; the ConfigMap lives in the controller's own namespace (`POD_NAMESPACE`). */
+export function defaultSettings(env: Readonly<Record<string, string | undefined>> = {}): ControllerSettings {
+  return {
+    metricsBindAddress: ":8080",
+    healthProbeBindAddress: ":8081",
+    leaderElect: true,
+    leaderElectionId: "zen-lead-controller-leader-election",
+    maxCacheSizePerNamespace: 1000,
+    maxConcurrentReconciles: 10,
+    qps: 50,
+    burst: 100,
+    cacheUpdateTimeoutSeconds: 10,
+    apiTimeoutSeconds: 30,
+    logLevel: "info",
+    watchNamespaces: [],
+    configMapName: "zen-lead-config",
+    configMapNamespace: env.POD_NAMESPACE || "zen-lead-system",
+  };
+}
+
+/** Per field: a value the user passed as a flag wins, then one from the ConfigMap, then the default. */
+export function resolveSettings(
+  flags: Partial<ControllerSettings>,
+  configMap: Partial<ReloadableSettings>,
+  defaults: ControllerSettings,
+): ControllerSettings {
+  const out: Record<string, unknown> = { ...defaults };
+  for (const [key, value] of Object.entries(configMap)) if (value !== undefined) out[key] = value;
+  for (const [key, value] of Object.entries(flags)) if (value !== undefined) out[key] = value;
+  return out as unknown as ControllerSettings;
+}
