@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Builds the test control plane from the Go module proxy: etcd, and kube-apiserver,
+# kube-controller-manager and kubectl of the one Kubernetes release pinned in versions.env.
+# Binaries land in ~/.cache/zen-lead/k8s/<version>/bin; a stamp file makes a second run a no-op.
+#
+# Usage: build-k8s.sh [--force]
+# Env:   ZEN_LEAD_K8S_CACHE  cache root (default ~/.cache/zen-lead/k8s)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=versions.env
+source "$HERE/versions.env"
+
+CACHE_ROOT=${ZEN_LEAD_K8S_CACHE:-$HOME/.cache/zen-lead/k8s}
+OUT=$CACHE_ROOT/$KUBERNETES_VERSION
+BIN=$OUT/bin
+STAMP=$OUT/stamp
+WANT="kubernetes=$KUBERNETES_VERSION etcd=$ETCD_VERSION recipe=$BUILD_RECIPE"
+BINARIES=(etcd kube-apiserver kube-controller-manager kubectl)
+FORCE=${1:-}
+
+log() { printf '[build-k8s] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+fmt_secs() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+
+up_to_date() {
+  [[ $FORCE != --force && -f $STAMP && "$(head -n1 "$STAMP")" == "$WANT" ]] || return 1
+  local b
+  for b in "${BINARIES[@]}"; do [[ -x $BIN/$b ]] || return 1; done
+}
+
+if up_to_date; then
+  log "Kubernetes $KUBERNETES_VERSION and etcd $ETCD_VERSION are cached in $BIN ($(sed -n 2p "$STAMP"))"
+  exit 0
+fi
+
+# The harness generates certificates with the openssl CLI.
+if ! command -v openssl >/dev/null; then
+  log "installing openssl (the harness needs it for certificates)"
+  if [[ $(id -u) == 0 ]]; then
+    apt-get update -qq && apt-get install -y -qq openssl >/dev/null
+  else
+    sudo apt-get update -qq && sudo apt-get install -y -qq openssl >/dev/null
+  fi
+fi
+
+GO=$(command -v go || true)
+[[ -z $GO && -x /usr/local/go/bin/go ]] && GO=/usr/local/go/bin/go
+[[ -n $GO ]] || die "expected a Go toolchain (go on PATH or /usr/local/go/bin/go), found none"
+export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+
+mkdir -p "$OUT"
+# Two test runs may start at once: the second waits for the first build, then finds the stamp.
+exec 9>"$OUT/.lock"
+if command -v flock >/dev/null; then
+  flock -n 9 || { log "another build holds $OUT/.lock: waiting for it"; flock 9; }
+  if up_to_date; then log "built meanwhile by another run: $BIN"; exit 0; fi
+fi
+
+BUILD_START=$(date +%s)
+log "cold build of Kubernetes $KUBERNETES_VERSION + etcd $ETCD_VERSION with $($GO version | cut -d' ' -f3) into $BIN"
+
+# Runs "$@" in the background and prints which step is running and for how long.
+run_step() {
+  local name=$1 logfile start pid now
+  shift
+  logfile=$OUT/logs/$(printf '%s' "$name" | tr -c 'A-Za-z0-9.-' '_').log
+  start=$(date +%s)
+  log "$name: started"
+  "$@" >"$logfile" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    now=$(date +%s)
+    if [[ -t 2 ]]; then
+      printf '\r[build-k8s] %s: %s elapsed (total %s) ' "$name" "$(fmt_secs $((now - start)))" \
+        "$(fmt_secs $((now - BUILD_START)))" >&2
+    elif (((now - start) % 30 == 0)); then
+      log "$name: $(fmt_secs $((now - start))) elapsed (total $(fmt_secs $((now - BUILD_START))))"
+    fi
+  done
+  [[ -t 2 ]] && printf '\n' >&2
+  if ! wait "$pid"; then
+    tail -n 40 "$logfile" >&2
+    die "$name failed (full log: $logfile)"
+  fi
+  log "$name: done in $(fmt_secs $(($(date +%s) - start)))"
+}
+
+SRC=$OUT/src
+rm -rf "$SRC" "$BIN.tmp" "$OUT/logs"
+mkdir -p "$OUT/logs" "$SRC/etcd" "$SRC/kubernetes" "$BIN.tmp"
+
+# --- etcd: a tiny main around etcdmain, so `etcd` is the real server at the pinned version.
+cat >"$SRC/etcd/go.mod" <<EOF
+module zen-lead.local/etcd-build
+
+go 1.24.0
+
+require go.etcd.io/etcd/server/v3 $ETCD_VERSION
+EOF
+cat >"$SRC/etcd/main.go" <<'EOF'
+// Command etcd runs the etcd server of the version pinned in go.mod.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+EOF
+
+# --- Kubernetes: require k8s.io/kubernetes and point every ./staging replace at its published v0 module.
+K8S_MINOR_PATCH=${KUBERNETES_VERSION#v1.}
+STAGING_VERSION=v0.$K8S_MINOR_PATCH
+K8S_MAJOR=1
+K8S_MINOR=${K8S_MINOR_PATCH%%.*}
+
+resolve_kubernetes_module() {
+  (cd "$SRC/kubernetes" && "$GO" mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION") >"$SRC/kubernetes-module.json"
+}
+run_step "fetch k8s.io/kubernetes $KUBERNETES_VERSION go.mod" resolve_kubernetes_module
+json_field() { sed -n "s/^[[:space:]]*\"$1\": \"\(.*\)\",\{0,1\}$/\1/p" "$SRC/kubernetes-module.json" | head -n1; }
+K8S_GOMOD=$(json_field GoMod)
+K8S_INFO=$(json_field Info)
+[[ -f $K8S_GOMOD ]] || die "expected the go.mod of k8s.io/kubernetes@$KUBERNETES_VERSION, found: $(cat "$SRC/kubernetes-module.json")"
+# A deterministic build date: the release's commit time as the module proxy reports it.
+BUILD_DATE=$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$K8S_INFO")
+GO_DIRECTIVES=$(grep -E '^(go|godebug) ' "$K8S_GOMOD")
+
+{
+  echo "module zen-lead.local/kubernetes-build"
+  echo
+  echo "$GO_DIRECTIVES"
+  echo
+  echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
+  echo
+  echo "replace ("
+  # Lines look like: k8s.io/api => ./staging/src/k8s.io/api  (inside the replace block).
+  replaced=0
+  while read -r mod arrow target rest; do
+    [[ $arrow == "=>" ]] || continue
+    case $target in
+      ./staging/src/*) echo "	$mod => $mod $STAGING_VERSION"; replaced=$((replaced + 1)) ;;
+      ./* | ../*) die "k8s.io/kubernetes replaces $mod with the local path $target, which a module build cannot use" ;;
+      *) echo "	$mod => $target $rest" ;;
+    esac
+  done < <(sed -n '/^replace (/,/^)/p; /^replace [^(]/s/^replace //p' "$K8S_GOMOD")
+  echo ")"
+  ((replaced > 20)) || die "expected k8s.io/kubernetes to replace 20+ staging modules, found $replaced"
+} >"$SRC/kubernetes/go.mod"
+log "wrapper module replaces $(grep -c "=> .* $STAGING_VERSION" "$SRC/kubernetes/go.mod") staging modules with $STAGING_VERSION"
+
+# Version stamps, as hack/lib/version.sh sets them; 1.31+ derives the compatibility version from gitVersion.
+LDFLAGS="-s -w"
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  LDFLAGS+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=$K8S_MAJOR -X $pkg.gitMinor=$K8S_MINOR"
+  LDFLAGS+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$BUILD_DATE"
+done
+
+K8S_COMMANDS=(kube-apiserver kube-controller-manager kubectl)
+K8S_PACKAGES=()
+for c in "${K8S_COMMANDS[@]}"; do K8S_PACKAGES+=("k8s.io/kubernetes/cmd/$c"); done
+
+download_etcd_modules() { (cd "$SRC/etcd" && "$GO" mod tidy); }
+build_etcd() { (cd "$SRC/etcd" && "$GO" build -trimpath -ldflags "-s -w" -o "$BIN.tmp/etcd" .); }
+download_kubernetes_modules() { (cd "$SRC/kubernetes" && "$GO" list -mod=mod -deps "${K8S_PACKAGES[@]}" >/dev/null); }
+build_kubernetes_command() {
+  (cd "$SRC/kubernetes" && "$GO" build -trimpath -ldflags "$LDFLAGS" -o "$BIN.tmp/$1" "k8s.io/kubernetes/cmd/$1")
+}
+
+run_step "download etcd modules" download_etcd_modules
+run_step "download kubernetes modules" download_kubernetes_modules
+run_step etcd build_etcd
+for c in "${K8S_COMMANDS[@]}"; do run_step "$c" build_kubernetes_command "$c"; done
+
+got=$("$BIN.tmp/kube-apiserver" --version)
+[[ $got == "Kubernetes $KUBERNETES_VERSION" ]] || die "expected kube-apiserver --version to say 'Kubernetes $KUBERNETES_VERSION', found '$got'"
+
+rm -rf "$BIN"
+mv "$BIN.tmp" "$BIN"
+ELAPSED=$(($(date +%s) - BUILD_START))
+printf '%s\ncold build took %s (%ss) on %s\n' "$WANT" "$(fmt_secs "$ELAPSED")" "$ELAPSED" "$(date -u +%FT%TZ)" >"$STAMP"
+log "built ${BINARIES[*]} into $BIN"
+log "cold build time: $(fmt_secs "$ELAPSED") (${ELAPSED}s)"

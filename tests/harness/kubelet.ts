@@ -1,0 +1,295 @@
+// Pod and node lifecycle without kubelets: what a kubelet would write, written through the API.
+import {
+  CoreV1Api,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1ContainerPort,
+  type V1Node,
+  type V1NodeCondition,
+  type V1OwnerReference,
+  type V1Pod,
+  type V1PodCondition,
+  type V1Taint,
+} from "@kubernetes/client-node";
+import { type IPFamilyChoice, PodIPPool } from "./ip_pool.ts";
+import { runBounded } from "./pool.ts";
+import { httpStatus, sleep } from "./wait.ts";
+
+export interface NodeOptions {
+  /** topology.kubernetes.io/zone */
+  zone?: string;
+  /** topology.kubernetes.io/region */
+  region?: string;
+  labels?: Record<string, string>;
+  /** InternalIP address; default allocated from 10.89.0.0/16 (never contacted: it is only data). */
+  internalIP?: string;
+  /** Ready condition; default true. */
+  ready?: boolean;
+}
+
+export interface PodOptions {
+  /** Default: generated from `generateName` ("pod-"). */
+  name?: string;
+  generateName?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** Named container ports (Services and health checks refer to them by name). */
+  ports?: V1ContainerPort[];
+  /** Requested pod address(es), e.g. "127.0.0.5" for health-check tests or an IPv6 address; first is primary. */
+  ip?: string | string[];
+  /** Family of allocated addresses when `ip` is absent; default "IPv4". */
+  family?: IPFamilyChoice;
+  /** Node the pod is bound to; default the simulator's default node (created on first use). */
+  node?: string;
+  /** Ready and ContainersReady conditions; default true. */
+  ready?: boolean;
+  ownerReferences?: V1OwnerReference[];
+  /** spec.terminationGracePeriodSeconds; default 30 like the API default. */
+  terminationGracePeriodSeconds?: number;
+}
+
+export interface DeleteOptions {
+  /** Seconds between the DELETE (deletionTimestamp set) and the kubelet's final delete; default 1. */
+  graceSeconds?: number;
+  /** Mark the pod not Ready right after the DELETE, as a kubelet does once containers are stopping. */
+  markNotReady?: boolean;
+}
+
+export const DEFAULT_NODE = "zen-lead-node-1";
+const CONTAINER = "app";
+const IMAGE = "zen-lead.test/fake-app:1";
+const MERGE_PATCH = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+const NODE_TAINTS = ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"];
+
+/** Pretends to be the kubelets of a set of fake nodes. One instance per cluster (it owns an IP pool). */
+export class KubeletSimulator {
+  readonly core: CoreV1Api;
+  readonly ips: PodIPPool;
+  #nodeIPs = new Map<string, string>();
+  #nodeCount = 0;
+  #defaultNode: Promise<unknown> | undefined;
+
+  constructor(kc: KubeConfig, opts: { ips?: PodIPPool } = {}) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.ips = opts.ips ?? new PodIPPool();
+  }
+
+  /** Registers a Ready node with addresses and the usual labels, as a kubelet does at start. */
+  async createNode(name: string, opts: NodeOptions = {}): Promise<V1Node> {
+    const n = ++this.#nodeCount;
+    const internalIP = opts.internalIP ?? `10.89.${Math.floor(n / 254)}.${(n % 254) + 1}`;
+    const labels: Record<string, string> = {
+      "kubernetes.io/hostname": name,
+      "kubernetes.io/os": "linux",
+      "kubernetes.io/arch": "amd64",
+      ...(opts.zone ? { "topology.kubernetes.io/zone": opts.zone } : {}),
+      ...(opts.region ? { "topology.kubernetes.io/region": opts.region } : {}),
+      ...opts.labels,
+    };
+    await this.core.createNode({ body: { metadata: { name, labels } } });
+    this.#nodeIPs.set(name, internalIP);
+    const now = new Date();
+    // Node status is a subresource: written separately, as the kubelet's status loop does.
+    return await this.core.patchNodeStatus({
+      name,
+      body: {
+        status: {
+          addresses: [{ type: "InternalIP", address: internalIP }, { type: "Hostname", address: name }],
+          conditions: [nodeReadyCondition(opts.ready ?? true ? "True" : "False", now, now)],
+          capacity: { cpu: "8", memory: "32Gi", pods: "1000" },
+          allocatable: { cpu: "8", memory: "32Gi", pods: "1000" },
+          nodeInfo: fakeNodeInfo(),
+        },
+      },
+    }, MERGE_PATCH);
+  }
+
+  /**
+   * Sets the node's Ready condition. With `taint` (default true) also sets or clears the taints the
+   * node lifecycle controller would: not-ready for False, unreachable for Unknown (NoSchedule + NoExecute).
+   */
+  async setNodeReady(name: string, ready: boolean | "Unknown", opts: { taint?: boolean } = {}): Promise<V1Node> {
+    const status = ready === "Unknown" ? "Unknown" : ready ? "True" : "False";
+    const node = await this.core.readNode({ name });
+    const now = new Date();
+    const previous = node.status?.conditions?.find((c) => c.type === "Ready");
+    const since = previous?.status === status && previous.lastTransitionTime ? previous.lastTransitionTime : now;
+    const others = (node.status?.conditions ?? []).filter((c) => c.type !== "Ready");
+    let updated = await this.core.patchNodeStatus({
+      name,
+      body: { status: { conditions: [...others, nodeReadyCondition(status, now, since)] } },
+    }, MERGE_PATCH);
+    if (opts.taint ?? true) {
+      const kept = (node.spec?.taints ?? []).filter((t) => !NODE_TAINTS.includes(t.key));
+      const key = status === "False" ? NODE_TAINTS[0] : status === "Unknown" ? NODE_TAINTS[1] : undefined;
+      const added: V1Taint[] = key
+        ? [{ key, effect: "NoSchedule" }, { key, effect: "NoExecute", timeAdded: now }]
+        : [];
+      updated = await this.core.patchNode({ name, body: { spec: { taints: [...kept, ...added] } } }, MERGE_PATCH);
+    }
+    return updated;
+  }
+
+  /** Creates a pod bound to a node (no scheduler runs) and reports it Running with IPs, as its kubelet would. */
+  async createPod(namespace: string, opts: PodOptions = {}): Promise<V1Pod> {
+    const node = opts.node ?? DEFAULT_NODE;
+    if (!opts.node) await this.#ensureDefaultNode();
+    const body: V1Pod = {
+      metadata: {
+        ...(opts.name ? { name: opts.name } : { generateName: opts.generateName ?? "pod-" }),
+        labels: opts.labels,
+        annotations: opts.annotations,
+        ownerReferences: opts.ownerReferences,
+      },
+      spec: {
+        nodeName: node,
+        containers: [{ name: CONTAINER, image: IMAGE, ports: opts.ports }],
+        terminationGracePeriodSeconds: opts.terminationGracePeriodSeconds,
+        automountServiceAccountToken: false,
+      },
+    };
+    const created = await this.#createRetryingServiceAccount(namespace, body);
+    const name = created.metadata!.name!;
+    const ips = opts.ip === undefined ? this.ips.allocate(opts.family) : [opts.ip].flat();
+    const now = new Date();
+    const hostIP = this.#nodeIPs.get(node);
+    return await this.core.patchNamespacedPodStatus({
+      namespace,
+      name,
+      body: {
+        status: {
+          phase: "Running",
+          ...(hostIP ? { hostIP, hostIPs: [{ ip: hostIP }] } : {}),
+          podIP: ips[0],
+          podIPs: ips.map((ip) => ({ ip })),
+          startTime: now,
+          conditions: podConditions(opts.ready ?? true, now),
+          containerStatuses: [containerStatus(name, opts.ready ?? true, now)],
+        },
+      },
+    }, MERGE_PATCH);
+  }
+
+  /** createPod `count` times with at most `concurrency` requests in flight; `template(i)` gives each pod's options. */
+  createPods(
+    namespace: string,
+    count: number,
+    template: (i: number) => PodOptions = () => ({}),
+    opts: { concurrency?: number } = {},
+  ): Promise<V1Pod[]> {
+    return runBounded(count, opts.concurrency ?? 32, (i) => this.createPod(namespace, template(i)));
+  }
+
+  /** Flips the Ready and ContainersReady conditions (and the container's ready flag); transition times move only on change. */
+  async setPodReady(namespace: string, name: string, ready: boolean): Promise<V1Pod> {
+    const pod = await this.core.readNamespacedPodStatus({ namespace, name });
+    const now = new Date();
+    const wanted = ready ? "True" : "False";
+    const conditions = (pod.status?.conditions ?? []).map((c): V1PodCondition =>
+      (c.type === "Ready" || c.type === "ContainersReady") && c.status !== wanted
+        ? { ...c, status: wanted, lastTransitionTime: now, reason: ready ? undefined : "ContainersNotReady" }
+        : c
+    );
+    const started = pod.status?.startTime ?? now;
+    return await this.core.patchNamespacedPodStatus({
+      namespace,
+      name,
+      body: { status: { conditions, containerStatuses: [containerStatus(name, ready, started)] } },
+    }, MERGE_PATCH);
+  }
+
+  /**
+   * Deletes a pod as a user and then its kubelet would: the DELETE only sets deletionTimestamp (the pod
+   * is bound to a node), and after the grace period the "kubelet" deletes it with gracePeriodSeconds=0.
+   * Resolves once the pod is gone.
+   */
+  async deletePodGracefully(namespace: string, name: string, opts: DeleteOptions = {}): Promise<void> {
+    const graceSeconds = opts.graceSeconds ?? 1;
+    const terminating = await this.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: graceSeconds });
+    const uid = terminating.metadata?.uid;
+    if (graceSeconds > 0 && opts.markNotReady) await this.setPodReady(namespace, name, false);
+    if (graceSeconds > 0) await sleep(graceSeconds * 1000);
+    try {
+      await this.core.deleteNamespacedPod({
+        namespace,
+        name,
+        gracePeriodSeconds: 0,
+        body: { gracePeriodSeconds: 0, preconditions: uid ? { uid } : undefined },
+      });
+    } catch (err) {
+      // 404: already gone; 409: a different pod with the same name exists now (precondition failed).
+      if (httpStatus(err) !== 404 && httpStatus(err) !== 409) throw err;
+    }
+  }
+
+  #ensureDefaultNode(): Promise<unknown> {
+    this.#defaultNode ??= this.createNode(DEFAULT_NODE).catch(async (err) => {
+      if (httpStatus(err) !== 409) throw err;
+      // Registered by another simulator on this cluster: learn its address.
+      const node = await this.core.readNode({ name: DEFAULT_NODE });
+      const ip = node.status?.addresses?.find((a) => a.type === "InternalIP")?.address;
+      if (ip) this.#nodeIPs.set(DEFAULT_NODE, ip);
+    });
+    return this.#defaultNode;
+  }
+
+  /** Until the serviceaccount controller has created `default`, pod creation is rejected; retry briefly. */
+  async #createRetryingServiceAccount(namespace: string, body: V1Pod): Promise<V1Pod> {
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await this.core.createNamespacedPod({ namespace, body });
+      } catch (err) {
+        const missingServiceAccount = httpStatus(err) === 403 && String((err as { body?: unknown }).body)
+          .includes("serviceaccount");
+        if (!missingServiceAccount || attempt >= 100) throw err;
+        await sleep(100);
+      }
+    }
+  }
+}
+
+function nodeReadyCondition(status: string, now: Date, since: Date): V1NodeCondition {
+  const reason = status === "True" ? "KubeletReady" : status === "False" ? "KubeletNotReady" : "NodeStatusUnknown";
+  return { type: "Ready", status, reason, message: `simulated: ${reason}`, lastHeartbeatTime: now, lastTransitionTime: since };
+}
+
+function podConditions(ready: boolean, now: Date): V1PodCondition[] {
+  const readiness = ready ? "True" : "False";
+  const notReady = ready ? {} : { reason: "ContainersNotReady" };
+  return [
+    { type: "PodReadyToStartContainers", status: "True", lastTransitionTime: now },
+    { type: "Initialized", status: "True", lastTransitionTime: now },
+    { type: "Ready", status: readiness, lastTransitionTime: now, ...notReady },
+    { type: "ContainersReady", status: readiness, lastTransitionTime: now, ...notReady },
+    { type: "PodScheduled", status: "True", lastTransitionTime: now },
+  ];
+}
+
+function containerStatus(podName: string, ready: boolean, startedAt: Date) {
+  return {
+    name: CONTAINER,
+    image: IMAGE,
+    imageID: `${IMAGE}@sha256:${"0".repeat(64)}`,
+    containerID: `containerd://${podName}`,
+    ready,
+    started: true,
+    restartCount: 0,
+    state: { running: { startedAt } },
+  };
+}
+
+function fakeNodeInfo() {
+  return {
+    architecture: "amd64",
+    operatingSystem: "linux",
+    osImage: "zen-lead simulated node",
+    kernelVersion: "0.0.0",
+    containerRuntimeVersion: "containerd://0.0.0",
+    kubeletVersion: "simulated",
+    kubeProxyVersion: "",
+    bootID: "",
+    machineID: "",
+    systemUUID: "",
+  };
+}
