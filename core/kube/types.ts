@@ -16,6 +16,7 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];
   finalizers?: string[];
+  managedFields?: unknown[];
 }
 
 export interface OwnerReference {

@@ -1,0 +1,605 @@
+/**
+ * The reconcile of one opted-in Service: read desired and observed state from the caches, decide the leaders,
+ * write only the difference. Level-triggered: it never depends on which event woke it.
+ */
+import type { Logger } from "../log.ts";
+import type { EndpointSlice, Node, Pod, Service } from "../kube/types.ts";
+import { isAlreadyExists, isConflict, isNotFound } from "../kube/errors.ts";
+import type { ProbeScheduler } from "../health/scheduler.ts";
+import type { BackendServiceState, CloudBackend, NodeView } from "../plugin/types.ts";
+import { ANN, isOptedIn, LABEL } from "../leader/annotations.ts";
+import { decideLeaders, type Decision } from "../leader/decide.ts";
+import {
+  desiredEndpointSlice,
+  desiredLeaderService,
+  isManagedFor,
+  type LeaderDecision,
+  leaderFamily,
+  routableEndpoints,
+} from "../leader/desired.ts";
+import {
+  mergeService,
+  mergeSlice,
+  serviceDrift,
+  serviceNeedsRecreate,
+  sliceDrift,
+} from "../leader/compare.ts";
+import { defaultLeaderName, leaderNameFor } from "../leader/names.ts";
+import { classifyPods, podIPs, selectorMatches, toNodeView, toPodView } from "../leader/pods.ts";
+import { resolvePorts } from "../leader/ports.ts";
+import { parseServiceSettings, type ServiceSettings, type SettingsContext } from "../leader/settings.ts";
+import type { LeaderApi } from "./api.ts";
+import type { EventRecorder, EventTarget } from "./events.ts";
+import type { ControllerMetrics } from "./metrics.ts";
+import { WriteOverlay } from "./overlay.ts";
+import { type ControllerStores, INDEX } from "./stores.ts";
+import type { TriggerTracker } from "./triggers.ts";
+
+/** What the reconciler needs from the plugin kernel. */
+export interface PluginAccess {
+  settingsContext(): SettingsContext;
+  strategy(name: string): import("../plugin/types.ts").LeaderStrategy;
+  backend(name: string | undefined): CloudBackend | undefined;
+}
+
+export interface ReconcilerDeps {
+  stores: ControllerStores;
+  api: LeaderApi;
+  events: EventRecorder;
+  metrics: ControllerMetrics;
+  plugins: PluginAccess;
+  probes: ProbeScheduler;
+  triggers: TriggerTracker;
+  logger: Logger;
+  /** False once this replica may no longer write (lost its Lease): every write checks it first. */
+  canWrite(): boolean;
+  now?: () => number;
+  /** How long an on-demand probe of a successor may take before the reconcile moves on. */
+  probeWaitMs?: number;
+}
+
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
+
+export class NotLeaderError extends Error {
+  constructor() {
+    super("this replica is not the active controller; write refused");
+  }
+}
+
+function split(key: string): [string, string] {
+  const i = key.indexOf("/");
+  return [key.slice(0, i), key.slice(i + 1)];
+}
+
+export class Reconciler {
+  readonly services = new WriteOverlay<Service>();
+  readonly slices = new WriteOverlay<EndpointSlice>();
+  /** Last good settings per Service UID: an invalid annotation keeps these (SPEC). */
+  private readonly lastGood = new Map<string, ServiceSettings>();
+  /** Which backend each Service was last given, to tell it when the Service leaves. */
+  private readonly backendOf = new Map<string, { name: string; uid: string }>();
+  private readonly now: () => number;
+
+  constructor(private readonly d: ReconcilerDeps) {
+    this.now = d.now ?? Date.now;
+  }
+
+  private svcView(key: string): Service | undefined {
+    return this.services.view(key, this.d.stores.services.get(key));
+  }
+
+  private sliceView(key: string): EndpointSlice | undefined {
+    return this.slices.view(key, this.d.stores.slices.get(key));
+  }
+
+  private guard(): void {
+    if (!this.d.canWrite()) throw new NotLeaderError();
+  }
+
+  private managedFor(ns: string, source: string) {
+    const services = this.d.stores.services.byIndex(INDEX.source, `${ns}/${source}`)
+      .map((s) => this.svcView(`${ns}/${s.metadata.name}`))
+      .filter((s): s is Service => s !== undefined && isManagedFor(s, source));
+    const slices = this.d.stores.slices.byIndex(INDEX.source, `${ns}/${source}`)
+      .map((s) => this.sliceView(`${ns}/${s.metadata.name}`))
+      .filter((s): s is EndpointSlice => s !== undefined && isManagedFor(s, source));
+    return { services, slices };
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const [ns, name] = split(key);
+    const svc = this.d.stores.services.get(key);
+    (svc ? this.d.metrics.cacheHits : this.d.metrics.cacheMisses).inc();
+    if (!svc || !isOptedIn(svc.metadata.annotations) || svc.metadata.deletionTimestamp) {
+      await this.cleanup(ns, name, svc);
+      return {};
+    }
+    const target: EventTarget = { kind: "Service", namespace: ns, name, uid: svc.metadata.uid };
+    const selector = svc.spec?.selector ?? {};
+    if (Object.keys(selector).length === 0) {
+      this.d.events.record(
+        target,
+        "Warning",
+        "InvalidService",
+        `Service ${ns}/${name} is opted in to zen-lead but has no selector; a leader is chosen among the pods a ` +
+          `selector matches, so no leader Service is created`,
+      );
+      await this.cleanup(ns, name, svc);
+      return {};
+    }
+
+    // Settings: every invalid annotation is reported, and keeps its last good value.
+    const ctx = this.d.plugins.settingsContext();
+    const uid = svc.metadata.uid ?? "";
+    const { settings, errors } = parseServiceSettings(
+      svc.metadata.annotations ?? {},
+      ctx,
+      this.lastGood.get(uid),
+    );
+    for (const e of errors) {
+      this.d.metrics.invalidAnnotations.inc({ annotation: e.annotation });
+      this.d.events.record(target, "Warning", "InvalidAnnotation", e.message);
+    }
+    this.lastGood.set(uid, settings);
+
+    const managed = this.managedFor(ns, name);
+    const nameChoice = leaderNameFor(name, svc.metadata.annotations ?? {});
+    let leaderName: string;
+    if (nameChoice.error !== undefined) {
+      this.d.metrics.invalidAnnotations.inc({ annotation: ANN.leaderServiceName });
+      this.d.events.record(target, "Warning", "InvalidAnnotation", nameChoice.error);
+      // Keep the name already routed to, so a typo never moves routing.
+      leaderName = managed.services[0]?.metadata.name ?? defaultLeaderName(name);
+    } else leaderName = nameChoice.name;
+
+    const observedSvc = this.svcView(`${ns}/${leaderName}`);
+    const observedSlice = this.sliceView(`${ns}/${leaderName}`);
+    for (const [obj, kind] of [[observedSvc, "Service"], [observedSlice, "EndpointSlice"]] as const) {
+      if (obj && !isManagedFor(obj, name)) {
+        this.d.metrics.nameConflicts.inc();
+        this.d.events.record(
+          target,
+          "Warning",
+          "LeaderNameConflict",
+          `${kind} ${ns}/${leaderName} exists and is not managed by zen-lead for Service ${name}; it is left ` +
+            `untouched. Rename it, or set ${ANN.leaderServiceName} to a free name`,
+        );
+        return {};
+      }
+    }
+
+    const pods = this.d.stores.pods.byIndex(INDEX.namespace, ns).filter((p) =>
+      selectorMatches(selector, p.metadata.labels)
+    );
+    const currentLeaders = currentLeaderUIDs(observedSlice, observedSvc);
+    const seed = observedSvc?.metadata.annotations?.[ANN.seed] ?? crypto.randomUUID().slice(0, 8);
+    const nodes = this.nodeViews(pods);
+    const strategy = this.d.plugins.strategy(settings.strategy);
+    const now = this.now();
+
+    const decideWith = (extraHealthy: ReadonlySet<string>) =>
+      decideLeaders({
+        service: { namespace: ns, name, uid, annotations: svc.metadata.annotations ?? {} },
+        pods,
+        nodes,
+        currentLeaders,
+        settings,
+        strategy,
+        health: (podUID) => extraHealthy.has(podUID) ? true : this.d.probes.state(key, podUID)?.healthy,
+        seed,
+        now,
+      });
+    let decision = decideWith(new Set());
+    if (decision.unprobed.length > 0 && decision.leaders.length < settings.count) {
+      // A successor is needed and some candidates were never probed: probe them now rather than wait a cadence.
+      decision = decideWith(await this.probeOnDemand(key, pods, decision.unprobed, settings));
+    }
+    this.syncProbes(key, pods, decision, settings);
+    for (const e of decision.priorityErrors) {
+      this.d.events.record(target, "Warning", "InvalidAnnotation", `pod ${e.pod}: ${e.message}`);
+    }
+
+    const primary = decision.leaders[0];
+    const ports = primary ? resolvePorts(svc.spec?.ports ?? [], primary) : undefined;
+    if (ports) {
+      for (const f of ports.failures) {
+        this.d.metrics.portFailures.inc({
+          namespace: ns,
+          service: name,
+          type: f.named ? "named" : "numeric",
+        });
+        this.d.events.record(
+          target,
+          "Warning",
+          f.named ? "NamedPortResolutionFailed" : "PortResolutionFailed",
+          f.message,
+        );
+      }
+      if (ports.failures.length > 0) {
+        this.d.events.record(
+          target,
+          "Warning",
+          "PortResolutionFailed",
+          `leader pod ${primary.metadata.name} cannot serve every port of Service ${name}; the leader routes ` +
+            `nowhere until it can (fail-closed)`,
+        );
+      }
+    }
+
+    const trigger = this.d.triggers.peek(key);
+    const leaderDecision: LeaderDecision = {
+      leaders: decision.leaders,
+      ports,
+      triggeredAt: trigger?.at ?? now,
+      seed,
+    };
+    const desiredSvc = desiredLeaderService(svc, leaderName, leaderDecision, observedSvc, now);
+
+    // The leader Service first when it is missing: the slice's ownerReference needs its real UID (defect 10).
+    let leaderSvc = observedSvc;
+    let created = false;
+    if (!leaderSvc) {
+      leaderSvc = await this.createService(ns, desiredSvc);
+      created = true;
+      this.d.events.record(
+        target,
+        "Normal",
+        "LeaderServiceCreated",
+        `created leader Service ${ns}/${leaderName} for Service ${name}`,
+      );
+    } else if (serviceNeedsRecreate(desiredSvc, leaderSvc)) {
+      await this.deleteService(ns, leaderSvc);
+      leaderSvc = await this.createService(ns, desiredSvc);
+    }
+    if (!leaderSvc.metadata.uid) leaderSvc = await this.freshService(ns, leaderName);
+
+    const family = leaderFamily(leaderDecision, leaderSvc) ?? "IPv4";
+    const endpoints = routableEndpoints(
+      leaderDecision,
+      family,
+      (pod) => resolvePorts(svc.spec?.ports ?? [], pod),
+    );
+    const desiredSl = desiredEndpointSlice(name, leaderSvc, endpoints, leaderDecision, family);
+    const sliceWritten = await this.writeSlice(ns, desiredSl, this.sliceView(`${ns}/${leaderName}`));
+    const wroteAt = this.now();
+
+    if (!created) {
+      const current = this.svcView(`${ns}/${leaderName}`) ?? leaderSvc;
+      if (serviceDrift(desiredSvc, current)) await this.replaceService(ns, mergeService(desiredSvc, current));
+    }
+
+    // Objects of an earlier leader name (a rename) go once the new ones route.
+    for (const old of managed.services) {
+      if (old.metadata.name !== leaderName) await this.deleteService(ns, old);
+    }
+    for (const old of managed.slices) {
+      if (old.metadata.name !== leaderName) await this.deleteSlice(ns, old);
+    }
+
+    this.report(target, settings, decision, currentLeaders, endpoints.length, sliceWritten, trigger, wroteAt);
+    await this.syncBackend(key, svc, settings, decision, ports?.targets ?? [], nodes);
+    this.d.triggers.clear(key, trigger);
+
+    if (decision.requeueAt !== undefined) {
+      return { requeueAfterMs: Math.max(1, decision.requeueAt - this.now()) };
+    }
+    return {};
+  }
+
+  private report(
+    target: EventTarget,
+    settings: ServiceSettings,
+    decision: Decision,
+    previous: readonly string[],
+    routed: number,
+    sliceWritten: boolean,
+    trigger: { at: number } | undefined,
+    wroteAt: number,
+  ): void {
+    const m = this.d.metrics;
+    const labels = { namespace: target.namespace, service: target.name };
+    const primary = decision.leaders[0];
+    m.podsAvailable.set(labels, decision.eligibleCount);
+    m.withoutEndpoints.set(labels, routed === 0 ? 1 : 0);
+    m.leaderStable.set(labels, primary && !decision.primaryChanged ? 1 : 0);
+    if (settings.sticky && previous.length > 0) {
+      if (primary && previous[0] === primary.metadata.uid) m.stickyHits.inc();
+      else m.stickyMisses.inc();
+    }
+    if (decision.reason) m.leaderChanges.inc({ reason: decision.reason });
+    if (decision.primaryChanged && primary) m.selections.inc({ strategy: settings.strategy });
+    if (decision.failover) {
+      m.failovers.inc({ ...labels, reason: decision.failover });
+      if (sliceWritten && trigger) {
+        m.failoverLatency.observe({ reason: decision.failover }, (wroteAt - trigger.at) / 1000);
+      }
+    }
+    if (decision.primaryChanged && primary && previous.length > 0) {
+      this.d.events.record(
+        target,
+        "Normal",
+        "LeaderChanged",
+        `leader of ${target.name} is now pod ${primary.metadata.name} (${
+          podIPs(primary)[0]
+        }); reason: ${decision.reason}`,
+      );
+    }
+    if (routed > 0 && sliceWritten && (previous.length === 0 || decision.primaryChanged)) {
+      this.d.events.record(
+        target,
+        "Normal",
+        "LeaderRoutingAvailable",
+        `leader Service routes to pod ${primary?.metadata.name}`,
+      );
+    }
+    if (decision.noPods) {
+      this.d.events.record(
+        target,
+        "Warning",
+        "NoPodsFound",
+        `no pods match the selector of Service ${target.name}`,
+      );
+    } else if (decision.leaders.length === 0) {
+      const why = decision.allUnhealthy
+        ? `every candidate failed its health check (fail-mode ${settings.failMode})`
+        : decision.noneEligible
+        ? "none of the selected pods is Running, Ready, with an IP and not terminating"
+        : "no pod qualifies yet";
+      this.d.events.record(target, "Warning", "NoReadyPods", `no leader for Service ${target.name}: ${why}`);
+    }
+    if (decision.failover) {
+      this.d.logger.info("failover", {
+        namespace: target.namespace,
+        service: target.name,
+        reason: decision.failover,
+        pod: primary?.metadata.name,
+        latencyMs: trigger ? wroteAt - trigger.at : undefined,
+      });
+    }
+  }
+
+  private nodeViews(pods: readonly Pod[]): Map<string, NodeView> {
+    const out = new Map<string, NodeView>();
+    const nodes = this.d.stores.nodes;
+    if (!nodes) return out;
+    for (const p of pods) {
+      const n = p.spec?.nodeName;
+      if (!n || out.has(n)) continue;
+      const node: Node | undefined = nodes.get(n);
+      if (node) out.set(n, toNodeView(node));
+    }
+    return out;
+  }
+
+  /** Probes never-probed candidates at once, bounded by the probe timeout; returns those that passed. */
+  private async probeOnDemand(
+    key: string,
+    pods: readonly Pod[],
+    uids: readonly string[],
+    settings: ServiceSettings,
+  ): Promise<Set<string>> {
+    const hc = settings.healthCheck;
+    const byUID = new Map(pods.map((p) => [p.metadata.uid ?? "", p]));
+    for (const u of uids) {
+      const pod = byUID.get(u);
+      if (!pod) continue;
+      this.d.probes.upsert({
+        podUID: u,
+        serviceKey: key,
+        role: "candidate",
+        pod: toPodView(pod),
+        checker: hc.checker,
+        spec: hc.spec,
+        schedule: hc.schedule,
+        type: hc.type,
+      });
+    }
+    const wait = this.d.probeWaitMs ?? hc.schedule.timeoutMs + 250;
+    const passed = new Set<string>();
+    await Promise.race([
+      Promise.all(uids.map(async (u) => {
+        try {
+          if ((await this.d.probes.probeNow(key, u)).healthy) passed.add(u);
+        } catch { /* an error is a failed probe */ }
+      })),
+      new Promise((r) => setTimeout(r, wait)),
+    ]);
+    return passed;
+  }
+
+  /** Keeps the probe scheduler's targets equal to this Service's eligible pods, leaders with the leader cadence. */
+  private syncProbes(key: string, pods: readonly Pod[], decision: Decision, settings: ServiceSettings): void {
+    const hc = settings.healthCheck;
+    if (hc.checker.passive) {
+      this.d.probes.removeService(key);
+      return;
+    }
+    const leaders = new Set(decision.leaders.map((p) => p.metadata.uid));
+    const eligible = classifyPods(pods, this.now(), 0).eligible;
+    const keep = new Set<string>();
+    for (const pod of eligible) {
+      const u = pod.metadata.uid ?? "";
+      keep.add(u);
+      this.d.probes.upsert({
+        podUID: u,
+        serviceKey: key,
+        role: leaders.has(u) ? "leader" : "candidate",
+        pod: toPodView(pod),
+        checker: hc.checker,
+        spec: hc.spec,
+        schedule: hc.schedule,
+        type: hc.type,
+      });
+    }
+    for (const pod of pods) {
+      const u = pod.metadata.uid ?? "";
+      if (!keep.has(u)) this.d.probes.remove(u, key);
+    }
+  }
+
+  private async syncBackend(
+    key: string,
+    svc: Service,
+    settings: ServiceSettings,
+    decision: Decision,
+    targets: readonly number[],
+    nodes: ReadonlyMap<string, NodeView>,
+  ): Promise<void> {
+    const uid = svc.metadata.uid ?? "";
+    const prev = this.backendOf.get(key);
+    if (prev && prev.name !== settings.backend) {
+      await this.d.plugins.backend(prev.name)?.remove(key, prev.uid);
+      this.backendOf.delete(key);
+    }
+    if (!settings.backend) return;
+    const backend = this.d.plugins.backend(settings.backend);
+    if (!backend) return;
+    const state: BackendServiceState = {
+      key,
+      uid,
+      ports: (svc.spec?.ports ?? []).map((p, i) => ({
+        name: p.name,
+        port: p.port,
+        targetPort: targets[i] || (typeof p.targetPort === "number" ? p.targetPort : p.port),
+        protocol: p.protocol ?? "TCP",
+      })),
+      leaders: decision.leaders.map((p) => ({
+        podName: p.metadata.name ?? "",
+        podUID: p.metadata.uid ?? "",
+        podIP: p.status?.podIP ?? "",
+        nodeName: p.spec?.nodeName,
+        nodeIP: p.spec?.nodeName ? nodes.get(p.spec.nodeName)?.internalIP : undefined,
+      })),
+    };
+    await backend.apply(state);
+    this.backendOf.set(key, { name: settings.backend, uid });
+  }
+
+  /** Removes what zen-lead manages for a Service that opted out, lost its selector, or is gone. */
+  private async cleanup(ns: string, name: string, svc: Service | undefined): Promise<void> {
+    const key = `${ns}/${name}`;
+    this.d.probes.removeService(key);
+    const prev = this.backendOf.get(key);
+    if (prev) {
+      await this.d.plugins.backend(prev.name)?.remove(key, prev.uid);
+      this.backendOf.delete(key);
+    }
+    const managed = this.managedFor(ns, name);
+    for (const s of managed.slices) await this.deleteSlice(ns, s);
+    for (const s of managed.services) await this.deleteService(ns, s);
+    if (svc?.metadata.uid) this.lastGood.delete(svc.metadata.uid);
+    this.d.triggers.clear(key);
+    const labels = { namespace: ns, service: name };
+    this.d.metrics.leaderStable.remove(labels);
+    this.d.metrics.podsAvailable.remove(labels);
+    this.d.metrics.withoutEndpoints.remove(labels);
+  }
+
+  // ---- writes: each checks that this replica may write, and records what it wrote in the overlay ----
+
+  private async createService(ns: string, desired: Service): Promise<Service> {
+    this.guard();
+    const out = await this.d.api.createService(ns, desired);
+    this.d.metrics.writes.inc({ kind: "Service", verb: "create" });
+    this.services.remember(`${ns}/${desired.metadata.name}`, out);
+    return out;
+  }
+
+  private async replaceService(ns: string, obj: Service): Promise<void> {
+    this.guard();
+    const key = `${ns}/${obj.metadata.name}`;
+    try {
+      this.services.remember(key, await this.d.api.replaceService(ns, obj));
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+      // Someone else wrote it since our read: lay our fields over the fresh object once.
+      const fresh = await this.d.api.getService(ns, obj.metadata.name ?? "");
+      if (!fresh) throw e;
+      this.services.remember(key, await this.d.api.replaceService(ns, mergeService(obj, fresh)));
+    }
+    this.d.metrics.writes.inc({ kind: "Service", verb: "update" });
+  }
+
+  private async freshService(ns: string, name: string): Promise<Service> {
+    const s = await this.d.api.getService(ns, name);
+    if (!s?.metadata.uid) throw new Error(`leader Service ${ns}/${name} has no UID after it was written`);
+    this.services.remember(`${ns}/${name}`, s);
+    return s;
+  }
+
+  private async deleteService(ns: string, obj: Service): Promise<void> {
+    this.guard();
+    try {
+      await this.d.api.deleteService(ns, obj.metadata.name ?? "", obj.metadata.uid ?? "");
+      this.d.metrics.writes.inc({ kind: "Service", verb: "delete" });
+    } catch (e) {
+      if (!isNotFound(e) && !isConflict(e)) throw e;
+    }
+    this.services.remember(`${ns}/${obj.metadata.name}`, null, obj.metadata.resourceVersion);
+  }
+
+  private async deleteSlice(ns: string, obj: EndpointSlice): Promise<void> {
+    this.guard();
+    try {
+      await this.d.api.deleteSlice(ns, obj.metadata.name ?? "", obj.metadata.uid ?? "");
+      this.d.metrics.writes.inc({ kind: "EndpointSlice", verb: "delete" });
+    } catch (e) {
+      if (!isNotFound(e) && !isConflict(e)) throw e;
+    }
+    this.slices.remember(`${ns}/${obj.metadata.name}`, null, obj.metadata.resourceVersion);
+  }
+
+  /** Creates, replaces or re-creates (address type is immutable) the slice; true when it wrote. */
+  private async writeSlice(
+    ns: string,
+    desired: EndpointSlice,
+    observed: EndpointSlice | undefined,
+  ): Promise<boolean> {
+    const key = `${ns}/${desired.metadata.name}`;
+    if (observed && observed.addressType !== desired.addressType) {
+      await this.deleteSlice(ns, observed);
+      observed = undefined;
+    }
+    if (observed && !sliceDrift(desired, observed)) return false;
+    this.guard();
+    if (!observed) {
+      try {
+        this.slices.remember(key, await this.d.api.createSlice(ns, desired));
+        this.d.metrics.writes.inc({ kind: "EndpointSlice", verb: "create" });
+        return true;
+      } catch (e) {
+        if (!isAlreadyExists(e)) throw e;
+        const fresh = await this.d.api.getSlice(ns, desired.metadata.name ?? "");
+        if (!fresh) throw e;
+        observed = fresh;
+      }
+    }
+    try {
+      this.slices.remember(key, await this.d.api.replaceSlice(ns, mergeSlice(desired, observed)));
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+      const fresh = await this.d.api.getSlice(ns, desired.metadata.name ?? "");
+      if (!fresh) throw e;
+      this.slices.remember(key, await this.d.api.replaceSlice(ns, mergeSlice(desired, fresh)));
+    }
+    this.d.metrics.writes.inc({ kind: "EndpointSlice", verb: "update" });
+    return true;
+  }
+
+  /** Forgets per-Service memory of a Service UID that no longer exists. */
+  forgetService(uid: string): void {
+    this.lastGood.delete(uid);
+  }
+}
+
+/** Who routes now: the slice's endpoint targetRefs (SPEC: matched by UID), else the leader Service's annotation. */
+export function currentLeaderUIDs(slice: EndpointSlice | undefined, svc: Service | undefined): string[] {
+  const fromSlice = (slice?.endpoints ?? []).map((e) => e.targetRef?.uid).filter((u): u is string => !!u);
+  if (slice) return fromSlice;
+  const uid = svc?.metadata.annotations?.[ANN.leaderPodUID];
+  return uid ? [uid] : [];
+}
+
+export { LABEL };
