@@ -1,0 +1,451 @@
+/**
+ * The kernel's probe scheduler: probes every registered pod with its Service's health checker, leaders every
+ * interval and candidates on a slower cadence, under a global concurrency bound, and reports when a pod's
+ * thresholded health flips. One timer serves the whole scheduler: due probes and probe deadlines sit in two
+ * min-heaps and the timer is armed for the earliest of them, so thousands of pods cost no timers of their own.
+ */
+import type { Logger } from "../log.ts";
+import { MetricsRegistry } from "../metrics/registry.ts";
+import type { HealthChecker, HealthResult, PodView } from "../plugin/types.ts";
+import { MinHeap } from "./heap.ts";
+import type { ProbeSchedule } from "./spec.ts";
+import { type ProbeRole, type ProbeState, recordResult, UNPROBED } from "./threshold.ts";
+
+export interface ProbeTarget {
+  podUID: string;
+  /** `namespace/name` of the Service whose health check applies. */
+  serviceKey: string;
+  role: ProbeRole;
+  pod: PodView;
+  checker: HealthChecker;
+  spec: unknown;
+  schedule: ProbeSchedule;
+  /** The checker plugin's name for metric labels (`parseHealthCheck`'s `type`); "unknown" when absent. */
+  type?: string;
+}
+
+/** A timer handle: Deno's number, or Node's Timeout object when Node typings are in scope. */
+export type ProbeTimer = number | ReturnType<typeof setTimeout>;
+
+/** Time as the scheduler sees it; injected so unit tests move it by hand. */
+export interface ProbeClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): ProbeTimer;
+  clearTimeout(handle: ProbeTimer): void;
+}
+
+export const realProbeClock: ProbeClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, ms)),
+  clearTimeout: (h) => clearTimeout(h as number),
+};
+
+export interface ProbeSchedulerOptions {
+  /** Most checks in flight at once across all targets; default 64. */
+  concurrency?: number;
+  metrics?: MetricsRegistry;
+  logger?: Logger;
+  clock?: ProbeClock;
+  /** Source of jitter in [0, 1); default Math.random. */
+  random?: () => number;
+}
+
+export type TransitionListener = (
+  serviceKey: string,
+  podUID: string,
+  healthy: boolean,
+  reason: string,
+) => void;
+
+export interface ProbeSchedulerStats {
+  targets: number;
+  inFlight: number;
+  /** Timers the scheduler holds: 0 or 1, whatever the number of targets. */
+  timers: number;
+}
+
+export const DEFAULT_PROBE_CONCURRENCY = 64;
+
+interface Entry {
+  target: ProbeTarget;
+  state: ProbeState;
+  /** Bumped on every reschedule or removal; heap items of an older generation are stale. */
+  gen: number;
+  /** Bumped when the checker, spec or pod IP changes: results of probes started before belong to the past. */
+  stateGen: number;
+  /** When the next scheduled check is due; undefined for a passive checker already checked. */
+  nextDue?: number;
+  inFlight?: Probe;
+  removed: boolean;
+}
+
+interface Probe {
+  entry: Entry;
+  stateGen: number;
+  controller: AbortController;
+  startedAt: number;
+  /** Set once a result is recorded: the check's own answer, or a timeout at the deadline. */
+  settled: boolean;
+  waiters: ((r: HealthResult) => void)[];
+}
+
+interface DueItem {
+  at: number;
+  entry: Entry;
+  gen: number;
+}
+
+interface DeadlineItem {
+  at: number;
+  probe: Probe;
+}
+
+const entryKey = (serviceKey: string, podUID: string) => `${serviceKey}\u0000${podUID}`;
+
+/** What a thrown value says about why a check failed. */
+function reasonOf(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
+
+function isHealthResult(r: unknown): r is HealthResult {
+  return typeof r === "object" && r !== null && typeof (r as HealthResult).healthy === "boolean";
+}
+
+export class ProbeScheduler {
+  private readonly entries = new Map<string, Entry>();
+  private readonly byService = new Map<string, Set<string>>();
+  private readonly due = new MinHeap<DueItem>();
+  private readonly deadlines = new MinHeap<DeadlineItem>();
+  private readonly listeners = new Set<TransitionListener>();
+  private readonly concurrency: number;
+  private readonly clock: ProbeClock;
+  private readonly random: () => number;
+  private readonly logger?: Logger;
+  private readonly checksTotal;
+  private readonly checkDuration;
+  private readonly probeLag;
+  private inFlight = 0;
+  private timer: ProbeTimer | undefined;
+  private timerAt = Infinity;
+  private closed = false;
+
+  constructor(opts: ProbeSchedulerOptions = {}) {
+    this.concurrency = Math.max(1, opts.concurrency ?? DEFAULT_PROBE_CONCURRENCY);
+    this.clock = opts.clock ?? realProbeClock;
+    this.random = opts.random ?? Math.random;
+    this.logger = opts.logger;
+    const metrics = opts.metrics ?? new MetricsRegistry();
+    this.checksTotal = metrics.counter({
+      name: "zen_lead_health_checks_total",
+      help: "Health checks run by the probe scheduler, by checker plugin and result (healthy|unhealthy).",
+      labelNames: ["plugin", "result"],
+    });
+    this.checkDuration = metrics.histogram({
+      name: "zen_lead_health_check_duration_seconds",
+      help: "Duration of one health check, by checker plugin.",
+      labelNames: ["plugin"],
+    });
+    this.probeLag = metrics.histogram({
+      name: "zen_lead_probe_lag_seconds",
+      help: "How late a scheduled health check started compared with its due time.",
+    });
+  }
+
+  /** Registers a pod for probing or updates it (role, pod, spec, schedule); health state survives role changes. */
+  upsert(target: ProbeTarget): void {
+    if (this.closed) return;
+    const key = entryKey(target.serviceKey, target.podUID);
+    const now = this.clock.now();
+    const existing = this.entries.get(key);
+    if (!existing) {
+      const entry: Entry = { target, state: UNPROBED, gen: 0, stateGen: 0, removed: false };
+      this.entries.set(key, entry);
+      let keys = this.byService.get(target.serviceKey);
+      if (!keys) this.byService.set(target.serviceKey, keys = new Set());
+      keys.add(key);
+      // Jitter over one cadence spreads a burst of registrations (controller start) across time.
+      this.schedule(entry, target.checker.passive ? now : now + this.random() * this.cadence(target));
+      this.pump();
+      return;
+    }
+    const old = existing.target;
+    existing.target = target;
+    const sameCheck = old.checker === target.checker && old.pod.ip === target.pod.ip &&
+      JSON.stringify(old.spec) === JSON.stringify(target.spec);
+    if (!sameCheck) {
+      existing.stateGen++;
+      existing.state = UNPROBED;
+      if (old.checker !== target.checker) this.release(old);
+    }
+    if (target.checker.passive) {
+      // A passive verdict comes from the pod object itself, so a changed pod is re-checked at once.
+      this.schedule(existing, now);
+    } else {
+      // A promotion or a faster cadence takes effect now rather than after the old, slower due time.
+      const soonest = now + this.random() * this.cadence(target);
+      const current = existing.nextDue;
+      if (!sameCheck || current === undefined || soonest < current) this.schedule(existing, soonest);
+    }
+    this.pump();
+  }
+
+  /** Stops probing one pod for one Service. */
+  remove(podUID: string, serviceKey: string): void {
+    const key = entryKey(serviceKey, podUID);
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    const keys = this.byService.get(serviceKey);
+    keys?.delete(key);
+    if (keys?.size === 0) this.byService.delete(serviceKey);
+    this.retire(entry, "probe target removed");
+    this.release(entry.target);
+    this.pump();
+  }
+
+  /** Stops probing every pod of a Service (it opted out or was deleted). */
+  removeService(serviceKey: string): void {
+    for (const key of [...this.byService.get(serviceKey) ?? []]) {
+      const entry = this.entries.get(key);
+      if (entry) this.remove(entry.target.podUID, serviceKey);
+    }
+  }
+
+  /** The thresholded health of a registered pod, or undefined when it is not registered. */
+  state(serviceKey: string, podUID: string): ProbeState | undefined {
+    const entry = this.entries.get(entryKey(serviceKey, podUID));
+    return entry ? { ...entry.state } : undefined;
+  }
+
+  /**
+   * Probes a registered pod now (a successor is needed) and resolves with that check's result, which also
+   * counts toward its thresholds. Bypasses the concurrency bound because failover waits on it; joins a check
+   * already in flight instead of overlapping it.
+   */
+  probeNow(serviceKey: string, podUID: string): Promise<HealthResult> {
+    const entry = this.entries.get(entryKey(serviceKey, podUID));
+    if (!entry) {
+      return Promise.reject(
+        new Error(`probeNow: pod ${podUID} is not registered for Service ${serviceKey}; upsert it first`),
+      );
+    }
+    if (this.closed) return Promise.resolve({ healthy: false, reason: "probe scheduler closed" });
+    const running = entry.inFlight;
+    if (running && !running.settled) return new Promise((resolve) => running.waiters.push(resolve));
+    if (running) {
+      // The previous check timed out but its plugin ignored the abort; do not stack another on top.
+      return Promise.resolve({ healthy: false, reason: "previous check still running after its timeout" });
+    }
+    const probe = this.start(entry);
+    if (!entry.target.checker.passive) this.schedule(entry, this.clock.now() + this.cadence(entry.target));
+    this.arm();
+    return new Promise((resolve) => probe.waiters.push(resolve));
+  }
+
+  /** Calls `listener` whenever a pod's thresholded health is decided or flips; returns an unsubscribe. */
+  onTransition(listener: TransitionListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  stats(): ProbeSchedulerStats {
+    return { targets: this.entries.size, inFlight: this.inFlight, timers: this.timer === undefined ? 0 : 1 };
+  }
+
+  /** Stops the timer, aborts checks in flight and releases every target. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const entry of this.entries.values()) {
+      this.retire(entry, "probe scheduler closed");
+      this.release(entry.target);
+    }
+    this.entries.clear();
+    this.byService.clear();
+    this.listeners.clear();
+  }
+
+  // ---- internals ----
+
+  private cadence(t: ProbeTarget): number {
+    return t.role === "leader" ? t.schedule.intervalMs : t.schedule.candidateIntervalMs;
+  }
+
+  private schedule(entry: Entry, at: number): void {
+    entry.gen++;
+    entry.nextDue = at;
+    this.due.push({ at, entry, gen: entry.gen });
+    // Rescheduled and removed entries leave stale items; compact before they outnumber live ones.
+    if (this.due.size > 2 * this.entries.size + 1024) {
+      this.due.retain((i) => !i.entry.removed && i.gen === i.entry.gen);
+    }
+  }
+
+  private retire(entry: Entry, reason: string): void {
+    entry.removed = true;
+    entry.gen++;
+    const probe = entry.inFlight;
+    if (probe && !probe.settled) {
+      probe.settled = true;
+      probe.controller.abort(new DOMException(reason, "AbortError"));
+      for (const w of probe.waiters.splice(0)) w({ healthy: false, reason });
+    }
+  }
+
+  /** Lets a checker drop per-target resources (a gRPC channel) unless another live target still uses them. */
+  private release(target: ProbeTarget): void {
+    if (!target.checker.release) return;
+    for (const e of this.entries.values()) {
+      if (e.target.checker === target.checker && e.target.pod.ip === target.pod.ip) return;
+    }
+    try {
+      target.checker.release(target.pod, target.spec);
+    } catch (e) {
+      this.logger?.warn("health checker release failed", { plugin: target.type, error: e });
+    }
+  }
+
+  private validTop<T extends { at: number }>(heap: MinHeap<T>, valid: (item: T) => boolean): T | undefined {
+    for (let top = heap.peek(); top; top = heap.peek()) {
+      if (valid(top)) return top;
+      heap.pop();
+    }
+    return undefined;
+  }
+
+  private readonly dueValid = (i: DueItem) => !i.entry.removed && i.gen === i.entry.gen;
+  private readonly deadlineValid = (i: DeadlineItem) => !i.probe.settled;
+
+  /** Expires overdue checks, starts due ones while the bound allows, and re-arms the single timer. */
+  private pump(): void {
+    if (this.closed) return;
+    const now = this.clock.now();
+    for (let d = this.validTop(this.deadlines, this.deadlineValid); d && d.at <= now;) {
+      this.deadlines.pop();
+      this.expire(d.probe);
+      d = this.validTop(this.deadlines, this.deadlineValid);
+    }
+    while (this.inFlight < this.concurrency) {
+      const item = this.validTop(this.due, this.dueValid);
+      if (!item || item.at > now) break;
+      this.due.pop();
+      this.runDue(item.entry, item.at, now);
+    }
+    this.arm();
+  }
+
+  private runDue(entry: Entry, dueAt: number, now: number): void {
+    const t = entry.target;
+    if (!t.checker.passive) {
+      // Fixed rate from the due time holds the interval; after a stall, restart from now instead of bursting.
+      const next = dueAt + this.cadence(t);
+      this.schedule(entry, next > now ? next : now + this.cadence(t));
+    } else {
+      entry.nextDue = undefined;
+    }
+    if (entry.inFlight) return; // never overlap checks of one target
+    this.probeLag.observe(undefined, Math.max(0, now - dueAt) / 1000);
+    this.start(entry);
+  }
+
+  private start(entry: Entry): Probe {
+    const t = entry.target;
+    const now = this.clock.now();
+    const probe: Probe = {
+      entry,
+      stateGen: entry.stateGen,
+      controller: new AbortController(),
+      startedAt: now,
+      settled: false,
+      waiters: [],
+    };
+    entry.inFlight = probe;
+    this.inFlight++;
+    const deadline = now + t.schedule.timeoutMs;
+    this.deadlines.push({ at: deadline, probe });
+    Promise.resolve()
+      .then(() => t.checker.check(t.pod, t.spec, probe.controller.signal, deadline))
+      .then(
+        (r): HealthResult =>
+          isHealthResult(r)
+            ? { healthy: r.healthy, reason: String(r.reason ?? "") }
+            : { healthy: false, reason: `checker returned an invalid result: ${JSON.stringify(r)}` },
+        (e): HealthResult => ({ healthy: false, reason: reasonOf(e) }),
+      )
+      .then((result) => {
+        this.inFlight--;
+        if (entry.inFlight === probe) entry.inFlight = undefined;
+        if (!probe.settled) this.finish(probe, result);
+        this.pump();
+      });
+    return probe;
+  }
+
+  private expire(probe: Probe): void {
+    const ms = probe.entry.target.schedule.timeoutMs;
+    const reason = `timeout after ${ms}ms`;
+    probe.controller.abort(new DOMException(reason, "TimeoutError"));
+    // The slot stays taken until the check settles, so a plugin ignoring the abort cannot exceed the bound.
+    this.finish(probe, { healthy: false, reason });
+  }
+
+  private finish(probe: Probe, result: HealthResult): void {
+    probe.settled = true;
+    const entry = probe.entry;
+    const t = entry.target;
+    const now = this.clock.now();
+    const plugin = t.type ?? "unknown";
+    this.checksTotal.inc({ plugin, result: result.healthy ? "healthy" : "unhealthy" });
+    this.checkDuration.observe({ plugin }, Math.max(0, now - probe.startedAt) / 1000);
+    if (!entry.removed && probe.stateGen === entry.stateGen) {
+      const prev = entry.state;
+      entry.state = recordResult(prev, result, now, t.role, t.schedule);
+      const healthy = entry.state.healthy;
+      if (healthy !== undefined && healthy !== prev.healthy) this.emit(t, healthy, result.reason);
+    }
+    for (const w of probe.waiters.splice(0)) w(result);
+  }
+
+  private emit(t: ProbeTarget, healthy: boolean, reason: string): void {
+    this.logger?.debug("health transition", {
+      service: t.serviceKey,
+      pod: t.pod.name,
+      role: t.role,
+      healthy,
+      reason,
+    });
+    for (const listener of this.listeners) {
+      try {
+        listener(t.serviceKey, t.podUID, healthy, reason);
+      } catch (e) {
+        this.logger?.error("health transition listener failed", { service: t.serviceKey, error: e });
+      }
+    }
+  }
+
+  /** Arms the one timer for the earliest deadline, or the earliest due probe when a slot is free. */
+  private arm(): void {
+    if (this.closed) return;
+    let at = this.validTop(this.deadlines, this.deadlineValid)?.at ?? Infinity;
+    if (this.inFlight < this.concurrency) {
+      at = Math.min(at, this.validTop(this.due, this.dueValid)?.at ?? Infinity);
+    }
+    if (at === Infinity) {
+      if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      return;
+    }
+    if (this.timer !== undefined && this.timerAt <= at) return;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.pump();
+    }, at - this.clock.now());
+  }
+}

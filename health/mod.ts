@@ -1,0 +1,23 @@
+/**
+ * The built-in health checker plugins: `ready` (the default, passive), `http` and `grpc`. They register like
+ * any third-party checker; the kernel's probe scheduler decides when they run.
+ *
+ * @example
+ * ```ts
+ * import { builtinHealthCheckers } from "./mod.ts";
+ * console.assert(builtinHealthCheckers.map((p) => p.name).join() === "ready,http,grpc");
+ * ```
+ * @module
+ */
+import { readyHealthChecker } from "./ready.ts";
+import { httpHealthChecker } from "./http.ts";
+import { grpcHealthChecker } from "./grpc.ts";
+
+export { readyChecker, readyHealthChecker } from "./ready.ts";
+export { httpChecker, type HttpCheckSpec, httpHealthChecker, httpSpecSchema } from "./http.ts";
+export { type GrpcCheckSpec, GrpcHealthChecker, grpcHealthChecker, grpcSpecSchema } from "./grpc.ts";
+
+/** The name of the checker used when a Service sets no `zen-lead.io/health-check`. */
+export const DEFAULT_HEALTH_CHECKER = "ready";
+
+export const builtinHealthCheckers = [readyHealthChecker, httpHealthChecker, grpcHealthChecker] as const;
