@@ -1,0 +1,474 @@
+/**
+ * The one way zen-lead talks to the API server: JSON requests with a timeout, a global token-bucket rate limit,
+ * retries with backoff for transient failures of idempotent calls, per-operation metrics, and raw streaming
+ * watches.
+ */
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { Logger } from "../log.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import type { Random } from "../queue/backoff.ts";
+import { sleep } from "../queue/clock.ts";
+import { errorFromResponse, errorFromWatchStatus, KubeApiError } from "./errors.ts";
+import { resourcePath, type ResourceType } from "./paths.ts";
+import { TokenBucket } from "./ratelimit.ts";
+import { retryDelay } from "./retry.ts";
+import { HttpTransport, type RawRequest } from "./transport.ts";
+import type { KubeObject, ObjectList, WatchEvent } from "./types.ts";
+import { decodeJsonLines } from "./watch_stream.ts";
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+export type Query = Record<string, string | number | boolean | undefined>;
+
+/** The field manager of every server-side apply. */
+export const FIELD_MANAGER = "zen-lead";
+
+export interface KubeClientOptions {
+  metrics: MetricsRegistry;
+  logger?: Logger;
+  /** Requests per second toward the API server (`--qps`, default 50); 0 disables the limit. */
+  qps?: number;
+  /** Requests allowed at once above qps (`--burst`, default 100). */
+  burst?: number;
+  /** Per-attempt timeout of a request (default 10 s); for a watch, the wait for response headers. */
+  timeoutMs?: number;
+  /** Retries of a transient failure (default 3). */
+  maxRetries?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Cap on a server's Retry-After (default 30 s). */
+  maxRetryAfterMs?: number;
+  userAgent?: string;
+  random?: Random;
+}
+
+export interface KubeRequest {
+  /** A low-cardinality name for metrics and errors, e.g. "apply_endpointslices". */
+  operation: string;
+  method: HttpMethod;
+  path: string;
+  query?: Query;
+  /** Sent as JSON. */
+  body?: unknown;
+  contentType?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Overrides the client's retry count (0 = no retries, e.g. for Lease renewals that have their own loop). */
+  maxRetries?: number;
+  /** Defaults to every method except POST. */
+  idempotent?: boolean;
+}
+
+export interface CallOptions {
+  operation?: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  maxRetries?: number;
+}
+
+export interface WriteOptions extends CallOptions {
+  subresource?: string;
+  /** Server-side validation and defaulting only; nothing is persisted. */
+  dryRun?: boolean;
+}
+
+export interface ListOptions {
+  /** Empty or absent: all namespaces (namespaced resources). */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: "Exact" | "NotOlderThan";
+}
+
+export interface DeleteOptions extends CallOptions {
+  /** Delete only if the object still has this UID / resourceVersion. */
+  preconditions?: { uid?: string; resourceVersion?: string };
+  propagationPolicy?: "Foreground" | "Background" | "Orphan";
+}
+
+export class KubeClient {
+  private readonly limiter: TokenBucket;
+  private readonly timeoutMs: number;
+  private readonly maxRetries: number;
+  private readonly userAgent: string;
+  private readonly metrics;
+
+  constructor(private readonly transport: HttpTransport, private readonly opts: KubeClientOptions) {
+    this.limiter = new TokenBucket(opts.qps ?? 50, opts.burst ?? 100);
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.maxRetries = opts.maxRetries ?? 3;
+    this.userAgent = opts.userAgent ?? "zen-lead/0.1.0";
+    const labelNames = ["operation"];
+    this.metrics = {
+      duration: opts.metrics.histogram({
+        name: "zen_lead_api_call_duration_seconds",
+        help: "Duration of one attempt of a Kubernetes API call.",
+        labelNames,
+      }),
+      retries: opts.metrics.counter({
+        name: "zen_lead_retry_attempts_total",
+        help: "Retries of Kubernetes API calls after a transient failure.",
+        labelNames,
+      }),
+      successAfterRetry: opts.metrics.counter({
+        name: "zen_lead_retry_success_after_retry_total",
+        help: "Kubernetes API calls that succeeded after at least one retry.",
+        labelNames,
+      }),
+    };
+  }
+
+  /** A client for the kubeconfig's current context (`KubeConfig.loadFromDefault()` or `loadFromCluster()`). */
+  static async fromKubeConfig(kc: KubeConfig, opts: KubeClientOptions): Promise<KubeClient> {
+    return new KubeClient(await HttpTransport.fromKubeConfig(kc), opts);
+  }
+
+  /** The API server's base URL. */
+  get server(): URL {
+    return this.transport.server;
+  }
+
+  /** Changes the global rate limit at run time (configuration reload). */
+  setRateLimit(qps: number, burst: number): void {
+    this.limiter.setRate(qps, burst);
+  }
+
+  /** Closes idle connections. */
+  close(): void {
+    this.transport.close();
+  }
+
+  /** One JSON call, rate limited, with a timeout per attempt and retries for transient failures. */
+  async request<T>(r: KubeRequest): Promise<T> {
+    const idempotent = r.idempotent ?? r.method !== "POST";
+    const maxRetries = r.maxRetries ?? this.maxRetries;
+    let retries = 0;
+    let reauthenticated = false;
+    for (;;) {
+      try {
+        const result = await this.attempt<T>(r);
+        if (retries > 0) this.metrics.successAfterRetry.inc({ operation: r.operation });
+        return result;
+      } catch (error) {
+        if (r.signal?.aborted) throw r.signal.reason;
+        // A rotated token: re-read credentials once before giving up.
+        if (error instanceof KubeApiError && error.status === 401 && !reauthenticated) {
+          reauthenticated = true;
+          this.transport.invalidateAuth();
+          continue;
+        }
+        const delayMs = retryDelay(error, {
+          idempotent,
+          retries,
+          maxRetries,
+          backoff: { baseMs: this.opts.retryBaseMs ?? 200, maxMs: this.opts.retryMaxMs ?? 5_000 },
+          maxRetryAfterMs: this.opts.maxRetryAfterMs ?? 30_000,
+          random: this.opts.random,
+        });
+        if (delayMs === undefined) throw error;
+        retries++;
+        this.metrics.retries.inc({ operation: r.operation });
+        this.opts.logger?.debug("retrying Kubernetes API call", {
+          operation: r.operation,
+          retry: retries,
+          delayMs,
+          error,
+        });
+        await sleep(delayMs, r.signal);
+      }
+    }
+  }
+
+  get<T extends KubeObject>(res: ResourceType, namespace: string, name: string, o?: CallOptions): Promise<T> {
+    return this.request<T>({
+      ...callFields(o),
+      operation: o?.operation ?? `get_${res.plural}`,
+      method: "GET",
+      path: resourcePath(res, namespace, name),
+    });
+  }
+
+  list<T extends KubeObject>(
+    res: ResourceType,
+    l: ListOptions = {},
+    o?: CallOptions,
+  ): Promise<ObjectList<T>> {
+    return this.request<ObjectList<T>>({
+      ...callFields(o),
+      operation: o?.operation ?? `list_${res.plural}`,
+      method: "GET",
+      path: resourcePath(res, l.namespace),
+      query: {
+        labelSelector: l.labelSelector,
+        fieldSelector: l.fieldSelector,
+        limit: l.limit,
+        continue: l.continue,
+        resourceVersion: l.resourceVersion,
+        resourceVersionMatch: l.resourceVersionMatch,
+      },
+    });
+  }
+
+  create<T extends KubeObject>(res: ResourceType, obj: T, o?: WriteOptions): Promise<T> {
+    return this.request<T>({
+      ...callFields(o),
+      operation: o?.operation ?? `create_${res.plural}`,
+      method: "POST",
+      path: resourcePath(res, obj.metadata.namespace),
+      query: { dryRun: o?.dryRun ? "All" : undefined },
+      body: obj,
+    });
+  }
+
+  /** PUT: with `metadata.resourceVersion` set, fails with a conflict when the object changed meanwhile. */
+  replace<T extends KubeObject>(res: ResourceType, obj: T, o?: WriteOptions): Promise<T> {
+    return this.request<T>({
+      ...callFields(o),
+      operation: o?.operation ?? operationName("replace", res, o?.subresource),
+      method: "PUT",
+      path: resourcePath(res, obj.metadata.namespace, requireName(res, obj), o?.subresource),
+      query: { dryRun: o?.dryRun ? "All" : undefined },
+      body: obj,
+    });
+  }
+
+  replaceStatus<T extends KubeObject>(res: ResourceType, obj: T, o?: CallOptions): Promise<T> {
+    return this.replace(res, obj, { ...o, subresource: "status" });
+  }
+
+  /** JSON merge patch (RFC 7386): `null` deletes a field; lists are replaced whole. */
+  mergePatch<T extends KubeObject>(
+    res: ResourceType,
+    namespace: string,
+    name: string,
+    patch: unknown,
+    o?: WriteOptions,
+  ): Promise<T> {
+    return this.request<T>({
+      ...callFields(o),
+      operation: o?.operation ?? operationName("patch", res, o?.subresource),
+      method: "PATCH",
+      path: resourcePath(res, namespace, name, o?.subresource),
+      query: { dryRun: o?.dryRun ? "All" : undefined },
+      body: patch,
+      contentType: "application/merge-patch+json",
+    });
+  }
+
+  /**
+   * Server-side apply as field manager "zen-lead": the object states every field zen-lead owns; fields it no
+   * longer states are removed. `force` takes over fields another manager owns.
+   */
+  applyPatch<T extends KubeObject>(
+    res: ResourceType,
+    obj: T,
+    o?: WriteOptions & { force?: boolean },
+  ): Promise<T> {
+    return this.request<T>({
+      ...callFields(o),
+      operation: o?.operation ?? operationName("apply", res, o?.subresource),
+      method: "PATCH",
+      path: resourcePath(res, obj.metadata.namespace, requireName(res, obj), o?.subresource),
+      query: { fieldManager: FIELD_MANAGER, force: o?.force ?? true, dryRun: o?.dryRun ? "All" : undefined },
+      body: obj,
+      // JSON is valid YAML, and the apply content type is only registered under its YAML name.
+      contentType: "application/apply-patch+yaml",
+    });
+  }
+
+  applyStatus<T extends KubeObject>(
+    res: ResourceType,
+    obj: T,
+    o?: CallOptions & { force?: boolean },
+  ): Promise<T> {
+    return this.applyPatch(res, obj, { ...o, subresource: "status" });
+  }
+
+  delete(res: ResourceType, namespace: string, name: string, o?: DeleteOptions): Promise<unknown> {
+    const hasBody = o?.preconditions || o?.propagationPolicy;
+    return this.request<unknown>({
+      ...callFields(o),
+      operation: o?.operation ?? `delete_${res.plural}`,
+      method: "DELETE",
+      path: resourcePath(res, namespace, name),
+      body: hasBody
+        ? {
+          kind: "DeleteOptions",
+          apiVersion: "v1",
+          preconditions: o?.preconditions,
+          propagationPolicy: o?.propagationPolicy,
+        }
+        : undefined,
+    });
+  }
+
+  /**
+   * A raw watch (`?watch=true`): yields events until the server ends the stream (timeoutSeconds), `signal`
+   * aborts (then it just returns) or the consumer stops iterating. An ERROR event becomes a thrown
+   * `KubeApiError` with the event's code (410 = resourceVersion too old). Only opening the stream is rate limited.
+   */
+  async *watch<T>(
+    path: string,
+    query: Query,
+    signal: AbortSignal,
+    o?: { operation?: string; timeoutMs?: number },
+  ): AsyncGenerator<WatchEvent<T>> {
+    const operation = o?.operation ?? `watch_${pathResource(path)}`;
+    const errorContext = { operation, method: "GET", path };
+    await this.limiter.take(signal);
+    // Our own controller: aborting it ends the stream when the consumer stops early or headers are late.
+    const stream = new AbortController();
+    const onAbort = () => stream.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    const headerTimeoutMs = o?.timeoutMs ?? this.timeoutMs;
+    let headersLate = false;
+    const headerTimer = setTimeout(() => {
+      headersLate = true;
+      stream.abort(new Error("watch headers timeout"));
+    }, headerTimeoutMs);
+    try {
+      const started = performance.now();
+      let res;
+      try {
+        res = await this.transport.open(
+          this.rawRequest(
+            { operation, method: "GET", path, query: { ...query, watch: true } },
+            stream.signal,
+          ),
+        );
+      } catch (e) {
+        if (signal.aborted) return;
+        throw networkError(errorContext, e, headersLate ? headerTimeoutMs : undefined);
+      } finally {
+        clearTimeout(headerTimer);
+        this.metrics.duration.observe({ operation }, (performance.now() - started) / 1000);
+      }
+      if (res.status < 200 || res.status >= 300) {
+        const chunks: string[] = [];
+        const decoder = new TextDecoder();
+        for await (const c of res.body) chunks.push(decoder.decode(c, { stream: true }));
+        throw errorFromResponse(
+          errorContext,
+          res.status,
+          chunks.join(""),
+          headerValue(res.headers["retry-after"]),
+        );
+      }
+      try {
+        for await (const raw of decodeJsonLines(res.body)) {
+          const event = raw as WatchEvent<unknown>;
+          if (event.type === "ERROR") throw errorFromWatchStatus(errorContext, event.object ?? {});
+          yield event as WatchEvent<T>;
+        }
+      } catch (e) {
+        if (signal.aborted) return;
+        if (e instanceof KubeApiError) throw e;
+        throw networkError(errorContext, e);
+      }
+    } finally {
+      clearTimeout(headerTimer);
+      signal.removeEventListener("abort", onAbort);
+      stream.abort(new Error("watch closed"));
+    }
+  }
+
+  private async attempt<T>(r: KubeRequest): Promise<T> {
+    await this.limiter.take(r.signal);
+    const timeoutMs = r.timeoutMs ?? this.timeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = r.signal ? AbortSignal.any([r.signal, timeout]) : timeout;
+    const errorContext = { operation: r.operation, method: r.method, path: r.path };
+    const started = performance.now();
+    let res;
+    try {
+      res = await this.transport.send(this.rawRequest(r, signal));
+    } catch (e) {
+      if (r.signal?.aborted) throw r.signal.reason;
+      throw networkError(errorContext, e, timeout.aborted ? timeoutMs : undefined);
+    } finally {
+      this.metrics.duration.observe({ operation: r.operation }, (performance.now() - started) / 1000);
+    }
+    if (res.status < 200 || res.status >= 300) {
+      throw errorFromResponse(errorContext, res.status, res.body, headerValue(res.headers["retry-after"]));
+    }
+    if (!res.body) return undefined as T;
+    try {
+      return JSON.parse(res.body) as T;
+    } catch (e) {
+      throw new KubeApiError({
+        ...errorContext,
+        status: res.status,
+        reason: "InvalidResponse",
+        serverMessage: `expected a JSON body, received "${res.body.slice(0, 120)}"`,
+        cause: e,
+      });
+    }
+  }
+
+  private rawRequest(
+    r: Pick<KubeRequest, "method" | "path" | "query" | "body" | "contentType" | "operation">,
+    signal: AbortSignal,
+  ): RawRequest {
+    const headers: Record<string, string> = { Accept: "application/json", "User-Agent": this.userAgent };
+    let body: string | undefined;
+    if (r.body !== undefined) {
+      body = JSON.stringify(r.body);
+      headers["Content-Type"] = r.contentType ?? "application/json";
+    }
+    return { method: r.method, path: r.path + queryString(r.query), headers, body, signal };
+  }
+}
+
+function callFields(o?: CallOptions): Pick<KubeRequest, "signal" | "timeoutMs" | "maxRetries"> {
+  return { signal: o?.signal, timeoutMs: o?.timeoutMs, maxRetries: o?.maxRetries };
+}
+
+function operationName(verb: string, res: ResourceType, subresource?: string): string {
+  return subresource ? `${verb}_${res.plural}_${subresource}` : `${verb}_${res.plural}`;
+}
+
+function requireName(res: ResourceType, obj: KubeObject): string {
+  const name = obj.metadata.name;
+  if (!name) throw new Error(`${res.kind}: metadata.name is required for this call, received none`);
+  return name;
+}
+
+function queryString(query?: Query): string {
+  if (!query) return "";
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== "") params.set(k, String(v));
+  const s = params.toString();
+  return s ? `?${s}` : "";
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function networkError(
+  req: { operation: string; method: string; path: string },
+  cause: unknown,
+  timedOutAfterMs?: number,
+): KubeApiError {
+  if (timedOutAfterMs !== undefined) {
+    return new KubeApiError({
+      ...req,
+      status: 0,
+      reason: "Timeout",
+      serverMessage: `no answer within ${timedOutAfterMs}ms`,
+      cause,
+    });
+  }
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new KubeApiError({ ...req, status: 0, reason: "NetworkError", serverMessage: message, cause });
+}
+
+/** The resource plural of a REST path, for operation names of raw calls: /api/v1/namespaces/x/pods -> pods. */
+export function pathResource(path: string): string {
+  const segments = path.split("?")[0].split("/").filter(Boolean);
+  const rest = segments[0] === "apis" ? segments.slice(3) : segments.slice(2);
+  if (rest[0] === "namespaces" && rest.length > 2) return rest[2];
+  return rest[0] ?? "unknown";
+}

@@ -1,0 +1,148 @@
+/**
+ * HTTP to the API server over node:http(s) with one keep-alive agent. @kubernetes/client-node only loads the
+ * kubeconfig and produces TLS material and auth headers; requests, streaming and timeouts are ours.
+ */
+import { Buffer } from "node:buffer";
+import * as http from "node:http";
+import * as https from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
+
+export interface RawRequest {
+  method: string;
+  /** Path with query string. */
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+  signal: AbortSignal;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+export interface StreamResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: AsyncIterable<Uint8Array>;
+}
+
+// Auth headers are re-read this often so rotated service-account tokens and exec credentials are picked up.
+const AUTH_REFRESH_MS = 60_000;
+
+export class HttpTransport {
+  private authHeaders: Record<string, string> = {};
+  private authLoadedAt = -Infinity;
+
+  private constructor(
+    readonly server: URL,
+    private readonly kc: KubeConfig,
+    private readonly agent: http.Agent,
+    private readonly secure: boolean,
+  ) {}
+
+  /** Reads the current context's cluster and user; throws when the kubeconfig has no usable server. */
+  static async fromKubeConfig(kc: KubeConfig): Promise<HttpTransport> {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster?.server) {
+      throw new Error(
+        `kubeconfig: expected a current context with a cluster server URL, received context "${kc.getCurrentContext()}" without one`,
+      );
+    }
+    const server = new URL(cluster.server);
+    const secure = server.protocol === "https:";
+    if (!secure && server.protocol !== "http:") {
+      throw new Error(`kubeconfig: cluster server must be an http(s) URL, received "${cluster.server}"`);
+    }
+    const tls: https.RequestOptions = {};
+    await kc.applyToHTTPSOptions(tls);
+    const agentOptions: https.AgentOptions = {
+      keepAlive: true,
+      keepAliveMsecs: 30_000,
+      ca: tls.ca,
+      cert: tls.cert,
+      key: tls.key,
+      pfx: tls.pfx,
+      passphrase: tls.passphrase,
+      servername: tls.servername,
+      rejectUnauthorized: tls.rejectUnauthorized,
+    };
+    const agent = secure ? new https.Agent(agentOptions) : new http.Agent({ keepAlive: true });
+    const transport = new HttpTransport(server, kc, agent, secure);
+    transport.setAuth(tls);
+    return transport;
+  }
+
+  /** Forces the next request to re-read credentials (after a 401). */
+  invalidateAuth(): void {
+    this.authLoadedAt = -Infinity;
+  }
+
+  async send(req: RawRequest): Promise<RawResponse> {
+    const res = await this.open(req);
+    const chunks: Uint8Array[] = [];
+    try {
+      for await (const chunk of res.body) chunks.push(chunk);
+    } catch (e) {
+      throw req.signal.aborted ? req.signal.reason : e;
+    }
+    return { status: res.status, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") };
+  }
+
+  /** Sends a request and resolves when the response headers arrive; the body streams until it ends or aborts. */
+  async open(req: RawRequest): Promise<StreamResponse> {
+    const headers = { ...(await this.headers()), ...req.headers };
+    return await new Promise<StreamResponse>((resolve, reject) => {
+      const { signal } = req;
+      if (signal.aborted) return reject(signal.reason);
+      const options: https.RequestOptions = {
+        protocol: this.server.protocol,
+        hostname: this.server.hostname.replace(/^\[(.*)\]$/, "$1"),
+        port: this.server.port || (this.secure ? 443 : 80),
+        path: this.basePath() + req.path,
+        method: req.method,
+        headers,
+        agent: this.agent,
+      };
+      const request = (this.secure ? https : http).request(options, (res) => {
+        res.on("error", () => {}); // surfaced through the async iterator
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
+      });
+      const onAbort = () =>
+        request.destroy(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+      signal.addEventListener("abort", onAbort, { once: true });
+      request.on("error", (e) => reject(signal.aborted ? signal.reason : e));
+      request.on("close", () => signal.removeEventListener("abort", onAbort));
+      request.end(req.body);
+    });
+  }
+
+  /** Closes idle keep-alive connections. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private basePath(): string {
+    return this.server.pathname.replace(/\/+$/, "");
+  }
+
+  private async headers(): Promise<Record<string, string>> {
+    if (Date.now() - this.authLoadedAt > AUTH_REFRESH_MS) {
+      const opts: https.RequestOptions = {};
+      await this.kc.applyToHTTPSOptions(opts);
+      this.setAuth(opts);
+    }
+    return this.authHeaders;
+  }
+
+  private setAuth(opts: https.RequestOptions): void {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === "string") headers[k] = v;
+    if (opts.auth && !headers.Authorization) {
+      headers.Authorization = `Basic ${Buffer.from(opts.auth).toString("base64")}`;
+    }
+    this.authHeaders = headers;
+    this.authLoadedAt = Date.now();
+  }
+}
