@@ -29,9 +29,9 @@ export function mix32(value: number): number {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { rendezvousWeight } from "./hash.ts";
- * const a = rendezvousWeight("seed", "uid-a");
- * if (a !== rendezvousWeight("seed", "uid-a")) throw new Error("not stable");
+ * strictEqual(rendezvousWeight("seed", "uid-a"), rendezvousWeight("seed", "uid-a"));
  * ```
  */
 export function rendezvousWeight(seed: string, member: string): number {

@@ -3,8 +3,9 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { builtinStrategies } from "./mod.ts";
- * console.log(builtinStrategies.map((s) => s.name)); // ["oldest", "newest", "random", "node-aware"]
+ * deepStrictEqual(builtinStrategies.map((s) => s.name), ["oldest", "newest", "random", "node-aware"]);
  * ```
  * @module
  */

@@ -14,9 +14,12 @@ export type PriorityResult = { value: number } | { error: string };
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { parsePriority } from "./priority.ts";
- * parsePriority({}, { "zen-lead.io/priority": "10" }); // { value: 10 }
- * parsePriority({ "zen-lead.io/priority": "high" }, {}); // { error: 'pod label "zen-lead.io/priority" ...' }
+ * deepStrictEqual(parsePriority({}, { "zen-lead.io/priority": "10" }), { value: 10 });
+ * deepStrictEqual(parsePriority({ "zen-lead.io/priority": "high" }, {}), {
+ *   error: 'pod label "zen-lead.io/priority": expected an integer from -1000 to 1000, received "high"',
+ * });
  * ```
  */
 export function parsePriority(

@@ -41,6 +41,7 @@ export interface LeaderSelection {
 /**
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { selectLeaders } from "./select.ts";
  * const pod = (uid: string) => ({
  *   pod: { namespace: "ns", name: uid, uid, ip: "10.0.0.1", labels: {}, annotations: {}, createdAt: 0, ports: [] },
@@ -49,7 +50,8 @@ export interface LeaderSelection {
  * const result = selectLeaders({
  *   ranked: ["a", "b"], candidates: [pod("a"), pod("b")], currentLeaders: ["b"], count: 1, sticky: true,
  * });
- * // result.leaders: ["b"] (sticky keeps b although the strategy now prefers a)
+ * // Sticky keeps b although the strategy now prefers a.
+ * deepStrictEqual(result, { leaders: ["b"], kept: ["b"], added: [], dropped: [] });
  * ```
  */
 export function selectLeaders(input: SelectionInput): LeaderSelection {
