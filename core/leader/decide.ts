@@ -49,7 +49,7 @@ export interface Decision {
 }
 
 /** Whether a pod may be chosen given its health: a sitting leader until proven unhealthy, others once proven. */
-function acceptable(uid: string, isLeader: boolean, health: boolean | undefined, passive: boolean): boolean {
+function acceptable(isLeader: boolean, health: boolean | undefined, passive: boolean): boolean {
   if (passive) return true;
   return isLeader ? health !== false : health === true;
 }
@@ -63,7 +63,6 @@ export function decideLeaders(input: DecideInput): Decision {
 
   let pool = eligible.filter((p) =>
     acceptable(
-      p.metadata.uid ?? "",
       current.has(p.metadata.uid ?? ""),
       input.health(p.metadata.uid ?? ""),
       passive,

@@ -1,0 +1,72 @@
+/** Plain objects for leader unit tests: pods and Services as an API server would return them. */
+import type { Pod, Service } from "../../core/kube/types.ts";
+
+let seq = 0;
+
+export interface PodOpts {
+  name?: string;
+  ip?: string;
+  ready?: boolean;
+  phase?: string;
+  created?: number;
+  readySince?: number;
+  terminating?: boolean;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  node?: string;
+  ports?: { name?: string; containerPort: number; protocol?: string }[];
+}
+
+export function pod(o: PodOpts = {}): Pod {
+  const n = ++seq;
+  const name = o.name ?? `pod-${n}`;
+  return {
+    metadata: {
+      name,
+      namespace: "ns",
+      uid: `uid-${name}`,
+      creationTimestamp: new Date(o.created ?? 1_000_000 + n * 1000).toISOString(),
+      deletionTimestamp: o.terminating ? new Date(0).toISOString() : undefined,
+      labels: o.labels ?? { app: "web" },
+      annotations: o.annotations,
+    },
+    spec: {
+      nodeName: o.node ?? "node-a",
+      containers: [{ name: "c", ports: o.ports ?? [{ name: "http", containerPort: 8080 }] }],
+    },
+    status: {
+      phase: o.phase ?? "Running",
+      podIP: o.ip === "" ? undefined : o.ip ?? `10.0.0.${n % 250}`,
+      conditions: [{
+        type: "Ready",
+        status: o.ready === false ? "False" : "True",
+        lastTransitionTime: new Date(o.readySince ?? 0).toISOString(),
+      }],
+    },
+  };
+}
+
+export function service(o: {
+  name?: string;
+  annotations?: Record<string, string>;
+  ports?: Service["spec"] extends infer S ? S extends { ports?: infer P } ? P : never : never;
+  type?: string;
+  labels?: Record<string, string>;
+  selector?: Record<string, string>;
+} = {}): Service {
+  return {
+    metadata: {
+      name: o.name ?? "web",
+      namespace: "ns",
+      uid: "svc-uid",
+      labels: o.labels ?? { app: "web" },
+      annotations: { "zen-lead.io/enabled": "true", ...o.annotations },
+    },
+    spec: {
+      type: o.type ?? "ClusterIP",
+      selector: o.selector ?? { app: "web" },
+      ports: o.ports ?? [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }],
+      clusterIP: "10.96.0.10",
+    },
+  };
+}
