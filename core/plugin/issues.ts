@@ -21,11 +21,20 @@ export function describeIssue(root: string, issue: Issue): string {
   if (issue.expected === "never" && issue.type.startsWith("strict_")) {
     return `${where}unknown key (expected none of that name), received ${issue.received}`;
   }
+  // objects report a missing key as expecting the key's own name.
+  const last = issue.path?.at(-1)?.key;
+  if (
+    issue.received === "undefined" && last !== undefined && issue.expected === JSON.stringify(String(last))
+  ) {
+    return `${where}expected a value (the key is required), received undefined`;
+  }
   // custom() checks carry their expectation in the message; actions like integer() only in their type.
   const expected = issue.type === "custom"
     ? issue.message
     : issue.expected ?? issue.type.replaceAll("_", " ");
-  return `${where}expected ${expected}, received ${issue.received}`;
+  // length checks report bare numbers; say that they are lengths.
+  const of = /_length$|^length$/.test(issue.type) ? "length " : "";
+  return `${where}expected ${of}${expected}, received ${of}${issue.received}`;
 }
 
 /** All issues as problems, each prefixed with `prefix` (e.g. `plugin "http" (health): `). */
