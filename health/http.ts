@@ -43,7 +43,10 @@ const headersSchema = v.record(
 export const httpSpecSchema = v.strictObject({
   scheme: v.optional(v.picklist(["http", "https"]), "http"),
   port: probePortSchema,
-  path: v.optional(v.pipe(v.string(), v.startsWith("/", 'Expected a path starting with "/"')), "/"),
+  path: v.optional(
+    v.pipe(v.string(), v.regex(/^\/\S*$/, 'Expected a path starting with "/", no spaces')),
+    "/",
+  ),
   expectedStatus: v.optional(statusRangeSchema, "200-399"),
   headers: v.optional(headersSchema, {}),
 });

@@ -100,6 +100,8 @@ interface DeadlineItem {
   probe: Probe;
 }
 
+const STUCK_REASON = "previous check still running after its timeout";
+
 const entryKey = (serviceKey: string, podUID: string) => `${serviceKey}\u0000${podUID}`;
 
 /** What a thrown value says about why a check failed. */
@@ -233,10 +235,7 @@ export class ProbeScheduler {
     if (this.closed) return Promise.resolve({ healthy: false, reason: "probe scheduler closed" });
     const running = entry.inFlight;
     if (running && !running.settled) return new Promise((resolve) => running.waiters.push(resolve));
-    if (running) {
-      // The previous check timed out but its plugin ignored the abort; do not stack another on top.
-      return Promise.resolve({ healthy: false, reason: "previous check still running after its timeout" });
-    }
+    if (running) return Promise.resolve(this.recordStuck(running)); // timed out, plugin ignored the abort
     const probe = this.start(entry);
     if (!entry.target.checker.passive) this.schedule(entry, this.clock.now() + this.cadence(entry.target));
     this.arm();
@@ -259,11 +258,12 @@ export class ProbeScheduler {
     this.closed = true;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    for (const entry of this.entries.values()) {
+    const entries = [...this.entries.values()];
+    this.entries.clear();
+    for (const entry of entries) {
       this.retire(entry, "probe scheduler closed");
       this.release(entry.target);
     }
-    this.entries.clear();
     this.byService.clear();
     this.listeners.clear();
   }
@@ -346,7 +346,12 @@ export class ProbeScheduler {
     } else {
       entry.nextDue = undefined;
     }
-    if (entry.inFlight) return; // never overlap checks of one target
+    if (entry.inFlight) {
+      // Never overlap checks of one target. A check past its timeout whose plugin ignored the abort still
+      // counts against the pod each time it is due, so a hung check cannot keep a leader healthy.
+      if (entry.inFlight.settled) this.recordStuck(entry.inFlight);
+      return;
+    }
     this.probeLag.observe(undefined, Math.max(0, now - dueAt) / 1000);
     this.start(entry);
   }
@@ -382,6 +387,13 @@ export class ProbeScheduler {
         this.pump();
       });
     return probe;
+  }
+
+  private recordStuck(probe: Probe): HealthResult {
+    const stuck: Probe = { ...probe, startedAt: this.clock.now(), settled: false, waiters: [] };
+    const result = { healthy: false, reason: STUCK_REASON };
+    this.finish(stuck, result);
+    return result;
   }
 
   private expire(probe: Probe): void {

@@ -189,6 +189,10 @@ function secondsToMs(s: number | undefined): number | undefined {
 function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
   return issues.map((i) => {
     const path = v.getDotPath(i);
+    // valibot words object key problems as "Invalid key: Expected never" / "Expected \"port\""; say what they mean.
+    if ((i.type === "strict_object" || i.type === "object") && path) {
+      return i.expected === "never" ? `unknown field "${path}"` : `missing field "${path}"`;
+    }
     return path ? `${path}: ${i.message}` : i.message;
   }).join("; ");
 }
