@@ -8,7 +8,7 @@ import { type Candidate, defineStrategy, type StrategyInput } from "../mod.ts";
 import { type NodeStanding, nodeStanding, STANDING_TIER } from "./node_standing.ts";
 import { type NodeAwareOptions, nodeAwareOptionsSchema } from "./node_aware_options.ts";
 import { compareByAge } from "./order.ts";
-import { spreadOverTopology } from "./topology.ts";
+import { spreadPicks, UsedDomains } from "../core/leader/select_topology.ts";
 
 interface Placed {
   candidate: Candidate;
@@ -34,12 +34,20 @@ export function rankNodeAware(candidates: readonly Candidate[], options: NodeAwa
     .map((candidate) => ({ candidate, standing: nodeStanding(candidate) }))
     .filter(isAcceptable)
     .map(({ candidate, standing }) => ({ candidate, tier: STANDING_TIER[standing] }));
-  const tiers = new Map(
+  const tierOf = new Map(
     placed.map((p) => [p.candidate, p.tier * 4 + labelMiss(p.candidate) * 2 + zoneMiss(p.candidate)]),
   );
-  const tierOf = (c: Candidate) => tiers.get(c) ?? Infinity;
-  const ordered = placed.map((p) => p.candidate).sort((a, b) => tierOf(a) - tierOf(b) || byAge(a, b));
-  return spreadOverTopology(ordered, tierOf).map((c) => c.pod.uid);
+  const ordered = placed.map((p) => p.candidate).sort((a, b) =>
+    tierOf.get(a)! - tierOf.get(b)! || byAge(a, b)
+  );
+  // Spread inside each tier only, so spreading never puts a worse node before a better one.
+  const used = new UsedDomains();
+  const ranked: string[] = [];
+  for (const tier of [...new Set(tierOf.values())].sort((a, b) => a - b)) {
+    const members = ordered.filter((c) => tierOf.get(c) === tier);
+    for (const c of spreadPicks(members, used, members.length)) ranked.push(c.pod.uid);
+  }
+  return ranked;
 }
 
 export default defineStrategy<NodeAwareOptions>({

@@ -12,7 +12,7 @@
  *    use yet whenever such a pod exists, so one node or zone failure cannot take the whole pool down.
  */
 import type { Candidate } from "../plugin/types.ts";
-import { UsedDomains } from "./select_topology.ts";
+import { spreadPicks, UsedDomains } from "./select_topology.ts";
 
 export interface SelectionInput {
   /** The strategy's output: pod UIDs, best first. */
@@ -82,25 +82,18 @@ function pickByPriority(
 ): string[] {
   const picks: string[] = [];
   const used = new UsedDomains();
-  const take = (c: Candidate) => {
-    picks.push(c.pod.uid);
-    used.add(c);
-  };
   const priorities = [...new Set(acceptable.map((c) => c.priority))].sort((a, b) => b - a);
   for (const priority of priorities) {
     if (picks.length >= wanted) break;
     const staying = incumbents.filter((c) => c.priority === priority).slice(0, wanted - picks.length);
-    staying.forEach(take);
-    const stayingSet = new Set(staying);
-    // Still in ranked order, which breaks every tie of the spread score below.
-    const rest = acceptable.filter((c) => c.priority === priority && !stayingSet.has(c));
-    while (picks.length < wanted && rest.length > 0) {
-      let best = 0;
-      for (let i = 1; i < rest.length; i++) {
-        if (used.spreadScore(rest[i]) > used.spreadScore(rest[best])) best = i;
-      }
-      take(rest.splice(best, 1)[0]);
+    for (const c of staying) {
+      picks.push(c.pod.uid);
+      used.add(c);
     }
+    const stayingSet = new Set(staying);
+    // Still in ranked order, which breaks every tie of the spreading.
+    const rest = acceptable.filter((c) => c.priority === priority && !stayingSet.has(c));
+    for (const c of spreadPicks(rest, used, wanted - picks.length)) picks.push(c.pod.uid);
   }
   return picks;
 }

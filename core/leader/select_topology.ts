@@ -1,4 +1,4 @@
-/** Failure domains of a candidate, for spreading a leader pool over nodes and zones. */
+/** Failure domains of a candidate, and the order that spreads a leader pool over them. */
 import type { Candidate } from "../plugin/types.ts";
 
 /** The node a candidate runs on; a pod with no known node counts as its own domain. */
@@ -13,19 +13,54 @@ export function zoneKeyOf(candidate: Candidate): string {
   return zone !== undefined ? `zone:${zone}` : nodeKeyOf(candidate);
 }
 
-/** The domains a pool already occupies. */
+/** The nodes and zones a pool already occupies. */
 export class UsedDomains {
-  readonly #nodes = new Set<string>();
-  readonly #zones = new Set<string>();
+  readonly nodes = new Set<string>();
+  readonly zones = new Set<string>();
 
   add(candidate: Candidate): void {
-    this.#nodes.add(nodeKeyOf(candidate));
-    this.#zones.add(zoneKeyOf(candidate));
+    this.nodes.add(nodeKeyOf(candidate));
+    this.zones.add(zoneKeyOf(candidate));
   }
+}
 
-  /** 3 for a fresh node in a fresh zone, 2 for a fresh node, 1 for a fresh zone only, 0 otherwise. */
-  spreadScore(candidate: Candidate): number {
-    // A fresh node counts more than a fresh zone: losing a node is the more common failure.
-    return (this.#nodes.has(nodeKeyOf(candidate)) ? 0 : 2) + (this.#zones.has(zoneKeyOf(candidate)) ? 0 : 1);
+/**
+ * Takes up to `limit` of `ordered` (best first), each time the first pod on a node the pool does not use yet,
+ * preferring one whose zone is unused too; once every node is used, the rest follow in `ordered` order.
+ * Picks are added to `used`. A fresh node beats a fresh zone because losing a node is the commoner failure.
+ *
+ * Only the first pod of each unused node can be the next pick (later pods there are worse at the same spread),
+ * so this costs O(pods + nodes²), not O(pods²).
+ */
+export function spreadPicks(ordered: readonly Candidate[], used: UsedDomains, limit: number): Candidate[] {
+  if (limit <= 0) return [];
+  const firstOnNode = new Map<string, Candidate>();
+  for (const c of ordered) {
+    const node = nodeKeyOf(c);
+    if (!used.nodes.has(node) && !firstOnNode.has(node)) firstOnNode.set(node, c);
   }
+  const picks: Candidate[] = [];
+  const picked = new Set<Candidate>();
+  const take = (c: Candidate) => {
+    picks.push(c);
+    picked.add(c);
+    used.add(c);
+  };
+  while (picks.length < limit && firstOnNode.size > 0) {
+    let next: Candidate | undefined;
+    for (const c of firstOnNode.values()) {
+      if (!used.zones.has(zoneKeyOf(c))) {
+        next = c;
+        break;
+      }
+    }
+    next ??= firstOnNode.values().next().value!;
+    firstOnNode.delete(nodeKeyOf(next));
+    take(next);
+  }
+  for (const c of ordered) {
+    if (picks.length >= limit) break;
+    if (!picked.has(c)) take(c);
+  }
+  return picks;
 }

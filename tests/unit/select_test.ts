@@ -3,6 +3,7 @@ import fc from "fast-check";
 import type { Candidate } from "../../mod.ts";
 import { type LeaderSelection, type SelectionInput, selectLeaders } from "../../core/leader/select.ts";
 import { parsePriority, PRIORITY_KEY } from "../../core/leader/priority.ts";
+import { nodeKeyOf, spreadPicks, UsedDomains } from "../../core/leader/select_topology.ts";
 
 // ---- fixtures ----
 
@@ -158,15 +159,28 @@ Deno.test("pool, sticky: a higher-priority newcomer displaces the lowest-priorit
 
 // ---- properties ----
 
-const candidatesArb = fc.uniqueArray(
-  fc.record({
-    uid: fc.stringMatching(/^[a-f0-9]{4}$/),
-    node: fc.option(fc.constantFrom("n0", "n1", "n2", "n3"), { nil: undefined }),
-    zone: fc.option(fc.constantFrom("z1", "z2"), { nil: undefined }),
-    priority: fc.constantFrom(-1, 0, 0, 0, 2),
-  }),
-  { selector: (p) => p.uid, maxLength: 10 },
-).map((specs) => specs.map((s) => pod(s.uid, s)));
+const NODES = ["n0", "n1", "n2", "n3"];
+
+/** Pods on up to four nodes; a node's zone comes from its Node, so it is the same for all its pods. */
+const candidatesArb = fc.tuple(
+  fc.tuple(...NODES.map(() => fc.option(fc.constantFrom("z1", "z2"), { nil: undefined }))),
+  fc.uniqueArray(
+    fc.record({
+      uid: fc.stringMatching(/^[a-f0-9]{4}$/),
+      nodeIndex: fc.option(fc.integer({ min: 0, max: NODES.length - 1 }), { nil: undefined }),
+      priority: fc.constantFrom(-1, 0, 0, 0, 2),
+    }),
+    { selector: (p) => p.uid, maxLength: 10 },
+  ),
+).map(([zones, specs]) =>
+  specs.map((s) =>
+    pod(s.uid, {
+      node: s.nodeIndex === undefined ? undefined : NODES[s.nodeIndex],
+      zone: s.nodeIndex === undefined ? undefined : zones[s.nodeIndex],
+      priority: s.priority,
+    })
+  )
+);
 
 /** A selection input whose ranking and current leaders mix candidates, strangers and duplicates. */
 const selectionArb = candidatesArb.chain((candidates) => {
@@ -314,5 +328,33 @@ Deno.test("property: parsePriority accepts exactly the integers from -1000 to 10
     const result = parsePriority({}, { [PRIORITY_KEY]: String(n) });
     assertEquals(result, n >= -1000 && n <= 1000 ? { value: n === 0 ? 0 : n } : result);
     assertEquals("error" in result, n < -1000 || n > 1000);
+  }));
+});
+
+// ---- spreadPicks ----
+
+/** The plain O(n²) greedy that spreadPicks must equal: best spread score first, ties by position. */
+function naiveSpread(ordered: readonly Candidate[], limit: number): string[] {
+  const rest = [...ordered];
+  const nodes = new Set<string>();
+  const zones = new Set<string>();
+  const picks: string[] = [];
+  while (picks.length < limit && rest.length > 0) {
+    const score = (c: Candidate) =>
+      (nodes.has(nodeKeyOf(c)) ? 0 : 2) + (zones.has(c.node?.zone ?? nodeKeyOf(c)) ? 0 : 1);
+    let best = 0;
+    for (let i = 1; i < rest.length; i++) if (score(rest[i]) > score(rest[best])) best = i;
+    const [c] = rest.splice(best, 1);
+    nodes.add(nodeKeyOf(c));
+    zones.add(c.node?.zone ?? nodeKeyOf(c));
+    picks.push(c.pod.uid);
+  }
+  return picks;
+}
+
+Deno.test("property: spreadPicks equals the plain greedy spread over nodes then zones", () => {
+  fc.assert(fc.property(candidatesArb, fc.integer({ min: 0, max: 12 }), (candidates, limit) => {
+    const picks = spreadPicks(candidates, new UsedDomains(), limit).map((c) => c.pod.uid);
+    assertEquals(picks, naiveSpread(candidates, limit));
   }));
 });

@@ -332,6 +332,22 @@ Deno.test("node-aware: healthy nodes first, then cordoned or tainted, then unobs
   ]);
 });
 
+Deno.test("node-aware: spreading never ranks a pod on a worse node before one on a better node", () => {
+  // Tiers recomputed here from the node fields: 0 healthy, 1 cordoned or NoSchedule/NoExecute, 2 unobserved.
+  const tier = (c: Candidate) =>
+    !c.node ? 2 : c.node.unschedulable ||
+        c.node.taints.some((t) => t.effect === "NoSchedule" || t.effect === "NoExecute")
+      ? 1
+      : 0;
+  fc.assert(
+    fc.property(candidatesArb, (candidates) => {
+      const byUid = new Map(candidates.map((c) => [c.pod.uid, c]));
+      const tiers = strategies["node-aware"].rank(input(candidates)).map((uid) => tier(byUid.get(uid)!));
+      assertEquals(tiers, [...tiers].sort((a, b) => a - b));
+    }),
+  );
+});
+
 Deno.test("node-aware: preferred node label, then preferred zone, before age; per-Service options win", () => {
   const candidates = [
     pod("old-z1", 0, { node: node("a", { zone: "z1" }) }),
