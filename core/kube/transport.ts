@@ -92,7 +92,9 @@ export class HttpTransport {
 
   /** Sends a request and resolves when the response headers arrive; the body streams until it ends or aborts. */
   async open(req: RawRequest): Promise<StreamResponse> {
-    const headers = { ...(await this.headers()), ...req.headers };
+    const headers: Record<string, string> = { ...(await this.headers()), ...req.headers };
+    // An explicit length: a chunked DELETE body left the keep-alive connection unusable for the next request.
+    if (req.body !== undefined) headers["Content-Length"] = String(Buffer.byteLength(req.body));
     return await new Promise<StreamResponse>((resolve, reject) => {
       const { signal } = req;
       if (signal.aborted) return reject(signal.reason);

@@ -1,0 +1,339 @@
+/**
+ * An informer: lists a resource (paginated), then watches from the listed resourceVersion with bookmarks, keeps
+ * a cache and calls handlers in order. It restarts a watch that stalls (no event or bookmark within
+ * `stallTimeoutMs`), relists on 410 Gone delivering the difference as add/update/delete, and backs off on errors.
+ * Several namespaces run one list/watch loop each (namespace-scoped installs have Roles, not ClusterRoles).
+ */
+import type { Logger } from "../log.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import { backoffDelay, type BackoffPolicy, type Random } from "../queue/backoff.ts";
+import { sleep } from "../queue/clock.ts";
+import type { KubeClient } from "./client.ts";
+import { isGone } from "./errors.ts";
+import { resourcePath, type ResourceType } from "./paths.ts";
+import { relistDiff } from "./relist_diff.ts";
+import { type IndexFunc, ObjectStore } from "./store.ts";
+import { type KubeObject, objectKey } from "./types.ts";
+
+export interface InformerHandlers<T> {
+  add?(obj: T): void;
+  update?(old: T, obj: T): void;
+  delete?(obj: T): void;
+}
+
+export interface InformerOptions<T extends KubeObject> {
+  client: KubeClient;
+  resource: ResourceType;
+  /** Namespaces to watch; empty or absent means cluster-wide (or a cluster-scoped resource). */
+  namespaces?: readonly string[];
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Trims an object before it is stored and handed to handlers (drop managedFields, unused spec...). */
+  transform?: (obj: T) => T;
+  /** Page size of the list (default 500). */
+  pageSize?: number;
+  /** Server-side watch timeout; each watch draws from [this, 2x this) seconds (default 300). */
+  watchTimeoutSeconds?: number;
+  /** No event and no bookmark for this long means the watch is dead (default 150 s; bookmarks come each ~60 s). */
+  stallTimeoutMs?: number;
+  /** Backoff between failed lists/watches (default 500 ms doubling to 30 s). */
+  backoff?: BackoffPolicy;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  random?: Random;
+}
+
+/** Why a watch was restarted: the `reason` label of zen_lead_watch_restarts_total. */
+export type WatchRestartReason = "stall" | "expired" | "error" | "closed";
+
+class WatchStalled extends Error {}
+
+export class Informer<T extends KubeObject> {
+  private readonly store = new ObjectStore<T>();
+  private readonly handlers: InformerHandlers<T>[] = [];
+  private readonly synced = new Set<string>();
+  private readonly scopes: string[];
+  private readonly syncWaiters: (() => void)[] = [];
+  private readonly log: Logger;
+  private readonly label: string;
+  private readonly random: Random;
+  private readonly metrics;
+
+  constructor(private readonly opts: InformerOptions<T>) {
+    const res = opts.resource;
+    this.scopes = res.namespaced && opts.namespaces?.length ? [...new Set(opts.namespaces)] : [""];
+    this.label = res.plural;
+    this.random = opts.random ?? Math.random;
+    this.log = opts.logger.child({ informer: res.plural });
+    this.metrics = {
+      restarts: opts.metrics.counter({
+        name: "zen_lead_watch_restarts_total",
+        help:
+          "Watches restarted, by resource and reason (stall, expired = 410 relist, error, closed by server).",
+        labelNames: ["resource", "reason"],
+      }),
+      relists: opts.metrics.counter({
+        name: "zen_lead_watch_relists_total",
+        help: "Full lists of a resource (the first one and every one after a 410).",
+        labelNames: ["resource"],
+      }),
+      objects: opts.metrics.gauge({
+        name: "zen_lead_informer_objects",
+        help: "Objects in an informer's cache.",
+        labelNames: ["resource"],
+      }),
+    };
+  }
+
+  /** Registers handlers; objects already cached are replayed to them as adds. */
+  addHandlers(h: InformerHandlers<T>): void {
+    this.handlers.push(h);
+    if (h.add) { for (const obj of this.store.list()) this.call("add", () => h.add!(obj)); }
+  }
+
+  addIndex(name: string, fn: IndexFunc<T>): void {
+    this.store.addIndex(name, fn);
+  }
+
+  byIndex(name: string, value: string): T[] {
+    return this.store.byIndex(name, value);
+  }
+
+  get(key: string): T | undefined {
+    return this.store.get(key);
+  }
+
+  list(namespace?: string): T[] {
+    return this.store.list(namespace);
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+
+  /** True once every namespace was listed. */
+  hasSynced(): boolean {
+    return this.synced.size === this.scopes.length;
+  }
+
+  waitForSync(signal?: AbortSignal): Promise<void> {
+    if (this.hasSynced()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = () => reject(signal!.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.syncWaiters.push(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      });
+    });
+  }
+
+  /** Runs the list/watch loops until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    await Promise.all(this.scopes.map((ns) => this.loop(ns, signal)));
+  }
+
+  private async loop(namespace: string, signal: AbortSignal): Promise<void> {
+    let resourceVersion: string | undefined;
+    let failures = 0;
+    const where = namespace ? { namespace } : {};
+    while (!signal.aborted) {
+      try {
+        if (resourceVersion === undefined) {
+          resourceVersion = await this.relist(namespace, signal);
+          failures = 0;
+        }
+        const state = { resourceVersion, events: 0 };
+        const started = Date.now();
+        try {
+          await this.watch(namespace, state, signal);
+        } finally {
+          resourceVersion = state.resourceVersion;
+        }
+        if (signal.aborted) return;
+        // A stream that ends at once with nothing in it (a proxy cutting it) must not spin: back off.
+        if (state.events === 0 && Date.now() - started < 1000) {
+          throw new Error("watch closed right after it opened");
+        }
+        failures = 0;
+        this.metrics.restarts.inc({ resource: this.label, reason: "closed" });
+      } catch (error) {
+        if (signal.aborted) return;
+        if (error instanceof WatchStalled) {
+          this.metrics.restarts.inc({ resource: this.label, reason: "stall" });
+          this.log.warn("watch stalled: no event or bookmark in time; restarting it", {
+            ...where,
+            stallTimeoutMs: this.stallTimeoutMs,
+            resourceVersion,
+          });
+          continue;
+        }
+        if (isGone(error)) {
+          this.metrics.restarts.inc({ resource: this.label, reason: "expired" });
+          this.log.info("watch resourceVersion expired (410); relisting", {
+            ...where,
+            resourceVersion,
+            error,
+          });
+          resourceVersion = undefined;
+          continue;
+        }
+        failures++;
+        this.metrics.restarts.inc({ resource: this.label, reason: "error" });
+        const delayMs = backoffDelay(
+          failures,
+          this.opts.backoff ?? { baseMs: 500, maxMs: 30_000 },
+          this.random,
+        );
+        this.log.warn(resourceVersion === undefined ? "list failed; retrying" : "watch failed; restarting", {
+          ...where,
+          failures,
+          retryInMs: delayMs,
+          error,
+        });
+        await sleep(delayMs, signal).catch(() => {});
+      }
+    }
+  }
+
+  private get stallTimeoutMs(): number {
+    return this.opts.stallTimeoutMs ?? 150_000;
+  }
+
+  /** Lists every page, replaces the namespace's part of the cache, delivers the difference; returns the list RV. */
+  private async relist(namespace: string, signal: AbortSignal): Promise<string> {
+    this.metrics.relists.inc({ resource: this.label });
+    const listed: T[] = [];
+    let resourceVersion = "";
+    let cont: string | undefined;
+    let limit: number | undefined = this.opts.pageSize ?? 500;
+    do {
+      let page;
+      try {
+        page = await this.opts.client.list<T>(this.opts.resource, {
+          namespace,
+          labelSelector: this.opts.labelSelector,
+          fieldSelector: this.opts.fieldSelector,
+          limit,
+          continue: cont,
+        }, { signal });
+      } catch (e) {
+        // The continue token expired mid-list: start over in one unpaginated list.
+        if (cont && isGone(e)) {
+          listed.length = 0;
+          cont = undefined;
+          limit = undefined;
+          continue;
+        }
+        throw e;
+      }
+      for (const item of page.items ?? []) listed.push(this.trim(item));
+      cont = page.metadata.continue || undefined;
+      resourceVersion = page.metadata.resourceVersion ?? "";
+    } while (cont);
+
+    const cached = namespace ? this.store.list(namespace) : this.store.list();
+    const diff = relistDiff(cached, listed);
+    for (const old of diff.deletes) {
+      this.store.remove(objectKey(old));
+      this.emit("delete", old);
+    }
+    for (const obj of diff.adds) {
+      this.store.upsert(obj);
+      this.emit("add", obj);
+    }
+    for (const { old, obj } of diff.updates) {
+      this.store.upsert(obj);
+      this.emit("update", obj, old);
+    }
+    this.metrics.objects.set({ resource: this.label }, this.store.size);
+    this.markSynced(namespace);
+    return resourceVersion;
+  }
+
+  private async watch(
+    namespace: string,
+    state: { resourceVersion: string; events: number },
+    signal: AbortSignal,
+  ): Promise<void> {
+    const watchAbort = new AbortController();
+    const onAbort = () => watchAbort.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    let stalled = false;
+    let stallTimer: ReturnType<typeof setTimeout> | undefined;
+    const armStallTimer = () => {
+      clearTimeout(stallTimer);
+      stallTimer = setTimeout(() => {
+        stalled = true;
+        watchAbort.abort(new WatchStalled("watch stalled"));
+      }, this.stallTimeoutMs);
+    };
+    const base = this.opts.watchTimeoutSeconds ?? 300;
+    try {
+      armStallTimer();
+      const events = this.opts.client.watch<T>(resourcePath(this.opts.resource, namespace), {
+        resourceVersion: state.resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds: Math.floor(base * (1 + this.random())),
+        labelSelector: this.opts.labelSelector,
+        fieldSelector: this.opts.fieldSelector,
+      }, watchAbort.signal);
+      for await (const event of events) {
+        armStallTimer();
+        state.events++;
+        const rv = event.object?.metadata?.resourceVersion;
+        if (event.type === "ADDED" || event.type === "MODIFIED") {
+          const obj = this.trim(event.object);
+          const old = this.store.upsert(obj);
+          if (old) this.emit("update", obj, old);
+          else this.emit("add", obj);
+        } else if (event.type === "DELETED") {
+          const gone = this.store.remove(objectKey(event.object)) ?? this.trim(event.object);
+          this.emit("delete", gone);
+        }
+        if (rv) state.resourceVersion = rv;
+        this.metrics.objects.set({ resource: this.label }, this.store.size);
+      }
+      if (stalled) throw new WatchStalled("watch stalled");
+    } finally {
+      clearTimeout(stallTimer);
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  private trim(obj: T): T {
+    return this.opts.transform ? this.opts.transform(obj) : obj;
+  }
+
+  private emit(kind: "add" | "update" | "delete", obj: T, old?: T): void {
+    for (const h of this.handlers) {
+      if (kind === "add" && h.add) this.call(kind, () => h.add!(obj));
+      else if (kind === "update" && h.update) this.call(kind, () => h.update!(old!, obj));
+      else if (kind === "delete" && h.delete) this.call(kind, () => h.delete!(obj));
+    }
+  }
+
+  /** A throwing handler is logged, never allowed to stop the watch or the other handlers. */
+  private call(kind: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.log.error("informer handler threw", { handler: kind, error });
+    }
+  }
+
+  private markSynced(namespace: string): void {
+    if (this.synced.has(namespace)) return;
+    this.synced.add(namespace);
+    if (this.hasSynced()) { for (const w of this.syncWaiters.splice(0)) w(); }
+  }
+}
+
+/** A transform that drops what zen-lead never reads and costs the most memory. */
+export function dropManagedFields<T extends KubeObject>(obj: T): T {
+  const meta = obj.metadata as T["metadata"] & { managedFields?: unknown };
+  if (meta.managedFields === undefined) return obj;
+  const { managedFields: _dropped, ...rest } = meta;
+  return { ...obj, metadata: rest };
+}
