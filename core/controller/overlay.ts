@@ -41,6 +41,11 @@ export class WriteOverlay<T extends KubeObject> {
     return w.obj;
   }
 
+  /** True when the last thing zen-lead did to `key` was delete it. */
+  deletedByUs(key: string): boolean {
+    return this.written.get(key)?.obj === null;
+  }
+
   forget(key: string): void {
     this.written.delete(key);
   }

@@ -1,0 +1,309 @@
+/**
+ * Assembles zen-lead: flags, the plugin kernel and its ConfigMap, the Kubernetes client, the leader controller,
+ * Lease election and the HTTP surfaces. `startZenLead` returns a handle (tests, demo, bench); `runController`
+ * is the process entry that runs until SIGTERM.
+ */
+import { KubeConfig } from "@kubernetes/client-node";
+import { RootLogger } from "./log.ts";
+import { MetricsRegistry } from "./metrics/registry.ts";
+import { KubeClient } from "./kube/client.ts";
+import { dropManagedFields, Informer } from "./kube/informer.ts";
+import { ConfigMaps, Events, Services } from "./kube/paths.ts";
+import type { ConfigMap, KubeObject } from "./kube/types.ts";
+import { PluginKernel } from "./plugin/kernel.ts";
+import type { PluginDefinition } from "./plugin/types.ts";
+import { ConfigReloader } from "./config/reloader.ts";
+import { flagsHelp, parseFlags } from "./config/flags.ts";
+import { type ControllerSettings, defaultSettings, resolveSettings } from "./config/settings.ts";
+import { LeaderController } from "./controller/controller.ts";
+import { LeaseElector } from "./election/lease.ts";
+import { healthApp, metricsApp, type RunningServer, serve } from "./http/servers.ts";
+import type { SettingsContext } from "./leader/settings.ts";
+import { builtinStrategies } from "../strategies/mod.ts";
+import { builtinHealthCheckers } from "../health/mod.ts";
+import { builtinPlugins as builtinOtherPlugins } from "../plugins/mod.ts";
+
+export const VERSION = "0.1.0";
+
+/** Every built-in plugin: registered exactly like a user's. */
+export function builtinPlugins(): PluginDefinition[] {
+  return [...builtinStrategies, ...builtinHealthCheckers, ...builtinOtherPlugins] as PluginDefinition[];
+}
+
+export interface StartOptions {
+  /** Plugins compiled into this binary (the custom-binary entry file passes its own). */
+  extraPlugins?: readonly PluginDefinition[];
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Tests pass a small stall bound to exercise watch restarts. */
+  stallTimeoutMs?: number;
+  /** Lease timings (tests shorten them). */
+  lease?: { durationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+}
+
+export interface ZenLeadHandle {
+  settings: ControllerSettings;
+  controller: LeaderController;
+  kernel: PluginKernel;
+  reloader: ConfigReloader;
+  metrics: MetricsRegistry;
+  metricsPort: number;
+  healthPort: number;
+  identity: string;
+  /** Resolves when this replica first leads (at once without leader election). */
+  leading: Promise<void>;
+  /** Graceful stop: intake stops, in-flight reconciles finish within `graceMs`, the Lease is released. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export async function startZenLead(argv: readonly string[], opts: StartOptions = {}): Promise<ZenLeadHandle> {
+  const env = opts.env ?? Deno.env.toObject();
+  const defaults = defaultSettings(env);
+  const flags = parseFlags(argv, env);
+  if (flags.help) {
+    console.log(flagsHelp(defaults));
+    Deno.exit(0);
+  }
+  let settings = resolveSettings(flags.settings, {}, defaults);
+  const logger = new RootLogger(settings.logLevel);
+  const log = logger.child({ component: "zen-lead" });
+  const metrics = new MetricsRegistry();
+  metrics.gauge({
+    name: "zen_lead_build_info",
+    help: "Build information; always 1.",
+    labelNames: ["version", "runtime"],
+  })
+    .set({ version: VERSION, runtime: `deno ${Deno.version.deno}` }, 1);
+
+  const kc = loadKubeConfig(settings.kubeconfig);
+  const client = await KubeClient.fromKubeConfig(kc, {
+    metrics,
+    logger,
+    qps: settings.qps,
+    burst: settings.burst,
+    timeoutMs: settings.apiTimeoutSeconds * 1000,
+  });
+  const abort = new AbortController();
+  const identity = env.POD_NAME || `${Deno.hostname()}-${crypto.randomUUID().slice(0, 6)}`;
+
+  const kernel = new PluginKernel({
+    plugins: [...builtinPlugins(), ...(opts.extraPlugins ?? [])],
+    logger,
+    metrics,
+  });
+  const configTarget = {
+    kind: "ConfigMap",
+    namespace: settings.configMapNamespace,
+    name: settings.configMapName,
+  };
+  const reloader = new ConfigReloader({
+    kernel,
+    logger,
+    metrics,
+    flags: flags.settings,
+    defaults,
+    recordEvent: async (reason, message) => {
+      const stamp = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+      await client.create<KubeObject>(Events, {
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { generateName: `${configTarget.name}.`, namespace: configTarget.namespace },
+        involvedObject: { apiVersion: "v1", ...configTarget, uid: configMapUID },
+        reason,
+        message: message.length > 1024 ? message.slice(0, 1021) + "..." : message,
+        type: "Warning",
+        count: 1,
+        firstTimestamp: stamp,
+        lastTimestamp: stamp,
+        source: { component: "zen-lead", host: Deno.hostname() },
+      } as KubeObject).catch((e) => log.warn("could not record configuration event", { error: e }));
+    },
+  });
+  let configMapUID: string | undefined;
+
+  const settingsContext = (): SettingsContext => {
+    const d = reloader.current?.config.defaults ?? {};
+    return {
+      defaultStrategy: d.strategy ?? "oldest",
+      defaultSticky: d.sticky ?? true,
+      defaultHealthCheck: d.healthCheck ?? "ready",
+      defaultFailMode: "open",
+      strategyDefaults: (d.strategyOptions ?? {}) as Record<string, Record<string, unknown>>,
+      strategies: kernel.names("strategy"),
+      strategyOptionsSchema: (n) => kernel.strategy(n).optionsSchema,
+      healthTypes: kernel.names("health"),
+      healthChecker: (n) => kernel.has("health", n) ? kernel.health(n) : undefined,
+      backends: kernel.names("backend"),
+    };
+  };
+
+  let elector: LeaseElector | undefined;
+  const controller = new LeaderController({
+    client,
+    logger,
+    metrics,
+    namespaces: settings.watchNamespaces,
+    workers: settings.maxConcurrentReconciles,
+    watchNodes: settings.watchNamespaces.length === 0,
+    plugins: {
+      settingsContext,
+      strategy: (n) => kernel.strategy(n),
+      backend: (n) => kernel.backend(n),
+    },
+    canWrite: () => elector ? elector.isLeader() : true,
+    stallTimeoutMs: opts.stallTimeoutMs,
+  });
+
+  // Backends report cloud status; the controller writes it to the source Service (the "status watcher").
+  const statusListener = (
+    key: string,
+    status: { ingress: readonly { ip?: string; hostname?: string }[] },
+  ) => {
+    const [ns, name] = [key.slice(0, key.indexOf("/")), key.slice(key.indexOf("/") + 1)];
+    if (!controller.isActive) return;
+    client.mergePatch(
+      Services,
+      ns,
+      name,
+      { status: { loadBalancer: { ingress: status.ingress } } },
+      { subresource: "status" },
+    ).catch((e) => log.warn("could not write backend status", { namespace: ns, service: name, error: e }));
+  };
+  const attachBackends = () => {
+    for (const b of kernel.names("backend")) kernel.backend(b)?.onStatus(statusListener);
+  };
+
+  reloader.onChange((applied) => {
+    settings = applied.settings;
+    logger.setLevel(settings.logLevel);
+    client.setRateLimit(settings.qps, settings.burst);
+    controller.queue.setWorkers(settings.maxConcurrentReconciles);
+    attachBackends();
+    controller.enqueueAll();
+  });
+
+  // The ConfigMap is watched like everything else; its namespace is the controller's own.
+  const configInformer = new Informer<ConfigMap>({
+    client,
+    resource: ConfigMaps,
+    namespaces: [settings.configMapNamespace],
+    fieldSelector: `metadata.name=${settings.configMapName}`,
+    transform: dropManagedFields,
+    logger,
+    metrics,
+    stallTimeoutMs: opts.stallTimeoutMs,
+  });
+  const applyConfig = async (cm: ConfigMap | undefined) => {
+    configMapUID = cm?.metadata.uid;
+    const r = await reloader.apply(cm);
+    if (!r.ok && !reloader.current) {
+      // Nothing valid yet (first start with a broken ConfigMap): run on defaults, the error already reported.
+      await reloader.apply(undefined);
+    }
+  };
+  configInformer.addHandlers({
+    add: (cm) => void applyConfig(cm),
+    update: (_o, cm) => void applyConfig(cm),
+    delete: () => void applyConfig(undefined),
+  });
+  configInformer.run(abort.signal).catch((e) => log.error("config informer stopped", { error: e }));
+  await configInformer.waitForSync(abort.signal);
+  if (configInformer.size === 0) await applyConfig(undefined);
+  while (!reloader.current) await new Promise((r) => setTimeout(r, 10));
+
+  const servers: RunningServer[] = [];
+  servers.push(serve(
+    metricsApp(() => kernel.exporters()),
+    settings.metricsBindAddress,
+    log,
+    "metrics",
+  ));
+  servers.push(serve(
+    healthApp({
+      notReadyReason: () =>
+        !controller.synced()
+          ? "caches not synced"
+          : !reloader.current
+          ? "configuration not loaded"
+          : undefined,
+    }),
+    settings.healthProbeBindAddress,
+    log,
+    "health",
+  ));
+
+  await controller.start(abort.signal);
+  log.info("caches synced", { services: controller.services.size, pods: controller.pods.size });
+
+  let resolveLeading!: () => void;
+  const leading = new Promise<void>((r) => resolveLeading = r);
+  if (settings.leaderElect) {
+    elector = new LeaseElector({
+      client,
+      namespace: settings.configMapNamespace,
+      name: settings.leaderElectionId,
+      identity,
+      leaseDurationMs: opts.lease?.durationMs,
+      renewDeadlineMs: opts.lease?.renewDeadlineMs,
+      retryPeriodMs: opts.lease?.retryPeriodMs,
+      logger,
+      metrics,
+      onStartedLeading: () => {
+        controller.activate();
+        resolveLeading();
+      },
+      onStoppedLeading: () => controller.deactivate(),
+    });
+    elector.run(abort.signal).catch((e) => log.error("leader election stopped", { error: e }));
+  } else {
+    controller.activate();
+    resolveLeading();
+  }
+
+  let stopped = false;
+  return {
+    get settings() {
+      return settings;
+    },
+    controller,
+    kernel,
+    reloader,
+    metrics,
+    metricsPort: servers[0].port,
+    healthPort: servers[1].port,
+    identity,
+    leading,
+    async stop(graceMs = 10_000) {
+      if (stopped) return;
+      stopped = true;
+      log.info("shutting down", { graceMs });
+      await controller.shutdown(graceMs);
+      controller.deactivate();
+      if (elector) {
+        await elector.release().catch((e) => log.warn("could not release the lease", { error: e }));
+      }
+      abort.abort();
+      await kernel.close();
+      await Promise.all(servers.map((s) => s.close()));
+      client.close();
+    },
+  };
+}
+
+/** The process entry: runs until SIGTERM or SIGINT, then stops gracefully. */
+export async function runController(argv: readonly string[], extraPlugins: readonly PluginDefinition[] = []) {
+  const handle = await startZenLead(argv, { extraPlugins });
+  await new Promise<void>((resolve) => {
+    const onSignal = () => resolve();
+    Deno.addSignalListener("SIGTERM", onSignal);
+    Deno.addSignalListener("SIGINT", onSignal);
+  });
+  await handle.stop();
+  Deno.exit(0);
+}

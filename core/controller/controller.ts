@@ -1,0 +1,338 @@
+/**
+ * The leader controller: informers (sources) whose handlers map events to Service keys, one deduplicating work
+ * queue, and the reconciler. Standby replicas keep their caches warm and skip reconciles until they lead.
+ */
+import type { Logger } from "../log.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import type { KubeClient } from "../kube/client.ts";
+import { dropManagedFields, Informer } from "../kube/informer.ts";
+import { EndpointSlices, Nodes, Pods, Services } from "../kube/paths.ts";
+import type { EndpointSlice, KubeObject, Node, Pod, Service } from "../kube/types.ts";
+import { objectKey } from "../kube/types.ts";
+import { WorkQueue } from "../queue/workqueue.ts";
+import { ProbeScheduler } from "../health/scheduler.ts";
+import { ANN, isOptedIn, LABEL, MANAGER } from "../leader/annotations.ts";
+import { selectorMatches } from "../leader/pods.ts";
+import type { SettingsContext } from "../leader/settings.ts";
+import type { CloudBackend, LeaderStrategy } from "../plugin/types.ts";
+import { KubeEventRecorder } from "./events.ts";
+import { KubeLeaderApi } from "./kube_api.ts";
+import { controllerMetrics } from "./metrics.ts";
+import { NotLeaderError, Reconciler } from "./reconciler.ts";
+import { INDEX } from "./stores.ts";
+import { TriggerTracker } from "./triggers.ts";
+import { podTransform, relevantPodChange, serviceTransform } from "./transforms.ts";
+
+export interface LeaderControllerOptions {
+  client: KubeClient;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  /** Namespaces to watch; empty means cluster-wide. */
+  namespaces: readonly string[];
+  workers: number;
+  /** Whether Nodes can be watched (a namespace-scoped install has no ClusterRole for them). */
+  watchNodes: boolean;
+  plugins: {
+    settingsContext(): SettingsContext;
+    strategy(name: string): LeaderStrategy;
+    backend(name: string | undefined): CloudBackend | undefined;
+  };
+  /** True only while this replica holds the Lease and may write. */
+  canWrite(): boolean;
+  stallTimeoutMs?: number;
+  probeConcurrency?: number;
+}
+
+export class LeaderController {
+  readonly services: Informer<Service>;
+  readonly pods: Informer<Pod>;
+  readonly slices: Informer<EndpointSlice>;
+  readonly nodes?: Informer<Node>;
+  readonly queue: WorkQueue;
+  readonly reconciler: Reconciler;
+  readonly probes: ProbeScheduler;
+  readonly triggers = new TriggerTracker();
+  readonly events: KubeEventRecorder;
+  private readonly m;
+  private active = false;
+  private sizeTimer?: ReturnType<typeof setInterval>;
+
+  constructor(private readonly o: LeaderControllerOptions) {
+    const log = o.logger.child({ component: "controller" });
+    this.m = controllerMetrics(o.metrics);
+    const common = {
+      client: o.client,
+      namespaces: o.namespaces,
+      logger: log,
+      metrics: o.metrics,
+      stallTimeoutMs: o.stallTimeoutMs,
+    };
+    this.services = new Informer<Service>({ ...common, resource: Services, transform: serviceTransform });
+    this.pods = new Informer<Pod>({ ...common, resource: Pods, transform: podTransform });
+    this.slices = new Informer<EndpointSlice>({
+      ...common,
+      resource: EndpointSlices,
+      labelSelector: `${LABEL.sliceManagedBy}=${MANAGER}`,
+      transform: dropManagedFields,
+    });
+    if (o.watchNodes) {
+      this.nodes = new Informer<Node>({
+        ...common,
+        namespaces: [],
+        resource: Nodes,
+        transform: dropManagedFields,
+      });
+    }
+
+    this.services.addIndex(
+      INDEX.namespace,
+      (s) => isOptedIn(s.metadata.annotations) ? [s.metadata.namespace ?? ""] : [],
+    );
+    this.services.addIndex(INDEX.source, sourceIndex);
+    this.slices.addIndex(INDEX.source, sourceIndex);
+    this.pods.addIndex(INDEX.namespace, (p) => [p.metadata.namespace ?? ""]);
+    this.pods.addIndex(INDEX.node, (p) => p.spec?.nodeName ? [p.spec.nodeName] : []);
+
+    this.probes = new ProbeScheduler({ concurrency: o.probeConcurrency, metrics: o.metrics, logger: log });
+    this.events = new KubeEventRecorder(KubeLeaderApi.eventSink(o.client), log);
+    this.reconciler = new Reconciler({
+      stores: { services: this.services, pods: this.pods, slices: this.slices, nodes: this.nodes },
+      api: new KubeLeaderApi(o.client),
+      events: this.events,
+      metrics: this.m,
+      plugins: o.plugins,
+      probes: this.probes,
+      triggers: this.triggers,
+      logger: log,
+      canWrite: () => this.active && o.canWrite(),
+    });
+    this.queue = new WorkQueue({
+      name: "services",
+      workers: o.workers,
+      logger: log,
+      metrics: o.metrics,
+      handler: async (key) => {
+        if (!this.active) return;
+        const started = performance.now();
+        try {
+          const r = await this.reconciler.reconcile(key);
+          this.m.reconciliations.inc({ result: "success" });
+          return r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : undefined;
+        } catch (e) {
+          if (e instanceof NotLeaderError) {
+            this.m.reconciliations.inc({ result: "skipped" });
+            return;
+          }
+          this.m.reconciliations.inc({ result: "error" });
+          log.error("reconcile failed", { key, error: e });
+          throw e;
+        } finally {
+          this.m.reconcileDuration.observe(undefined, (performance.now() - started) / 1000);
+        }
+      },
+    });
+    this.wireHandlers();
+  }
+
+  private enqueue(key: string, cause?: string): void {
+    if (cause) this.triggers.note(key, Date.now(), cause);
+    this.queue.add(key);
+  }
+
+  /** Opted-in Services whose selector matches any of the label sets. */
+  private servicesSelecting(
+    namespace: string,
+    ...labelSets: (Record<string, string> | undefined)[]
+  ): string[] {
+    const keys: string[] = [];
+    for (const s of this.services.byIndex(INDEX.namespace, namespace)) {
+      const sel = s.spec?.selector ?? {};
+      if (labelSets.some((l) => selectorMatches(sel, l))) keys.push(objectKey(s));
+    }
+    return keys;
+  }
+
+  private wireHandlers(): void {
+    const onService = (s: Service) => {
+      if (isOptedIn(s.metadata.annotations)) this.enqueue(objectKey(s));
+      const source = managedSource(s);
+      if (source) this.enqueue(source);
+    };
+    this.services.addHandlers({
+      add: onService,
+      update: (old, s) => {
+        onService(s);
+        // Opting out needs a reconcile too: it cleans up.
+        if (isOptedIn(old.metadata.annotations) && !isOptedIn(s.metadata.annotations)) {
+          this.enqueue(objectKey(s));
+        }
+      },
+      delete: (s) => {
+        if (isOptedIn(s.metadata.annotations)) {
+          this.enqueue(objectKey(s));
+          if (s.metadata.uid) this.reconciler.forgetService(s.metadata.uid);
+        }
+        const source = managedSource(s);
+        if (source) this.enqueue(source);
+      },
+    });
+
+    this.pods.addHandlers({
+      add: (p) => {
+        for (const k of this.servicesSelecting(p.metadata.namespace ?? "", p.metadata.labels)) {
+          this.enqueue(k, "podAdded");
+        }
+      },
+      update: (old, p) => {
+        if (!relevantPodChange(old, p)) return;
+        const keys = this.servicesSelecting(
+          p.metadata.namespace ?? "",
+          old.metadata.labels,
+          p.metadata.labels,
+        );
+        for (const k of keys) this.enqueue(k, "podChanged");
+      },
+      delete: (p) => {
+        for (const k of this.servicesSelecting(p.metadata.namespace ?? "", p.metadata.labels)) {
+          this.enqueue(k, "podDeleted");
+        }
+      },
+    });
+
+    this.slices.addHandlers({
+      add: (s) => {
+        const source = managedSource(s);
+        if (source) this.enqueue(source);
+      },
+      update: (_old, s) => {
+        const source = managedSource(s);
+        if (source) this.enqueue(source);
+      },
+      delete: (s) => {
+        const source = managedSource(s);
+        if (!source) return;
+        const key = objectKey(s);
+        const src = this.services.get(source);
+        // A slice deleted by someone else while its Service is still opted in: say so, then repair it.
+        if (
+          this.active && src && isOptedIn(src.metadata.annotations) &&
+          !this.reconciler.slices.deletedByUs(key)
+        ) {
+          this.events.record(
+            {
+              kind: "Service",
+              namespace: src.metadata.namespace ?? "",
+              name: src.metadata.name ?? "",
+              uid: src.metadata.uid,
+            },
+            "Warning",
+            "EndpointSliceDeleted",
+            `EndpointSlice ${key} managed by zen-lead was deleted; it is being recreated`,
+          );
+        }
+        this.enqueue(source, "sliceDeleted");
+      },
+    });
+
+    this.nodes?.addHandlers({
+      update: (old, n) => {
+        if (JSON.stringify(nodeState(old)) === JSON.stringify(nodeState(n))) return;
+        this.enqueueForNode(n.metadata.name ?? "");
+      },
+      delete: (n) => this.enqueueForNode(n.metadata.name ?? ""),
+    });
+
+    this.probes.onTransition((serviceKey, _pod, healthy) => {
+      this.enqueue(serviceKey, healthy ? "probePassed" : "probeFailed");
+    });
+  }
+
+  private enqueueForNode(node: string): void {
+    const keys = new Set<string>();
+    for (const p of this.pods.byIndex(INDEX.node, node)) {
+      for (const k of this.servicesSelecting(p.metadata.namespace ?? "", p.metadata.labels)) keys.add(k);
+    }
+    for (const k of keys) this.enqueue(k, "nodeChanged");
+  }
+
+  /** Re-reconciles every opted-in Service (configuration or plugin change, new leadership). */
+  enqueueAll(): void {
+    for (const s of this.services.list()) if (isOptedIn(s.metadata.annotations)) this.queue.add(objectKey(s));
+    // Managed objects whose source opted out while no replica was active are cleaned up too.
+    for (const s of this.services.list()) {
+      const source = managedSource(s);
+      if (source) this.queue.add(source);
+    }
+  }
+
+  /** Starts the informers; resolves when their caches are synced. */
+  async start(signal: AbortSignal): Promise<void> {
+    const informers: Informer<KubeObject>[] = [this.services, this.pods, this.slices] as Informer<
+      KubeObject
+    >[];
+    if (this.nodes) informers.push(this.nodes as Informer<KubeObject>);
+    for (const inf of informers) {
+      inf.run(signal).catch((e) => this.o.logger.error("informer stopped", { error: e }));
+    }
+    await Promise.all(informers.map((i) => i.waitForSync(signal)));
+    this.sizeTimer = setInterval(() => {
+      this.m.cacheSize.set({ resource: "services" }, this.services.size);
+      this.m.cacheSize.set({ resource: "pods" }, this.pods.size);
+      this.m.cacheSize.set({ resource: "endpointslices" }, this.slices.size);
+      if (this.nodes) this.m.cacheSize.set({ resource: "nodes" }, this.nodes.size);
+    }, 5000);
+  }
+
+  synced(): boolean {
+    return this.services.hasSynced() && this.pods.hasSynced() && this.slices.hasSynced() &&
+      (this.nodes?.hasSynced() ?? true);
+  }
+
+  /** This replica now leads: reconcile everything once. */
+  activate(): void {
+    this.active = true;
+    this.m.isLeader.set(undefined, 1);
+    this.enqueueAll();
+  }
+
+  /** This replica lost the Lease: stop writing at once. */
+  deactivate(): void {
+    this.active = false;
+    this.m.isLeader.set(undefined, 0);
+  }
+
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  /** Stops intake and waits for in-flight reconciles up to `graceMs`. */
+  async shutdown(graceMs: number): Promise<void> {
+    if (this.sizeTimer !== undefined) clearInterval(this.sizeTimer);
+    await this.queue.shutdown(graceMs);
+    this.probes.close();
+  }
+}
+
+/** `namespace/source` for a managed leader Service or slice. */
+function managedSource(obj: KubeObject): string | undefined {
+  const l = obj.metadata.labels ?? {};
+  if (l[LABEL.managedBy] !== MANAGER || !l[LABEL.sourceService]) return undefined;
+  return `${obj.metadata.namespace}/${l[LABEL.sourceService]}`;
+}
+
+function sourceIndex(obj: KubeObject): string[] {
+  const s = managedSource(obj);
+  return s ? [s] : [];
+}
+
+function nodeState(n: Node) {
+  return {
+    ready: n.status?.conditions?.find((c) => c.type === "Ready")?.status,
+    unschedulable: n.spec?.unschedulable ?? false,
+    taints: n.spec?.taints ?? [],
+    labels: n.metadata.labels,
+    ip: n.status?.addresses?.find((a) => a.type === "InternalIP")?.address,
+  };
+}
+
+export { ANN };

@@ -1,0 +1,61 @@
+/**
+ * What the caches keep of each object. Pods are trimmed to the fields a leader decision reads, which keeps a
+ * 3,000-pod cache small; Services lose only managedFields and last-applied-configuration.
+ */
+import type { Pod, Service } from "../kube/types.ts";
+import { ANN } from "../leader/annotations.ts";
+
+export function podTransform(p: Pod): Pod {
+  const ann = p.metadata.annotations ?? {};
+  const keep: Record<string, string> = {};
+  for (const [k, v] of Object.entries(ann)) if (k.startsWith("zen-lead.io/")) keep[k] = v;
+  return {
+    metadata: {
+      name: p.metadata.name,
+      namespace: p.metadata.namespace,
+      uid: p.metadata.uid,
+      resourceVersion: p.metadata.resourceVersion,
+      creationTimestamp: p.metadata.creationTimestamp,
+      deletionTimestamp: p.metadata.deletionTimestamp,
+      labels: p.metadata.labels,
+      annotations: keep,
+    },
+    spec: {
+      nodeName: p.spec?.nodeName,
+      containers: (p.spec?.containers ?? []).map((c) => ({ name: c.name, ports: c.ports })),
+    },
+    status: {
+      phase: p.status?.phase,
+      podIP: p.status?.podIP,
+      podIPs: p.status?.podIPs,
+      startTime: p.status?.startTime,
+      conditions: p.status?.conditions?.filter((c) => c.type === "Ready"),
+    },
+  };
+}
+
+export function serviceTransform(s: Service): Service {
+  const metadata = { ...s.metadata };
+  delete metadata.managedFields;
+  if (metadata.annotations?.[ANN.lastAppliedConfiguration] !== undefined) {
+    metadata.annotations = { ...metadata.annotations };
+    delete metadata.annotations[ANN.lastAppliedConfiguration];
+  }
+  return { ...s, metadata };
+}
+
+function ready(p: Pod): string | undefined {
+  return p.status?.conditions?.find((c) => c.type === "Ready")?.status;
+}
+
+/** Pod changes that can change a leader decision (SPEC "Triggers"); status heartbeats and the like are not. */
+export function relevantPodChange(a: Pod, b: Pod): boolean {
+  return ready(a) !== ready(b) ||
+    a.metadata.deletionTimestamp !== b.metadata.deletionTimestamp ||
+    a.status?.podIP !== b.status?.podIP ||
+    a.status?.phase !== b.status?.phase ||
+    a.spec?.nodeName !== b.spec?.nodeName ||
+    JSON.stringify(a.metadata.labels ?? {}) !== JSON.stringify(b.metadata.labels ?? {}) ||
+    JSON.stringify(a.metadata.annotations ?? {}) !== JSON.stringify(b.metadata.annotations ?? {}) ||
+    JSON.stringify(a.spec?.containers ?? []) !== JSON.stringify(b.spec?.containers ?? []);
+}

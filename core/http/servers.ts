@@ -1,0 +1,49 @@
+/**
+ * The controller's HTTP surfaces with Hono: liveness and readiness on the health address, the exporters' metrics
+ * (and debug routes) on the metrics address.
+ */
+import { Hono } from "hono";
+import type { MetricsExporter } from "../plugin/types.ts";
+import type { Logger } from "../log.ts";
+import { parseBindAddress } from "./bind.ts";
+
+export interface Readiness {
+  /** Undefined when ready; otherwise why not (e.g. "caches not synced"). */
+  notReadyReason(): string | undefined;
+}
+
+export function healthApp(readiness: Readiness): Hono {
+  const app = new Hono();
+  app.get("/healthz", (c) => c.text("ok"));
+  app.get("/readyz", (c) => {
+    const why = readiness.notReadyReason();
+    return why === undefined ? c.text("ok") : c.text(`not ready: ${why}`, 503);
+  });
+  return app;
+}
+
+export function metricsApp(exporters: () => readonly MetricsExporter[], debug?: Hono): Hono {
+  const app = new Hono();
+  app.get("*", async (c, next) => {
+    const path = new URL(c.req.url).pathname;
+    const ex = exporters().find((e) => e.path === path && e.render);
+    if (!ex) return next();
+    const body = await ex.render!();
+    return c.body(body, 200, { "content-type": ex.contentType ?? "text/plain; charset=utf-8" });
+  });
+  if (debug) app.route("/debug", debug);
+  return app;
+}
+
+export interface RunningServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+export function serve(app: Hono, bind: string, logger: Logger, name: string): RunningServer {
+  const { hostname, port } = parseBindAddress(bind);
+  const server = Deno.serve({ hostname, port, onListen: () => {} }, app.fetch);
+  const actual = (server.addr as Deno.NetAddr).port;
+  logger.info(`${name} server listening`, { address: `${hostname}:${actual}` });
+  return { port: actual, close: () => server.shutdown() };
+}
