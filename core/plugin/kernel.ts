@@ -319,6 +319,8 @@ export class PluginKernel {
   private addStatusListener(name: string, listener: (key: string, status: BackendStatus) => void): void {
     let set = this.statusListeners.get(name);
     if (!set) this.statusListeners.set(name, set = new Set());
+    // registering the same listener again (e.g. after every reload) must not make it fire twice.
+    if (set.has(listener)) return;
     set.add(listener);
     const slot = this.slots.get(name);
     if (slot?.instance !== undefined) this.attach(slot, listener);

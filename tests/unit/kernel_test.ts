@@ -467,13 +467,18 @@ Deno.test("backend status listeners follow a re-created backend; a throwing appl
     kind: "backend",
     version: "1.0.0",
     options: v.object({ region: v.string() }),
-    setup: ({ options }) => ({
-      apply: (d) => {
-        if (d.key === "ns/bad") throw new Error(`quota exceeded in ${options.region}`);
-      },
-      remove: () => {},
-      onStatus: (listener) => instances.push(listener),
-    }),
+    setup: ({ options }) => {
+      const listeners: ((key: string, s: BackendStatus) => void)[] = [];
+      // `instances` holds one emitter per instance: it reports a status to every listener attached to it.
+      instances.push((key, s) => listeners.forEach((l) => l(key, s)));
+      return {
+        apply: (d) => {
+          if (d.key === "ns/bad") throw new Error(`quota exceeded in ${options.region}`);
+        },
+        remove: () => {},
+        onStatus: (listener) => listeners.push(listener),
+      };
+    },
   };
   const { kernel, errors } = harness([oldest, cloud]);
   await kernel.configure([{ name: "cloud", options: { region: "eu" } }]);
@@ -489,6 +494,13 @@ Deno.test("backend status listeners follow a re-created backend; a throwing appl
   instances[0]("ns/a", { ingress: [{ ip: "1.1.1.1" }] }); // the closed instance: ignored
   instances[1]("ns/a", { ingress: [{ ip: "2.2.2.2" }] });
   assert.deepEqual(got, ["ns/a=2.2.2.2"]);
+
+  // the controller registers its listener again after each reload: it still fires once per status.
+  const listener = (key: string, s: BackendStatus) => got.push(`again ${key}=${s.ingress[0]?.ip}`);
+  kernel.backend("cloud")!.onStatus(listener);
+  kernel.backend("cloud")!.onStatus(listener);
+  instances[1]("ns/b", { ingress: [{ ip: "3.3.3.3" }] });
+  assert.deepEqual(got, ["ns/a=2.2.2.2", "ns/b=3.3.3.3", "again ns/b=3.3.3.3"]);
 });
 
 Deno.test("a failing exporter render answers with the default exporter's text", async () => {
