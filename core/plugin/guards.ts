@@ -132,7 +132,9 @@ export function guardedHealth(host: GuardHost, name: string): HealthChecker<any>
       return effective()?.passive ?? true;
     },
     get parseShort() {
-      return host.running("health", name)?.parseShort;
+      const own = host.running("health", name);
+      // bound to the instance: a checker's parseShort may use `this`.
+      return own?.parseShort ? (text: string) => own.parseShort!(text) : undefined;
     },
     async check(pod, spec, signal) {
       const own = host.running("health", name);
