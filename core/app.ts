@@ -11,6 +11,7 @@ import { dropManagedFields, Informer } from "./kube/informer.ts";
 import { ConfigMaps, Events, Services } from "./kube/paths.ts";
 import type { ConfigMap, KubeObject } from "./kube/types.ts";
 import { PluginKernel } from "./plugin/kernel.ts";
+import { registeredPlugins } from "./plugin/registry.ts";
 import type { PluginDefinition } from "./plugin/types.ts";
 import { ConfigReloader } from "./config/reloader.ts";
 import { flagsHelp, parseFlags } from "./config/flags.ts";
@@ -93,7 +94,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   const identity = env.POD_NAME || `${Deno.hostname()}-${crypto.randomUUID().slice(0, 6)}`;
 
   const kernel = new PluginKernel({
-    plugins: [...builtinPlugins(), ...(opts.extraPlugins ?? [])],
+    plugins: [...builtinPlugins(), ...registeredPlugins(), ...(opts.extraPlugins ?? [])],
     logger,
     metrics,
   });
