@@ -46,13 +46,19 @@ export class PausableProxy {
     return out;
   }
 
-  async close(): Promise<void> {
-    this.listener.close();
+  /** Closes every open connection (clients see a reset), keeping the listener. */
+  cutConnections(): void {
     for (const c of this.conns) {
       try {
         c.close();
       } catch { /* already closed */ }
     }
+    this.conns.clear();
+  }
+
+  async close(): Promise<void> {
+    this.listener.close();
+    this.cutConnections();
     this.resume();
     await this.accepting.catch(() => {});
   }
