@@ -628,15 +628,17 @@ export class ServiceGatewayEngine implements CloudBackend {
     }
     this.locDirty = false;
     const run = tracer.startActiveSpan("servicegateway.syncLocations", (span: Span) => this.syncLocations(span));
-    this.locRunning = run.finally(() => {
+    this.locRunning = run.then((wrote) => {
       this.locRunning = undefined;
       this.locRequest = undefined;
-      // Deletions may be waiting on this sync, and changes may have come in while it ran.
-      this.kick();
+      // Deletions may be waiting on this sync, and changes may have come in while it ran. A sync that found
+      // nothing to do changes nothing either, so it does not trigger another pass (that would spin).
+      if (wrote || this.locDirty) this.kick();
     });
   }
 
-  private async syncLocations(span: Span): Promise<void> {
+  /** One sync; true when it wrote to (or failed against) the gateway. */
+  private async syncLocations(span: Span): Promise<boolean> {
     const started = this.clock.now();
     let status = "noop";
     try {
@@ -680,6 +682,7 @@ export class ServiceGatewayEngine implements CloudBackend {
       }
       span.end();
     }
+    return status !== "noop";
   }
 
   /** Runs `fn` with a signal that aborts on close or after `ms`: no call outlives its bound. */
