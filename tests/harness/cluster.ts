@@ -39,6 +39,12 @@ export interface ClusterOptions {
   keepData?: boolean;
   /** Print nothing (by default one line with the start time goes to stderr). */
   quiet?: boolean;
+  /**
+   * Let kube-apiserver speak HTTP/2 (default false: HTTP/1.1 only). Deno 2.9.6 running client-node
+   * 2.0.1 (undici negotiates h2) crashes the whole process (segfault or nghttp2 assertion) when the
+   * server sends GOAWAY to a connection with an open watch — which every cluster stop() does.
+   */
+  http2?: boolean;
   /** Extra flags appended to each process's command line. */
   extraArgs?: { etcd?: string[]; apiserver?: string[]; controllerManager?: string[] };
 }
@@ -184,9 +190,13 @@ class LocalCluster implements Cluster {
     ], this.dataDir);
 
     const tokenFile = join(this.dataDir, "tokens.csv");
-    await Deno.writeTextFile(tokenFile, `${this.adminToken},${TOKEN_ADMIN_USER},${TOKEN_ADMIN_USER},"${MASTERS_GROUP}"\n`, {
-      mode: 0o600,
-    });
+    await Deno.writeTextFile(
+      tokenFile,
+      `${this.adminToken},${TOKEN_ADMIN_USER},${TOKEN_ADMIN_USER},"${MASTERS_GROUP}"\n`,
+      {
+        mode: 0o600,
+      },
+    );
     this.#spawn("kube-apiserver", this.binaries.kubeApiserver, [
       `--etcd-servers=${etcdUrl}`,
       "--bind-address=127.0.0.1",
@@ -209,6 +219,7 @@ class LocalCluster implements Cluster {
       "--max-mutating-requests-inflight=1500",
       "--enable-priority-and-fairness=false",
       "--profiling=false",
+      ...(this.opts.http2 ? [] : ["--disable-http2-serving=true"]),
       "--v=1",
       ...(this.opts.extraArgs?.apiserver ?? []),
     ]);
@@ -234,7 +245,8 @@ class LocalCluster implements Cluster {
       await this.#whileRunning(
         "the serviceaccount controller to create ServiceAccount default/default",
         deadline,
-        async () => await this.#core().readNamespacedServiceAccount({ namespace: "default", name: "default" }),
+        async () =>
+          await this.#core().readNamespacedServiceAccount({ namespace: "default", name: "default" }),
       );
     }
   }
@@ -263,7 +275,13 @@ class LocalCluster implements Cluster {
     });
   }
 
-  #spawn(name: string, command: string, args: string[], orphanDir?: string): void {
+  #spawn(
+    name: string,
+    command: string,
+    args: string[],
+    orphanDir?: string,
+    env?: Record<string, string>,
+  ): void {
     this.#procs.push(SupervisedProcess.start({
       name,
       command,
@@ -271,6 +289,7 @@ class LocalCluster implements Cluster {
       logPath: join(this.dataDir, "logs", `${name}.log`),
       pidPath: join(this.dataDir, "logs", `${name}.pid`),
       orphanDir: this.#keepData ? undefined : orphanDir,
+      env,
     }));
   }
 
@@ -340,7 +359,9 @@ class LocalCluster implements Cluster {
       body: { metadata: { generateName: `${prefix}-`, labels: { "zen-lead.test/harness": "true" } } },
     });
     const namespace = ns.metadata?.name;
-    if (!namespace) throw new Error(`expected the created namespace to have a name, found ${JSON.stringify(ns.metadata)}`);
+    if (!namespace) {
+      throw new Error(`expected the created namespace to have a name, found ${JSON.stringify(ns.metadata)}`);
+    }
     await this.#ensureDefaultServiceAccount(core, namespace);
     return namespace;
   }
@@ -373,11 +394,16 @@ class LocalCluster implements Cluster {
       body: {
         apiVersion: "authentication.k8s.io/v1",
         kind: "TokenRequest",
-        spec: { audiences: opts.audiences ?? [SERVICE_ACCOUNT_ISSUER], expirationSeconds: opts.expirationSeconds ?? 86_400 },
+        spec: {
+          audiences: opts.audiences ?? [SERVICE_ACCOUNT_ISSUER],
+          expirationSeconds: opts.expirationSeconds ?? 86_400,
+        },
       },
     });
     const token = request.status?.token;
-    if (!token) throw new Error(`expected a token in the TokenRequest status for ${namespace}/${name}, found none`);
+    if (!token) {
+      throw new Error(`expected a token in the TokenRequest status for ${namespace}/${name}, found none`);
+    }
     const caPem = await Deno.readTextFile(this.caPath);
     return await writeKubeconfig(join(this.dataDir, `sa-${namespace}-${name}.kubeconfig`), {
       server: this.server,
@@ -428,7 +454,9 @@ class LocalCluster implements Cluster {
 function firstServiceIP(cidrs: string): string {
   const first = cidrs.split(",")[0].trim();
   const match = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/\d+$/.exec(first);
-  if (!match) throw new Error(`expected the first service CIDR to be IPv4 like 10.96.0.0/16, found "${first}"`);
+  if (!match) {
+    throw new Error(`expected the first service CIDR to be IPv4 like 10.96.0.0/16, found "${first}"`);
+  }
   return `${match[1]}.${match[2]}.${match[3]}.${Number(match[4]) + 1}`;
 }
 

@@ -75,7 +75,11 @@ export function ensureBinaries(): Promise<K8sBinaries> {
   if (stampIsCurrent(paths)) return Promise.resolve(paths);
   building ??= (async () => {
     console.error(`[cluster] ${paths.binDir} is missing or stale: running ${BUILD_SCRIPT}`);
-    const status = await new Deno.Command("bash", { args: [BUILD_SCRIPT], stdout: "inherit", stderr: "inherit" })
+    const status = await new Deno.Command("bash", {
+      args: [BUILD_SCRIPT],
+      stdout: "inherit",
+      stderr: "inherit",
+    })
       .spawn().status;
     if (!status.success || !stampIsCurrent(paths)) {
       building = undefined;

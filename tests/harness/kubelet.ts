@@ -11,6 +11,7 @@ import {
   type V1Pod,
   type V1PodCondition,
   type V1Taint,
+  Watch,
 } from "@kubernetes/client-node";
 import { type IPFamilyChoice, PodIPPool } from "./ip_pool.ts";
 import { runBounded } from "./pool.ts";
@@ -69,8 +70,21 @@ export class KubeletSimulator {
   #nodeIPs = new Map<string, string>();
   #nodeCount = 0;
   #defaultNode: Promise<unknown> | undefined;
+  #kc: KubeConfig;
+  #watch: AbortController | undefined;
+  #running = false;
+  /** Final deletions scheduled by the running simulator, by pod uid. */
+  #finishing = new Map<string, ReturnType<typeof setTimeout>>();
 
-  constructor(kc: KubeConfig, opts: { ips?: PodIPPool } = {}) {
+  #exitAfterMs: number;
+
+  /**
+   * `exitAfterSeconds`: how long a simulated container takes to exit after SIGTERM (default 1); once
+   * started, the simulator finishes a deletion after that or the pod's grace period, whichever is shorter.
+   */
+  constructor(kc: KubeConfig, opts: { ips?: PodIPPool; exitAfterSeconds?: number } = {}) {
+    this.#kc = kc;
+    this.#exitAfterMs = (opts.exitAfterSeconds ?? 1) * 1000;
     this.core = kc.makeApiClient(CoreV1Api);
     this.ips = opts.ips ?? new PodIPPool();
   }
@@ -109,12 +123,18 @@ export class KubeletSimulator {
    * Sets the node's Ready condition. With `taint` (default true) also sets or clears the taints the
    * node lifecycle controller would: not-ready for False, unreachable for Unknown (NoSchedule + NoExecute).
    */
-  async setNodeReady(name: string, ready: boolean | "Unknown", opts: { taint?: boolean } = {}): Promise<V1Node> {
+  async setNodeReady(
+    name: string,
+    ready: boolean | "Unknown",
+    opts: { taint?: boolean } = {},
+  ): Promise<V1Node> {
     const status = ready === "Unknown" ? "Unknown" : ready ? "True" : "False";
     const node = await this.core.readNode({ name });
     const now = new Date();
     const previous = node.status?.conditions?.find((c) => c.type === "Ready");
-    const since = previous?.status === status && previous.lastTransitionTime ? previous.lastTransitionTime : now;
+    const since = previous?.status === status && previous.lastTransitionTime
+      ? previous.lastTransitionTime
+      : now;
     const others = (node.status?.conditions ?? []).filter((c) => c.type !== "Ready");
     let updated = await this.core.patchNodeStatus({
       name,
@@ -126,7 +146,10 @@ export class KubeletSimulator {
       const added: V1Taint[] = key
         ? [{ key, effect: "NoSchedule" }, { key, effect: "NoExecute", timeAdded: now }]
         : [];
-      updated = await this.core.patchNode({ name, body: { spec: { taints: [...kept, ...added] } } }, MERGE_PATCH);
+      updated = await this.core.patchNode(
+        { name, body: { spec: { taints: [...kept, ...added] } } },
+        MERGE_PATCH,
+      );
     }
     return updated;
   }
@@ -206,7 +229,11 @@ export class KubeletSimulator {
    */
   async deletePodGracefully(namespace: string, name: string, opts: DeleteOptions = {}): Promise<void> {
     const graceSeconds = opts.graceSeconds ?? 1;
-    const terminating = await this.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: graceSeconds });
+    const terminating = await this.core.deleteNamespacedPod({
+      namespace,
+      name,
+      gracePeriodSeconds: graceSeconds,
+    });
     const uid = terminating.metadata?.uid;
     if (graceSeconds > 0 && opts.markNotReady) await this.setPodReady(namespace, name, false);
     if (graceSeconds > 0) await sleep(graceSeconds * 1000);
@@ -220,6 +247,70 @@ export class KubeletSimulator {
     } catch (err) {
       // 404: already gone; 409: a different pod with the same name exists now (precondition failed).
       if (httpStatus(err) !== 404 && httpStatus(err) !== 409) throw err;
+    }
+  }
+
+  /**
+   * Starts acting on deletions made by others (the garbage collector, a controller, a test): every
+   * terminating pod bound to a node of this simulator is deleted for good once its container "exited".
+   */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    await this.#watchTerminatingPods();
+  }
+
+  /** Stops the watch and drops scheduled final deletions. */
+  stop(): Promise<void> {
+    this.#running = false;
+    this.#watch?.abort();
+    for (const timer of this.#finishing.values()) clearTimeout(timer);
+    this.#finishing.clear();
+    return Promise.resolve();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  async #watchTerminatingPods(): Promise<void> {
+    const onEvent = (phase: string, pod: V1Pod) => {
+      const uid = pod.metadata?.uid;
+      const deletion = pod.metadata?.deletionTimestamp;
+      const node = pod.spec?.nodeName;
+      if (!uid || !node || !(this.#nodeIPs.has(node) || node === DEFAULT_NODE)) return;
+      if (phase === "DELETED") {
+        clearTimeout(this.#finishing.get(uid));
+        this.#finishing.delete(uid);
+        return;
+      }
+      if (!deletion || this.#finishing.has(uid)) return;
+      // deletionTimestamp is when the grace period ends; a container that exits earlier ends it early.
+      const graceLeftMs = Math.max(0, new Date(deletion).getTime() - Date.now());
+      const delayMs = Math.min(graceLeftMs, this.#exitAfterMs);
+      this.#finishing.set(uid, setTimeout(() => this.#finishDeletion(pod), delayMs));
+    };
+    const onDone = () => {
+      // The API server ends watches every few minutes; a fresh watch replays current pods.
+      if (this.#running) setTimeout(() => this.#running && this.#watchTerminatingPods().catch(() => {}), 200);
+    };
+    this.#watch = await new Watch(this.#kc).watch("/api/v1/pods", {}, onEvent, onDone);
+  }
+
+  async #finishDeletion(pod: V1Pod): Promise<void> {
+    const { name, namespace, uid } = pod.metadata ?? {};
+    if (!name || !namespace || !this.#running) return;
+    try {
+      await this.core.deleteNamespacedPod({
+        namespace,
+        name,
+        gracePeriodSeconds: 0,
+        body: { gracePeriodSeconds: 0, preconditions: { uid } },
+      });
+    } catch (err) {
+      if (httpStatus(err) !== 404 && httpStatus(err) !== 409) {
+        console.error(`[kubelet] final delete of ${namespace}/${name} failed: ${err}`);
+      }
     }
   }
 
@@ -250,8 +341,19 @@ export class KubeletSimulator {
 }
 
 function nodeReadyCondition(status: string, now: Date, since: Date): V1NodeCondition {
-  const reason = status === "True" ? "KubeletReady" : status === "False" ? "KubeletNotReady" : "NodeStatusUnknown";
-  return { type: "Ready", status, reason, message: `simulated: ${reason}`, lastHeartbeatTime: now, lastTransitionTime: since };
+  const reason = status === "True"
+    ? "KubeletReady"
+    : status === "False"
+    ? "KubeletNotReady"
+    : "NodeStatusUnknown";
+  return {
+    type: "Ready",
+    status,
+    reason,
+    message: `simulated: ${reason}`,
+    lastHeartbeatTime: now,
+    lastTransitionTime: since,
+  };
 }
 
 function podConditions(ready: boolean, now: Date): V1PodCondition[] {

@@ -84,7 +84,15 @@ export async function generatePki(
     issue(dir, "controller-manager", `/O=${MASTERS_GROUP}/CN=${CERT_CONTROLLER_MANAGER_USER}`, [
       "extendedKeyUsage=clientAuth",
     ]),
-    openssl(dir, ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", "sa.key"])
+    openssl(dir, [
+      "genpkey",
+      "-algorithm",
+      "EC",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-out",
+      "sa.key",
+    ])
       .then(() => openssl(dir, ["pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub"])),
   ]);
   const path = (file: string) => join(dir, file);

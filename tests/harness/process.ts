@@ -40,6 +40,8 @@ export interface SupervisedProcessOptions {
   pidPath: string;
   /** Removed by the supervisor if this Deno process dies without calling stop(). */
   orphanDir?: string;
+  /** Added to the inherited environment. */
+  env?: Record<string, string>;
 }
 
 /** A running process; `exited` settles when its supervisor ends. */
@@ -67,6 +69,7 @@ export class SupervisedProcess {
         "bash", "-c", SUPERVISOR, `zen-lead-${opts.name}`,
         String(Deno.pid), opts.logPath, opts.pidPath, opts.orphanDir ?? "", opts.command, ...opts.args,
       ],
+      env: opts.env,
       stdin: "null",
       stdout: "null",
       stderr: "null",
@@ -111,7 +114,9 @@ export class SupervisedProcess {
     await this.exited;
     // The supervisor is gone; make sure its server did not outlive it.
     for (let i = 0; groupAlive(this.pgid); i++) {
-      if (i >= 50) throw new Error(`expected process group ${this.pgid} (${this.name}) to be gone, found it alive`);
+      if (i >= 50) {
+        throw new Error(`expected process group ${this.pgid} (${this.name}) to be gone, found it alive`);
+      }
       signalGroup(this.pgid, "SIGKILL");
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

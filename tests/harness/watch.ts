@@ -17,7 +17,8 @@ export function watchUntil<T extends KubernetesObject>(
   kc: KubeConfig,
   path: string,
   done: (objects: WatchedObjects<T>, phase: WatchPhase, changed: T) => boolean,
-  opts: { timeoutMs?: number; query?: Record<string, string | number | boolean | undefined>; what?: string } = {},
+  opts: { timeoutMs?: number; query?: Record<string, string | number | boolean | undefined>; what?: string } =
+    {},
 ): Promise<WatchedObjects<T>> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const objects: WatchedObjects<T> = new Map();
@@ -34,14 +35,22 @@ export function watchUntil<T extends KubernetesObject>(
     };
     const timer = setTimeout(() => {
       const names = [...objects.keys()].join(", ") || "none";
-      finish(new Error(`expected ${opts.what ?? `the watch on ${path} to reach the wanted state`} within ${timeoutMs} ms; objects seen: ${names}`));
+      finish(
+        new Error(
+          `expected ${
+            opts.what ?? `the watch on ${path} to reach the wanted state`
+          } within ${timeoutMs} ms; objects seen: ${names}`,
+        ),
+      );
     }, timeoutMs);
     new Watch(kc).watch(
       path,
       opts.query ?? {},
       (phase: string, obj: T) => {
         if (finished) return;
-        if (phase === "ERROR") return finish(new Error(`watch on ${path} sent an ERROR event: ${JSON.stringify(obj)}`));
+        if (phase === "ERROR") {
+          return finish(new Error(`watch on ${path} sent an ERROR event: ${JSON.stringify(obj)}`));
+        }
         if (phase === "DELETED") objects.delete(keyOf(obj));
         else if (phase !== "BOOKMARK") objects.set(keyOf(obj), obj);
         try {
@@ -51,7 +60,11 @@ export function watchUntil<T extends KubernetesObject>(
         }
       },
       (err: unknown) => {
-        if (!finished) finish(err ?? new Error(`expected the watch on ${path} to stay open, found it closed by the server`));
+        if (!finished) {
+          finish(
+            err ?? new Error(`expected the watch on ${path} to stay open, found it closed by the server`),
+          );
+        }
       },
     ).then((c) => {
       controller = c;
