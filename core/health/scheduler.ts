@@ -48,6 +48,8 @@ export interface ProbeSchedulerOptions {
   clock?: ProbeClock;
   /** Source of jitter in [0, 1); default Math.random. */
   random?: () => number;
+  /** Called with each scheduled check's start lag in ms (benchmarks read exact percentiles from it). */
+  onLag?: (lagMs: number) => void;
 }
 
 export type TransitionListener = (
@@ -124,6 +126,7 @@ export class ProbeScheduler {
   private readonly clock: ProbeClock;
   private readonly random: () => number;
   private readonly logger?: Logger;
+  private readonly onLag?: (lagMs: number) => void;
   private readonly checksTotal;
   private readonly checkDuration;
   private readonly probeLag;
@@ -137,6 +140,7 @@ export class ProbeScheduler {
     this.clock = opts.clock ?? realProbeClock;
     this.random = opts.random ?? Math.random;
     this.logger = opts.logger;
+    this.onLag = opts.onLag;
     const metrics = opts.metrics ?? new MetricsRegistry();
     this.checksTotal = metrics.counter({
       name: "zen_lead_health_checks_total",
@@ -352,7 +356,9 @@ export class ProbeScheduler {
       if (entry.inFlight.settled) this.recordStuck(entry.inFlight);
       return;
     }
-    this.probeLag.observe(undefined, Math.max(0, now - dueAt) / 1000);
+    const lagMs = Math.max(0, now - dueAt);
+    this.probeLag.observe(undefined, lagMs / 1000);
+    this.onLag?.(lagMs);
     this.start(entry);
   }
 
