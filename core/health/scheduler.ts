@@ -187,11 +187,13 @@ export class ProbeScheduler {
     if (target.checker.passive) {
       // A passive verdict comes from the pod object itself, so a changed pod is re-checked at once.
       this.schedule(existing, now);
-    } else {
-      // A promotion or a faster cadence takes effect now rather than after the old, slower due time.
+    } else if (!sameCheck || existing.nextDue === undefined) {
+      this.schedule(existing, now + this.random() * this.cadence(target));
+    } else if (this.cadence(target) < this.cadence(old)) {
+      // A promotion or a faster cadence takes effect now rather than after the old, slower due time. Plain
+      // re-upserts (every reconcile) keep their due time, or frequent reconciles would probe more often.
       const soonest = now + this.random() * this.cadence(target);
-      const current = existing.nextDue;
-      if (!sameCheck || current === undefined || soonest < current) this.schedule(existing, soonest);
+      if (soonest < existing.nextDue) this.schedule(existing, soonest);
     }
     this.pump();
   }

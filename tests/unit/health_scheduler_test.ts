@@ -180,6 +180,19 @@ Deno.test("promotion to leader switches to the leader cadence at once", async ()
   scheduler.close();
 });
 
+Deno.test("re-registering an unchanged target (every reconcile) does not probe it more often", async () => {
+  let n = 0;
+  const { clock, scheduler } = setup({ random: () => [0.5, 0.1, 0.0][n++ % 3] });
+  const checker = new ScriptedChecker([true]);
+  scheduler.upsert(target(1, checker));
+  for (let i = 0; i < 50; i++) {
+    await clock.advance(100);
+    scheduler.upsert(target(1, checker));
+  }
+  assert.equal(checker.calls, 5, "first check at 0.5 s, then once a second over 5 s");
+  scheduler.close();
+});
+
 Deno.test("concurrency bound: never more checks in flight than allowed, and every target gets probed", async () => {
   const { clock, scheduler } = setup({ concurrency: 8, random: Math.random });
   let inFlight = 0;
