@@ -158,6 +158,24 @@ Deno.test("http checker: https with a self-signed certificate is accepted", asyn
   await server.shutdown();
 });
 
+Deno.test("http and grpc checkers reach an IPv6 pod IP", async () => {
+  const server = Deno.serve({ hostname: "::1", port: 0, onListen() {} }, () => new Response("ok"));
+  const r = await httpChecker.check(pod("::1"), httpSpec({ port: server.addr.port }), forever);
+  assert.deepEqual(r, { healthy: true, reason: "HTTP 200" });
+  await server.shutdown();
+  const grpcServer = await startHealthServer("[::1]", { "": 1 });
+  const checker = new GrpcHealthChecker();
+  const g = await checker.check(
+    pod("::1"),
+    { port: grpcServer.port, service: "" },
+    forever,
+    Date.now() + 2000,
+  );
+  assert.deepEqual(g, { healthy: true, reason: "SERVING" });
+  checker.closeAll();
+  grpcServer.stop();
+});
+
 Deno.test("http checker: a refused connection is unhealthy and says so", async () => {
   const port = closedPort(CLOSED_IP);
   const r = await httpChecker.check(pod(CLOSED_IP), httpSpec({ port }), forever);
@@ -320,7 +338,15 @@ Deno.test("scheduler + grpc checker: the leader turns unhealthy after failureThr
     transitions.push([healthy, reason]);
     notify();
   });
-  const nextTransition = () => new Promise<void>((resolve) => notify = resolve);
+  // A guard, not a timing assertion: a missing transition fails the test instead of hanging it.
+  const nextTransition = () =>
+    new Promise<void>((resolve, reject) => {
+      const guard = setTimeout(() => reject(new Error(`no transition after ${transitions.length}`)), 15_000);
+      notify = () => {
+        clearTimeout(guard);
+        resolve();
+      };
+    });
   scheduler.upsert({
     podUID: "g1",
     serviceKey: "it/grpc",
