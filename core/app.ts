@@ -6,6 +6,7 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { RootLogger } from "./log.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
+import { startProcessMetrics } from "./metrics/process.ts";
 import { KubeClient } from "./kube/client.ts";
 import { dropManagedFields, Informer } from "./kube/informer.ts";
 import { ConfigMaps, Events, Services } from "./kube/paths.ts";
@@ -81,6 +82,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     labelNames: ["version", "runtime"],
   })
     .set({ version: VERSION, runtime: `deno ${Deno.version.deno}` }, 1);
+  const stopProcessMetrics = startProcessMetrics(metrics);
 
   const kc = loadKubeConfig(settings.kubeconfig);
   const client = await KubeClient.fromKubeConfig(kc, {
@@ -292,6 +294,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       abort.abort();
       await kernel.close();
       await Promise.all(servers.map((s) => s.close()));
+      stopProcessMetrics();
       client.close();
     },
   };
