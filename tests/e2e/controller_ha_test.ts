@@ -1,0 +1,235 @@
+/**
+ * The controller as users run it: separate processes (`deno run main.ts`) under the ServiceAccount of
+ * deploy/, restarted, replicated, killed, and installed namespace-scoped with Roles only.
+ */
+import assert from "node:assert/strict";
+import { Leases, Services } from "../../core/kube/paths.ts";
+import type { Lease, Service } from "../../core/kube/types.ts";
+import {
+  applyManifest,
+  CONTROLLER_ARGS,
+  CONTROLLER_NS,
+  type E2E,
+  getService,
+  HTTP_PORT,
+  noSanitize,
+  optedInService,
+  ROOT,
+  routedPods,
+  startE2E,
+  waitFor,
+} from "./_env.ts";
+
+let env: E2E;
+
+/** A controller replica as a child process, with its JSON log lines collected. */
+class Replica {
+  readonly lines: Record<string, unknown>[] = [];
+  readonly child: Deno.ChildProcess;
+  private readonly done: Promise<void>;
+
+  constructor(readonly identity: string, kubeconfig: string, args: string[] = []) {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        ROOT + "main.ts",
+        "--kubeconfig",
+        kubeconfig,
+        ...CONTROLLER_ARGS,
+        "--log-level=info",
+        ...args,
+      ],
+      env: { POD_NAMESPACE: CONTROLLER_NS, POD_NAME: identity, NO_COLOR: "1" },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.child = child;
+    this.done = (async () => {
+      const decoder = new TextDecoderStream();
+      let buf = "";
+      for await (const chunk of child.stderr.pipeThrough(decoder)) {
+        buf += chunk;
+        let i;
+        while ((i = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          try {
+            this.lines.push(JSON.parse(line));
+          } catch {
+            this.lines.push({ msg: line });
+          }
+        }
+      }
+    })();
+  }
+
+  logged(msg: string): boolean {
+    return this.lines.some((l) => String(l.msg).includes(msg));
+  }
+
+  async signal(sig: Deno.Signal): Promise<Deno.CommandStatus> {
+    try {
+      this.child.kill(sig);
+    } catch { /* already exited */ }
+    const status = await this.child.status;
+    await this.done;
+    return status;
+  }
+}
+
+async function leaseHolder(): Promise<string | undefined> {
+  try {
+    const l = await env.client.get<Lease>(Leases, CONTROLLER_NS, "zen-lead-controller-leader-election");
+    return l.spec?.holderIdentity ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function app(prefix: string, n = 2) {
+  const ns = await env.cluster.newNamespace(prefix);
+  for (let i = 0; i < n; i++) {
+    await env.kubelet.createPod(ns, { name: `web-${i}`, labels: { app: "web" }, ports: HTTP_PORT });
+    if (i < n - 1) await new Promise((r) => setTimeout(r, 1001));
+  }
+  await env.client.create<Service>(Services, optedInService(ns, "web"));
+  return ns;
+}
+
+Deno.test({
+  name: "setup: control plane with deploy/ RBAC",
+  ...noSanitize,
+  async fn() {
+    env = await startE2E();
+  },
+});
+
+Deno.test({
+  name: "stickiness across a controller restart: the younger sitting leader stays",
+  ...noSanitize,
+  async fn() {
+    const a = new Replica("sticky-a", env.saKubeconfig, ["--leader-elect=false"]);
+    const ns = await app("restart", 2);
+    await waitFor(
+      "web-0 leads",
+      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-0" || undefined,
+      30_000,
+    );
+    // web-0 loses readiness and regains it: web-1 leads meanwhile, and the older web-0 must not take back over.
+    await env.kubelet.setPodReady(ns, "web-0", false);
+    await waitFor(
+      "web-1 leads",
+      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-1" || undefined,
+    );
+    await env.kubelet.setPodReady(ns, "web-0", true);
+    assert.equal((await a.signal("SIGTERM")).code, 0, "graceful exit");
+    const switchTime = (await getService(env.client, ns, "web-leader"))?.metadata.annotations
+      ?.["zen-lead.io/leader-last-switch-time"];
+    const b = new Replica("sticky-b", env.saKubeconfig, ["--leader-elect=false"]);
+    await waitFor("b synced", async () => b.logged("caches synced") || undefined, 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(
+      await routedPods(env.client, ns, "web-leader"),
+      ["web-1"],
+      "web-1 still leads although web-0 is older",
+    );
+    const after = (await getService(env.client, ns, "web-leader"))?.metadata.annotations
+      ?.["zen-lead.io/leader-last-switch-time"];
+    assert.equal(after, switchTime, "no switch recorded by the restart");
+    await b.signal("SIGTERM");
+  },
+});
+
+Deno.test({
+  name:
+    "two replicas: only the Lease holder writes; SIGTERM releases the Lease and the standby takes over in < 2 s",
+  ...noSanitize,
+  async fn() {
+    const a = new Replica("replica-a", env.saKubeconfig);
+    await waitFor(
+      "a holds the Lease",
+      async () => (await leaseHolder()) === "replica-a" || undefined,
+      30_000,
+    );
+    const b = new Replica("replica-b", env.saKubeconfig);
+    await waitFor("b synced (warm standby)", async () => b.logged("caches synced") || undefined, 30_000);
+    const ns = await app("ha", 2);
+    await waitFor(
+      "routed",
+      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-0" || undefined,
+    );
+    assert.equal(await leaseHolder(), "replica-a");
+    assert.ok(!b.logged("started leading"), "the standby never led");
+
+    const t0 = performance.now();
+    assert.equal((await a.signal("SIGTERM")).code, 0);
+    await waitFor("b holds the Lease", async () => (await leaseHolder()) === "replica-b" || undefined, 5000);
+    const takeover = performance.now() - t0;
+    console.log(`graceful handover: standby leads ${takeover.toFixed(0)} ms after SIGTERM`);
+    assert.ok(takeover < 2000, `takeover took ${takeover} ms`);
+    // The new active replica acts: a failover after the handover is handled by b.
+    await env.kubelet.setPodReady(ns, "web-0", false);
+    await waitFor(
+      "b fails over",
+      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-1" || undefined,
+    );
+
+    // Killed without a chance to release: the standby waits out the Lease, then takes over.
+    const c = new Replica("replica-c", env.saKubeconfig);
+    await waitFor("c synced", async () => c.logged("caches synced") || undefined, 30_000);
+    const t1 = performance.now();
+    await b.signal("SIGKILL");
+    await waitFor(
+      "c holds the Lease",
+      async () => (await leaseHolder()) === "replica-c" || undefined,
+      30_000,
+    );
+    console.log(
+      `after SIGKILL: standby leads ${(performance.now() - t1).toFixed(0)} ms later (lease duration 15 s)`,
+    );
+    await env.kubelet.setPodReady(ns, "web-0", true);
+    await env.kubelet.setPodReady(ns, "web-1", false);
+    await waitFor(
+      "c fails over",
+      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-0" || undefined,
+    );
+    await c.signal("SIGTERM");
+  },
+});
+
+Deno.test({
+  name: "namespace-scoped install with Roles only (deploy/namespaced): watches, routes, and is ready",
+  ...noSanitize,
+  async fn() {
+    const ns = await env.cluster.newNamespace("scoped");
+    await applyManifest(env.client, "deploy/namespaced/rbac.yaml", {
+      "namespace: apps": `namespace: ${ns}`,
+      "name: zen-lead\n": "name: zen-lead-scoped\n",
+      "zen-lead-self": "zen-lead-scoped-self",
+    });
+    const kubeconfig = await env.cluster.serviceAccountKubeconfig(CONTROLLER_NS, "zen-lead-scoped");
+    const r = new Replica("scoped", kubeconfig, [`--watch-namespace=${ns}`, "--leader-elect=false"]);
+    await env.kubelet.createPod(ns, { name: "web-0", labels: { app: "web" }, ports: HTTP_PORT });
+    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await waitFor(
+      "routed by the scoped controller",
+      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-0" || undefined,
+      30_000,
+    );
+    const forbidden = r.lines.filter((l) => /forbidden/i.test(JSON.stringify(l)));
+    assert.deepEqual(forbidden, [], "no permission errors");
+    const health = r.lines.find((l) => l.msg === "health server listening")?.address as string;
+    const ready = await fetch(`http://${health}/readyz`);
+    assert.equal(ready.status, 200, await ready.text());
+    await r.signal("SIGTERM");
+  },
+});
+
+Deno.test({
+  name: "teardown",
+  ...noSanitize,
+  async fn() {
+    await env?.stop();
+  },
+});
