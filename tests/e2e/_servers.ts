@@ -1,0 +1,126 @@
+/**
+ * Real health targets for end-to-end tests: an HTTP server and a grpc.health.v1 server bound to a loopback
+ * address that a simulated pod reports as its IP (Linux routes all of 127/8 to lo), with the answer the test
+ * chooses. Each records when it was asked, so a test can tell how often zen-lead probes a pod.
+ */
+import { Buffer } from "node:buffer";
+import * as grpc from "@grpc/grpc-js";
+import {
+  decodeHealthCheckRequest,
+  encodeHealthCheckResponse,
+  HEALTH_CHECK_METHOD,
+} from "../../health/grpc_codec.ts";
+
+/**
+ * - `ok`: 200; `fail`: 500; `hang`: accepts the request and never answers (a timeout);
+ * - `flap`: 200 and 500 by turns, request after request (never two failures in a row).
+ */
+export type HttpMode = "ok" | "fail" | "hang" | "flap";
+
+export interface HttpTarget {
+  readonly ip: string;
+  readonly port: number;
+  mode: HttpMode;
+  /** Epoch ms of every request received. */
+  readonly hits: number[];
+  /** Closes the listener: connections to ip:port are refused until `up()`. */
+  down(): Promise<void>;
+  /** Listens again on the same ip:port. */
+  up(): void;
+  close(): Promise<void>;
+}
+
+export function startHttpTarget(ip: string, mode: HttpMode = "ok"): HttpTarget {
+  const hits: number[] = [];
+  let flapOk = false;
+  // Hung requests end when the server goes down, so shutdown never waits for them.
+  let release!: () => void;
+  let released = new Promise<void>((r) => release = r);
+  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+
+  const handler = async (req: Request): Promise<Response> => {
+    hits.push(Date.now());
+    const current = target.mode;
+    if (current === "hang") {
+      await Promise.race([
+        released,
+        new Promise<void>((r) => req.signal.addEventListener("abort", () => r(), { once: true })),
+      ]);
+      return new Response("gave up", { status: 503 });
+    }
+    const healthy = current === "ok" || (current === "flap" && (flapOk = !flapOk));
+    return new Response(healthy ? "ok" : "failing", { status: healthy ? 200 : 500 });
+  };
+  const listen = (port: number) => Deno.serve({ hostname: ip, port, onListen() {} }, handler);
+
+  server = listen(0);
+  const target: HttpTarget = {
+    ip,
+    port: server.addr.port,
+    mode,
+    hits,
+    async down() {
+      const s = server;
+      server = undefined;
+      release();
+      released = new Promise<void>((r) => release = r);
+      await s?.shutdown();
+    },
+    up() {
+      server ??= listen(target.port);
+    },
+    async close() {
+      await target.down();
+    },
+  };
+  return target;
+}
+
+/** grpc.health.v1 ServingStatus values. */
+export const SERVING_STATUS = { UNKNOWN: 0, SERVING: 1, NOT_SERVING: 2, SERVICE_UNKNOWN: 3 } as const;
+
+export interface GrpcTarget {
+  readonly ip: string;
+  readonly port: number;
+  /** The status answered for the health service `service` ("" is the server as a whole). */
+  setStatus(service: string, status: number): void;
+  readonly hits: number[];
+  close(): void;
+}
+
+export async function startGrpcTarget(ip: string, statuses: Record<string, number>): Promise<GrpcTarget> {
+  const server = new grpc.Server();
+  const hits: number[] = [];
+  const bytes = (b: Buffer) => new Uint8Array(b);
+  const buf = (b: Uint8Array) => Buffer.from(b);
+  server.addService({
+    Check: {
+      path: HEALTH_CHECK_METHOD,
+      requestStream: false,
+      responseStream: false,
+      requestDeserialize: bytes,
+      requestSerialize: buf,
+      responseDeserialize: bytes,
+      responseSerialize: buf,
+    },
+  }, {
+    Check: (call: grpc.ServerUnaryCall<Uint8Array, Uint8Array>, done: grpc.sendUnaryData<Uint8Array>) => {
+      hits.push(Date.now());
+      const status = statuses[decodeHealthCheckRequest(call.request).service];
+      if (status === undefined) return done({ code: grpc.status.NOT_FOUND, details: "unknown service" });
+      done(null, encodeHealthCheckResponse(status));
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${ip}:0`, grpc.ServerCredentials.createInsecure(), (e, p) => e ? reject(e) : resolve(p))
+  );
+  return {
+    ip,
+    port,
+    hits,
+    setStatus(service, status) {
+      statuses[service] = status;
+    },
+    close: () => server.forceShutdown(),
+  };
+}
