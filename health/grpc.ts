@@ -57,10 +57,18 @@ function callErrorReason(err: grpc.ServiceError): string {
   return err.code === grpc.status.DEADLINE_EXCEEDED ? `timeout (${text})` : text;
 }
 
+/** A channel unused this long is closed at the next sweep: a backstop for targets never released. */
+export const IDLE_CHANNEL_MS = 120_000;
+const SWEEP_EVERY_MS = 30_000;
+
 export class GrpcHealthChecker implements HealthChecker<GrpcCheckSpec> {
   readonly specSchema = grpcSpecSchema;
   readonly parseShort = parseShort;
-  private readonly clients = new Map<string, grpc.Client>();
+  private readonly clients = new Map<string, { client: grpc.Client; lastUsed: number }>();
+  private lastSweep = 0;
+
+  /** `now` is injectable so tests can age channels without waiting. */
+  constructor(private readonly now: () => number = Date.now) {}
 
   /** Channels currently kept open, for tests and debugging. */
   get openChannels(): number {
@@ -72,11 +80,7 @@ export class GrpcHealthChecker implements HealthChecker<GrpcCheckSpec> {
     if (!port.ok) return Promise.resolve({ healthy: false, reason: port.reason });
     if (signal.aborted) return Promise.resolve({ healthy: false, reason: abortReason(signal) });
     const address = hostPort(pod.ip, port.port);
-    let client = this.clients.get(address);
-    if (!client) {
-      client = new grpc.Client(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
-      this.clients.set(address, client);
-    }
+    const client = this.channel(address);
     const callOptions: grpc.CallOptions = deadline === undefined ? {} : { deadline };
     return new Promise((resolve) => {
       const call = client.makeUnaryRequest(
@@ -109,14 +113,39 @@ export class GrpcHealthChecker implements HealthChecker<GrpcCheckSpec> {
     const port = resolveProbePort(pod, spec.port);
     if (!port.ok) return;
     const address = hostPort(pod.ip, port.port);
-    this.clients.get(address)?.close();
+    this.clients.get(address)?.client.close();
     this.clients.delete(address);
   }
 
   /** Closes every channel; the checker stays usable and reopens channels on demand. */
   closeAll(): void {
-    for (const client of this.clients.values()) client.close();
+    for (const { client } of this.clients.values()) client.close();
     this.clients.clear();
+  }
+
+  /** The cached channel for `address`, sweeping idle ones now and then (no timer: checks drive it). */
+  private channel(address: string): grpc.Client {
+    const now = this.now();
+    if (now - this.lastSweep >= SWEEP_EVERY_MS) {
+      this.lastSweep = now;
+      // A wrapper or caller that never calls release() must not leave channels to gone pods open forever.
+      for (const [addr, c] of this.clients) {
+        if (now - c.lastUsed >= IDLE_CHANNEL_MS) {
+          c.client.close();
+          this.clients.delete(addr);
+        }
+      }
+    }
+    let cached = this.clients.get(address);
+    if (!cached) {
+      cached = {
+        client: new grpc.Client(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS),
+        lastUsed: now,
+      };
+      this.clients.set(address, cached);
+    }
+    cached.lastUsed = now;
+    return cached.client;
   }
 }
 

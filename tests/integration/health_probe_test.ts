@@ -9,6 +9,7 @@ import { ProbeScheduler } from "../../core/health/scheduler.ts";
 import { DEFAULT_SCHEDULE } from "../../core/health/spec.ts";
 import type { HealthChecker, HealthResult, PodView } from "../../core/plugin/types.ts";
 import { GrpcHealthChecker, httpChecker, type HttpCheckSpec } from "../../health/mod.ts";
+import { IDLE_CHANNEL_MS } from "../../health/grpc.ts";
 import {
   decodeHealthCheckRequest,
   encodeHealthCheckResponse,
@@ -314,6 +315,32 @@ Deno.test("grpc checker against a real grpc.health.v1 server", async (t) => {
     assert.equal(checker.openChannels, 0);
   });
 
+  checker.closeAll();
+  server.stop();
+});
+
+Deno.test("grpc checker: channels idle past IDLE_CHANNEL_MS are closed by a later check", async () => {
+  const server = await startHealthServer(GRPC_IP, { "": 1 });
+  let now = 1_000_000;
+  const checker = new GrpcHealthChecker(() => now);
+  const spec = { port: server.port, service: "" };
+  await checker.check(pod(GRPC_IP), spec, forever, Date.now() + 2000);
+  await checker.check(
+    pod("127.0.0.26"),
+    { port: closedPort("127.0.0.26"), service: "" },
+    forever,
+    Date.now() + 2000,
+  );
+  assert.equal(checker.openChannels, 2);
+  now += IDLE_CHANNEL_MS / 2;
+  await checker.check(pod(GRPC_IP), spec, forever, Date.now() + 2000);
+  assert.equal(checker.openChannels, 2, "nothing idle long enough yet");
+  now += IDLE_CHANNEL_MS / 2;
+  assert.deepEqual(await checker.check(pod(GRPC_IP), spec, forever, Date.now() + 2000), {
+    healthy: true,
+    reason: "SERVING",
+  });
+  assert.equal(checker.openChannels, 1, "the channel to 127.0.0.26, unused for IDLE_CHANNEL_MS, was closed");
   checker.closeAll();
   server.stop();
 });
