@@ -1,0 +1,127 @@
+/**
+ * `deno task demo`: zen-lead's main job on a local control plane. Starts the cluster, a sample workload of three
+ * pods behind an opted-in Service and the controller; prints the leader, fails it, prints the new leader and the
+ * measured failover time, then stays up with its addresses printed until Ctrl-C (`--once` exits instead).
+ */
+import { startCluster } from "./cluster.ts";
+import { KubeletSimulator } from "./kubelet.ts";
+import { KubeClient } from "../../core/kube/client.ts";
+import { EndpointSlices, Services } from "../../core/kube/paths.ts";
+import type { EndpointSlice, Service } from "../../core/kube/types.ts";
+import { MetricsRegistry } from "../../core/metrics/registry.ts";
+import { startZenLead } from "../../core/app.ts";
+
+const once = Deno.args.includes("--once");
+const say = (s: string) => console.log(`[demo] ${s}`);
+
+async function freePortOr(preferred: number): Promise<number> {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port: preferred }).close();
+    return preferred;
+  } catch {
+    return 0;
+  }
+}
+
+say("starting a local Kubernetes control plane (first run builds it from the Go module proxy)...");
+const cluster = await startCluster();
+const kubelet = new KubeletSimulator(cluster.kubeConfig());
+await kubelet.start();
+const client = await KubeClient.fromKubeConfig(cluster.kubeConfig(), {
+  metrics: new MetricsRegistry(),
+  qps: 0,
+});
+const ns = await cluster.newNamespace("demo");
+
+say(`creating 3 pods and the opted-in Service ${ns}/web`);
+for (let i = 0; i < 3; i++) {
+  await kubelet.createPod(ns, {
+    name: `web-${i}`,
+    labels: { app: "web" },
+    ports: [{ name: "http", containerPort: 8080 }],
+  });
+  // Creation timestamps have one-second resolution: space the pods so "oldest" is unambiguous.
+  if (i < 2) await new Promise((r) => setTimeout(r, 1001));
+}
+await client.create<Service>(Services, {
+  metadata: { name: "web", namespace: ns, annotations: { "zen-lead.io/enabled": "true" } },
+  spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
+});
+
+const metricsPort = await freePortOr(8080);
+const healthPort = await freePortOr(8081);
+const zl = await startZenLead([
+  "--kubeconfig",
+  cluster.kubeconfigPath,
+  `--metrics-bind-address=127.0.0.1:${metricsPort}`,
+  `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+  "--leader-elect=false",
+  "--log-level=warn",
+], { env: { POD_NAMESPACE: "default" } });
+await zl.leading;
+
+async function leader(): Promise<{ name: string; ip: string } | undefined> {
+  try {
+    const s = await client.get<EndpointSlice>(EndpointSlices, ns, "web-leader");
+    const e = s.endpoints?.[0];
+    return e ? { name: e.targetRef?.name ?? "", ip: e.addresses[0] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  throw new Error("timed out");
+}
+
+const first = await until(leader);
+say(`leader: pod ${first.name} (${first.ip}) behind Service ${ns}/web-leader`);
+
+say(`failing the leader: pod ${first.name} loses readiness`);
+const t0 = performance.now();
+await kubelet.setPodReady(ns, first.name, false);
+const acked = performance.now();
+const next = await until(async () => {
+  const l = await leader();
+  return l && l.name !== first.name ? l : undefined;
+});
+const seen = performance.now();
+say(`new leader: pod ${next.name} (${next.ip})`);
+say(
+  `failover: ${(seen - acked).toFixed(1)} ms from the acknowledged status write to the new EndpointSlice ` +
+    `(${(seen - t0).toFixed(1)} ms including the write itself)`,
+);
+
+if (once) {
+  await zl.stop(2000);
+  await kubelet.stop();
+  client.close();
+  await cluster.stop();
+  Deno.exit(0);
+}
+
+const kubectl = `${cluster.binaries.kubectl} --kubeconfig ${cluster.kubeconfigPath}`;
+say("zen-lead keeps running:");
+say(`  metrics:    http://127.0.0.1:${zl.metricsPort}/metrics`);
+say(`  health:     http://127.0.0.1:${zl.healthPort}/healthz and /readyz`);
+say(`  kubeconfig: ${cluster.kubeconfigPath}`);
+say(`  try:        ${kubectl} -n ${ns} get endpointslice web-leader -o yaml`);
+say(`              ${kubectl} -n ${ns} delete pod ${next.name}   # and watch the leader move`);
+say("press Ctrl-C to stop");
+
+await new Promise<void>((resolve) => {
+  Deno.addSignalListener("SIGINT", () => resolve());
+  Deno.addSignalListener("SIGTERM", () => resolve());
+});
+say("stopping");
+await zl.stop(2000);
+await kubelet.stop();
+client.close();
+await cluster.stop();
+Deno.exit(0);
