@@ -367,7 +367,8 @@ export class Reconciler {
     for (const p of pods) {
       const n = p.spec?.nodeName;
       if (!n || out.has(n)) continue;
-      const node: Node | undefined = nodes.get(n);
+      // Informer keys are `namespace/name`; a cluster-scoped Node's namespace is empty.
+      const node: Node | undefined = nodes.get(`/${n}`);
       if (node) out.set(n, toNodeView(node));
     }
     return out;
@@ -398,14 +399,16 @@ export class Reconciler {
     }
     const wait = this.d.probeWaitMs ?? hc.schedule.timeoutMs + 250;
     const passed = new Set<string>();
+    let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       Promise.all(uids.map(async (u) => {
         try {
           if ((await this.d.probes.probeNow(key, u)).healthy) passed.add(u);
         } catch { /* an error is a failed probe */ }
       })),
-      new Promise((r) => setTimeout(r, wait)),
+      new Promise((r) => timer = setTimeout(r, wait)),
     ]);
+    clearTimeout(timer);
     return passed;
   }
 

@@ -136,11 +136,15 @@ export function guardedHealth(host: GuardHost, name: string): HealthChecker<any>
       // bound to the instance: a checker's parseShort may use `this`.
       return own?.parseShort ? (text: string) => own.parseShort!(text) : undefined;
     },
-    async check(pod, spec, signal) {
+    release(pod, spec) {
+      // Per-target resources (a gRPC channel) are the running instance's to close.
+      return host.running("health", name)?.release?.(pod, spec);
+    },
+    async check(pod, spec, signal, deadline) {
       const own = host.running("health", name);
       if (!own) return fallbackCheck(pod, signal, `health checker "${name}" is not running`);
       try {
-        const result = await own.check(pod, spec, signal);
+        const result = await own.check(pod, spec, signal, deadline);
         if (isHealthResult(result)) return result;
         throw new Error(
           `check returned ${JSON.stringify(result)}, expected { healthy: boolean, reason: string }`,
