@@ -158,5 +158,8 @@ function lossReason(uid: string, input: DecideInput, passive: boolean): Failover
   const why = ineligibleReason(pod);
   if (why) return why;
   if (!passive && input.health(uid) === false) return "unhealthy";
+  // Its node is NotReady or unreachable: the pod's own Ready is stale, so losing it is a failure, not a preference.
+  const node = pod.spec?.nodeName ? input.nodes.get(pod.spec.nodeName) : undefined;
+  if (node && node.ready !== true) return "notReady";
   return undefined;
 }

@@ -167,3 +167,28 @@ Deno.test("decide: a bad pod priority is reported and keeps the sitting leader",
   assert.equal(d.priorityErrors.length, 1);
   assert.match(d.priorityErrors[0].message, /zen-lead\.io\/priority/);
 });
+
+Deno.test("decide: a leader dropped because its node went NotReady is a notReady failover", () => {
+  const a = pod({ name: "a", created: 1000, node: "n1" });
+  const b = pod({ name: "b", created: 2000, node: "n2" });
+  const node = (name: string, ready: boolean | "Unknown") => ({
+    name,
+    ready,
+    unschedulable: false,
+    taints: [],
+    labels: {},
+  });
+  // A strategy that, like node-aware, never ranks a pod on a node that is not Ready.
+  const nodeAware: LeaderStrategy = {
+    rank: ({ candidates }) => candidates.filter((c) => c.node?.ready === true).map((c) => c.pod.uid),
+  };
+  const d = decideLeaders(input({
+    pods: [a, b],
+    nodes: new Map([["n1", node("n1", false)], ["n2", node("n2", true)]]),
+    currentLeaders: ["uid-a"],
+    strategy: nodeAware,
+  }));
+  assert.deepEqual(d.leaders.map((p) => p.metadata.name), ["b"]);
+  assert.equal(d.failover, "notReady");
+  assert.equal(d.reason, "notReady");
+});
