@@ -143,6 +143,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       healthTypes: kernel.names("health"),
       healthChecker: (n) => kernel.has("health", n) ? kernel.health(n) : undefined,
       backends: kernel.names("backend"),
+      defaultBackend: d.backend,
     };
   };
 

@@ -278,7 +278,20 @@ export class Reconciler {
       if (old.metadata.name !== leaderName) await this.deleteSlice(ns, old);
     }
 
-    this.report(target, settings, decision, currentLeaders, endpoints.length, sliceWritten, trigger, wroteAt);
+    const failedCheck = decision.failover === "unhealthy"
+      ? this.failedCheck(key, currentLeaders[0], pods, settings)
+      : undefined;
+    this.report(
+      target,
+      settings,
+      decision,
+      currentLeaders,
+      endpoints.length,
+      sliceWritten,
+      trigger,
+      wroteAt,
+      failedCheck,
+    );
     await this.syncBackend(key, svc, settings, decision, ports?.targets ?? [], nodes);
     this.d.triggers.clear(key, trigger);
 
@@ -297,6 +310,7 @@ export class Reconciler {
     sliceWritten: boolean,
     trigger: { at: number } | undefined,
     wroteAt: number,
+    failedCheck?: string,
   ): void {
     const m = this.d.metrics;
     const labels = { namespace: target.namespace, service: target.name };
@@ -323,7 +337,7 @@ export class Reconciler {
         "LeaderChanged",
         `leader of ${target.name} is now pod ${primary.metadata.name} (${
           podIPs(primary)[0]
-        }); reason: ${decision.reason}`,
+        }); reason: ${decision.reason}${failedCheck ? ` (${failedCheck})` : ""}`,
       );
     }
     if (routed > 0 && sliceWritten && (previous.length === 0 || decision.primaryChanged)) {
@@ -358,6 +372,19 @@ export class Reconciler {
         latencyMs: trigger ? wroteAt - trigger.at : undefined,
       });
     }
+  }
+
+  /** Names the check that failed the old leader over, for the LeaderChanged event: "http check of pod a: HTTP 500". */
+  private failedCheck(
+    key: string,
+    uid: string | undefined,
+    pods: readonly Pod[],
+    settings: ServiceSettings,
+  ): string | undefined {
+    if (!uid) return undefined;
+    const name = pods.find((p) => p.metadata.uid === uid)?.metadata.name ?? uid;
+    const why = this.d.probes.state(key, uid)?.lastReason;
+    return `${settings.healthCheck.type} check of pod ${name} failed${why ? `: ${why}` : ""}`;
   }
 
   private nodeViews(pods: readonly Pod[]): Map<string, NodeView> {

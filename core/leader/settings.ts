@@ -35,6 +35,8 @@ export interface SettingsContext {
   healthTypes: readonly string[];
   healthChecker(name: string): HealthChecker | undefined;
   backends: readonly string[];
+  /** ConfigMap `defaults.backend`: the backend of LoadBalancer Services that name none. */
+  defaultBackend?: string;
 }
 
 export interface AnnotationError {
@@ -63,6 +65,7 @@ export function parseServiceSettings(
   annotations: Readonly<Record<string, string>>,
   ctx: SettingsContext,
   lastGood?: ServiceSettings,
+  serviceType?: string,
 ): SettingsResult {
   const errors: AnnotationError[] = [];
   const bad = (annotation: string, message: string) =>
@@ -158,8 +161,12 @@ export function parseServiceSettings(
 
   let backend = lastGood?.backend;
   const rawBackend = annotations[ANN.backend];
-  if (rawBackend === undefined || rawBackend === "") backend = undefined;
-  else if (ctx.backends.includes(rawBackend)) backend = rawBackend;
+  if (rawBackend === undefined || rawBackend === "") {
+    backend =
+      serviceType === "LoadBalancer" && ctx.defaultBackend && ctx.backends.includes(ctx.defaultBackend)
+        ? ctx.defaultBackend
+        : undefined;
+  } else if (ctx.backends.includes(rawBackend)) backend = rawBackend;
   else {
     bad(
       ANN.backend,

@@ -1,0 +1,117 @@
+/**
+ * The ConfigMap reconfigures a running controller (issue 2): a valid edit applies without a restart, an invalid
+ * one is refused with a Warning Event on the ConfigMap while the last good configuration keeps routing.
+ */
+import assert from "node:assert/strict";
+import { ConfigMaps, Services } from "../../core/kube/paths.ts";
+import type { ConfigMap, Service } from "../../core/kube/types.ts";
+import {
+  CONTROLLER_NS,
+  type E2E,
+  eventsFor,
+  HTTP_PORT,
+  noSanitize,
+  optedInService,
+  routedPods,
+  startE2E,
+  waitFor,
+} from "./_env.ts";
+
+let env: E2E;
+let ns = "";
+
+async function setConfig(text: string): Promise<void> {
+  const cm: ConfigMap = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "zen-lead-config", namespace: CONTROLLER_NS },
+    data: { "config.yaml": text },
+  };
+  try {
+    const cur = await env.client.get<ConfigMap>(ConfigMaps, CONTROLLER_NS, "zen-lead-config");
+    await env.client.replace(ConfigMaps, {
+      ...cm,
+      metadata: { ...cm.metadata, resourceVersion: cur.metadata.resourceVersion },
+    });
+  } catch {
+    await env.client.create(ConfigMaps, cm);
+  }
+}
+
+Deno.test({
+  name: "setup: controller running on defaults (no ConfigMap), oldest pod leads",
+  ...noSanitize,
+  async fn() {
+    env = await startE2E();
+    await (await env.startController()).leading;
+    ns = await env.cluster.newNamespace("config");
+    for (const name of ["old", "young"]) {
+      await env.kubelet.createPod(ns, { name, labels: { app: "web" }, ports: HTTP_PORT });
+      await new Promise((r) => setTimeout(r, 1001));
+    }
+    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await waitFor(
+      "old leads",
+      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "old" || undefined,
+    );
+  },
+});
+
+Deno.test({
+  name: "a valid ConfigMap edit applies without a restart: defaults newest + not sticky moves the leader",
+  ...noSanitize,
+  async fn() {
+    const t0 = performance.now();
+    await setConfig("defaults:\n  strategy: newest\n  sticky: false\n");
+    await waitFor(
+      "young leads",
+      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "young" || undefined,
+    );
+    console.log(`config edit to new leader: ${(performance.now() - t0).toFixed(0)} ms`);
+  },
+});
+
+Deno.test({
+  name:
+    "an invalid edit is refused: InvalidConfiguration Event on the ConfigMap, the last good config keeps routing",
+  ...noSanitize,
+  async fn() {
+    await setConfig("defaults:\n  strategy: no-such-strategy\n  sticky: false\n");
+    const ev = await waitFor("InvalidConfiguration event", async () => {
+      const list = await eventsFor(env.client, CONTROLLER_NS, "zen-lead-config");
+      return list.find((e) => e.reason === "InvalidConfiguration");
+    });
+    assert.equal(ev.type, "Warning");
+    assert.match(ev.message, /no-such-strategy/);
+    // The last good configuration (newest, not sticky) still decides: a newer pod takes over.
+    await env.kubelet.createPod(ns, { name: "newest", labels: { app: "web" }, ports: HTTP_PORT });
+    await waitFor(
+      "newest leads under the last good config",
+      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "newest" || undefined,
+    );
+  },
+});
+
+Deno.test({
+  name: "deleting the ConfigMap returns to the defaults (oldest, sticky)",
+  ...noSanitize,
+  async fn() {
+    await env.client.delete(ConfigMaps, CONTROLLER_NS, "zen-lead-config");
+    // Sticky again: the sitting leader stays although "old" is older.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(await routedPods(env.client, ns, "web-leader"), ["newest"]);
+    await env.kubelet.setPodReady(ns, "newest", false);
+    await waitFor(
+      "oldest takes over",
+      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "old" || undefined,
+    );
+  },
+});
+
+Deno.test({
+  name: "teardown",
+  ...noSanitize,
+  async fn() {
+    await env?.stop();
+  },
+});
