@@ -114,8 +114,9 @@ export class LeaderController {
       handler: async (key) => {
         if (!this.active) return;
         const started = performance.now();
+        const reconcileID = crypto.randomUUID().slice(0, 8);
         try {
-          const r = await this.reconciler.reconcile(key);
+          const r = await this.reconciler.reconcile(key, log.child({ reconcileID, key }));
           this.m.reconciliations.inc({ result: "success" });
           return r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : undefined;
         } catch (e) {
@@ -124,7 +125,7 @@ export class LeaderController {
             return;
           }
           this.m.reconciliations.inc({ result: "error" });
-          log.error("reconcile failed", { key, error: e });
+          log.error("reconcile failed", { key, reconcileID, error: e });
           throw e;
         } finally {
           this.m.reconcileDuration.observe(undefined, (performance.now() - started) / 1000);

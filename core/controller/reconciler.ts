@@ -108,7 +108,8 @@ export class Reconciler {
     return { services, slices };
   }
 
-  async reconcile(key: string): Promise<ReconcileResult> {
+  /** `log` carries the reconcile's own fields (reconcileID) into what this reconcile logs. */
+  async reconcile(key: string, log: Logger = this.d.logger): Promise<ReconcileResult> {
     const [ns, name] = split(key);
     const svc = this.d.stores.services.get(key);
     (svc ? this.d.metrics.cacheHits : this.d.metrics.cacheMisses).inc();
@@ -364,7 +365,7 @@ export class Reconciler {
       this.d.events.record(target, "Warning", "NoReadyPods", `no leader for Service ${target.name}: ${why}`);
     }
     if (decision.failover) {
-      this.d.logger.info("failover", {
+      log.info("failover", {
         namespace: target.namespace,
         service: target.name,
         reason: decision.failover,
