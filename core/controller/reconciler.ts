@@ -291,6 +291,7 @@ export class Reconciler {
       sliceWritten,
       trigger,
       wroteAt,
+      log,
       failedCheck,
     );
     await this.syncBackend(key, svc, settings, decision, ports?.targets ?? [], nodes);
@@ -311,6 +312,7 @@ export class Reconciler {
     sliceWritten: boolean,
     trigger: { at: number } | undefined,
     wroteAt: number,
+    log: Logger,
     failedCheck?: string,
   ): void {
     const m = this.d.metrics;
