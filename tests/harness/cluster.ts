@@ -113,24 +113,31 @@ function installUnloadHook(): void {
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const started = performance.now();
   const binaries = await ensureBinaries();
-  const dataDir = await Deno.makeTempDir({ prefix: "zen-lead-cluster-", dir: opts.tmpDir });
-  const cluster = new LocalCluster(binaries, dataDir, opts);
-  live.add(cluster);
   installUnloadHook();
-  try {
-    await cluster.boot(opts.startTimeoutMs ?? 90_000);
-  } catch (err) {
-    await cluster.stop().catch(() => {});
-    throw err;
+  for (let attempt = 1;; attempt++) {
+    const dataDir = await Deno.makeTempDir({ prefix: "zen-lead-cluster-", dir: opts.tmpDir });
+    const cluster = new LocalCluster(binaries, dataDir, opts);
+    live.add(cluster);
+    try {
+      await cluster.boot(opts.startTimeoutMs ?? 90_000);
+    } catch (err) {
+      await cluster.stop().catch(() => {});
+      // A free port can be taken by someone else between choosing it and the server binding it.
+      if (attempt < 3 && errorText(err).includes("address already in use")) continue;
+      const kept = opts.keepData || Deno.env.get("ZEN_LEAD_KEEP_CLUSTER_DATA") === "1";
+      const hint = kept ? `the data dir ${dataDir} was kept` : `the data dir ${dataDir} was removed; ` +
+        "keep it with ZEN_LEAD_KEEP_CLUSTER_DATA=1";
+      throw new Error(`cluster start failed (${hint}): ${errorText(err)}`, { cause: err });
+    }
+    cluster.startMs = Math.round(performance.now() - started);
+    if (!opts.quiet) {
+      console.error(
+        `[cluster] Kubernetes ${binaries.kubernetesVersion} ready at ${cluster.server} in ` +
+          `${(cluster.startMs / 1000).toFixed(1)} s (data: ${dataDir})`,
+      );
+    }
+    return cluster;
   }
-  cluster.startMs = Math.round(performance.now() - started);
-  if (!opts.quiet) {
-    console.error(
-      `[cluster] Kubernetes ${binaries.kubernetesVersion} ready at ${cluster.server} in ` +
-        `${(cluster.startMs / 1000).toFixed(1)} s (data: ${dataDir})`,
-    );
-  }
-  return cluster;
 }
 
 const SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local";

@@ -136,12 +136,19 @@ function signalGroup(pgid: number, signal: Deno.Signal): void {
   }
 }
 
-/** True while any process of the group exists (signal 0 only checks). */
+/**
+ * True while a live process of the group exists. Reads /proc rather than probing with kill(), because
+ * a zombie (an orphan that PID 1 of a minimal container never reaps) still counts for kill().
+ */
 export function groupAlive(pgid: number): boolean {
-  try {
-    Deno.kill(-pgid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      // Fields after "(comm) ": state ppid pgrp ...
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(pgrp) === pgid && state !== "Z" && state !== "X") return true;
+    } catch { /* exited meanwhile */ }
   }
+  return false;
 }

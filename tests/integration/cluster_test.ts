@@ -48,9 +48,21 @@ async function stopAndAssertGone(cluster: Cluster): Promise<void> {
   await cluster.stop();
   assert.deepEqual(processesOf(cluster.dataDir), [], "expected no process of the cluster after stop()");
   for (const pid of pids) {
-    assert.ok(pid && !exists(`/proc/${pid}`), `expected pid ${pid} to be gone after stop()`);
+    assert.ok(!running(pid), `expected pid ${pid} to be gone after stop()`);
   }
   assert.ok(!exists(cluster.dataDir), `expected ${cluster.dataDir} to be removed by stop()`);
+}
+
+/** True for a live process; a zombie (exited, not yet reaped by its parent) counts as gone. */
+function running(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
 }
 
 function exists(path: string): boolean {
@@ -111,7 +123,7 @@ Deno.test("a shared cluster", CLUSTER_TEST, async (t) => {
         "kube-apiserver",
         "kube-controller-manager",
       ]);
-      assert.ok(cluster.processes().every((p) => p.pid && exists(`/proc/${p.pid}`)));
+      assert.ok(cluster.processes().every((p) => running(p.pid)));
     });
 
     await t.step("/version reports the pinned release", async () => {
@@ -323,7 +335,7 @@ Deno.test("a shared cluster", CLUSTER_TEST, async (t) => {
         `created ${count} running pods in ${seconds.toFixed(1)} s (${(count / seconds).toFixed(0)}/s)`,
       );
       assert.equal(pods.length, count);
-      assert.equal(new Set(pods.map((p) => p.status?.podIP)).size, count, "expected distinct pod IPs");
+      assert.equal(new Set(pods.map((p) => p.podIPs[0])).size, count, "expected distinct pod IPs");
       const listed = await cluster.kubeConfig().makeApiClient(CoreV1Api).listNamespacedPod({
         namespace: ns,
         labelSelector: "app=bulk",
@@ -407,3 +419,43 @@ Deno.test(
     }
   },
 );
+
+Deno.test("a failed start reports the log tail and leaves no process or data behind", async () => {
+  const error = await startCluster({ quiet: true, extraArgs: { apiserver: ["--no-such-flag"] } }).then(
+    () => assert.fail("expected startCluster to fail with an unknown kube-apiserver flag"),
+    (err: Error) => err,
+  );
+  assert.match(error.message, /kube-apiserver/);
+  assert.match(error.message, /unknown flag: --no-such-flag/, "expected the log tail in the error");
+  const dataDir = /data dir (\S+) was removed/.exec(error.message)?.[1];
+  assert.ok(dataDir, `expected the data dir in the error, found: ${error.message}`);
+  assert.ok(!exists(dataDir), `expected ${dataDir} to be removed`);
+  assert.deepEqual(processesOf(dataDir), []);
+});
+
+Deno.test("a test process killed with SIGKILL leaves no cluster process or data behind", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./_orphan_cluster.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let firstLine = "";
+  while (!firstLine.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    firstLine += value;
+  }
+  const started: { dataDir: string; pids: number[] } = JSON.parse(firstLine);
+  assert.equal(processesOf(started.dataDir).length >= 3, true, "expected the orphaned cluster to be running");
+  child.kill("SIGKILL");
+  await child.status;
+  await reader.cancel();
+  // The supervisors notice within a second that their owner is gone, then stop their servers.
+  await waitFor(
+    `the processes of ${started.dataDir} to exit and the dir to be removed`,
+    () => processesOf(started.dataDir).length === 0 && !exists(started.dataDir),
+    { timeoutMs: 20_000, intervalMs: 250 },
+  );
+  for (const pid of started.pids) assert.ok(!running(pid), `expected pid ${pid} to be gone`);
+});
