@@ -76,7 +76,10 @@ function exists(path: string): boolean {
 
 Deno.test("the cached build of the pinned release returns at once", async () => {
   const started = performance.now();
-  const out = await new Deno.Command("bash", { args: ["tests/harness/build-k8s.sh"], stderr: "piped" })
+  const out = await new Deno.Command("bash", {
+    args: [new URL("../harness/build-k8s.sh", import.meta.url).pathname],
+    stderr: "piped",
+  })
     .output();
   const elapsedMs = performance.now() - started;
   const stderr = new TextDecoder().decode(out.stderr);
