@@ -127,7 +127,7 @@ Deno.test({
     const switchTime = (await getService(env.client, ns, "web-leader"))?.metadata.annotations
       ?.["zen-lead.io/leader-last-switch-time"];
     const b = new Replica("sticky-b", env.saKubeconfig, ["--leader-elect=false"]);
-    await waitFor("b synced", async () => b.logged("caches synced") || undefined, 30_000);
+    await waitFor("b synced", () => Promise.resolve(b.logged("caches synced") || undefined), 30_000);
     await new Promise((r) => setTimeout(r, 1000));
     assert.deepEqual(
       await routedPods(env.client, ns, "web-leader"),
@@ -153,7 +153,11 @@ Deno.test({
       30_000,
     );
     const b = new Replica("replica-b", env.saKubeconfig);
-    await waitFor("b synced (warm standby)", async () => b.logged("caches synced") || undefined, 30_000);
+    await waitFor(
+      "b synced (warm standby)",
+      () => Promise.resolve(b.logged("caches synced") || undefined),
+      30_000,
+    );
     const ns = await app("ha", 2);
     await waitFor(
       "routed",
@@ -177,7 +181,7 @@ Deno.test({
 
     // Killed without a chance to release: the standby waits out the Lease, then takes over.
     const c = new Replica("replica-c", env.saKubeconfig);
-    await waitFor("c synced", async () => c.logged("caches synced") || undefined, 30_000);
+    await waitFor("c synced", () => Promise.resolve(c.logged("caches synced") || undefined), 30_000);
     const t1 = performance.now();
     await b.signal("SIGKILL");
     await waitFor(

@@ -14,7 +14,7 @@ import { startZenLead } from "../../core/app.ts";
 const once = Deno.args.includes("--once");
 const say = (s: string) => console.log(`[demo] ${s}`);
 
-async function freePortOr(preferred: number): Promise<number> {
+function freePortOr(preferred: number): number {
   try {
     Deno.listen({ hostname: "127.0.0.1", port: preferred }).close();
     return preferred;
@@ -48,8 +48,8 @@ await client.create<Service>(Services, {
   spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
 });
 
-const metricsPort = await freePortOr(8080);
-const healthPort = await freePortOr(8081);
+const metricsPort = freePortOr(8080);
+const healthPort = freePortOr(8081);
 const zl = await startZenLead([
   "--kubeconfig",
   cluster.kubeconfigPath,
