@@ -129,7 +129,10 @@ export function guardedHealth(host: GuardHost, name: string): HealthChecker<any>
       return host.running("health", name)?.specSchema;
     },
     get passive() {
-      return effective()?.passive ?? true;
+      // Only a checker that says so is passive (http and grpc leave it unset); none running at all means the
+      // last-resort answer, which needs no probing.
+      const checker = effective();
+      return checker ? checker.passive === true : true;
     },
     get parseShort() {
       const own = host.running("health", name);

@@ -530,3 +530,19 @@ Deno.test("a closed kernel refuses configure", async () => {
   await kernel.close();
   await assert.rejects(() => kernel.configure([]), /plugin kernel is closed/);
 });
+
+Deno.test("a guarded checker is passive only when its checker says so; with none running it is", async () => {
+  const active: PluginDefinition<"health", unknown, HealthChecker> = {
+    name: "active",
+    kind: "health",
+    version: "1.0.0",
+    // Like the http and grpc checkers: `passive` is left unset, so the scheduler must probe it.
+    setup: () => ({ check: () => Promise.resolve({ healthy: true, reason: "probed" }) }),
+  };
+  const { kernel } = harness([ready, active]);
+  await kernel.configure([]);
+  assert.equal(kernel.health("active").passive, false);
+  assert.equal(kernel.health("ready").passive, true);
+  await kernel.configure([{ name: "active", enabled: false }]);
+  assert.equal(kernel.health("active").passive, true, "ready answers in its place, without probing");
+});
