@@ -148,6 +148,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   };
 
   let elector: LeaseElector | undefined;
+  let configGeneration = 0;
   const controller = new LeaderController({
     client,
     logger,
@@ -159,7 +160,9 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       settingsContext,
       strategy: (n) => kernel.strategy(n),
       backend: (n) => kernel.backend(n),
+      generation: () => configGeneration,
     },
+    maxCacheSizePerNamespace: settings.maxCacheSizePerNamespace,
     canWrite: () => elector ? elector.isLeader() : true,
     stallTimeoutMs: opts.stallTimeoutMs,
   });
@@ -185,6 +188,8 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
 
   reloader.onChange((applied) => {
     settings = applied.settings;
+    configGeneration++;
+    controller.reconciler.settingsMemo.setMax(settings.maxCacheSizePerNamespace);
     logger.setLevel(settings.logLevel);
     client.setRateLimit(settings.qps, settings.burst);
     controller.queue.setWorkers(settings.maxConcurrentReconciles);

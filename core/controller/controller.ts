@@ -13,12 +13,10 @@ import { WorkQueue } from "../queue/workqueue.ts";
 import { ProbeScheduler } from "../health/scheduler.ts";
 import { ANN, isOptedIn, LABEL, MANAGER } from "../leader/annotations.ts";
 import { selectorMatches } from "../leader/pods.ts";
-import type { SettingsContext } from "../leader/settings.ts";
-import type { CloudBackend, LeaderStrategy } from "../plugin/types.ts";
 import { KubeEventRecorder } from "./events.ts";
 import { KubeLeaderApi } from "./kube_api.ts";
 import { controllerMetrics } from "./metrics.ts";
-import { NotLeaderError, Reconciler } from "./reconciler.ts";
+import { NotLeaderError, type PluginAccess, Reconciler } from "./reconciler.ts";
 import { INDEX } from "./stores.ts";
 import { TriggerTracker } from "./triggers.ts";
 import { podTransform, relevantPodChange, serviceTransform } from "./transforms.ts";
@@ -32,11 +30,9 @@ export interface LeaderControllerOptions {
   workers: number;
   /** Whether Nodes can be watched (a namespace-scoped install has no ClusterRole for them). */
   watchNodes: boolean;
-  plugins: {
-    settingsContext(): SettingsContext;
-    strategy(name: string): LeaderStrategy;
-    backend(name: string | undefined): CloudBackend | undefined;
-  };
+  plugins: PluginAccess;
+  /** `--max-cache-size-per-namespace`: bounds the parsed-settings memo (never the informer caches). */
+  maxCacheSizePerNamespace?: number;
   /** True only while this replica holds the Lease and may write. */
   canWrite(): boolean;
   stallTimeoutMs?: number;
@@ -105,6 +101,7 @@ export class LeaderController {
       triggers: this.triggers,
       logger: log,
       canWrite: () => this.active && o.canWrite(),
+      maxCacheSizePerNamespace: o.maxCacheSizePerNamespace,
     });
     this.queue = new WorkQueue({
       name: "services",

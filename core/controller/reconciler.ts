@@ -32,6 +32,7 @@ import type { LeaderApi } from "./api.ts";
 import type { EventRecorder, EventTarget } from "./events.ts";
 import type { ControllerMetrics } from "./metrics.ts";
 import { WriteOverlay } from "./overlay.ts";
+import { SettingsMemo } from "./settings_memo.ts";
 import { type ControllerStores, INDEX } from "./stores.ts";
 import type { TriggerTracker } from "./triggers.ts";
 
@@ -40,6 +41,8 @@ export interface PluginAccess {
   settingsContext(): SettingsContext;
   strategy(name: string): import("../plugin/types.ts").LeaderStrategy;
   backend(name: string | undefined): CloudBackend | undefined;
+  /** Changes whenever the configuration or the plugins change, so memoised settings are parsed again. */
+  generation?(): number;
 }
 
 export interface ReconcilerDeps {
@@ -56,6 +59,8 @@ export interface ReconcilerDeps {
   now?: () => number;
   /** How long an on-demand probe of a successor may take before the reconcile moves on. */
   probeWaitMs?: number;
+  /** `--max-cache-size-per-namespace`: the bound of the parsed-settings memo. */
+  maxCacheSizePerNamespace?: number;
 }
 
 export interface ReconcileResult {
@@ -78,12 +83,14 @@ export class Reconciler {
   readonly slices = new WriteOverlay<EndpointSlice>();
   /** Last good settings per Service UID: an invalid annotation keeps these (SPEC). */
   private readonly lastGood = new Map<string, ServiceSettings>();
+  readonly settingsMemo: SettingsMemo;
   /** Which backend each Service was last given, to tell it when the Service leaves. */
   private readonly backendOf = new Map<string, { name: string; uid: string }>();
   private readonly now: () => number;
 
   constructor(private readonly d: ReconcilerDeps) {
     this.now = d.now ?? Date.now;
+    this.settingsMemo = new SettingsMemo(d.maxCacheSizePerNamespace ?? 1000);
   }
 
   private svcView(key: string): Service | undefined {
@@ -134,10 +141,12 @@ export class Reconciler {
     // Settings: every invalid annotation is reported, and keeps its last good value.
     const ctx = this.d.plugins.settingsContext();
     const uid = svc.metadata.uid ?? "";
-    const { settings, errors } = parseServiceSettings(
-      svc.metadata.annotations ?? {},
-      ctx,
-      this.lastGood.get(uid),
+    // Memoised per Service version and configuration generation; an eviction only costs a re-parse.
+    const { settings, errors } = this.settingsMemo.get(
+      ns,
+      name,
+      `${svc.metadata.resourceVersion}/${this.d.plugins.generation?.() ?? 0}`,
+      () => parseServiceSettings(svc.metadata.annotations ?? {}, ctx, this.lastGood.get(uid), svc.spec?.type),
     );
     for (const e of errors) {
       this.d.metrics.invalidAnnotations.inc({ annotation: e.annotation });
@@ -523,6 +532,7 @@ export class Reconciler {
     for (const s of managed.slices) await this.deleteSlice(ns, s);
     for (const s of managed.services) await this.deleteService(ns, s);
     if (svc?.metadata.uid) this.lastGood.delete(svc.metadata.uid);
+    this.settingsMemo.forget(ns, name);
     this.d.triggers.clear(key);
     const labels = { namespace: ns, service: name };
     this.d.metrics.leaderStable.remove(labels);
