@@ -1,0 +1,163 @@
+/**
+ * The churn run: pods replaced continuously (a graceful delete of a random pod, leaders included, and a new pod
+ * in its place) while the controller's memory is sampled, to show whether it grows.
+ */
+import type { KubeletSimulator } from "../tests/harness/kubelet.ts";
+import type { ControllerProcess } from "./controller_process.ts";
+import { sumOf } from "./controller_process.ts";
+import { type Fleet, podOptions, type Progress } from "./fleet.ts";
+import type { FleetWatch } from "./fleet_watch.ts";
+import { slope, windowMinima } from "./stats.ts";
+
+export interface MemoryPoint {
+  /** Seconds since the churn started. */
+  t: number;
+  rssMb: number;
+  heapMb: number;
+}
+
+export interface ChurnResult {
+  minutes: number;
+  ratePerSecond: number;
+  replaced: number;
+  /** Ticks skipped because too many replacements were still in flight (the API server fell behind). */
+  skipped: number;
+  failures: string[];
+  memory: MemoryPoint[];
+  /** Least-squares growth of the per-minute floors over the run, MB per hour. */
+  heapFloorSlopeMbPerHour: number;
+  rssFloorSlopeMbPerHour: number;
+  /** Per-minute floors of the first and last full minutes. */
+  heapFloorFirstMb: number;
+  heapFloorLastMb: number;
+  rssFloorFirstMb: number;
+  rssFloorLastMb: number;
+  /** Growth small enough to call memory flat: under 5% of the first floor (or 2 MB) over the run. */
+  flat: boolean;
+  cpuSeconds: number;
+  failoversDuringChurn: number;
+}
+
+const MAX_IN_FLIGHT = 16;
+const SAMPLE_EVERY_MS = 10_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A small deterministic PRNG, so two churn runs replace the same sequence of pods. */
+function mulberry32(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export async function runChurn(
+  ctx: { fleet: Fleet; watch: FleetWatch; kubelet: KubeletSimulator; controller: ControllerProcess },
+  minutes: number,
+  ratePerSecond: number,
+  progress: Progress,
+): Promise<ChurnResult> {
+  const { fleet, watch, kubelet, controller } = ctx;
+  const random = mulberry32(42);
+  const started = performance.now();
+  const endAt = started + minutes * 60_000;
+  const cpuStart = (await controller.stats()).cpuSeconds;
+  const failoversStart = sumOf(await controller.metrics(), "zen_lead_failover_count_total");
+  const memory: MemoryPoint[] = [];
+  const failures: string[] = [];
+  const busy = new Set<string>();
+  let replaced = 0;
+  let skipped = 0;
+  let inFlight = 0;
+
+  const sampleMemory = async () => {
+    const [stats, metrics] = await Promise.all([controller.stats(), controller.metrics()]);
+    memory.push({
+      t: (performance.now() - started) / 1000,
+      rssMb: stats.rssBytes / 2 ** 20,
+      heapMb: sumOf(metrics, "zen_lead_heap_used_bytes") / 2 ** 20,
+    });
+  };
+  await sampleMemory();
+  let nextSample = performance.now() + SAMPLE_EVERY_MS;
+  let nextReport = performance.now() + 60_000;
+
+  const replaceOne = async () => {
+    const svc = fleet.services[Math.floor(random() * fleet.services.length)];
+    // One replacement per Service at a time keeps a successor available, as a rolling update would.
+    if (busy.has(svc.key)) return;
+    const pods = watch.podsOf(svc).filter((p) => !p.metadata.deletionTimestamp);
+    if (pods.length < fleet.podsPerService) return;
+    const victim = pods[Math.floor(random() * pods.length)];
+    busy.add(svc.key);
+    inFlight++;
+    try {
+      await kubelet.core.deleteNamespacedPod({
+        namespace: svc.namespace,
+        name: victim.metadata.name!,
+        gracePeriodSeconds: 30,
+      });
+      await kubelet.createPod(svc.namespace, podOptions(fleet, svc));
+      replaced++;
+    } catch (e) {
+      if (failures.length < 20) failures.push(`${svc.key}: replacing ${victim.metadata.name}: ${e}`);
+    } finally {
+      busy.delete(svc.key);
+      inFlight--;
+    }
+  };
+
+  const intervalMs = 1000 / ratePerSecond;
+  let nextTick = performance.now();
+  while (performance.now() < endAt) {
+    if (inFlight >= MAX_IN_FLIGHT) skipped++;
+    else void replaceOne();
+    nextTick += intervalMs;
+    const now = performance.now();
+    if (now >= nextSample) {
+      nextSample += SAMPLE_EVERY_MS;
+      await sampleMemory().catch((e) => failures.push(`memory sample: ${e}`));
+    }
+    if (now >= nextReport) {
+      nextReport += 60_000;
+      const m = memory[memory.length - 1];
+      progress(
+        `churn ${((now - started) / 60_000).toFixed(0)}/${minutes} min: ${replaced} pods replaced, ` +
+          `RSS ${m.rssMb.toFixed(0)} MB, heap ${m.heapMb.toFixed(0)} MB`,
+      );
+    }
+    await sleep(Math.max(0, nextTick - performance.now()));
+  }
+  while (inFlight > 0) await sleep(50);
+  await sampleMemory();
+
+  const heapFloors = windowMinima(memory.map((m) => ({ t: m.t * 1000, v: m.heapMb })), 60_000);
+  const rssFloors = windowMinima(memory.map((m) => ({ t: m.t * 1000, v: m.rssMb })), 60_000);
+  // The first minute is warm-up (caches and JIT still growing into the churn); judge the rest.
+  const judged = (f: { x: number; y: number }[]) => f.length > 2 ? f.slice(1) : f;
+  const perHour = (f: { x: number; y: number }[]) => slope(judged(f)) * 3_600_000;
+  const first = (f: { x: number; y: number }[]) => judged(f)[0]?.y ?? NaN;
+  const last = (f: { x: number; y: number }[]) => f[f.length - 1]?.y ?? NaN;
+  const runHours = minutes / 60;
+  const heapGrowth = perHour(heapFloors) * runHours;
+  const rssGrowth = perHour(rssFloors) * runHours;
+  const flatEnough = (growth: number, base: number) => growth < Math.max(2, 0.05 * base);
+  return {
+    minutes,
+    ratePerSecond,
+    replaced,
+    skipped,
+    failures,
+    memory,
+    heapFloorSlopeMbPerHour: perHour(heapFloors),
+    rssFloorSlopeMbPerHour: perHour(rssFloors),
+    heapFloorFirstMb: first(heapFloors),
+    heapFloorLastMb: last(heapFloors),
+    rssFloorFirstMb: first(rssFloors),
+    rssFloorLastMb: last(rssFloors),
+    flat: flatEnough(heapGrowth, first(heapFloors)) && flatEnough(rssGrowth, first(rssFloors)),
+    cpuSeconds: (await controller.stats()).cpuSeconds - cpuStart,
+    failoversDuringChurn: sumOf(await controller.metrics(), "zen_lead_failover_count_total") - failoversStart,
+  };
+}

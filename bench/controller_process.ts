@@ -1,0 +1,161 @@
+/**
+ * zen-lead as a child process (`deno run -A main.ts`), so its memory and CPU are its own: RSS and CPU from
+ * /proc/<pid>, the V8 heap and API call counts from its /metrics.
+ */
+import { fileURLToPath } from "node:url";
+import { freePorts } from "../tests/harness/ports.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** One sample series of the Prometheus text format, e.g. `zen_lead_api_writes_total{kind="Service"} 3`. */
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Parses the Prometheus text exposition format (comments skipped). */
+export function parsePrometheus(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const m = line.match(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$/);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+      labels[l[1]] = l[2];
+    }
+    out.push({ name: m[1], labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+/** Sum of a metric's series whose labels pass `where`. */
+export function sumOf(
+  samples: readonly Sample[],
+  name: string,
+  where?: (l: Record<string, string>) => boolean,
+) {
+  return samples.filter((s) => s.name === name && (!where || where(s.labels))).reduce(
+    (a, s) => a + s.value,
+    0,
+  );
+}
+
+/** Writes the controller made to the API server, by operation, from its per-operation call counts. */
+export function apiWritesByOperation(samples: readonly Sample[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of samples) {
+    if (s.name !== "zen_lead_api_call_duration_seconds_count") continue;
+    const op = s.labels.operation ?? "";
+    if (/^(create|replace|patch|apply|delete)_/.test(op)) out[op] = (out[op] ?? 0) + s.value;
+  }
+  return out;
+}
+
+export interface ProcStats {
+  rssBytes: number;
+  cpuSeconds: number;
+}
+
+/** VmRSS and utime+stime of a live process (Linux). */
+export async function procStats(pid: number): Promise<ProcStats> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const rssKb = Number(status.match(/^VmRSS:\s+(\d+)\s+kB/m)?.[1] ?? NaN);
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  // Fields after the command name (which may contain spaces) start at ") ": utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return { rssBytes: rssKb * 1024, cpuSeconds: ticks / CLOCK_TICKS_PER_SECOND };
+}
+
+export interface ControllerProcess {
+  pid: number;
+  metricsPort: number;
+  logPath: string;
+  /** Milliseconds (performance.now) when the process was spawned. */
+  spawnedAt: number;
+  waitReady(timeoutMs: number): Promise<number>;
+  metrics(): Promise<Sample[]>;
+  stats(): Promise<ProcStats>;
+  stop(): Promise<void>;
+}
+
+/** Spawns the controller on `kubeconfig` with free loopback ports, no leader election, logs to `logPath`. */
+export async function spawnController(
+  kubeconfig: string,
+  extraArgs: readonly string[],
+  logPath: string,
+): Promise<ControllerProcess> {
+  const [metricsPort, healthPort] = freePorts(2);
+  const log = await Deno.open(logPath, { write: true, create: true, truncate: true });
+  const spawnedAt = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${ROOT}main.ts`,
+      `--kubeconfig=${kubeconfig}`,
+      `--metrics-bind-address=127.0.0.1:${metricsPort}`,
+      `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+      "--leader-elect=false",
+      "--log-level=warn",
+      ...extraArgs,
+    ],
+    env: { POD_NAMESPACE: "zen-lead-system" },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  // Both streams into one file, chunk by chunk (a file's writable stream takes one pipe at a time).
+  const pumps = [child.stdout, child.stderr].map(async (stream) => {
+    for await (const chunk of stream) {
+      for (let off = 0; off < chunk.length;) off += await log.write(chunk.subarray(off));
+    }
+  }).map((p) => p.catch(() => {})); // a log write failure must not end the bench
+  let exited: Deno.CommandStatus | undefined;
+  const status = child.status.then((s) => exited = s);
+  const get = async (port: number, path: string) => {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`);
+    const body = await res.text();
+    return { ok: res.ok, body };
+  };
+  return {
+    pid: child.pid,
+    metricsPort,
+    logPath,
+    spawnedAt,
+    async waitReady(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if (exited) {
+          throw new Error(`controller exited with code ${exited.code} before ready; see ${logPath}`);
+        }
+        try {
+          if ((await get(healthPort, "/readyz")).ok) return performance.now();
+        } catch { /* not listening yet */ }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(
+        `controller not ready on 127.0.0.1:${healthPort}/readyz after ${timeoutMs} ms; see ${logPath}`,
+      );
+    },
+    async metrics() {
+      return parsePrometheus((await get(metricsPort, "/metrics")).body);
+    },
+    stats: () => procStats(child.pid),
+    async stop() {
+      if (!exited) {
+        try {
+          child.kill("SIGTERM");
+        } catch { /* already gone */ }
+        const timer = setTimeout(() => !exited && child.kill("SIGKILL"), 15_000);
+        await status;
+        clearTimeout(timer);
+      }
+      await Promise.allSettled(pumps);
+      log.close();
+    },
+  };
+}

@@ -1,0 +1,198 @@
+/** The published figures: `<scale>.json` (the issue's fields, exactly), the details beside it, the stdout table. */
+import type { ChurnResult } from "./churn.ts";
+import type { FailoverSample } from "./failover.ts";
+import { type Distribution, round } from "./stats.ts";
+
+/** bench/results/<scale>.json */
+export interface ScaleResult {
+  services: number;
+  pods: number;
+  convergence_s: number;
+  failover_ms: { p50: number; p90: number; p99: number; max: number };
+  floor_ms: { p50: number; p99: number };
+  ratio_p50: number;
+  ratio_p99: number;
+  rss_mb: number;
+  heap_mb: number;
+  cpu_s: number;
+  writes_per_failover: number;
+}
+
+/** bench/results/<scale>.details.json: how the figures were made and what lies behind them. */
+export interface ScaleDetails {
+  services: number;
+  pods: number;
+  namespaces: number;
+  target: string;
+  controllerArgs: string[];
+  machine: { cpus: number; deno: string; os: string };
+  startedAt: string;
+  fleetCreateS: number;
+  controllerReadyS: number;
+  convergenceS: number;
+  convergenceWrong: { key: string; why: string }[];
+  failover: { readiness: Distribution; deletion: Distribution; all: Distribution };
+  /** Failovers that did not complete or went to a wrong pod; the smoke test requires none. */
+  failures: string[];
+  /** Pod status patch to watch event: from sending (roundTrip) and from the acknowledgement (afterAck). */
+  floor: { roundTrip: Distribution; afterAck: Distribution };
+  /** EndpointSlice replace to watch event, the write each failover ends with. */
+  sliceFloor: { roundTrip: Distribution; afterAck: Distribution };
+  /** Least time between the starts of two sampled failovers. */
+  paceMs: number;
+  /** The controller's own failover_latency_seconds mean per kind: observed cause to acknowledged slice write. */
+  controllerLatencyMeanMs: { readiness: number; deletion: number };
+  writes: {
+    byOperation: Record<string, number>;
+    allPerFailover: number;
+    managedPerFailover: number;
+    eventsPerFailover: number;
+    controllerFailovers: number;
+  };
+  memory: { steady: { rssMb: number; heapMb: number }; afterFailovers: { rssMb: number; heapMb: number } };
+  cpu: { convergenceS: number; totalS: number };
+  /** Services whose leader was wrong at the end of the run (after churn when it ran). */
+  finalWrong: { key: string; why: string }[];
+  churn?: ChurnResult;
+  /** Every failover sample and every floor round trip (ms), for the chart and for re-analysis. */
+  samples: FailoverSample[];
+  floorSamples: number[];
+  sliceFloorSamples: number[];
+}
+
+export function scaleResult(d: ScaleDetails): ScaleResult {
+  const f = d.failover.all;
+  const fl = d.floor.roundTrip;
+  return {
+    services: d.services,
+    pods: d.pods,
+    convergence_s: round(d.convergenceS, 2),
+    failover_ms: { p50: round(f.p50), p90: round(f.p90), p99: round(f.p99), max: round(f.max) },
+    floor_ms: { p50: round(fl.p50), p99: round(fl.p99) },
+    ratio_p50: round(f.p50 / fl.p50, 2),
+    ratio_p99: round(f.p99 / fl.p99, 2),
+    rss_mb: round(d.memory.steady.rssMb),
+    heap_mb: round(d.memory.steady.heapMb),
+    cpu_s: round(d.cpu.totalS, 2),
+    writes_per_failover: round(d.writes.allPerFailover, 2),
+  };
+}
+
+function pad(cells: string[], widths: number[]): string {
+  return cells.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join("  ");
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [
+    pad(header, widths),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...rows.map((r) => pad(r, widths)),
+  ]
+    .join("\n");
+}
+
+const ms = (n: number) => Number.isFinite(n) ? n.toFixed(1) : "-";
+
+/** The stdout table: one row per scale, then failover latency per kind against the floor. */
+export function formatTable(runs: readonly ScaleDetails[]): string {
+  const main = table(
+    [
+      "services",
+      "pods",
+      "converge s",
+      "failover p50",
+      "p90",
+      "p99",
+      "max ms",
+      "floor p50",
+      "p99 ms",
+      "ratio p50",
+      "p99",
+      "RSS MB",
+      "heap MB",
+      "CPU s",
+      "writes/failover",
+    ],
+    runs.map((d) => {
+      const r = scaleResult(d);
+      return [
+        String(r.services),
+        String(r.pods),
+        Number.isFinite(r.convergence_s) ? r.convergence_s.toFixed(1) : "not converged",
+        ms(r.failover_ms.p50),
+        ms(r.failover_ms.p90),
+        ms(r.failover_ms.p99),
+        ms(r.failover_ms.max),
+        ms(r.floor_ms.p50),
+        ms(r.floor_ms.p99),
+        r.ratio_p50.toFixed(2),
+        r.ratio_p99.toFixed(2),
+        r.rss_mb.toFixed(0),
+        r.heap_mb.toFixed(0),
+        r.cpu_s.toFixed(1),
+        `${r.writes_per_failover.toFixed(2)} (${d.writes.managedPerFailover.toFixed(2)} objects)`,
+      ];
+    }),
+  );
+  const kinds = table(
+    ["services", "kind", "n", "p50 ms", "p90", "p99", "max", "failed", "controller mean ms"],
+    runs.flatMap((d) => [
+      ...(["readiness", "deletion"] as const).map((k) => [
+        String(d.services),
+        `failover (${k})`,
+        String(d.failover[k].count),
+        ms(d.failover[k].p50),
+        ms(d.failover[k].p90),
+        ms(d.failover[k].p99),
+        ms(d.failover[k].max),
+        String(d.failures.filter((f) => !f.startsWith("floor")).length),
+        ms(d.controllerLatencyMeanMs[k]),
+      ]),
+      [
+        String(d.services),
+        "floor (send to event)",
+        String(d.floor.roundTrip.count),
+        ms(d.floor.roundTrip.p50),
+        ms(d.floor.roundTrip.p90),
+        ms(d.floor.roundTrip.p99),
+        ms(d.floor.roundTrip.max),
+        String(d.failures.filter((f) => f.startsWith("floor")).length),
+        "",
+      ],
+      [
+        String(d.services),
+        "slice write to event",
+        String(d.sliceFloor.roundTrip.count),
+        ms(d.sliceFloor.roundTrip.p50),
+        ms(d.sliceFloor.roundTrip.p90),
+        ms(d.sliceFloor.roundTrip.p99),
+        ms(d.sliceFloor.roundTrip.max),
+        "",
+        "",
+      ],
+      [
+        String(d.services),
+        "floor (ack to event)",
+        String(d.floor.afterAck.count),
+        ms(d.floor.afterAck.p50),
+        ms(d.floor.afterAck.p90),
+        ms(d.floor.afterAck.p99),
+        ms(d.floor.afterAck.max),
+        "",
+        "",
+      ],
+    ]),
+  );
+  const churn = runs.filter((d) => d.churn).map((d) => {
+    const c = d.churn!;
+    return `churn at ${d.services} Services: ${c.minutes} min, ${c.replaced} pods replaced ` +
+      `(${c.failoversDuringChurn} failovers), heap floor ${c.heapFloorFirstMb.toFixed(1)} -> ` +
+      `${c.heapFloorLastMb.toFixed(1)} MB (${c.heapFloorSlopeMbPerHour.toFixed(1)} MB/h), RSS floor ` +
+      `${c.rssFloorFirstMb.toFixed(0)} -> ${c.rssFloorLastMb.toFixed(0)} MB ` +
+      `(${c.rssFloorSlopeMbPerHour.toFixed(1)} MB/h): ${c.flat ? "flat" : "GROWS"}; CPU ${
+        c.cpuSeconds.toFixed(0)
+      } s`;
+  });
+  return [main, "", kinds, ...(churn.length ? ["", ...churn] : [])].join("\n");
+}

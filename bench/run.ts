@@ -1,0 +1,203 @@
+/**
+ * One benchmark run at one scale: fleet, independent watches, floor probe, the controller as a child process,
+ * then convergence, failover sampling, optional churn, and a last correctness check. Shared by `deno task bench`
+ * and the e2e smoke test.
+ */
+import type { KubeConfig } from "@kubernetes/client-node";
+import { KubeClient } from "../core/kube/client.ts";
+import { MetricsRegistry } from "../core/metrics/registry.ts";
+import { KubeletSimulator } from "../tests/harness/kubelet.ts";
+import { runChurn } from "./churn.ts";
+import { spawnController, sumOf } from "./controller_process.ts";
+import { waitForConvergence } from "./convergence.ts";
+import { type FailoverPhase, sampleFailovers } from "./failover.ts";
+import { createFleet, deleteFleet, planFleet, type Progress } from "./fleet.ts";
+import { FleetWatch } from "./fleet_watch.ts";
+import { podStatusFloor, sliceFloor } from "./floor.ts";
+import type { ScaleDetails } from "./report.ts";
+import { distribution } from "./stats.ts";
+
+export interface BenchTarget {
+  /** Shown in the details, e.g. "local control plane (tests/harness)" or the kubeconfig path. */
+  name: string;
+  kubeconfigPath: string;
+  kubeConfig(): KubeConfig;
+  /** A throwaway cluster: its fleet need not be deleted afterwards. */
+  disposable: boolean;
+}
+
+export interface ScaleOptions {
+  services: number;
+  podsPerService: number;
+  servicesPerNamespace: number;
+  samples: number;
+  churnMinutes: number;
+  churnRate: number;
+  controllerArgs: readonly string[];
+  createConcurrency: number;
+  failoverTimeoutMs: number;
+  paceMs: number;
+  convergenceTimeoutS: number;
+  /** Where the controller's log goes. */
+  logDir: string;
+}
+
+const MB = 2 ** 20;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const EVENT_OPERATIONS = /^(create|patch)_events$/;
+
+export async function runScale(
+  target: BenchTarget,
+  o: ScaleOptions,
+  progress: Progress,
+): Promise<ScaleDetails> {
+  const runId = `${o.services}-${crypto.randomUUID().slice(0, 4)}`;
+  const fleet = planFleet(runId, o.services, o.servicesPerNamespace, o.podsPerService);
+  const kc = target.kubeConfig();
+  const client = await KubeClient.fromKubeConfig(kc, {
+    metrics: new MetricsRegistry(),
+    qps: 0,
+    timeoutMs: 60_000,
+  });
+  const kubelet = new KubeletSimulator(kc);
+  await kubelet.start();
+  const abort = new AbortController();
+  const startedAt = new Date().toISOString();
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    const t0 = performance.now();
+    progress(
+      `fleet: ${o.services} Services x ${o.podsPerService} pods in ${fleet.namespaces.length} namespaces`,
+    );
+    await createFleet(client, kubelet, fleet, o.createConcurrency, progress);
+    const fleetCreateS = (performance.now() - t0) / 1000;
+    if (!target.disposable) cleanups.push(() => deleteFleet(client, fleet));
+
+    const watch = new FleetWatch(client, fleet);
+    await watch.start(abort.signal);
+    const floor = podStatusFloor(client, fleet.floorNamespace, "floor");
+    await floor.start();
+    cleanups.push(() => floor.stop());
+    const slices = await sliceFloor(client, fleet.floorNamespace, "floor");
+    await slices.start();
+    cleanups.push(() => slices.stop());
+
+    const logPath = `${o.logDir}/controller-${runId}.log`;
+    const controller = await spawnController(target.kubeconfigPath, o.controllerArgs, logPath);
+    cleanups.push(() => controller.stop());
+    progress(`controller pid ${controller.pid} started (log ${logPath})`);
+    const readyAt = await controller.waitReady(120_000);
+    const conv = await waitForConvergence(
+      watch,
+      o.services,
+      controller.spawnedAt,
+      o.convergenceTimeoutS,
+      progress,
+    );
+    const cpuConvergence = (await controller.stats()).cpuSeconds;
+    progress(
+      Number.isFinite(conv.seconds)
+        ? `converged: ${o.services} leaders right ${conv.seconds.toFixed(2)} s after the controller started`
+        : `NOT converged after ${o.convergenceTimeoutS} s: ${conv.wrong.length} wrong, e.g. ` +
+          conv.wrong.slice(0, 3).map((w) => `${w.key}: ${w.why}`).join("; "),
+    );
+
+    // Steady state: the process metrics refresh every 2 s, and the initial burst of events has landed.
+    await sleep(5000);
+    const memory = async () => {
+      const [s, m] = await Promise.all([controller.stats(), controller.metrics()]);
+      return { rssMb: s.rssBytes / MB, heapMb: sumOf(m, "zen_lead_heap_used_bytes") / MB };
+    };
+    const steady = await memory();
+    progress(`steady state: RSS ${steady.rssMb.toFixed(0)} MB, heap ${steady.heapMb.toFixed(0)} MB`);
+
+    const ctx = {
+      fleet,
+      watch,
+      kubelet,
+      floor,
+      sliceFloor: slices,
+      controller,
+      timeoutMs: o.failoverTimeoutMs,
+      paceMs: o.paceMs,
+      progress,
+    };
+    const phases: FailoverPhase[] = [];
+    for (const kind of ["readiness", "deletion"] as const) {
+      phases.push(await sampleFailovers(ctx, kind, o.samples));
+    }
+    const afterFailovers = await memory();
+    const cpuTotal = (await controller.stats()).cpuSeconds;
+
+    const churn = o.churnMinutes > 0
+      ? await runChurn({ fleet, watch, kubelet, controller }, o.churnMinutes, o.churnRate, progress)
+      : undefined;
+
+    // Last check: after everything settles, every leader must be right.
+    const final = await waitForConvergence(watch, o.services, performance.now(), 60, progress);
+
+    const completed = phases.reduce((a, p) => a + p.samples.length, 0);
+    const byOperation: Record<string, number> = {};
+    for (const p of phases) {
+      for (const [op, n] of Object.entries(p.writesByOperation)) byOperation[op] = (byOperation[op] ?? 0) + n;
+    }
+    const allWrites = Object.values(byOperation).reduce((a, b) => a + b, 0);
+    const eventWrites = Object.entries(byOperation).filter(([op]) => EVENT_OPERATIONS.test(op))
+      .reduce((a, [, n]) => a + n, 0);
+    const per = (n: number) => completed > 0 ? n / completed : NaN;
+    const floorSamples = phases.flatMap((p) => p.floor);
+    const sliceSamples = phases.flatMap((p) => p.sliceFloor);
+    const [readiness, deletion] = phases;
+    return {
+      services: o.services,
+      pods: o.services * o.podsPerService,
+      namespaces: fleet.namespaces.length,
+      target: target.name,
+      controllerArgs: [...o.controllerArgs],
+      machine: { cpus: navigator.hardwareConcurrency, deno: Deno.version.deno, os: Deno.build.os },
+      startedAt,
+      fleetCreateS,
+      controllerReadyS: (readyAt - controller.spawnedAt) / 1000,
+      convergenceS: conv.seconds,
+      convergenceWrong: conv.wrong.slice(0, 20),
+      failover: {
+        readiness: distribution(readiness.samples.map((s) => s.latencyMs)),
+        deletion: distribution(deletion.samples.map((s) => s.latencyMs)),
+        all: distribution(phases.flatMap((p) => p.samples.map((s) => s.latencyMs))),
+      },
+      failures: phases.flatMap((p) => p.failures),
+      floor: {
+        roundTrip: distribution(floorSamples.map((f) => f.roundTripMs)),
+        afterAck: distribution(floorSamples.map((f) => f.afterAckMs)),
+      },
+      sliceFloor: {
+        roundTrip: distribution(sliceSamples.map((f) => f.roundTripMs)),
+        afterAck: distribution(sliceSamples.map((f) => f.afterAckMs)),
+      },
+      paceMs: o.paceMs,
+      controllerLatencyMeanMs: {
+        readiness: readiness.controllerLatencyMeanMs,
+        deletion: deletion.controllerLatencyMeanMs,
+      },
+      writes: {
+        byOperation,
+        allPerFailover: per(allWrites),
+        managedPerFailover: per(phases.reduce((a, p) => a + p.managedWrites, 0)),
+        eventsPerFailover: per(eventWrites),
+        controllerFailovers: phases.reduce((a, p) => a + p.controllerFailovers, 0),
+      },
+      memory: { steady, afterFailovers },
+      cpu: { convergenceS: cpuConvergence, totalS: cpuTotal },
+      finalWrong: final.wrong.slice(0, 20),
+      churn,
+      samples: phases.flatMap((p) => p.samples),
+      floorSamples: floorSamples.map((f) => f.roundTripMs),
+      sliceFloorSamples: sliceSamples.map((f) => f.roundTripMs),
+    };
+  } finally {
+    abort.abort();
+    for (const c of cleanups.reverse()) await c().catch((e) => console.error(`bench cleanup: ${e}`));
+    await kubelet.stop();
+    client.close();
+  }
+}
