@@ -29,7 +29,11 @@ export type { AzureServiceGatewayOptions } from "./options.ts";
 export type AzureServiceGatewayBackend = ServiceGatewayEngine;
 
 /** The egress a pod asks for through the configured label, as the engine's pod hooks take it. */
-export function egressPodOf(pod: PodView, nodeIP: string | undefined, options: AzureServiceGatewayOptions): EgressPod {
+export function egressPodOf(
+  pod: PodView,
+  nodeIP: string | undefined,
+  options: AzureServiceGatewayOptions,
+): EgressPod {
   const egress = options.egress.enabled ? pod.labels[options.egress.podLabel] : undefined;
   return { uid: pod.uid, ip: pod.ip || undefined, nodeIP, egress: egress || undefined };
 }

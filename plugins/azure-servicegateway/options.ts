@@ -5,7 +5,11 @@ const nonEmpty = (what: string) =>
   v.pipe(v.string(`${what}: expected a string`), v.minLength(1, `${what}: expected a non-empty string`));
 const ms = (what: string, min: number, fallback: number) =>
   v.optional(
-    v.pipe(v.number(`${what}: expected milliseconds`), v.integer(), v.minValue(min, `${what}: at least ${min}`)),
+    v.pipe(
+      v.number(`${what}: expected milliseconds`),
+      v.integer(),
+      v.minValue(min, `${what}: at least ${min}`),
+    ),
     fallback,
   );
 
@@ -29,11 +33,17 @@ export const optionsSchema = v.object({
   virtualNetworkName: nonEmpty("virtualNetworkName"),
   location: nonEmpty("location"),
   apiVersion: v.optional(nonEmpty("apiVersion"), "2025-05-01"),
-  armEndpoint: v.optional(v.pipe(v.string(), v.url("armEndpoint: expected a URL")), "https://management.azure.com"),
+  armEndpoint: v.optional(
+    v.pipe(v.string(), v.url("armEndpoint: expected a URL")),
+    "https://management.azure.com",
+  ),
   credential,
   createGateway: v.optional(v.boolean("createGateway: expected true or false"), false),
   servicePrefix: v.optional(
-    v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,15}$/, "servicePrefix: expected a lowercase prefix of ≤ 16 chars")),
+    v.pipe(
+      v.string(),
+      v.regex(/^[a-z][a-z0-9-]{0,15}$/, "servicePrefix: expected a lowercase prefix of ≤ 16 chars"),
+    ),
     "zl-",
   ),
   maxConcurrentOperations: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(50)), 10),

@@ -38,6 +38,10 @@ class ScriptedApi implements GatewayApi {
   listAddressLocations(): Promise<AddressLocation[]> {
     return Promise.resolve(this.listing);
   }
+  leftovers: { name: string; kind: "inbound" | "outbound" }[] = [];
+  listOwnedResources() {
+    return Promise.resolve(this.leftovers);
+  }
   private pending<T>(method: Call["method"], arg: unknown, signal: AbortSignal): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const call: Call = {
@@ -99,7 +103,12 @@ function svc(uid: string, leaders: [string, string][]): BackendServiceState {
     key: `default/${uid}`,
     uid,
     ports: [{ name: "http", port: 80, targetPort: 8080, protocol: "TCP" }],
-    leaders: leaders.map(([podIP, nodeIP], i) => ({ podName: `p${i}`, podUID: `pu-${podIP}`, podIP, nodeIP })),
+    leaders: leaders.map(([podIP, nodeIP], i) => ({
+      podName: `p${i}`,
+      podUID: `pu-${podIP}`,
+      podIP,
+      nodeIP,
+    })),
   };
 }
 
@@ -124,13 +133,20 @@ Deno.test("engine: endpoints before create are buffered in order and replayed; s
   await flush();
   engine.apply(svc("u1", [["10.0.0.2", "192.168.0.2"]])); // failover before the create finished
   await flush();
-  const buffered = engine.debugBuffered() as { total: number; services: Record<string, { op: string; podIP: string }[]> };
+  const buffered = engine.debugBuffered() as {
+    total: number;
+    services: Record<string, { op: string; podIP: string }[]>;
+  };
   assert.deepEqual(buffered.services["zl-u1"].map((c) => `${c.op} ${c.podIP}`), [
     "add 10.0.0.1",
     "remove 10.0.0.1",
     "add 10.0.0.2",
   ]);
-  assert.equal(api.open("updateAddressLocations").length, 0, "no address may reference a service not created");
+  assert.equal(
+    api.open("updateAddressLocations").length,
+    0,
+    "no address may reference a service not created",
+  );
   api.open("ensureService")[0].resolve({ frontendIP: "20.0.0.7" });
   await flush();
   assert.equal((engine.debugBuffered() as { total: number }).total, 0);
@@ -163,7 +179,10 @@ Deno.test("engine: delete during create deletes once the create completes, and n
   del.resolve();
   await flush();
   assert.deepEqual(services(engine), []);
-  assert.equal(registry.render().includes('engine_service_operations_total{operation="delete",status="success"} 1'), true);
+  assert.equal(
+    registry.render().includes('engine_service_operations_total{operation="delete",status="success"} 1'),
+    true,
+  );
   await engine.close();
 });
 
@@ -174,7 +193,9 @@ Deno.test("engine: the last egress pod removes its address first, then the egres
   engine.addPod({ uid: "p2", ip: "10.0.0.2", nodeIP: "192.168.0.1", egress: "e1" });
   await settleAll(api);
   const azure = () => (engine.debugServices().locations as { azure: Record<string, unknown> }).azure;
-  assert.deepEqual(azure(), { "192.168.0.1": { "10.0.0.1": ["zl-egress-e1"], "10.0.0.2": ["zl-egress-e1"] } });
+  assert.deepEqual(azure(), {
+    "192.168.0.1": { "10.0.0.1": ["zl-egress-e1"], "10.0.0.2": ["zl-egress-e1"] },
+  });
   engine.deletePod("p1");
   await settleAll(api);
   assert.deepEqual(azure(), { "192.168.0.1": { "10.0.0.2": ["zl-egress-e1"] } });
@@ -197,7 +218,9 @@ Deno.test("engine: a failed operation reported as 200 on the poll is retried wit
   await engine.start();
   engine.apply(svc("u1", [["10.0.0.1", "192.168.0.1"]]));
   await flush();
-  api.open("ensureService")[0].reject(new ArmError("PUT", "/x", 200, "InternalServerError", "operation Failed"));
+  api.open("ensureService")[0].reject(
+    new ArmError("PUT", "/x", 200, "InternalServerError", "operation Failed"),
+  );
   await flush();
   assert.equal(services(engine)[0].state, "NotStarted");
   assert.equal(api.open().length, 0);
@@ -225,7 +248,10 @@ Deno.test("engine: a 400 is terminal; a changed spec tries again", async () => {
   clock.advance(3_600_000);
   await flush();
   assert.equal(api.open().length, 0);
-  assert.match(String((engine.debugServices().services as { terminalError?: string }[])[0].terminalError), /400/);
+  assert.match(
+    String((engine.debugServices().services as { terminalError?: string }[])[0].terminalError),
+    /400/,
+  );
   engine.apply({ ...svc("u1", []), ports: [{ port: 81, targetPort: 8081, protocol: "TCP" }] });
   await flush();
   assert.equal(api.open("ensureService").length, 1);

@@ -79,7 +79,14 @@ Deno.test("state: a completion with another generation token changes nothing", (
 
 Deno.test("state: a failed create (e.g. Failed on an HTTP 200 poll) backs off and is not Created", () => {
   let r = begin(desire(newRecord("zl-a", "inbound", T0), true, true, T0), "create", 1, T0);
-  const c = fail(r, 1, { message: "status 200, code InternalServerError", terminal: false }, T0, DEFAULT_BACKOFF, half);
+  const c = fail(
+    r,
+    1,
+    { message: "status 200, code InternalServerError", terminal: false },
+    T0,
+    DEFAULT_BACKOFF,
+    half,
+  );
   r = c.record!;
   assert.equal(r.state, "NotStarted");
   assert.equal(r.mayExist, true, "a partial create may have left resources");
@@ -90,6 +97,17 @@ Deno.test("state: a failed create (e.g. Failed on an HTTP 200 poll) backs off an
   const gone = desire(r, false, false, T0);
   assert.equal(gone.state, "DeletionPending");
   assert.equal(isDisposable(gone), false);
+});
+
+Deno.test("state: wanted again while deletion is pending: kept if registered, else created anew", () => {
+  assert.equal(desire(desire(created(), false, false, T0), true, false, T0).state, "Created");
+  let r = begin(desire(newRecord("zl-a", "outbound", T0), true, true, T0), "create", 1, T0);
+  r = fail(r, 1, { message: "Failed on poll", terminal: false }, T0, DEFAULT_BACKOFF, half).record!;
+  r = desire(r, false, false, T0);
+  assert.equal(r.state, "DeletionPending");
+  r = desire(r, true, false, T0);
+  assert.equal(r.state, "NotStarted", "never registered: it must not count as Created");
+  assert.equal(nextAction(r, noRefs), "create");
 });
 
 Deno.test("state: 400/422 are terminal until the wanted spec changes", () => {
@@ -121,7 +139,11 @@ Deno.test("backoff: 1 s doubling to 30 s with ±20 % jitter, parked for 5 min af
   assert.deepEqual(delays, [1000, 2000, 4000, 8000, 16000, 30000, 30000]);
   assert.equal(retryAfterFailure(DEFAULT_BACKOFF, 1, () => 0).delayMs, 800);
   assert.equal(retryAfterFailure(DEFAULT_BACKOFF, 6, () => 0.999999).delayMs, 36000);
-  assert.deepEqual(retryAfterFailure(DEFAULT_BACKOFF, 12, half), { delayMs: 300_000, parked: true, attempts: 0 });
+  assert.deepEqual(retryAfterFailure(DEFAULT_BACKOFF, 12, half), {
+    delayMs: 300_000,
+    parked: true,
+    attempts: 0,
+  });
   let r = desire(newRecord("zl-a", "inbound", T0), true, true, T0);
   for (let i = 1; i <= 12; i++) {
     r = begin(r, "create", i, T0);

@@ -17,7 +17,13 @@ import { type Clock, systemClock } from "../engine/clock.ts";
 import { bearerPolicy } from "./credential.ts";
 import { ArmError } from "./errors.ts";
 import type { ArmErrorBody, AsyncOperationStatus, ListResult } from "./shapes.ts";
-import { parseRetryAfter, sleep, ThrottleGate, throttlingGatePolicy, type ThrottleObserver } from "./throttle.ts";
+import {
+  parseRetryAfter,
+  sleep,
+  ThrottleGate,
+  type ThrottleObserver,
+  throttlingGatePolicy,
+} from "./throttle.ts";
 
 export interface ArmClientOptions {
   /** e.g. https://management.azure.com, or the emulator's http://127.0.0.1:port. */
@@ -98,7 +104,12 @@ export class ArmClient {
   }
 
   /** One call (retries and throttling included); any status >= 400 becomes an ArmError. */
-  async call<T>(method: string, pathOrUrl: string, body: unknown, signal: AbortSignal): Promise<ArmResponse<T>> {
+  async call<T>(
+    method: string,
+    pathOrUrl: string,
+    body: unknown,
+    signal: AbortSignal,
+  ): Promise<ArmResponse<T>> {
     const url = this.urlOf(pathOrUrl);
     const request = createPipelineRequest({
       url,
@@ -119,14 +130,30 @@ export class ArmClient {
     } catch (err) {
       if (signal.aborted) throw signal.reason ?? err;
       const detail = err instanceof Error ? err.message : String(err);
-      throw new ArmError(method, path, 0, "RequestFailed", `no answer within ${this.opts.requestTimeoutMs}ms: ${detail}`);
+      throw new ArmError(
+        method,
+        path,
+        0,
+        "RequestFailed",
+        `no answer within ${this.opts.requestTimeoutMs}ms: ${detail}`,
+      );
     }
     const parsed = parseJson(response.bodyAsText ?? undefined);
     if (response.status >= 400) {
       const e = (parsed as ArmErrorBody | undefined)?.error;
-      throw new ArmError(method, path, response.status, e?.code ?? `HTTP${response.status}`, e?.message ?? "no details");
+      throw new ArmError(
+        method,
+        path,
+        response.status,
+        e?.code ?? `HTTP${response.status}`,
+        e?.message ?? "no details",
+      );
     }
-    return { status: response.status, body: parsed as T | undefined, headers: { get: (n) => response.headers.get(n) } };
+    return {
+      status: response.status,
+      body: parsed as T | undefined,
+      headers: { get: (n) => response.headers.get(n) },
+    };
   }
 
   /** GET a resource; undefined when it does not exist. */
@@ -144,7 +171,12 @@ export class ArmClient {
     const out: T[] = [];
     let next: string | undefined = path;
     for (let page = 0; next && page < maxPages; page++) {
-      const res: ArmResponse<ListResult<T>> = await this.call<ListResult<T>>("GET", this.sameOrigin(next), undefined, signal);
+      const res: ArmResponse<ListResult<T>> = await this.call<ListResult<T>>(
+        "GET",
+        this.sameOrigin(next),
+        undefined,
+        signal,
+      );
       out.push(...(res.body?.value ?? []));
       next = res.body?.nextLink;
     }
@@ -159,7 +191,9 @@ export class ArmClient {
     if (!polled && first.body !== undefined) return first.body;
     // ARM's convention for a PUT that ran long: the resource's final state is read back from its own URL.
     const final = (await this.get<T>(path, signal)) ?? fromOperation;
-    if (final === undefined) throw new ArmError("PUT", path, 0, "MissingResource", "resource absent after success");
+    if (final === undefined) {
+      throw new ArmError("PUT", path, 0, "MissingResource", "resource absent after success");
+    }
     return final;
   }
 
@@ -206,21 +240,35 @@ export class ArmClient {
         if (status === "Succeeded") return undefined;
         if (status === "Failed" || status === "Canceled") {
           const e = (last.body as AsyncOperationStatus).error;
-          throw new ArmError(method, path, last.status, e?.code ?? status, e?.message ?? `operation ${status}`);
+          throw new ArmError(
+            method,
+            path,
+            last.status,
+            e?.code ?? status,
+            e?.message ?? `operation ${status}`,
+          );
         }
       } else {
         last = await this.call<T>("GET", this.sameOrigin(locationUrl!), undefined, signal);
         if (last.status !== 202) return last.body as T | undefined;
       }
     }
-    throw new ArmError(method, path, 0, "OperationTimeout", `operation not finished after ${this.opts.lroTimeoutMs}ms`);
+    throw new ArmError(
+      method,
+      path,
+      0,
+      "OperationTimeout",
+      `operation not finished after ${this.opts.lroTimeoutMs}ms`,
+    );
   }
 
   /** Polling and paging URLs must stay on the ARM endpoint: the bearer token goes with them. */
   private sameOrigin(url: string): string {
     const u = new URL(url, this.origin);
     if (u.origin !== this.origin.origin) {
-      throw new Error(`ARM returned a URL on ${u.origin}, expected ${this.origin.origin}; refusing to send the token`);
+      throw new Error(
+        `ARM returned a URL on ${u.origin}, expected ${this.origin.origin}; refusing to send the token`,
+      );
     }
     return u.toString();
   }

@@ -26,7 +26,9 @@ export function credentialFrom(settings: CredentialSettings): TokenCredential {
         settings.authorityHost ? { authorityHost: settings.authorityHost } : {},
       );
     case "managedIdentity":
-      return settings.clientId ? new ManagedIdentityCredential(settings.clientId) : new ManagedIdentityCredential();
+      return settings.clientId
+        ? new ManagedIdentityCredential(settings.clientId)
+        : new ManagedIdentityCredential();
     case "staticToken":
       return new StaticTokenCredential(settings.token);
   }

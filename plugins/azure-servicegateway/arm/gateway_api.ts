@@ -28,6 +28,11 @@ export interface GatewayApi {
   ensureGateway(signal: AbortSignal): Promise<void>;
   listServices(signal: AbortSignal): Promise<GatewayService[]>;
   listAddressLocations(signal: AbortSignal): Promise<AddressLocation[]>;
+  /**
+   * Services whose network resources (public IP, load balancer, NAT gateway) exist, tagged for this gateway:
+   * a create interrupted before it registered the service leaves these, and a restart must still clean them.
+   */
+  listOwnedResources(signal: AbortSignal): Promise<{ name: string; kind: ServiceSpec["kind"] }[]>;
   /** Creates or updates every resource of a service, idempotently; returns its public frontend IP. */
   ensureService(spec: ServiceSpec, signal: AbortSignal): Promise<{ frontendIP?: string }>;
   /** Unregisters a service and deletes its resources; resources already gone count as deleted. */

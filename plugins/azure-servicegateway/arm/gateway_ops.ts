@@ -22,15 +22,16 @@ export interface GatewayCoordinates {
   createGateway: boolean;
 }
 
-const TAGS = { "managed-by": "zen-lead" };
-
 function lbProtocol(protocol: string): "Tcp" | "Udp" | "All" {
   const p = protocol.toUpperCase();
   return p === "TCP" ? "Tcp" : p === "UDP" ? "Udp" : "All";
 }
 
 export class ServiceGatewayOps implements GatewayApi {
-  constructor(private readonly arm: ArmClient, private readonly at: GatewayCoordinates) {}
+  private readonly tags: Record<string, string>;
+  constructor(private readonly arm: ArmClient, private readonly at: GatewayCoordinates) {
+    this.tags = { "managed-by": "zen-lead", "zen-lead-gateway": at.serviceGatewayName };
+  }
 
   private get group(): string {
     return `/subscriptions/${this.at.subscriptionId}/resourceGroups/${this.at.resourceGroup}`;
@@ -75,12 +76,37 @@ export class ServiceGatewayOps implements GatewayApi {
     return this.arm.list<AddressLocation>(`${this.gatewayPath}/addressLocations`, signal);
   }
 
+  async listOwnedResources(signal: AbortSignal): Promise<{ name: string; kind: ServiceSpec["kind"] }[]> {
+    const out = new Map<string, ServiceSpec["kind"]>();
+    const kinds: [string, string, ServiceSpec["kind"] | undefined][] = [
+      ["publicIPAddresses", "-pip", undefined],
+      ["loadBalancers", "-lb", "inbound"],
+      ["natGateways", "-nat", "outbound"],
+    ];
+    for (const [type, suffix, kind] of kinds) {
+      const list = await this.arm.list<{ name?: string; tags?: Record<string, string> }>(
+        `${this.group}/providers/Microsoft.Network/${type}`,
+        signal,
+      );
+      for (const r of list) {
+        if (r.tags?.["zen-lead-gateway"] !== this.at.serviceGatewayName || !r.name?.endsWith(suffix)) {
+          continue;
+        }
+        const name = r.name.slice(0, -suffix.length);
+        if (kind || !out.has(name)) {
+          out.set(name, kind ?? (name.includes("-egress-") ? "outbound" : "inbound"));
+        }
+      }
+    }
+    return [...out].map(([name, kind]) => ({ name, kind }));
+  }
+
   async ensureService(spec: ServiceSpec, signal: AbortSignal): Promise<{ frontendIP?: string }> {
     const pipPath = this.publicIPPath(spec.name);
     const pipBody: PublicIPResource = {
       location: this.at.location,
       sku: { name: "Standard" },
-      tags: TAGS,
+      tags: this.tags,
       properties: { publicIPAllocationMethod: "Static", publicIPAddressVersion: "IPv4" },
     };
     const pip = await this.arm.put<PublicIPResource>(pipPath, pipBody, signal);
@@ -92,14 +118,18 @@ export class ServiceGatewayOps implements GatewayApi {
     return { frontendIP: pip.properties.ipAddress };
   }
 
-  private async ensureLoadBalancer(spec: InboundSpec, pipPath: string, signal: AbortSignal): Promise<GatewayService> {
+  private async ensureLoadBalancer(
+    spec: InboundSpec,
+    pipPath: string,
+    signal: AbortSignal,
+  ): Promise<GatewayService> {
     const lbPath = this.loadBalancerPath(spec.name);
     const frontend = `${lbPath}/frontendIPConfigurations/frontend`;
     const pool = `${lbPath}/backendAddressPools/leaders`;
     const body: LoadBalancerResource = {
       location: this.at.location,
       sku: { name: "Standard" },
-      tags: TAGS,
+      tags: this.tags,
       properties: {
         frontendIPConfigurations: [{ name: "frontend", properties: { publicIPAddress: { id: pipPath } } }],
         backendAddressPools: [{ name: "leaders" }],
@@ -116,15 +146,24 @@ export class ServiceGatewayOps implements GatewayApi {
       },
     };
     await this.arm.put(lbPath, body, signal);
-    return { name: spec.name, serviceType: "Inbound", isDefault: false, loadBalancerBackendPools: [{ id: pool }] };
+    return {
+      name: spec.name,
+      serviceType: "Inbound",
+      isDefault: false,
+      loadBalancerBackendPools: [{ id: pool }],
+    };
   }
 
-  private async ensureNatGateway(name: string, pipPath: string, signal: AbortSignal): Promise<GatewayService> {
+  private async ensureNatGateway(
+    name: string,
+    pipPath: string,
+    signal: AbortSignal,
+  ): Promise<GatewayService> {
     const natPath = this.natGatewayPath(name);
     const body: NatGatewayResource = {
       location: this.at.location,
       sku: { name: "Standard" },
-      tags: TAGS,
+      tags: this.tags,
       properties: { publicIpAddresses: [{ id: pipPath }] },
     };
     await this.arm.put(natPath, body, signal);
@@ -139,7 +178,10 @@ export class ServiceGatewayOps implements GatewayApi {
     };
     // Unregister first: the gateway must stop using the load balancer / NAT gateway before they go.
     await this.arm.post(`${this.gatewayPath}/updateServices`, request, signal);
-    await this.arm.delete(kind === "inbound" ? this.loadBalancerPath(name) : this.natGatewayPath(name), signal);
+    await this.arm.delete(
+      kind === "inbound" ? this.loadBalancerPath(name) : this.natGatewayPath(name),
+      signal,
+    );
     await this.arm.delete(this.publicIPPath(name), signal);
   }
 

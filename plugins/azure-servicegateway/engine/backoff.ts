@@ -28,7 +28,11 @@ export interface RetryDecision {
 }
 
 /** The wait after the `attempts`-th consecutive failure; `random` returns [0, 1). */
-export function retryAfterFailure(policy: BackoffPolicy, attempts: number, random: () => number): RetryDecision {
+export function retryAfterFailure(
+  policy: BackoffPolicy,
+  attempts: number,
+  random: () => number,
+): RetryDecision {
   if (attempts >= policy.parkAfterAttempts) return { delayMs: policy.parkMs, parked: true, attempts: 0 };
   const raw = Math.min(policy.baseMs * 2 ** Math.max(0, attempts - 1), policy.maxMs);
   const factor = 1 + policy.jitter * (2 * random() - 1);

@@ -164,12 +164,17 @@ export class ServiceGatewayEngine implements CloudBackend {
       try {
         await this.withTimeout(this.config.operationTimeoutMs, async (signal) => {
           await this.api.ensureGateway(signal);
-          const [services, listing] = await Promise.all([
+          const [services, listing, resources] = await Promise.all([
             this.api.listServices(signal),
             this.api.listAddressLocations(signal),
+            this.api.listOwnedResources(signal),
           ]);
           if (this.closed) return;
-          this.adopt(services.map((s) => ({ name: s.name, outbound: s.serviceType === "Outbound" })), listing);
+          this.adopt(
+            services.map((s) => ({ name: s.name, outbound: s.serviceType === "Outbound" })),
+            listing,
+          );
+          this.adoptLeftovers(resources);
         });
         if (this.closed) return;
         this.started = true;
@@ -215,13 +220,36 @@ export class ServiceGatewayEngine implements CloudBackend {
       const existing = this.records.get(s.name);
       if (existing) {
         // Claimed by Kubernetes before the listing came back: it exists, re-apply its spec idempotently.
-        this.put(s.name, { ...existing, state: "Created", mayExist: true, appliedVersion: -1, since: now });
+        this.put(s.name, {
+          ...existing,
+          state: "Created",
+          mayExist: true,
+          registered: true,
+          appliedVersion: -1,
+          since: now,
+        });
         continue;
       }
       if (kind === "outbound") this.specs.set(s.name, { kind, name: s.name });
       this.records.set(s.name, adoptedRecord(s.name, kind, now));
       // Until claimed, keep its addresses as they are: a restart must not blink traffic.
       this.active.set(s.name, listed.get(s.name) ?? new Map());
+    }
+    this.updateGauge();
+  }
+
+  /** Resources of services never registered (a create cut short): claimed ones are created, others deleted. */
+  private adoptLeftovers(resources: readonly { name: string; kind: ServiceKind }[]): void {
+    const now = this.clock.now();
+    for (const r of resources) {
+      if (!r.name.startsWith(this.config.servicePrefix)) continue;
+      const existing = this.records.get(r.name);
+      if (existing) {
+        if (!existing.mayExist) this.records.set(r.name, { ...existing, mayExist: true });
+        continue;
+      }
+      if (r.kind === "outbound") this.specs.set(r.name, { kind: "outbound", name: r.name });
+      this.records.set(r.name, { ...newRecord(r.name, r.kind, now), mayExist: true, adopted: true });
     }
     this.updateGauge();
   }
@@ -238,7 +266,10 @@ export class ServiceGatewayEngine implements CloudBackend {
     this.graceTimer = undefined;
     for (const rec of [...this.records.values()]) {
       if (!rec.adopted) continue;
-      this.log.info("deleting orphaned gateway service", { service: rec.name, serviceUID: this.uidOf(rec.name) });
+      this.log.info("deleting orphaned gateway service", {
+        service: rec.name,
+        serviceUID: this.uidOf(rec.name),
+      });
       this.active.delete(rec.name);
       this.put(rec.name, desire(rec, false, false, this.clock.now()));
     }
@@ -288,7 +319,12 @@ export class ServiceGatewayEngine implements CloudBackend {
     const spec: ServiceSpec = {
       kind: "inbound",
       name,
-      ports: desired.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol })),
+      ports: desired.ports.map((p) => ({
+        name: p.name,
+        port: p.port,
+        targetPort: p.targetPort,
+        protocol: p.protocol,
+      })),
     };
     const old = this.specs.get(name);
     const specChanged = !old || JSON.stringify(old) !== JSON.stringify(spec);
@@ -344,8 +380,9 @@ export class ServiceGatewayEngine implements CloudBackend {
       });
       pod = { ...pod, egress: undefined };
     }
-    if (pod.egress && pod.ip && pod.nodeIP && isIP(pod.ip) && isIP(pod.nodeIP)) this.egressPods.set(pod.uid, pod);
-    else this.egressPods.delete(pod.uid);
+    if (pod.egress && pod.ip && pod.nodeIP && isIP(pod.ip) && isIP(pod.nodeIP)) {
+      this.egressPods.set(pod.uid, pod);
+    } else this.egressPods.delete(pod.uid);
     for (const e of new Set([before, pod.egress])) if (e) this.recomputeEgress(e);
     this.kick();
   }
@@ -429,7 +466,11 @@ export class ServiceGatewayEngine implements CloudBackend {
     const now = this.clock.now();
     applyChanges(this.activeOf(name), buf);
     for (const c of buf) this.m.bufferDuration.observe(undefined, (now - c.at) / 1000);
-    this.log.info("replayed buffered changes", { service: name, serviceUID: this.uidOf(name), changes: buf.length });
+    this.log.info("replayed buffered changes", {
+      service: name,
+      serviceUID: this.uidOf(name),
+      changes: buf.length,
+    });
   }
 
   /** The service leaves the gateway: its addresses go, and what Kubernetes still wants waits in the buffer. */
@@ -459,7 +500,9 @@ export class ServiceGatewayEngine implements CloudBackend {
       if (!wasLive && isLive(next)) this.replayBuffer(name);
       if (next.state === "DeletionPending" || (wasLive && !isLive(next))) this.retire(name);
       const key = this.keyByName.get(name);
-      if (key && next.wantPresent && isLive(next) && next.frontendIP && next.frontendIP !== prev?.frontendIP) {
+      if (
+        key && next.wantPresent && isLive(next) && next.frontendIP && next.frontendIP !== prev?.frontendIP
+      ) {
         this.emit(key, { ingress: [{ ip: next.frontendIP }] });
       }
     }
@@ -519,7 +562,8 @@ export class ServiceGatewayEngine implements CloudBackend {
     let wakeAt = Infinity;
     for (const rec of [...this.records.values()].sort((a, b) => a.notBefore - b.notBefore)) {
       if (this.inflight.size >= this.config.maxInFlight) break;
-      const refs = referencesTo(this.azure, rec.name) + (requestReferences(this.locRequest, rec.name) ? 1 : 0);
+      const refs = referencesTo(this.azure, rec.name) +
+        (requestReferences(this.locRequest, rec.name) ? 1 : 0);
       const op = nextAction(rec, { now, azureReferences: refs });
       if (op) this.startOperation(rec, op);
       else if (rec.token === undefined && rec.notBefore > now) wakeAt = Math.min(wakeAt, rec.notBefore);
@@ -543,7 +587,12 @@ export class ServiceGatewayEngine implements CloudBackend {
     if (rec.attempts > 0) this.m.retries.inc({ operation: op });
     this.put(rec.name, begin(rec, op, token, started));
     const spec = this.specs.get(rec.name) ?? { kind: rec.kind, name: rec.name, ports: [] } as ServiceSpec;
-    const fields = { service: rec.name, serviceUID: this.uidOf(rec.name), operation: op, attempt: rec.attempts + 1 };
+    const fields = {
+      service: rec.name,
+      serviceUID: this.uidOf(rec.name),
+      operation: op,
+      attempt: rec.attempts + 1,
+    };
     this.log.info("service operation started", { ...fields, state: this.records.get(rec.name)?.state });
     const run = tracer.startActiveSpan(`servicegateway.${op}`, { attributes: fields }, async (span: Span) => {
       try {
@@ -605,7 +654,9 @@ export class ServiceGatewayEngine implements CloudBackend {
         error: outcome.err,
         terminal: c.record?.terminalError !== undefined,
         parked: c.parked,
-        retryAt: c.record && c.record.notBefore > now ? new Date(c.record.notBefore).toISOString() : undefined,
+        retryAt: c.record && c.record.notBefore > now
+          ? new Date(c.record.notBefore).toISOString()
+          : undefined,
       });
     }
   }
@@ -627,7 +678,10 @@ export class ServiceGatewayEngine implements CloudBackend {
       return;
     }
     this.locDirty = false;
-    const run = tracer.startActiveSpan("servicegateway.syncLocations", (span: Span) => this.syncLocations(span));
+    const run = tracer.startActiveSpan(
+      "servicegateway.syncLocations",
+      (span: Span) => this.syncLocations(span),
+    );
     this.locRunning = run.then((wrote) => {
       this.locRunning = undefined;
       this.locRequest = undefined;
@@ -661,7 +715,11 @@ export class ServiceGatewayEngine implements CloudBackend {
         this.m.addressesSynced.inc({ action: "remove" }, diff.removed);
         this.m.addressesSynced.inc({ action: "update" }, diff.updated);
         span.setAttributes({ action: diff.request.action, added: diff.added, removed: diff.removed });
-        this.log.debug("address locations synced", { ...diff, request: undefined, action: diff.request.action });
+        this.log.debug("address locations synced", {
+          ...diff,
+          request: undefined,
+          action: diff.request.action,
+        });
       });
       this.locAttempts = 0;
       this.locLastError = undefined;
@@ -674,7 +732,11 @@ export class ServiceGatewayEngine implements CloudBackend {
       this.locNotBefore = this.clock.now() + retry.delayMs;
       this.locLastError = err instanceof Error ? err.message : String(err);
       span.setStatus({ code: SpanStatusCode.ERROR, message: this.locLastError });
-      this.log.warn("address locations sync failed", { operation: "syncLocations", error: err, retryInMs: retry.delayMs });
+      this.log.warn("address locations sync failed", {
+        operation: "syncLocations",
+        error: err,
+        retryInMs: retry.delayMs,
+      });
     } finally {
       if (status !== "noop") {
         this.m.locationsSync.inc({ status });

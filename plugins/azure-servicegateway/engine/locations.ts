@@ -107,7 +107,7 @@ export function fullRequest(desired: LocationMap): AddressLocationsRequest {
 /** What the gateway holds after it accepted `request` (the documented update semantics). */
 export function applyLocationsRequest(azure: LocationMap, request: AddressLocationsRequest): LocationMap {
   const out = new Map<string, Map<string, ReadonlySet<string>>>();
-  if (request.action === "PartialUpdate") for (const [node, loc] of azure) out.set(node, new Map(loc));
+  if (request.action === "PartialUpdate") { for (const [node, loc] of azure) out.set(node, new Map(loc)); }
   for (const entry of request.addressLocations) {
     const addresses = entry.addresses ?? [];
     if (request.action === "PartialUpdate" && addresses.length === 0) {
@@ -115,7 +115,9 @@ export function applyLocationsRequest(azure: LocationMap, request: AddressLocati
       continue;
     }
     const replace = request.action === "FullUpdate" || entry.addressUpdateAction === "FullUpdate";
-    const loc = replace ? new Map<string, ReadonlySet<string>>() : (out.get(entry.addressLocation) ?? new Map());
+    const loc = replace
+      ? new Map<string, ReadonlySet<string>>()
+      : (out.get(entry.addressLocation) ?? new Map());
     for (const a of addresses) {
       if (!a.services || a.services.length === 0) loc.delete(a.address);
       else loc.set(a.address, new Set(a.services));
@@ -141,12 +143,17 @@ export function requestReferences(request: AddressLocationsRequest | undefined, 
 
 /** The gateway's listing as a location map. */
 export function locationMapOf(
-  listing: readonly { addressLocation: string; addresses?: readonly { address: string; services?: readonly string[] }[] }[],
+  listing: readonly {
+    addressLocation: string;
+    addresses?: readonly { address: string; services?: readonly string[] }[];
+  }[],
 ): LocationMap {
   const out = new Map<string, Map<string, ReadonlySet<string>>>();
   for (const l of listing) {
     const loc = new Map<string, ReadonlySet<string>>();
-    for (const a of l.addresses ?? []) if (a.services && a.services.length > 0) loc.set(a.address, new Set(a.services));
+    for (const a of l.addresses ?? []) {
+      if (a.services && a.services.length > 0) loc.set(a.address, new Set(a.services));
+    }
     if (loc.size > 0) out.set(l.addressLocation, loc);
   }
   return out;

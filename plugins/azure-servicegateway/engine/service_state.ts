@@ -41,6 +41,8 @@ export interface ServiceRecord {
   readonly appliedVersion: number;
   /** Some of its Azure resources may exist (a failed create can leave a public IP behind). */
   readonly mayExist: boolean;
+  /** The gateway has the service registered (a create or update succeeded, or it was listed at start). */
+  readonly registered: boolean;
   /** Found in Azure at start and not yet claimed by Kubernetes. */
   readonly adopted: boolean;
   /** Generation token of the operation in flight; completions carrying another token are stale. */
@@ -67,6 +69,7 @@ export function newRecord(name: string, kind: ServiceKind, now: number): Service
     specVersion: 0,
     appliedVersion: 0,
     mayExist: false,
+    registered: false,
     adopted: false,
     attempts: 0,
     notBefore: 0,
@@ -77,7 +80,14 @@ export function newRecord(name: string, kind: ServiceKind, now: number): Service
 
 /** A service listed in the gateway at start: it exists, its spec is unknown, nobody claimed it yet. */
 export function adoptedRecord(name: string, kind: ServiceKind, now: number): ServiceRecord {
-  return { ...newRecord(name, kind, now), state: "Created", mayExist: true, adopted: true, appliedVersion: -1 };
+  return {
+    ...newRecord(name, kind, now),
+    state: "Created",
+    mayExist: true,
+    registered: true,
+    adopted: true,
+    appliedVersion: -1,
+  };
 }
 
 function enter(rec: ServiceRecord, state: ServiceState, now: number): ServiceRecord {
@@ -85,7 +95,12 @@ function enter(rec: ServiceRecord, state: ServiceState, now: number): ServiceRec
 }
 
 /** Kubernetes' wish changed: present or not, and whether the spec changed. */
-export function desire(rec: ServiceRecord, wantPresent: boolean, specChanged: boolean, now: number): ServiceRecord {
+export function desire(
+  rec: ServiceRecord,
+  wantPresent: boolean,
+  specChanged: boolean,
+  now: number,
+): ServiceRecord {
   const changed = wantPresent !== rec.wantPresent || specChanged;
   let next: ServiceRecord = {
     ...rec,
@@ -95,9 +110,14 @@ export function desire(rec: ServiceRecord, wantPresent: boolean, specChanged: bo
     // A new wish deserves a fresh attempt: clear terminal errors, backoff and parking.
     ...(changed ? { terminalError: undefined, attempts: 0, notBefore: 0, parked: false } : {}),
   };
-  if (wantPresent && next.state === "DeletionPending") next = enter(next, "Created", now);
+  // Wanted again before its deletion started: keep it if the gateway has it, else create it (idempotently).
+  if (wantPresent && next.state === "DeletionPending") {
+    next = enter(next, next.registered ? "Created" : "NotStarted", now);
+  }
   if (!wantPresent && next.state === "Created") next = enter(next, "DeletionPending", now);
-  if (!wantPresent && next.state === "NotStarted" && next.mayExist) next = enter(next, "DeletionPending", now);
+  if (!wantPresent && next.state === "NotStarted" && next.mayExist) {
+    next = enter(next, "DeletionPending", now);
+  }
   return next;
 }
 
@@ -140,7 +160,13 @@ const RUNNING: Record<OperationKind, ServiceState> = {
 };
 
 export function begin(rec: ServiceRecord, op: OperationKind, token: number, now: number): ServiceRecord {
-  return { ...enter(rec, RUNNING[op], now), token, opVersion: rec.specVersion, mayExist: true, parked: false };
+  return {
+    ...enter(rec, RUNNING[op], now),
+    token,
+    opVersion: rec.specVersion,
+    mayExist: true,
+    parked: false,
+  };
 }
 
 export interface Completion {
@@ -163,18 +189,32 @@ export function succeed(
 ): Completion {
   if (rec.token !== token) return { record: rec, stale: true };
   const op = operationOf(rec.state);
-  const base = { ...rec, token: undefined, opVersion: undefined, attempts: 0, notBefore: 0, lastError: undefined };
+  const base = {
+    ...rec,
+    token: undefined,
+    opVersion: undefined,
+    attempts: 0,
+    notBefore: 0,
+    lastError: undefined,
+  };
   if (op === "delete") {
     // Deleted; when Kubernetes wants it back meanwhile (a delete that raced a re-add), create it afresh.
     if (!rec.wantPresent) return { record: undefined, stale: false };
     return {
-      record: { ...enter(base, "NotStarted", now), mayExist: false, appliedVersion: 0, frontendIP: undefined },
+      record: {
+        ...enter(base, "NotStarted", now),
+        mayExist: false,
+        registered: false,
+        appliedVersion: 0,
+        frontendIP: undefined,
+      },
       stale: false,
     };
   }
   const applied: ServiceRecord = {
     ...base,
     appliedVersion: rec.opVersion ?? rec.specVersion,
+    registered: true,
     frontendIP: result.frontendIP ?? rec.frontendIP,
   };
   // A delete requested while the create ran: the service exists now, so it goes the normal deletion way.
@@ -201,7 +241,14 @@ export function fail(
   if (op === "update") state = rec.wantPresent ? "Created" : "DeletionPending";
   else if (op === "delete") state = rec.wantPresent ? "NotStarted" : "DeletionPending";
   else state = rec.wantPresent ? "NotStarted" : "DeletionPending";
-  const base = { ...enter(rec, state, now), token: undefined, opVersion: undefined, lastError: failure.message };
+  const base = {
+    ...enter(rec, state, now),
+    token: undefined,
+    opVersion: undefined,
+    lastError: failure.message,
+    // A failed delete may have unregistered the service before it failed: assume it did.
+    registered: op === "delete" ? false : rec.registered,
+  };
   if (failure.terminal) {
     return { record: { ...base, terminalError: failure.message, attempts: 0 }, stale: false, parked: false };
   }

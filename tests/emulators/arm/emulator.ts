@@ -94,7 +94,8 @@ interface Operation {
 }
 
 const PROVIDER = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/(.+)$/i;
-const OPERATION = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.Network\/locations\/([^/]+)\/(operations|operationResults)\/([^/]+)$/i;
+const OPERATION =
+  /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.Network\/locations\/([^/]+)\/(operations|operationResults)\/([^/]+)$/i;
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(body === undefined ? null : JSON.stringify(body), {
@@ -103,7 +104,12 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   });
 }
 
-function armError(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {
+function armError(
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
   return json(status, { error: { code, message } }, headers);
 }
 
@@ -117,7 +123,8 @@ export function startArmEmulator(opts: ArmEmulatorOptions = {}): ArmEmulator {
   let opSeq = 0;
   const defaultMode = opts.defaultMode ?? "sync";
   if (opts.gateway !== false) {
-    const g = opts.gateway ?? { subscriptionId: "sub", resourceGroup: "rg", name: "sgw", location: "westeurope" };
+    const g = opts.gateway ??
+      { subscriptionId: "sub", resourceGroup: "rg", name: "sgw", location: "westeurope" };
     model.putGateway(
       `/subscriptions/${g.subscriptionId}/resourceGroups/${g.resourceGroup}/providers/Microsoft.Network/serviceGateways/${g.name}`,
       { location: g.location, properties: {} },
@@ -132,7 +139,10 @@ export function startArmEmulator(opts: ArmEmulatorOptions = {}): ArmEmulator {
     try {
       body = text ? JSON.parse(text) : undefined;
     } catch {
-      return record({ method: req.method, path, route: "unknown", body: text }, armError(400, "InvalidJson", "bad JSON"));
+      return record(
+        { method: req.method, path, route: "unknown", body: text },
+        armError(400, "InvalidJson", "bad JSON"),
+      );
     }
     const entry = { method: req.method, path, route: routeOf(path), body } as const;
     if (opts.token && req.headers.get("authorization") !== `Bearer ${opts.token}`) {
@@ -142,14 +152,21 @@ export function startArmEmulator(opts: ArmEmulatorOptions = {}): ArmEmulator {
     if (!apiVersion || (opts.apiVersion && apiVersion !== opts.apiVersion)) {
       return record(
         entry,
-        armError(400, "InvalidApiVersionParameter", `api-version ${apiVersion} (expected ${opts.apiVersion ?? "any"})`),
+        armError(
+          400,
+          "InvalidApiVersionParameter",
+          `api-version ${apiVersion} (expected ${opts.apiVersion ?? "any"})`,
+        ),
       );
     }
     const fault = takeFault(entry.route as RouteName, req.method);
     if (fault && (fault.kind ?? "error") === "error") {
       const headers: Record<string, string> = fault.retryAfter ? { "retry-after": fault.retryAfter } : {};
       const status = fault.status ?? 500;
-      return record({ ...entry, fault: "error" }, armError(status, fault.code ?? `Scripted${status}`, "scripted", headers));
+      return record(
+        { ...entry, fault: "error" },
+        armError(status, fault.code ?? `Scripted${status}`, "scripted", headers),
+      );
     }
     if (fault?.kind === "hang") {
       if (fault.apply) handle(req.method, path, entry.route, body, url);
@@ -161,9 +178,15 @@ export function startArmEmulator(opts: ArmEmulatorOptions = {}): ArmEmulator {
       const id = `op${++opSeq}`;
       operations.set(id, {
         pollsLeft: 0,
-        failed: { code: fault.code ?? "InternalServerError", message: "scripted failure reported by the poll" },
+        failed: {
+          code: fault.code ?? "InternalServerError",
+          message: "scripted failure reported by the poll",
+        },
       });
-      return record({ ...entry, fault: "pollFailed" }, json(202, undefined, { "azure-asyncoperation": opUrl(url, id) }));
+      return record(
+        { ...entry, fault: "pollFailed" },
+        json(202, undefined, { "azure-asyncoperation": opUrl(url, id) }),
+      );
     }
     let response: Response;
     try {
@@ -211,7 +234,7 @@ export function startArmEmulator(opts: ArmEmulatorOptions = {}): ArmEmulator {
       if (parts.length === 3 && Object.hasOwn(subRoutes, parts[2])) return subRoutes[parts[2]];
       return "unknown";
     }
-    if (parts.length !== 2) return "unknown";
+    if (parts.length !== 2 && parts.length !== 1) return "unknown";
     if (parts[0] === "publicIPAddresses" || parts[0] === "loadBalancers" || parts[0] === "natGateways") {
       return parts[0];
     }
@@ -245,11 +268,15 @@ export function startArmEmulator(opts: ArmEmulatorOptions = {}): ArmEmulator {
 
   function handle(method: string, path: string, route: string, body: unknown, url: URL): Response {
     if (route === "operations") return poll(path);
-    if (route === "unknown") return armError(404, "NoRegisteredProviderFound", `no route for ${method} ${path}`);
+    if (route === "unknown") {
+      return armError(404, "NoRegisteredProviderFound", `no route for ${method} ${path}`);
+    }
     const r = route as RouteName;
     switch (r) {
       case "gateway":
-        if (method === "GET") return model.gateway ? json(200, model.gateway) : armError(404, "ResourceNotFound", path);
+        if (method === "GET") {
+          return model.gateway ? json(200, model.gateway) : armError(404, "ResourceNotFound", path);
+        }
         if (method === "PUT") {
           const { created, resource } = model.putGateway(path, body as never);
           return accepted(url, r, method, created, resource, path);
@@ -295,6 +322,10 @@ export function startArmEmulator(opts: ArmEmulatorOptions = {}): ArmEmulator {
           : r === "loadBalancers"
           ? model.loadBalancers
           : model.natGateways;
+        if (method === "GET" && !/\/(publicIPAddresses|loadBalancers|natGateways)\/[^/]+$/i.test(path)) {
+          const prefix = path.toLowerCase() + "/";
+          return json(200, { value: [...store].filter(([id]) => id.startsWith(prefix)).map(([, r]) => r) });
+        }
         if (method === "GET") {
           const found = store.get(path.toLowerCase());
           return found ? json(200, found) : armError(404, "ResourceNotFound", path);
@@ -341,7 +372,7 @@ export function startArmEmulator(opts: ArmEmulatorOptions = {}): ArmEmulator {
     requests,
     state: () => model.snapshot(),
     setMode(route, mode) {
-      if (route === "*") for (const r of WRITE_ROUTES) modes.set(r, mode);
+      if (route === "*") { for (const r of WRITE_ROUTES) modes.set(r, mode); }
       else modes.set(route, mode);
     },
     script(list) {

@@ -48,7 +48,10 @@ export class GatewayModel {
     if (!this.gateway) throw new ArmFault(404, "ResourceNotFound", "service gateway not found");
   }
 
-  putGateway(id: string, body: ServiceGatewayResource): { created: boolean; resource: ServiceGatewayResource } {
+  putGateway(
+    id: string,
+    body: ServiceGatewayResource,
+  ): { created: boolean; resource: ServiceGatewayResource } {
     if (!body?.location) throw new ArmFault(400, "LocationRequired", "body.location is required");
     const created = !this.gateway;
     this.gateway = { ...body, id, properties: { ...body.properties, provisioningState: "Succeeded" } };
@@ -70,9 +73,15 @@ export class GatewayModel {
   updateServices(req: ServicesRequest): void {
     this.requireGateway();
     if (req?.action !== "FullUpdate" && req?.action !== "PartialUpdate") {
-      throw new ArmFault(400, "InvalidRequest", `action must be FullUpdate or PartialUpdate, got ${req?.action}`);
+      throw new ArmFault(
+        400,
+        "InvalidRequest",
+        `action must be FullUpdate or PartialUpdate, got ${req?.action}`,
+      );
     }
-    if (!Array.isArray(req.serviceRequests)) throw new ArmFault(400, "InvalidRequest", "serviceRequests missing");
+    if (!Array.isArray(req.serviceRequests)) {
+      throw new ArmFault(400, "InvalidRequest", "serviceRequests missing");
+    }
     const next = new Map(req.action === "FullUpdate" ? [] : this.services);
     for (const r of req.serviceRequests) {
       const s = r.service;
@@ -83,18 +92,32 @@ export class GatewayModel {
       }
       if (s.serviceType === "Inbound") {
         const pool = s.loadBalancerBackendPools?.[0]?.id;
-        const lb = pool ? this.loadBalancers.get(lower(pool.replace(/\/backendAddressPools\/[^/]+$/, ""))) : undefined;
+        const lb = pool
+          ? this.loadBalancers.get(lower(pool.replace(/\/backendAddressPools\/[^/]+$/, "")))
+          : undefined;
         if (!lb) throw new ArmFault(400, "InvalidResourceReference", `backend pool ${pool} does not exist`);
       } else if (s.serviceType === "Outbound") {
         if (!s.publicNatGatewayId || !this.natGateways.has(lower(s.publicNatGatewayId))) {
-          throw new ArmFault(400, "InvalidResourceReference", `NAT gateway ${s.publicNatGatewayId} does not exist`);
+          throw new ArmFault(
+            400,
+            "InvalidResourceReference",
+            `NAT gateway ${s.publicNatGatewayId} does not exist`,
+          );
         }
-      } else throw new ArmFault(400, "InvalidRequest", `serviceType must be Inbound or Outbound: ${s.serviceType}`);
+      } else {throw new ArmFault(
+          400,
+          "InvalidRequest",
+          `serviceType must be Inbound or Outbound: ${s.serviceType}`,
+        );}
       next.set(s.name, structuredClone(s));
     }
     for (const name of this.services.keys()) {
       if (!next.has(name) && this.referencesTo(name) > 0) {
-        throw new ArmFault(409, "ServiceInUse", `service ${name} is referenced by ${this.referencesTo(name)} addresses`);
+        throw new ArmFault(
+          409,
+          "ServiceInUse",
+          `service ${name} is referenced by ${this.referencesTo(name)} addresses`,
+        );
       }
     }
     this.services.clear();
@@ -104,14 +127,22 @@ export class GatewayModel {
   updateAddressLocations(req: AddressLocationsRequest): void {
     this.requireGateway();
     if (req?.action !== "FullUpdate" && req?.action !== "PartialUpdate") {
-      throw new ArmFault(400, "InvalidRequest", `action must be FullUpdate or PartialUpdate, got ${req?.action}`);
+      throw new ArmFault(
+        400,
+        "InvalidRequest",
+        `action must be FullUpdate or PartialUpdate, got ${req?.action}`,
+      );
     }
     const next = new Map<string, Map<string, Set<string>>>();
     if (req.action === "PartialUpdate") {
-      for (const [node, loc] of this.locations) next.set(node, new Map([...loc].map(([ip, s]) => [ip, new Set(s)])));
+      for (const [node, loc] of this.locations) {
+        next.set(node, new Map([...loc].map(([ip, s]) => [ip, new Set(s)])));
+      }
     }
     for (const l of req.addressLocations ?? []) {
-      if (!isIP(l.addressLocation)) throw new ArmFault(400, "InvalidAddress", `bad location ${l.addressLocation}`);
+      if (!isIP(l.addressLocation)) {
+        throw new ArmFault(400, "InvalidAddress", `bad location ${l.addressLocation}`);
+      }
       const addresses = l.addresses ?? [];
       if (req.action === "PartialUpdate" && addresses.length === 0) {
         next.delete(l.addressLocation);
@@ -127,7 +158,11 @@ export class GatewayModel {
         }
         for (const s of a.services) {
           if (!this.services.has(s)) {
-            throw new ArmFault(400, "InvalidServiceReference", `address ${a.address} references unknown service ${s}`);
+            throw new ArmFault(
+              400,
+              "InvalidServiceReference",
+              `address ${a.address} references unknown service ${s}`,
+            );
           }
         }
         loc.set(a.address, new Set(a.services));
@@ -153,10 +188,12 @@ export class GatewayModel {
   putPublicIP(id: string, body: PublicIPResource): { created: boolean; resource: PublicIPResource } {
     if (!body?.location) throw new ArmFault(400, "LocationRequired", "body.location is required");
     const existing = this.publicIPs.get(lower(id));
-    const ip = existing?.properties.ipAddress ?? `20.0.${Math.floor(this.nextIP / 250)}.${(this.nextIP++ % 250) + 1}`;
+    const ip = existing?.properties.ipAddress ??
+      `20.0.${Math.floor(this.nextIP / 250)}.${(this.nextIP++ % 250) + 1}`;
     const resource: PublicIPResource = {
       ...body,
       id,
+      name: id.split("/").pop(),
       properties: { ...body.properties, ipAddress: ip, provisioningState: "Succeeded" },
     };
     this.publicIPs.set(lower(id), resource);
@@ -179,17 +216,25 @@ export class GatewayModel {
     this.publicIPs.delete(lower(id));
   }
 
-  putLoadBalancer(id: string, body: LoadBalancerResource): { created: boolean; resource: LoadBalancerResource } {
+  putLoadBalancer(
+    id: string,
+    body: LoadBalancerResource,
+  ): { created: boolean; resource: LoadBalancerResource } {
     if (!body?.location) throw new ArmFault(400, "LocationRequired", "body.location is required");
     for (const f of body.properties?.frontendIPConfigurations ?? []) {
       if (!this.publicIPs.has(lower(f.properties.publicIPAddress.id))) {
-        throw new ArmFault(400, "InvalidResourceReference", `public IP ${f.properties.publicIPAddress.id} not found`);
+        throw new ArmFault(
+          400,
+          "InvalidResourceReference",
+          `public IP ${f.properties.publicIPAddress.id} not found`,
+        );
       }
     }
     const created = !this.loadBalancers.has(lower(id));
     const resource: LoadBalancerResource = {
       ...structuredClone(body),
       id,
+      name: id.split("/").pop(),
       properties: {
         ...structuredClone(body.properties),
         backendAddressPools: body.properties.backendAddressPools.map((p) => ({
@@ -215,10 +260,17 @@ export class GatewayModel {
   putNatGateway(id: string, body: NatGatewayResource): { created: boolean; resource: NatGatewayResource } {
     if (!body?.location) throw new ArmFault(400, "LocationRequired", "body.location is required");
     for (const p of body.properties?.publicIpAddresses ?? []) {
-      if (!this.publicIPs.has(lower(p.id))) throw new ArmFault(400, "InvalidResourceReference", `${p.id} not found`);
+      if (!this.publicIPs.has(lower(p.id))) {
+        throw new ArmFault(400, "InvalidResourceReference", `${p.id} not found`);
+      }
     }
     const created = !this.natGateways.has(lower(id));
-    const resource = { ...structuredClone(body), id, properties: { ...body.properties, provisioningState: "Succeeded" } };
+    const resource = {
+      ...structuredClone(body),
+      id,
+      name: id.split("/").pop(),
+      properties: { ...body.properties, provisioningState: "Succeeded" },
+    };
     this.natGateways.set(lower(id), resource);
     return { created, resource };
   }
@@ -235,12 +287,16 @@ export class GatewayModel {
   /** A deep, sorted copy for assertions. */
   snapshot(): EmulatorState {
     const sorted = <T>(m: Map<string, T>, key: (k: string, v: T) => string = (k) => k) =>
-      Object.fromEntries([...m].map(([k, v]) => [key(k, v), structuredClone(v)]).sort(([a], [b]) => a < b ? -1 : 1));
+      Object.fromEntries(
+        [...m].map(([k, v]) => [key(k, v), structuredClone(v)]).sort(([a], [b]) => a < b ? -1 : 1),
+      );
     const byName = (_k: string, v: { name?: string; id?: string }) => v.id?.split("/").pop() ?? _k;
     const addressLocations: EmulatorState["addressLocations"] = {};
     for (const node of [...this.locations.keys()].sort()) {
       const loc = this.locations.get(node)!;
-      addressLocations[node] = Object.fromEntries([...loc.keys()].sort().map((ip) => [ip, [...loc.get(ip)!].sort()]));
+      addressLocations[node] = Object.fromEntries(
+        [...loc.keys()].sort().map((ip) => [ip, [...loc.get(ip)!].sort()]),
+      );
     }
     return {
       gateway: this.gateway ? structuredClone(this.gateway) : undefined,
