@@ -1,0 +1,166 @@
+/**
+ * zen-lead's metrics as Prometheus sees them: promtool lints the exposition and the alert rules of deploy/, and a
+ * real Prometheus scrapes the running controller and answers queries about a failover.
+ */
+import assert from "node:assert/strict";
+import { Services } from "../../core/kube/paths.ts";
+import type { Service } from "../../core/kube/types.ts";
+import {
+  type E2E,
+  HTTP_PORT,
+  noSanitize,
+  optedInService,
+  ROOT,
+  routedPods,
+  startE2E,
+  waitFor,
+} from "./_env.ts";
+
+let env: E2E;
+let metricsPort = 0;
+
+async function run(cmd: string, args: string[], stdin?: string): Promise<{ code: number; out: string }> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const o = await child.output();
+  return { code: o.code, out: new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr) };
+}
+
+Deno.test({
+  name: "setup: controller with a failover behind it",
+  ...noSanitize,
+  async fn() {
+    env = await startE2E();
+    const h = await env.startController();
+    metricsPort = h.metricsPort;
+    await h.leading;
+    const ns = await env.cluster.newNamespace("prom");
+    await env.kubelet.createPod(ns, { name: "a", labels: { app: "web" }, ports: HTTP_PORT });
+    await env.kubelet.createPod(ns, { name: "b", labels: { app: "web" }, ports: HTTP_PORT });
+    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    const first = await waitFor("leader", async () => (await routedPods(env.client, ns, "web-leader"))?.[0]);
+    await env.kubelet.setPodReady(ns, first, false);
+    await waitFor(
+      "failover",
+      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] !== first || undefined,
+    );
+  },
+});
+
+Deno.test({
+  name: "promtool check metrics: the /metrics exposition has no lint problems",
+  ...noSanitize,
+  async fn() {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(text, /zen_lead_failover_count_total\{/);
+    const r = await run("promtool", ["check", "metrics"], text);
+    assert.equal(r.code, 0, r.out);
+    assert.equal(r.out.trim(), "", r.out);
+  },
+});
+
+Deno.test({
+  name: "promtool check rules: deploy/prometheus-rules.yaml is valid",
+  ...noSanitize,
+  async fn() {
+    const r = await run("promtool", ["check", "rules", ROOT + "deploy/prometheus-rules.yaml"]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /SUCCESS: 6 rules found/);
+  },
+});
+
+Deno.test({
+  name: "a real Prometheus scrapes zen-lead and answers queries about the failover and the rules",
+  ...noSanitize,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "zen-lead-prom-" });
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    await Deno.writeTextFile(
+      `${dir}/prometheus.yml`,
+      `global: { scrape_interval: 1s, evaluation_interval: 1s }\n` +
+        `rule_files: ["${ROOT}deploy/prometheus-rules.yaml"]\n` +
+        `scrape_configs:\n  - job_name: zen-lead\n    static_configs: [{ targets: ["127.0.0.1:${metricsPort}"] }]\n`,
+    );
+    const prom = new Deno.Command("prometheus", {
+      args: [
+        `--config.file=${dir}/prometheus.yml`,
+        `--storage.tsdb.path=${dir}/data`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      const query = async (q: string) => {
+        const r = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`);
+        const body = await r.json() as {
+          data?: { result: { metric: Record<string, string>; value: [number, string] }[] };
+        };
+        return body.data?.result ?? [];
+      };
+      const up = await waitFor("target up", async () => {
+        const r = await query(`up{job="zen-lead"}`);
+        return r[0]?.value[1] === "1" ? r : undefined;
+      }, 30_000);
+      assert.equal(up.length, 1);
+      const failovers = await waitFor("failover series", async () => {
+        const r = await query(`sum(zen_lead_failover_count_total{reason="notReady"})`);
+        return r.length ? r : undefined;
+      }, 15_000);
+      assert.equal(failovers[0].value[1], "1");
+      const latency = await query(`sum(zen_lead_failover_latency_seconds_count)`);
+      assert.equal(latency[0]?.value[1], "1");
+      const rules = await (await fetch(`http://127.0.0.1:${port}/api/v1/rules`)).json() as {
+        data: { groups: { rules: { name: string; health: string }[] }[] };
+      };
+      const all = rules.data.groups.flatMap((g) => g.rules);
+      assert.equal(all.length, 6);
+      await waitFor(
+        "rules evaluated without errors",
+        () =>
+          fetch(`http://127.0.0.1:${port}/api/v1/rules`).then((r) => r.json()).then((b) => {
+            const rs = (b as typeof rules).data.groups.flatMap((g) => g.rules);
+            return rs.every((x) => x.health === "ok") ? true : undefined;
+          }),
+      );
+      // The active replica exists: the no-active-replica alert resolves once its series is scraped.
+      const leading = await waitFor("election status scraped", async () => {
+        const r = await query(`max(zen_lead_leader_election_status)`);
+        return r.length ? r : undefined;
+      });
+      assert.equal(leading[0].value[1], "1");
+      await waitFor("no ZenLeadNoActiveReplica alert", async () => {
+        const alerts = await (await fetch(`http://127.0.0.1:${port}/api/v1/alerts`)).json() as {
+          data: { alerts: { labels: { alertname: string } }[] };
+        };
+        return alerts.data.alerts.some((a) => a.labels.alertname === "ZenLeadNoActiveReplica")
+          ? undefined
+          : true;
+      });
+    } finally {
+      prom.kill("SIGTERM");
+      await prom.status;
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "teardown",
+  ...noSanitize,
+  async fn() {
+    await env?.stop();
+  },
+});
