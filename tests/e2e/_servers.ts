@@ -1,7 +1,11 @@
 /**
- * Real health targets for end-to-end tests: an HTTP server and a grpc.health.v1 server bound to a loopback
- * address that a simulated pod reports as its IP (Linux routes all of 127/8 to lo), with the answer the test
- * chooses. Each records when it was asked, so a test can tell how often zen-lead probes a pod.
+ * Real health targets for end-to-end tests: an HTTP server and a grpc.health.v1 server bound to an address that
+ * a simulated pod reports as its IP, with the answer the test chooses. Each records when it was asked, so a test
+ * can tell how often zen-lead probes a pod.
+ *
+ * The address is this machine's own interface address, not 127.0.0.x: the API server rejects loopback addresses
+ * in EndpointSlices ("may not be in the loopback range"), so a leader on 127.0.0.x could never be routed. Pods
+ * share the address and differ by port (each declares its server's port under the name the check uses).
  */
 import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
@@ -10,6 +14,19 @@ import {
   encodeHealthCheckResponse,
   HEALTH_CHECK_METHOD,
 } from "../../health/grpc_codec.ts";
+import { FALLBACK_ADVERTISE_ADDRESS, hostAdvertiseAddress } from "../harness/advertise.ts";
+
+/** The address health targets listen on and pods report: routable in an EndpointSlice, reachable from here. */
+export function podAddress(): string {
+  const ip = hostAdvertiseAddress();
+  if (ip === FALLBACK_ADVERTISE_ADDRESS) {
+    throw new Error(
+      "health e2e: this machine has no non-loopback IPv4 interface address; one is needed as the pod IP of " +
+        "the real health servers (the API server rejects 127.0.0.0/8 in EndpointSlices)",
+    );
+  }
+  return ip;
+}
 
 /**
  * - `ok`: 200; `fail`: 500; `hang`: accepts the request and never answers (a timeout);
@@ -38,14 +55,11 @@ export function startHttpTarget(ip: string, mode: HttpMode = "ok"): HttpTarget {
   let released = new Promise<void>((r) => release = r);
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
 
-  const handler = async (req: Request): Promise<Response> => {
+  const handler = async (): Promise<Response> => {
     hits.push(Date.now());
     const current = target.mode;
     if (current === "hang") {
-      await Promise.race([
-        released,
-        new Promise<void>((r) => req.signal.addEventListener("abort", () => r(), { once: true })),
-      ]);
+      await released;
       return new Response("gave up", { status: 503 });
     }
     const healthy = current === "ok" || (current === "flap" && (flapOk = !flapOk));
