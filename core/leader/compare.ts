@@ -3,6 +3,7 @@
  * the one to write. Fields others own (clusterIP, allocated nodePorts, annotations added by other tools) survive.
  */
 import type { EndpointSlice, OwnerReference, Service, ServicePort } from "../kube/types.ts";
+import { COPIED_SPEC_FIELDS } from "./desired.ts";
 
 /** JSON with sorted keys, so key order never reads as a difference. */
 export function canonical(value: unknown): string {
@@ -32,17 +33,8 @@ function portShape(p: ServicePort) {
   };
 }
 
-const SPEC_KEYS = [
-  "type",
-  "sessionAffinity",
-  "sessionAffinityConfig",
-  "externalTrafficPolicy",
-  "internalTrafficPolicy",
-  "loadBalancerClass",
-  "loadBalancerSourceRanges",
-  "allocateLoadBalancerNodePorts",
-  "publishNotReadyAddresses",
-] as const;
+/** The spec fields zen-lead owns on a leader Service: its type and what it copies from the source. */
+const SPEC_KEYS = ["type", ...COPIED_SPEC_FIELDS] as const;
 
 /** zen-lead.io/ annotations on the observed object that the desired one no longer carries. */
 function staleOwnAnnotations(desired: Record<string, string> = {}, observed: Record<string, string> = {}) {

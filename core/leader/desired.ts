@@ -72,7 +72,8 @@ function leaderPorts(source: Service, decision: LeaderDecision, observed?: Servi
   });
 }
 
-const COPIED_SPEC_FIELDS = [
+/** Spec fields the leader Service copies from its source (never clusterIP(s), nodePorts or the selector). */
+export const COPIED_SPEC_FIELDS = [
   "sessionAffinity",
   "sessionAffinityConfig",
   "externalTrafficPolicy",
