@@ -102,13 +102,23 @@ export async function runScale(
           conv.wrong.slice(0, 3).map((w) => `${w.key}: ${w.why}`).join("; "),
     );
 
-    // Steady state: the process metrics refresh every 2 s, and the initial burst of events has landed.
+    // Steady state: the convergence burst (and its background Events) over, memory settled; the median of five
+    // samples 2 s apart (the process metrics refresh every 2 s) so one GC cycle does not decide the figure.
     await sleep(5000);
     const memory = async () => {
       const [s, m] = await Promise.all([controller.stats(), controller.metrics()]);
       return { rssMb: s.rssBytes / MB, heapMb: sumOf(m, "zen_lead_heap_used_bytes") / MB };
     };
-    const steady = await memory();
+    const readings = [];
+    for (let i = 0; i < 5; i++) {
+      if (i > 0) await sleep(2000);
+      readings.push(await memory());
+    }
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const steady = {
+      rssMb: median(readings.map((r) => r.rssMb)),
+      heapMb: median(readings.map((r) => r.heapMb)),
+    };
     progress(`steady state: RSS ${steady.rssMb.toFixed(0)} MB, heap ${steady.heapMb.toFixed(0)} MB`);
 
     const ctx = {
