@@ -167,8 +167,13 @@ Deno.test({
       const from = Date.now();
       await sleep(3000);
       const probes = hitsBetween(targets[0], from, Date.now());
-      console.log(`HTTP 500: leader probed ${probes} times in 3 s (interval 1 s)`);
+      const candidateProbes = hitsBetween(targets[1], from, Date.now());
+      console.log(
+        `HTTP 500: in 3 s the leader was probed ${probes} times (interval 1 s), the candidate ${candidateProbes} ` +
+          `(candidate interval 5 s)`,
+      );
       assert.ok(probes >= 2 && probes <= 5, `leader probed ${probes} times in 3 s at a 1 s interval`);
+      assert.ok(candidateProbes <= 1, `candidate probed ${candidateProbes} times in 3 s at a 5 s cadence`);
       const before = await metric(h.metricsPort, "zen_lead_health_checks_total", {
         plugin: "http",
         result: "unhealthy",
@@ -192,6 +197,11 @@ Deno.test({
       );
       assert.ok(
         (await metric(h.metricsPort, "zen_lead_health_check_duration_seconds_count", { plugin: "http" })) > 0,
+      );
+      // Failover latency runs from the failed probe's transition to the acknowledged slice write.
+      assert.ok(
+        (await metric(h.metricsPort, "zen_lead_failover_latency_seconds_count", { reason: "unhealthy" })) >=
+          1,
       );
     } finally {
       for (const t of targets) await t.close();
@@ -369,6 +379,40 @@ Deno.test({
       await sleep(1500);
       const late = targets.map((t) => hitsBetween(t, quietFrom, Date.now()));
       assert.deepEqual(late, [0, 0], "no probes after opt-out");
+    } finally {
+      for (const t of targets) await t.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a candidate must pass successThreshold checks in a row before it is promoted",
+  ...noSanitize,
+  async fn() {
+    const { targets, pods } = httpTargets(2);
+    try {
+      const { ns } = await app("success", pods, {
+        "zen-lead.io/health-check": httpCheck({ successThreshold: 3 }),
+        "zen-lead.io/health-fail-mode": "closed",
+      });
+      targets[1].mode = "fail";
+      targets[0].mode = "fail";
+      await waitFor(
+        "endpoints []",
+        async () => (await routedPods(env.client, ns, "web-leader"))?.length === 0 || undefined,
+        5000,
+      );
+
+      const recoveredAt = Date.now();
+      targets[1].mode = "ok";
+      await waitFor(
+        "web-1 promoted",
+        async () => (await routedPods(env.client, ns, "web-leader"))?.join() === "web-1" || undefined,
+        5000,
+      );
+      const passed = hitsBetween(targets[1], recoveredAt, Date.now());
+      console.log(`successThreshold 3: web-1 promoted after ${passed} passing checks`);
+      assert.ok(passed >= 3, `promoted after ${passed} passing checks, successThreshold is 3`);
     } finally {
       for (const t of targets) await t.close();
     }

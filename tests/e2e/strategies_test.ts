@@ -380,6 +380,8 @@ Deno.test({
   ...noSanitize,
   async fn() {
     const config = {
+      // Per-strategy defaults for every Service that gives no options of its own.
+      defaults: { strategyOptions: { "node-aware": { preferredZone: "zone-b" } } },
       plugins: [{
         name: "zone-first",
         module: `${ROOT}examples/zone-first-strategy.ts`,
@@ -409,6 +411,15 @@ Deno.test({
     );
     // The plugin-level zone (ConfigMap options) beats age: the younger pod in zone-b leads.
     await routesTo(ns, "web-leader", ["web-1"]);
+    // A built-in strategy gets its ConfigMap defaults too.
+    await env.client.create<Service>(
+      Services,
+      optedInService(ns, "aware", {
+        selector: { app: "web" },
+        annotations: { "zen-lead.io/strategy": "node-aware" },
+      }),
+    );
+    await routesTo(ns, "aware-leader", ["web-1"]);
     // Per-Service options reach the user's strategy too.
     await annotate(ns, "web", {
       "zen-lead.io/strategy-options": JSON.stringify({ preferredZone: "zone-a" }),
