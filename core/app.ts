@@ -13,13 +13,14 @@ import { ConfigMaps, Events, Services } from "./kube/paths.ts";
 import type { ConfigMap, KubeObject } from "./kube/types.ts";
 import { PluginKernel } from "./plugin/kernel.ts";
 import { registeredPlugins } from "./plugin/registry.ts";
+import { LeadershipState } from "./plugin/leadership.ts";
 import type { PluginDefinition } from "./plugin/types.ts";
 import { ConfigReloader } from "./config/reloader.ts";
 import { flagsHelp, parseFlags } from "./config/flags.ts";
 import { type ControllerSettings, defaultSettings, resolveSettings } from "./config/settings.ts";
 import { LeaderController } from "./controller/controller.ts";
 import { LeaseElector } from "./election/lease.ts";
-import { healthApp, metricsApp, type RunningServer, serve } from "./http/servers.ts";
+import { debugApp, healthApp, metricsApp, type RunningServer, serve } from "./http/servers.ts";
 import type { SettingsContext } from "./leader/settings.ts";
 import { builtinStrategies } from "../strategies/mod.ts";
 import { builtinHealthCheckers } from "../health/mod.ts";
@@ -95,10 +96,13 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   const abort = new AbortController();
   const identity = env.POD_NAME || `${Deno.hostname()}-${crypto.randomUUID().slice(0, 6)}`;
 
+  // Backends act on the cloud only while this replica leads; the kernel hands this state to every plugin.
+  const leadership = new LeadershipState();
   const kernel = new PluginKernel({
     plugins: [...builtinPlugins(), ...registeredPlugins(), ...(opts.extraPlugins ?? [])],
     logger,
     metrics,
+    leadership,
   });
   const configTarget = {
     kind: "ConfigMap",
@@ -161,6 +165,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       strategy: (n) => kernel.strategy(n),
       backend: (n) => kernel.backend(n),
       generation: () => configGeneration,
+      backends: () => kernel.names("backend").map((n) => kernel.backend(n)!).filter((b) => b !== undefined),
     },
     maxCacheSizePerNamespace: settings.maxCacheSizePerNamespace,
     canWrite: () => elector ? elector.isLeader() : true,
@@ -194,6 +199,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     client.setRateLimit(settings.qps, settings.burst);
     controller.queue.setWorkers(settings.maxConcurrentReconciles);
     attachBackends();
+    if (controller.isActive) controller.replayPodsToBackends();
     controller.enqueueAll();
   });
 
@@ -228,7 +234,10 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
 
   const servers: RunningServer[] = [];
   servers.push(serve(
-    metricsApp(() => kernel.exporters()),
+    metricsApp(
+      () => kernel.exporters(),
+      debugApp(() => kernel.names("backend").map((n) => kernel.backend(n))),
+    ),
     settings.metricsBindAddress,
     log,
     "metrics",
@@ -264,13 +273,18 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       logger,
       metrics,
       onStartedLeading: () => {
+        leadership.set(true);
         controller.activate();
         resolveLeading();
       },
-      onStoppedLeading: () => controller.deactivate(),
+      onStoppedLeading: () => {
+        controller.deactivate();
+        leadership.set(false);
+      },
     });
     elector.run(abort.signal).catch((e) => log.error("leader election stopped", { error: e }));
   } else {
+    leadership.set(true);
     controller.activate();
     resolveLeading();
   }
@@ -294,6 +308,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       log.info("shutting down", { graceMs });
       await controller.shutdown(graceMs);
       controller.deactivate();
+      leadership.set(false);
       if (elector) {
         await elector.release().catch((e) => log.warn("could not release the lease", { error: e }));
       }

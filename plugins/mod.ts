@@ -1,9 +1,10 @@
 /** Built-in plugins that are neither strategies nor health checkers: metrics exporters and cloud backends. */
 import { prometheusExporter } from "./exporters/prometheus.ts";
+import azureServiceGateway from "./azure-servicegateway/mod.ts";
 
 export { prometheusExporter };
 
 export const builtinExporters = [prometheusExporter] as const;
 
 /** Exporters and cloud backends, registered by the kernel like any user's plugin. */
-export const builtinPlugins = [...builtinExporters] as const;
+export const builtinPlugins = [...builtinExporters, azureServiceGateway] as const;

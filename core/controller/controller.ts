@@ -12,7 +12,7 @@ import { objectKey } from "../kube/types.ts";
 import { WorkQueue } from "../queue/workqueue.ts";
 import { ProbeScheduler } from "../health/scheduler.ts";
 import { ANN, isOptedIn, LABEL, MANAGER } from "../leader/annotations.ts";
-import { selectorMatches } from "../leader/pods.ts";
+import { selectorMatches, toPodView } from "../leader/pods.ts";
 import { KubeEventRecorder } from "./events.ts";
 import { KubeLeaderApi } from "./kube_api.ts";
 import { controllerMetrics } from "./metrics.ts";
@@ -177,12 +177,14 @@ export class LeaderController {
 
     this.pods.addHandlers({
       add: (p) => {
+        this.podToBackends(p);
         for (const k of this.servicesSelecting(p.metadata.namespace ?? "", p.metadata.labels)) {
           this.enqueue(k, "podAdded");
         }
       },
       update: (old, p) => {
         if (!relevantPodChange(old, p)) return;
+        this.podToBackends(p);
         const keys = this.servicesSelecting(
           p.metadata.namespace ?? "",
           old.metadata.labels,
@@ -191,6 +193,9 @@ export class LeaderController {
         for (const k of keys) this.enqueue(k, "podChanged");
       },
       delete: (p) => {
+        if (this.active) {
+          for (const b of this.o.plugins.backends?.() ?? []) b.podDeleted?.(p.metadata.uid ?? "");
+        }
         for (const k of this.servicesSelecting(p.metadata.namespace ?? "", p.metadata.labels)) {
           this.enqueue(k, "podDeleted");
         }
@@ -290,7 +295,43 @@ export class LeaderController {
   activate(): void {
     this.active = true;
     this.m.isLeader.set(undefined, 1);
+    this.replayPodsToBackends();
     this.enqueueAll();
+    void this.announceResync();
+  }
+
+  /** Backends that act on pods (egress) start each term, or each re-creation, with every pod. */
+  replayPodsToBackends(): void {
+    for (const p of this.pods.list()) this.podToBackends(p);
+  }
+
+  private podToBackends(p: Pod): void {
+    if (!this.active) return;
+    const backends = this.o.plugins.backends?.() ?? [];
+    if (backends.length === 0) return;
+    const node = p.spec?.nodeName ? this.nodes?.get(p.spec.nodeName) : undefined;
+    const nodeIP = node?.status?.addresses?.find((a) => a.type === "InternalIP")?.address;
+    const view = toPodView(p);
+    for (const b of backends) b.podChanged?.(view, nodeIP);
+  }
+
+  /**
+   * Once the first pass over every Service of this term has finished, backends learn that whatever cloud state
+   * was not re-applied belongs to no Service.
+   */
+  private async announceResync(): Promise<void> {
+    // Keys in backoff count as not done (their backend state was never applied); a bound keeps a Service that
+    // keeps failing from holding the resync back for ever (the backend's own orphan grace covers that case).
+    const deadline = Date.now() + 5 * 60_000;
+    const busy = () => {
+      const s = this.queue.stats();
+      return s.depth + s.processing + s.waiting > 0;
+    };
+    while (this.active && !this.queue.shuttingDown && busy() && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!this.active) return;
+    for (const b of this.o.plugins.backends?.() ?? []) b.resynced?.();
   }
 
   /** This replica lost the Lease: stop writing at once. */

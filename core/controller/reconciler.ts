@@ -43,6 +43,8 @@ export interface PluginAccess {
   backend(name: string | undefined): CloudBackend | undefined;
   /** Changes whenever the configuration or the plugins change, so memoised settings are parsed again. */
   generation?(): number;
+  /** Every enabled cloud backend (pod hooks, resync, debug). */
+  backends?(): CloudBackend[];
 }
 
 export interface ReconcilerDeps {

@@ -3,7 +3,7 @@
  * (and debug routes) on the metrics address.
  */
 import { Hono } from "hono";
-import type { MetricsExporter } from "../plugin/types.ts";
+import type { CloudBackend, MetricsExporter } from "../plugin/types.ts";
 import type { Logger } from "../log.ts";
 import { parseBindAddress } from "./bind.ts";
 
@@ -32,6 +32,25 @@ export function metricsApp(exporters: () => readonly MetricsExporter[], debug?: 
     return c.body(body, 200, { "content-type": ex.contentType ?? "text/plain; charset=utf-8" });
   });
   if (debug) app.route("/debug", debug);
+  return app;
+}
+
+/** `/debug/<path>`: the JSON snapshots plugins offer (e.g. the Azure engine's `difftracker/services`). */
+export function debugApp(backends: () => readonly (CloudBackend | undefined)[]): Hono {
+  const app = new Hono();
+  app.get("/*", (c) => {
+    const path = new URL(c.req.url).pathname.replace(/^\/debug\/?/, "");
+    const offered: string[] = [];
+    for (const b of backends()) {
+      const routes = b?.debug?.() ?? {};
+      if (routes[path]) return c.json(routes[path]());
+      offered.push(...Object.keys(routes));
+    }
+    return c.json(
+      { error: `no debug snapshot "${path}"`, available: offered.map((p) => `/debug/${p}`) },
+      404,
+    );
+  });
   return app;
 }
 

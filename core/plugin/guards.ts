@@ -179,6 +179,11 @@ export function guardedBackend(host: GuardHost, name: string): CloudBackend {
     apply: (desired: BackendServiceState) => call(`apply ${desired.key}`, (b) => b.apply(desired)),
     remove: (key: string, uid: string) => call(`remove ${key}`, (b) => b.remove(key, uid)),
     onStatus: (listener) => host.addStatusListener(name, listener),
+    resynced: () => void call("resynced", (b) => b.resynced?.()),
+    podChanged: (pod, nodeIP) =>
+      void call(`podChanged ${pod.namespace}/${pod.name}`, (b) => b.podChanged?.(pod, nodeIP)),
+    podDeleted: (uid) => void call(`podDeleted ${uid}`, (b) => b.podDeleted?.(uid)),
+    debug: () => host.running("backend", name)?.debug?.() ?? {},
   };
 }
 

@@ -8,6 +8,7 @@ import type { Counter, MetricsRegistry } from "../metrics/registry.ts";
 import { type DesiredPlugin, desiredPlugins, type PluginSpec } from "./desired.ts";
 import { errorText, PluginConfigError } from "./errors.ts";
 import { DEFAULT_FALLBACKS } from "./fallback.ts";
+import { ALWAYS_ACTIVE } from "./leadership.ts";
 import {
   guardedBackend,
   guardedExporter,
@@ -21,6 +22,7 @@ import type {
   BackendStatus,
   CloudBackend,
   HealthChecker,
+  Leadership,
   LeaderStrategy,
   PluginContext,
   PluginDefinition,
@@ -40,6 +42,8 @@ export interface KernelOptions {
   readonly metrics: MetricsRegistry;
   /** The default of each kind, taking over when another fails (default: oldest, ready, prometheus). */
   readonly fallbacks?: Partial<Record<PluginKind, string>>;
+  /** This replica's active/standby state, handed to plugins (default: always active). */
+  readonly leadership?: Leadership;
 }
 
 /** How one plugin is doing, for logs, /readyz and debugging. */
@@ -104,6 +108,7 @@ export class PluginKernel {
   private readonly registered = new Map<string, PluginDefinition>();
   private readonly logger: Logger;
   private readonly metrics: MetricsRegistry;
+  private readonly leadership: Leadership;
   private readonly errors: Counter;
   private readonly fallbacks: Partial<Record<PluginKind, string>>;
   private slots = new Map<string, Slot>();
@@ -119,6 +124,7 @@ export class PluginKernel {
     this.logger = options.logger.child({ component: "plugin-kernel" });
     this.metrics = options.metrics;
     this.fallbacks = { ...DEFAULT_FALLBACKS, ...options.fallbacks };
+    this.leadership = options.leadership ?? ALWAYS_ACTIVE;
     this.errors = this.metrics.counter({
       name: "zen_lead_plugin_errors_total",
       help: "Plugin failures isolated by the kernel, by plugin, kind and phase (setup, run, close).",
@@ -255,6 +261,7 @@ export class PluginKernel {
       logger: this.logger.child({ plugin: name, kind: def.kind }),
       metrics: this.metrics,
       signal: abort.signal,
+      leadership: this.leadership,
       dependency: <T>(dep: string): T => {
         if (!deps.includes(dep)) {
           throw new Error(

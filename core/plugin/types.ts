@@ -20,6 +20,15 @@ export interface PluginContext<O = unknown> {
   readonly signal: AbortSignal;
   /** The instance of a plugin named in `dependsOn`. */
   dependency<T = unknown>(name: string): T;
+  /** Whether this replica is the active controller; act on the outside world only while it is. */
+  readonly leadership: Leadership;
+}
+
+/** The active/standby state of this controller replica, as the Lease decides it. */
+export interface Leadership {
+  readonly active: boolean;
+  /** Calls `listener` on every change; returns a function that unsubscribes. */
+  subscribe(listener: (active: boolean) => void): () => void;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -148,6 +157,16 @@ export interface CloudBackend {
   remove(key: string, uid: string): void | Promise<void>;
   /** Registers the status callback; the backend calls it whenever a Service's cloud status changes. */
   onStatus(listener: (key: string, status: BackendStatus) => void): void;
+  /**
+   * Called when a newly active controller has applied every opted-in Service once: cloud state that was not
+   * re-applied since the backend started belongs to no Service and may go.
+   */
+  resynced?(): void;
+  /** Every pod change, for backends that act on pods themselves (e.g. egress); `nodeIP` is its node's. */
+  podChanged?(pod: PodView, nodeIP: string | undefined): void;
+  podDeleted?(uid: string): void;
+  /** JSON snapshots the controller serves at `/debug/<path>` on its metrics address. */
+  debug?(): Readonly<Record<string, () => unknown>>;
 }
 
 /** An exporter publishes the metrics registry: served at `path` on the metrics address, or pushed elsewhere. */

@@ -20,13 +20,15 @@ import { systemClock } from "./engine/clock.ts";
 import { type EgressPod, ServiceGatewayEngine } from "./engine/engine.ts";
 import { engineMetrics, throttleObserver } from "./engine/metrics.ts";
 import { type AzureServiceGatewayOptions, optionsSchema } from "./options.ts";
+import { LeaderOnlyBackend } from "./leader_only.ts";
 
 export { difftrackerDebugApp } from "./debug.ts";
 export { type EgressPod, ServiceGatewayEngine } from "./engine/engine.ts";
 export type { AzureServiceGatewayOptions } from "./options.ts";
 
-/** The instance the plugin's setup returns: a CloudBackend plus egress hooks, debug snapshots and close. */
-export type AzureServiceGatewayBackend = ServiceGatewayEngine;
+/** The instance the plugin's setup returns: one engine per term of leadership behind the CloudBackend API. */
+export type AzureServiceGatewayBackend = LeaderOnlyBackend;
+export { LeaderOnlyBackend };
 
 /** The egress a pod asks for through the configured label, as the engine's pod hooks take it. */
 export function egressPodOf(
@@ -68,26 +70,31 @@ export default defineBackend<AzureServiceGatewayOptions>({
       location: o.location,
       createGateway: o.createGateway,
     });
-    const engine = new ServiceGatewayEngine({
-      api,
-      clock: systemClock,
-      logger: ctx.logger,
-      metrics,
-      config: {
-        servicePrefix: o.servicePrefix,
-        maxInFlight: o.maxConcurrentOperations,
-        backoff: { ...o.backoff },
-        orphanGraceMs: o.timeouts.orphanGraceMs,
-        operationTimeoutMs: o.timeouts.operationMs,
-        locationsTimeoutMs: o.timeouts.locationsMs,
-        drainTimeoutMs: o.timeouts.drainMs,
-      },
-    });
-    // Start in the background: an unreachable ARM must not block the controller; start retries with backoff.
-    engine.start();
-    ctx.signal.addEventListener("abort", () => engine.close(), { once: true });
-    return engine;
+    const makeEngine = () =>
+      new ServiceGatewayEngine({
+        api,
+        clock: systemClock,
+        logger: ctx.logger,
+        metrics,
+        config: {
+          servicePrefix: o.servicePrefix,
+          maxInFlight: o.maxConcurrentOperations,
+          backoff: { ...o.backoff },
+          orphanGraceMs: o.timeouts.orphanGraceMs,
+          operationTimeoutMs: o.timeouts.operationMs,
+          locationsTimeoutMs: o.timeouts.locationsMs,
+          drainTimeoutMs: o.timeouts.drainMs,
+        },
+      });
+    const backend = new LeaderOnlyBackend(
+      makeEngine,
+      (pod, nodeIP) => egressPodOf(pod, nodeIP, o),
+      ctx.leadership,
+      ctx.logger,
+    );
+    ctx.signal.addEventListener("abort", () => void backend.close(), { once: true });
+    return backend;
   },
-  // The kernel types the instance as CloudBackend; setup above always returns the engine.
-  close: (engine) => (engine as ServiceGatewayEngine).close(),
+  // The kernel types the instance as CloudBackend; setup above always returns a LeaderOnlyBackend.
+  close: (backend) => (backend as LeaderOnlyBackend).close(),
 });

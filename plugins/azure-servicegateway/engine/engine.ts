@@ -383,6 +383,8 @@ export class ServiceGatewayEngine implements CloudBackend {
     if (pod.egress && pod.ip && pod.nodeIP && isIP(pod.ip) && isIP(pod.nodeIP)) {
       this.egressPods.set(pod.uid, pod);
     } else this.egressPods.delete(pod.uid);
+    // The controller reports every pod change; most pods ask for no egress and need no work.
+    if (!before && !pod.egress) return;
     for (const e of new Set([before, pod.egress])) if (e) this.recomputeEgress(e);
     this.kick();
   }

@@ -1,0 +1,185 @@
+/**
+ * The Azure Service Gateway backend end to end (issue 7): the controller under deploy/ RBAC, the plugin enabled
+ * through the ConfigMap against the project's ARM emulator, an opted-in LoadBalancer Service that gets its
+ * frontend IP in status.loadBalancer.ingress, and a failover that moves the gateway's address.
+ */
+import assert from "node:assert/strict";
+import { ConfigMaps, Services } from "../../core/kube/paths.ts";
+import type { Service } from "../../core/kube/types.ts";
+import { type ArmEmulator, startArmEmulator } from "../emulators/arm/emulator.ts";
+import {
+  CONTROLLER_NS,
+  type E2E,
+  getService,
+  HTTP_PORT,
+  noSanitize,
+  optedInService,
+  routedPods,
+  startE2E,
+  waitFor,
+} from "./_env.ts";
+
+let env: E2E;
+let arm: ArmEmulator;
+let metricsPort = 0;
+let ns = "";
+
+/** Pod IPs the gateway routes to for services whose name starts with `prefix`. */
+function gatewayAddresses(prefix = "zl-"): string[] {
+  const out: string[] = [];
+  for (const byPod of Object.values(arm.state().addressLocations)) {
+    for (const [podIP, services] of Object.entries(byPod)) {
+      if (services.some((s) => s.startsWith(prefix) && !s.startsWith("zl-egress-"))) out.push(podIP);
+    }
+  }
+  return out.sort();
+}
+
+Deno.test({
+  name: "setup: ARM emulator, control plane, controller with the backend enabled in the ConfigMap",
+  ...noSanitize,
+  async fn() {
+    arm = startArmEmulator();
+    env = await startE2E();
+    await env.client.create(ConfigMaps, {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "zen-lead-config", namespace: CONTROLLER_NS },
+      data: {
+        "config.yaml": [
+          "plugins:",
+          "  - name: azure-servicegateway",
+          "    options:",
+          "      subscriptionId: sub",
+          "      resourceGroup: rg",
+          "      serviceGatewayName: sgw",
+          "      virtualNetworkName: vnet",
+          "      location: westeurope",
+          `      armEndpoint: ${arm.url}`,
+          "      credential: { type: staticToken, token: test-token }",
+          "      timeouts: { pollIntervalMs: 10, orphanGraceMs: 300 }",
+          "",
+        ].join("\n"),
+      },
+    });
+    const h = await env.startController();
+    metricsPort = h.metricsPort;
+    await h.leading;
+    assert.ok(h.kernel.names("backend").includes("azure-servicegateway"), "the backend is enabled");
+  },
+});
+
+Deno.test({
+  name: "an opted-in Service with the backend gets status.loadBalancer.ingress from the engine",
+  ...noSanitize,
+  async fn() {
+    ns = await env.cluster.newNamespace("azure");
+    for (const name of ["web-0", "web-1"]) {
+      await env.kubelet.createPod(ns, { name, labels: { app: "web" }, ports: HTTP_PORT });
+      await new Promise((r) => setTimeout(r, 1001));
+    }
+    await env.client.create<Service>(
+      Services,
+      optedInService(ns, "web", {
+        type: "LoadBalancer",
+        annotations: { "zen-lead.io/backend": "azure-servicegateway" },
+      }),
+    );
+    const ingress = await waitFor("status.loadBalancer.ingress", async () => {
+      const s = await getService(env.client, ns, "web");
+      return s?.status?.loadBalancer?.ingress?.[0]?.ip;
+    }, 30_000);
+    const pips = Object.values(arm.state().publicIPs).map((p) =>
+      (p as { properties?: { ipAddress?: string } }).properties?.ipAddress
+    );
+    assert.ok(pips.includes(ingress), `ingress ${ingress} is one of the emulator's public IPs ${pips}`);
+    const routed = await routedPods(env.client, ns, "web-leader");
+    assert.deepEqual(routed, ["web-0"]);
+    await waitFor(
+      "gateway routes to the leader pod",
+      () => Promise.resolve(gatewayAddresses().length === 1 || undefined),
+    );
+  },
+});
+
+Deno.test({
+  name: "a leader failover moves the emulator's address to the new leader pod (time printed)",
+  ...noSanitize,
+  async fn() {
+    const pods = await env.kubelet.core.listNamespacedPod({ namespace: ns });
+    const ipOf = (name: string) => pods.items.find((p) => p.metadata?.name === name)?.status?.podIP;
+    assert.deepEqual(gatewayAddresses(), [ipOf("web-0")]);
+    const t0 = performance.now();
+    await env.kubelet.setPodReady(ns, "web-0", false);
+    await waitFor(
+      "gateway address moved",
+      () => Promise.resolve(gatewayAddresses().join() === ipOf("web-1") || undefined),
+      15_000,
+    );
+    console.log(
+      `gateway failover: emulator routes to the new leader ${
+        (performance.now() - t0).toFixed(1)
+      } ms after the status write`,
+    );
+    const debug = await (await fetch(`http://127.0.0.1:${metricsPort}/debug/difftracker/services`)).json();
+    assert.ok(JSON.stringify(debug).includes("zl-"), JSON.stringify(debug).slice(0, 500));
+  },
+});
+
+Deno.test({
+  name:
+    "a standby replica leaves the gateway alone (its engine does not run, so it cannot take services for orphans)",
+  ...noSanitize,
+  async fn() {
+    const before = Object.keys(arm.state().services).sort();
+    const writesBefore = arm.requests.filter((r) => r.method !== "GET").length;
+    const standby = await env.startController();
+    assert.equal(standby.controller.isActive, false);
+    await new Promise((r) => setTimeout(r, 1500)); // five times the configured orphan grace
+    assert.deepEqual(Object.keys(arm.state().services).sort(), before);
+    assert.equal(
+      arm.requests.filter((r) => r.method !== "GET").length,
+      writesBefore,
+      "no ARM writes from the standby",
+    );
+    const debug = await (await fetch(`http://127.0.0.1:${standby.metricsPort}/debug/difftracker/services`))
+      .json();
+    assert.match(JSON.stringify(debug), /standby/);
+    await standby.stop(1000);
+  },
+});
+
+Deno.test({
+  name: "opting out removes the gateway service and clears the ingress",
+  ...noSanitize,
+  async fn() {
+    await env.client.mergePatch(Services, ns, "web", {
+      metadata: { annotations: { "zen-lead.io/enabled": null } },
+    });
+    await waitFor(
+      "gateway service removed",
+      () =>
+        Promise.resolve(
+          Object.keys(arm.state().services).every((s) =>
+            !s.startsWith("zl-") || s.startsWith("zl-egress-")
+          ) || undefined,
+        ),
+      15_000,
+    );
+    await waitFor(
+      "ingress cleared",
+      async () =>
+        ((await getService(env.client, ns, "web"))?.status?.loadBalancer?.ingress ?? []).length === 0 ||
+        undefined,
+    );
+  },
+});
+
+Deno.test({
+  name: "teardown",
+  ...noSanitize,
+  async fn() {
+    await env?.stop();
+    await arm?.close();
+  },
+});
