@@ -1,9 +1,13 @@
 /** Shared setup for the azure-servicegateway integration tests: the plugin wired to an in-process emulator. */
 import * as v from "valibot";
+import { ALWAYS_ACTIVE } from "../../core/plugin/leadership.ts";
 import { RootLogger } from "../../core/log.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import type { BackendStatus } from "../../core/plugin/types.ts";
-import plugin, { type AzureServiceGatewayBackend } from "../../plugins/azure-servicegateway/mod.ts";
+import plugin, {
+  type AzureServiceGatewayBackend,
+  type ServiceGatewayEngine,
+} from "../../plugins/azure-servicegateway/mod.ts";
 import { optionsSchema } from "../../plugins/azure-servicegateway/options.ts";
 import type { ArmEmulator } from "../emulators/arm/emulator.ts";
 
@@ -11,7 +15,8 @@ export const TOKEN = "emulator-token";
 export const API_VERSION = "2025-05-01";
 
 export interface Backend {
-  engine: AzureServiceGatewayBackend;
+  /** The engine of the plugin's current (always active) term. */
+  engine: ServiceGatewayEngine;
   registry: MetricsRegistry;
   statuses: Map<string, BackendStatus>;
   close(): Promise<void>;
@@ -52,16 +57,19 @@ export async function startBackend(
   });
   const registry = new MetricsRegistry();
   const abort = new AbortController();
-  const engine = await plugin.setup({
+  const backend = await plugin.setup({
     name: "azure-servicegateway",
     options,
     logger: new RootLogger("error", () => {}),
     metrics: registry,
     signal: abort.signal,
+    leadership: ALWAYS_ACTIVE,
     dependency: () => {
       throw new Error("azure-servicegateway has no dependencies");
     },
   }) as AzureServiceGatewayBackend;
+  // Always active: the plugin runs its engine at once (one engine per term of leadership).
+  const engine = backend.current!;
   const statuses = new Map<string, BackendStatus>();
   engine.onStatus((key, status) => statuses.set(key, status));
   await engine.start();
@@ -70,7 +78,7 @@ export async function startBackend(
     registry,
     statuses,
     close: async () => {
-      await plugin.close!(engine);
+      await plugin.close!(backend);
       abort.abort();
     },
   };

@@ -2,6 +2,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import fc from "fast-check";
 import * as v from "valibot";
 import type { Candidate, LeaderStrategy, NodeView, PluginDefinition, StrategyInput } from "../../mod.ts";
+import { ALWAYS_ACTIVE } from "../../core/plugin/leadership.ts";
 import { RootLogger } from "../../core/log.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { selectLeaders } from "../../core/leader/select.ts";
@@ -30,6 +31,7 @@ function instantiate<O>(
     logger: new RootLogger("error", () => {}),
     metrics: new MetricsRegistry(),
     signal: new AbortController().signal,
+    leadership: ALWAYS_ACTIVE,
     dependency: () => {
       throw new Error(`${def.name} has no dependencies`);
     },
