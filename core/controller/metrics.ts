@@ -22,7 +22,8 @@ export function controllerMetrics(r: MetricsRegistry) {
     }),
     leaderChanges: r.counter({
       name: "zen_lead_leader_changes_total",
-      help: "Changes of the primary leader, by reason (initial election included; failovers are a subset).",
+      help:
+        "Leader changes (the primary or a pool member), by reason; initial elections included, failovers a subset.",
       labelNames: ["reason"],
     }),
     selections: r.counter({
