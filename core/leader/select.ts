@@ -6,8 +6,9 @@
  * 2. Priority: a higher `zen-lead.io/priority` always wins a slot over a lower one, before stickiness and before
  *    the strategy's order. A current leader therefore loses its place to any ranked candidate with a strictly
  *    higher priority when no free slot is left for it.
- * 3. Sticky (default): among equal priorities, a current leader that is still ranked keeps its slot and its
- *    position in the endpoint order, so a healthy leader is never moved just because the ranking changed.
+ * 3. Sticky (default): among equal priorities, a current leader that is still ranked keeps its slot, and the
+ *    kept leaders keep their relative order (moving up over freed slots), so a healthy leader is never moved
+ *    just because the ranking changed and a surviving pool member, not a newcomer, becomes primary.
  * 4. Free slots are filled in the strategy's order, preferring pods on nodes, then zones, that the pool does not
  *    use yet whenever such a pod exists, so one node or zone failure cannot take the whole pool down.
  */
@@ -98,13 +99,14 @@ function pickByPriority(
   return picks;
 }
 
-/** Sticky order: kept leaders stay at their index; newcomers fill the freed slots, then follow. */
+/**
+ * Sticky order: kept leaders keep their relative order and move up over freed slots, newcomers follow. When a
+ * pool's primary is lost, the surviving member that already serves becomes primary, not a newcomer.
+ */
 function keepPositions(current: readonly string[], picks: readonly string[]): string[] {
   const picked = new Set(picks);
   const was = new Set(current);
-  const newcomers = picks.filter((uid) => !was.has(uid));
-  const slots = current.map((uid) => picked.has(uid) ? uid : newcomers.shift());
-  return [...slots.filter((uid): uid is string => uid !== undefined), ...newcomers];
+  return [...current.filter((uid) => picked.has(uid)), ...picks.filter((uid) => !was.has(uid))];
 }
 
 function unique(uids: readonly string[]): string[] {

@@ -243,10 +243,10 @@ Deno.test({
     }, 5000);
     assert.deepEqual(
       routed,
-      ["web-1", "web-0"],
-      "web-0 keeps its slot; web-1 (a fresh node) takes the freed one",
+      ["web-0", "web-1"],
+      "the surviving member web-0 becomes primary; web-1 (a fresh node) joins",
     );
-    await eventWith(ns, "web", "LeaderChanged", /web-1.*reason: notReady/);
+    await eventWith(ns, "web", "LeaderChanged", /web-0.*reason: notReady/);
   },
 });
 
@@ -274,9 +274,9 @@ Deno.test({
       return r && r.length === 2 && !r.includes("web-0") ? r : undefined;
     }, 5000);
     console.log(`pool of 2: primary replaced in ${(performance.now() - t0).toFixed(1)} ms -> [${routed}]`);
-    // web-2 keeps its endpoint; the freed slot goes to the only other pod.
+    // The surviving member web-2 becomes primary; the only other pod joins.
     assert.deepEqual([...routed].sort(), ["web-1", "web-2"]);
-    assert.equal(routed[1], "web-2", "the surviving member keeps its position");
+    assert.equal(routed[0], "web-2", "the surviving member, already serving, becomes primary");
     await deleting;
     await staysRouted(ns, "web-leader", routed, 500);
   },

@@ -94,10 +94,13 @@ Deno.test("no acceptable pod or no wanted leader gives no leaders", () => {
   assertEquals(select([], { count: 3 }).leaders, []);
 });
 
-Deno.test("pool, sticky: a kept leader keeps its endpoint position; a newcomer takes the freed slot", () => {
+Deno.test("pool, sticky: kept leaders keep their order and move up; a newcomer joins at the end", () => {
   const candidates = ["a", "b", "c", "d"].map((uid) => pod(uid, { node: `n-${uid}` }));
   const result = select(candidates, { ranked: ["d", "a", "c"], currentLeaders: ["a", "b", "c"], count: 3 });
-  assertEquals(result, { leaders: ["a", "d", "c"], kept: ["a", "c"], added: ["d"], dropped: ["b"] });
+  assertEquals(result, { leaders: ["a", "c", "d"], kept: ["a", "c"], added: ["d"], dropped: ["b"] });
+  // The primary lost: the surviving member that already serves becomes primary, not the newcomer.
+  const lost = select(candidates, { ranked: ["d", "b", "c"], currentLeaders: ["a", "b"], count: 2 });
+  assertEquals(lost.leaders, ["b", "d"]);
 });
 
 Deno.test("pool, sticky: shrinking keeps the first current leaders; growing appends newcomers", () => {
