@@ -60,8 +60,12 @@ export interface ZenLeadHandle {
 
 function loadKubeConfig(path: string | undefined): KubeConfig {
   const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
+  if (path && !path.includes(":")) kc.loadFromFile(path);
+  else if (path) {
+    // A list of files, as KUBECONFIG may hold: merged in order like kubectl does.
+    Deno.env.set("KUBECONFIG", path);
+    kc.loadFromDefault();
+  } else kc.loadFromDefault();
   return kc;
 }
 
@@ -170,6 +174,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     maxCacheSizePerNamespace: settings.maxCacheSizePerNamespace,
     canWrite: () => elector ? elector.isLeader() : true,
     stallTimeoutMs: opts.stallTimeoutMs,
+    listTimeoutMs: () => settings.cacheUpdateTimeoutSeconds * 1000,
   });
 
   // Backends report cloud status; the controller writes it to the source Service (the "status watcher").
@@ -197,6 +202,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     controller.reconciler.settingsMemo.setMax(settings.maxCacheSizePerNamespace);
     logger.setLevel(settings.logLevel);
     client.setRateLimit(settings.qps, settings.burst);
+    client.setTimeout(settings.apiTimeoutSeconds * 1000);
     controller.queue.setWorkers(settings.maxConcurrentReconciles);
     attachBackends();
     if (controller.isActive) controller.replayPodsToBackends();

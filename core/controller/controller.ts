@@ -37,6 +37,8 @@ export interface LeaderControllerOptions {
   canWrite(): boolean;
   stallTimeoutMs?: number;
   probeConcurrency?: number;
+  /** Timeout of each list page of the informers (`--cache-update-timeout-seconds`). */
+  listTimeoutMs?: () => number;
 }
 
 export class LeaderController {
@@ -62,6 +64,7 @@ export class LeaderController {
       logger: log,
       metrics: o.metrics,
       stallTimeoutMs: o.stallTimeoutMs,
+      listTimeoutMs: o.listTimeoutMs,
     };
     this.services = new Informer<Service>({ ...common, resource: Services, transform: serviceTransform });
     this.pods = new Informer<Pod>({ ...common, resource: Pods, transform: podTransform });
@@ -344,11 +347,13 @@ export class LeaderController {
     return this.active;
   }
 
-  /** Stops intake and waits for in-flight reconciles up to `graceMs`. */
+  /** Stops intake, waits for in-flight reconciles up to `graceMs`, then for Events still being written. */
   async shutdown(graceMs: number): Promise<void> {
     if (this.sizeTimer !== undefined) clearInterval(this.sizeTimer);
     await this.queue.shutdown(graceMs);
     this.probes.close();
+    const deadline = Date.now() + Math.min(graceMs, 2000);
+    while (this.events.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   }
 }
 

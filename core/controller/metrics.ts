@@ -33,7 +33,7 @@ export function controllerMetrics(r: MetricsRegistry) {
     }),
     reconciliations: r.counter({
       name: "zen_lead_reconciliations_total",
-      help: "Reconciles by result (success, error, conflict, skipped).",
+      help: "Reconciles by result (success, error, or skipped when this replica may no longer write).",
       labelNames: ["result"],
     }),
     reconcileDuration: r.histogram({

@@ -90,7 +90,7 @@ export interface DeleteOptions extends CallOptions {
 
 export class KubeClient {
   private readonly limiter: TokenBucket;
-  private readonly timeoutMs: number;
+  private timeoutMs: number;
   private readonly maxRetries: number;
   private readonly userAgent: string;
   private readonly metrics;
@@ -128,6 +128,11 @@ export class KubeClient {
   /** The API server's base URL. */
   get server(): URL {
     return this.transport.server;
+  }
+
+  /** Changes the default per-request timeout at run time (configuration reload). */
+  setTimeout(timeoutMs: number): void {
+    this.timeoutMs = timeoutMs;
   }
 
   /** Changes the global rate limit at run time (configuration reload). */

@@ -32,6 +32,8 @@ export interface InformerOptions<T extends KubeObject> {
   transform?: (obj: T) => T;
   /** Page size of the list (default 500). */
   pageSize?: number;
+  /** Timeout of each list page (`--cache-update-timeout-seconds`); read at every list so reloads apply. */
+  listTimeoutMs?: () => number;
   /** Server-side watch timeout; each watch draws from [this, 2x this) seconds (default 300). */
   watchTimeoutSeconds?: number;
   /** No event and no bookmark for this long means the watch is dead (default 150 s; bookmarks come each ~60 s). */
@@ -217,7 +219,7 @@ export class Informer<T extends KubeObject> {
           fieldSelector: this.opts.fieldSelector,
           limit,
           continue: cont,
-        }, { signal });
+        }, { signal, timeoutMs: this.opts.listTimeoutMs?.() });
       } catch (e) {
         // The continue token expired mid-list: start over in one unpaginated list.
         if (cont && isGone(e)) {

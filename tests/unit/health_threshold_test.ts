@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { applyFailMode } from "../../core/health/fail_mode.ts";
 import { type ProbeRole, type ProbeState, recordResult, UNPROBED } from "../../core/health/threshold.ts";
 
 const run = (
@@ -91,11 +90,4 @@ Deno.test("an undecided pod is presumed by its role", () => {
   // Candidate: one failure rules out, successThreshold successes clear.
   assert.equal(run([false], "candidate", 3, 2)[0].healthy, false);
   assert.deepEqual(run([true, true], "candidate", 3, 2).map((s) => s.healthy), [undefined, true]);
-});
-
-Deno.test("applyFailMode: decided verdicts win; undecided follows the mode", () => {
-  assert.equal(applyFailMode(true, "closed"), true);
-  assert.equal(applyFailMode(false, "open"), false);
-  assert.equal(applyFailMode(undefined, "open"), true);
-  assert.equal(applyFailMode(undefined, "closed"), false);
 });
