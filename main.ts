@@ -3,10 +3,15 @@
  * kubeconfig (`--kubeconfig`, `KUBECONFIG`, or in-cluster configuration). See `--help` for flags.
  */
 import { runController } from "./core/app.ts";
+import { runGrpcProber } from "./health/grpc_prober_main.ts";
+import { PROBER_FLAG } from "./health/grpc_prober_protocol.ts";
 
 export { runController };
 
-if (import.meta.main) {
+if (import.meta.main && Deno.args[0] === PROBER_FLAG) {
+  // The compiled binary runs its own gRPC prober process (health/grpc_prober.ts).
+  await runGrpcProber();
+} else if (import.meta.main) {
   try {
     await runController(Deno.args);
   } catch (e) {

@@ -7,13 +7,6 @@
  * in EndpointSlices ("may not be in the loopback range"), so a leader on 127.0.0.x could never be routed. Pods
  * share the address and differ by port (each declares its server's port under the name the check uses).
  */
-import { Buffer } from "node:buffer";
-import * as grpc from "@grpc/grpc-js";
-import {
-  decodeHealthCheckRequest,
-  encodeHealthCheckResponse,
-  HEALTH_CHECK_METHOD,
-} from "../../health/grpc_codec.ts";
 import { FALLBACK_ADVERTISE_ADDRESS, hostAdvertiseAddress } from "../harness/advertise.ts";
 
 /** The address health targets listen on and pods report: routable in an EndpointSlice, reachable from here. */
@@ -96,45 +89,63 @@ export const SERVING_STATUS = { UNKNOWN: 0, SERVING: 1, NOT_SERVING: 2, SERVICE_
 export interface GrpcTarget {
   readonly ip: string;
   readonly port: number;
-  /** The status answered for the health service `service` ("" is the server as a whole). */
-  setStatus(service: string, status: number): void;
+  /** The status answered for the health service `service` ("" is the server as a whole); resolves once in force. */
+  setStatus(service: string, status: number): Promise<void>;
   readonly hits: number[];
-  close(): void;
+  close(): Promise<void>;
 }
 
+/** A grpc.health.v1 target in a child process (see _grpc_target_main.ts for why not in this one). */
 export async function startGrpcTarget(ip: string, statuses: Record<string, number>): Promise<GrpcTarget> {
-  const server = new grpc.Server();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./_grpc_target_main.ts", import.meta.url).pathname,
+      ip,
+      JSON.stringify(statuses),
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
   const hits: number[] = [];
-  const bytes = (b: Buffer) => new Uint8Array(b);
-  const buf = (b: Uint8Array) => Buffer.from(b);
-  server.addService({
-    Check: {
-      path: HEALTH_CHECK_METHOD,
-      requestStream: false,
-      responseStream: false,
-      requestDeserialize: bytes,
-      requestSerialize: buf,
-      responseDeserialize: bytes,
-      responseSerialize: buf,
-    },
-  }, {
-    Check: (call: grpc.ServerUnaryCall<Uint8Array, Uint8Array>, done: grpc.sendUnaryData<Uint8Array>) => {
-      hits.push(Date.now());
-      const status = statuses[decodeHealthCheckRequest(call.request).service];
-      if (status === undefined) return done({ code: grpc.status.NOT_FOUND, details: "unknown service" });
-      done(null, encodeHealthCheckResponse(status));
-    },
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${ip}:0`, grpc.ServerCredentials.createInsecure(), (e, p) => e ? reject(e) : resolve(p))
-  );
+  const acks: (() => void)[] = [];
+  const writer = child.stdin.getWriter();
+  const encoder = new TextEncoder();
+  let resolvePort!: (p: number) => void;
+  const portReady = new Promise<number>((r) => resolvePort = r);
+  const reading = (async () => {
+    let buf = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      buf += chunk;
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const msg = JSON.parse(buf.slice(0, i)) as { port?: number; hit?: number; ack?: boolean };
+        buf = buf.slice(i + 1);
+        if (msg.port !== undefined) resolvePort(msg.port);
+        if (msg.hit !== undefined) hits.push(msg.hit);
+        if (msg.ack) acks.shift()?.();
+      }
+    }
+  })();
+  const port = await Promise.race([
+    portReady,
+    child.status.then((s) => Promise.reject(new Error(`gRPC target exited with ${s.code} before listening`))),
+  ]);
   return {
     ip,
     port,
     hits,
-    setStatus(service, status) {
-      statuses[service] = status;
+    async setStatus(service, status) {
+      const acked = new Promise<void>((r) => acks.push(r));
+      await writer.write(encoder.encode(JSON.stringify({ service, status }) + "\n"));
+      await acked;
     },
-    close: () => server.forceShutdown(),
+    async close() {
+      await writer.close().catch(() => {});
+      await child.status;
+      await reading;
+    },
   };
 }

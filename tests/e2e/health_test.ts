@@ -233,7 +233,7 @@ Deno.test({
       ));
       await sleep(1000);
       const t0 = performance.now();
-      targets[0].setStatus("app.Health", SERVING_STATUS.NOT_SERVING);
+      await targets[0].setStatus("app.Health", SERVING_STATUS.NOT_SERVING);
       assert.equal(await failedOver("gRPC NOT_SERVING", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
       const ev = await leaderChanged(ns, /web-1/);
       assert.match(ev.message, /grpc check of pod web-0 failed: NOT_SERVING/);
@@ -248,10 +248,8 @@ Deno.test({
         })) >= 2,
       );
     } finally {
-      // Deno 2.9.6 aborts (nghttp2 assertion) when an in-process gRPC server sends GOAWAY to an in-process
-      // channel with a call open, so the controller releases its channels (opt-out) before the servers stop.
       if (ns) await optOutAndWaitForProbesToStop(ns);
-      for (const t of targets) t.close();
+      for (const t of targets) await t.close();
     }
   },
 });

@@ -9,7 +9,8 @@ import { ProbeScheduler } from "../../core/health/scheduler.ts";
 import { DEFAULT_SCHEDULE } from "../../core/health/spec.ts";
 import type { HealthChecker, HealthResult, PodView } from "../../core/plugin/types.ts";
 import { GrpcHealthChecker, httpChecker, type HttpCheckSpec } from "../../health/mod.ts";
-import { IDLE_CHANNEL_MS } from "../../health/grpc.ts";
+import { GrpcChannels, IDLE_CHANNEL_MS } from "../../health/grpc_channels.ts";
+import { GrpcProber } from "../../health/grpc_prober.ts";
 import {
   decodeHealthCheckRequest,
   encodeHealthCheckResponse,
@@ -173,7 +174,7 @@ Deno.test("http and grpc checkers reach an IPv6 pod IP", async () => {
     Date.now() + 2000,
   );
   assert.deepEqual(g, { healthy: true, reason: "SERVING" });
-  checker.closeAll();
+  await checker.closeAll();
   grpcServer.stop();
 });
 
@@ -309,20 +310,49 @@ Deno.test("grpc checker against a real grpc.health.v1 server", async (t) => {
     assert.match(r.reason, /port name "health" is not declared/);
   });
 
-  await t.step("one channel per address, closed on release", () => {
-    assert.equal(checker.openChannels, 1);
+  await t.step("one channel per address in the prober process, closed on release", async () => {
+    const prober = checker.transport as GrpcProber;
+    assert.equal(await prober.openChannels(), 1);
     checker.release(target, { port: server.port, service: "" });
-    assert.equal(checker.openChannels, 0);
+    assert.equal(await prober.openChannels(), 0);
   });
 
-  checker.closeAll();
+  await t.step("a crashed prober process is restarted and the check in flight is retried", async () => {
+    const prober = checker.transport as GrpcProber;
+    const pid = prober.pid!;
+    const pending = checker.check(
+      target,
+      { port: server.port, service: "slow.Service" },
+      forever,
+      Date.now() + 1500,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    Deno.kill(pid, "SIGKILL");
+    const r = await pending;
+    assert.match(
+      r.reason,
+      /^timeout \(gRPC DEADLINE_EXCEEDED/,
+      "answered by the new process at the deadline",
+    );
+    assert.equal(prober.restarts, 1);
+    assert.notEqual(prober.pid, pid);
+    assert.deepEqual(await checker.check(target, { port: server.port, service: "" }, forever, soon()), {
+      healthy: true,
+      reason: "SERVING",
+    });
+  });
+
+  await checker.closeAll();
   server.stop();
 });
 
 Deno.test("grpc checker: channels idle past IDLE_CHANNEL_MS are closed by a later check", async () => {
   const server = await startHealthServer(GRPC_IP, { "": 1 });
   let now = 1_000_000;
-  const checker = new GrpcHealthChecker(() => now);
+  // The channel pool in-process (it normally lives in the prober process) to move its clock by hand; the
+  // only channel it closes never connected, which is safe in-process.
+  const checker = new GrpcHealthChecker(new GrpcChannels(() => now));
+  const channels = checker.transport as unknown as GrpcChannels;
   const spec = { port: server.port, service: "" };
   await checker.check(pod(GRPC_IP), spec, forever, Date.now() + 2000);
   await checker.check(
@@ -331,17 +361,17 @@ Deno.test("grpc checker: channels idle past IDLE_CHANNEL_MS are closed by a late
     forever,
     Date.now() + 2000,
   );
-  assert.equal(checker.openChannels, 2);
+  assert.equal(channels.openChannels, 2);
   now += IDLE_CHANNEL_MS / 2;
   await checker.check(pod(GRPC_IP), spec, forever, Date.now() + 2000);
-  assert.equal(checker.openChannels, 2, "nothing idle long enough yet");
+  assert.equal(channels.openChannels, 2, "nothing idle long enough yet");
   now += IDLE_CHANNEL_MS / 2;
   assert.deepEqual(await checker.check(pod(GRPC_IP), spec, forever, Date.now() + 2000), {
     healthy: true,
     reason: "SERVING",
   });
-  assert.equal(checker.openChannels, 1, "the channel to 127.0.0.26, unused for IDLE_CHANNEL_MS, was closed");
-  checker.closeAll();
+  assert.equal(channels.openChannels, 1, "the channel to 127.0.0.26, unused for IDLE_CHANNEL_MS, was closed");
+  await checker.closeAll();
   server.stop();
 });
 
@@ -351,7 +381,7 @@ Deno.test("grpc checker: a refused connection is unhealthy with UNAVAILABLE", as
   const r = await checker.check(pod(CLOSED_IP), { port, service: "" }, forever, Date.now() + 2000);
   assert.equal(r.healthy, false);
   assert.match(r.reason, /^gRPC UNAVAILABLE: .*127\.0\.0\.24/);
-  checker.closeAll();
+  await checker.closeAll();
 });
 
 Deno.test("scheduler + grpc checker: the leader turns unhealthy after failureThreshold and recovers", async () => {
@@ -407,8 +437,13 @@ Deno.test("scheduler + grpc checker: the leader turns unhealthy after failureThr
   assert.equal(scheduler.state("it/grpc", "g1")?.consecutiveSuccesses, 2);
 
   scheduler.remove("g1", "it/grpc");
-  assert.equal(checker.openChannels, 0, "removing the target released its channel");
+  assert.equal(
+    await (checker.transport as GrpcProber).openChannels(),
+    0,
+    "removing the target released its channel",
+  );
   scheduler.close();
+  await checker.closeAll();
   server.stop();
 });
 
