@@ -97,6 +97,15 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     burst: settings.burst,
     timeoutMs: settings.apiTimeoutSeconds * 1000,
   });
+  // Events go through a token bucket of their own: a burst of them (a thousand Services created at once) must
+  // not queue the EndpointSlice writes that route traffic behind it.
+  const eventsClient = await KubeClient.fromKubeConfig(kc, {
+    metrics,
+    logger,
+    qps: settings.qps,
+    burst: settings.burst,
+    timeoutMs: settings.apiTimeoutSeconds * 1000,
+  });
   const abort = new AbortController();
   const identity = env.POD_NAME || `${Deno.hostname()}-${crypto.randomUUID().slice(0, 6)}`;
 
@@ -159,6 +168,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   let configGeneration = 0;
   const controller = new LeaderController({
     client,
+    eventsClient,
     logger,
     metrics,
     namespaces: settings.watchNamespaces,
@@ -202,6 +212,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     controller.reconciler.settingsMemo.setMax(settings.maxCacheSizePerNamespace);
     logger.setLevel(settings.logLevel);
     client.setRateLimit(settings.qps, settings.burst);
+    eventsClient.setRateLimit(settings.qps, settings.burst);
     client.setTimeout(settings.apiTimeoutSeconds * 1000);
     controller.queue.setWorkers(settings.maxConcurrentReconciles);
     attachBackends();
@@ -323,6 +334,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       await Promise.all(servers.map((s) => s.close()));
       stopProcessMetrics();
       client.close();
+      eventsClient.close();
     },
   };
 }

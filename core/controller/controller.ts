@@ -33,6 +33,8 @@ export interface LeaderControllerOptions {
   plugins: PluginAccess;
   /** `--max-cache-size-per-namespace`: bounds the parsed-settings memo (never the informer caches). */
   maxCacheSizePerNamespace?: number;
+  /** Writes Events; a client with a rate limit of its own, so Events never delay a routing write. */
+  eventsClient?: KubeClient;
   /** True only while this replica holds the Lease and may write. */
   canWrite(): boolean;
   stallTimeoutMs?: number;
@@ -93,7 +95,7 @@ export class LeaderController {
     this.pods.addIndex(INDEX.node, (p) => p.spec?.nodeName ? [p.spec.nodeName] : []);
 
     this.probes = new ProbeScheduler({ concurrency: o.probeConcurrency, metrics: o.metrics, logger: log });
-    this.events = new KubeEventRecorder(KubeLeaderApi.eventSink(o.client), log);
+    this.events = new KubeEventRecorder(KubeLeaderApi.eventSink(o.eventsClient ?? o.client), log);
     this.reconciler = new Reconciler({
       stores: { services: this.services, pods: this.pods, slices: this.slices, nodes: this.nodes },
       api: new KubeLeaderApi(o.client),

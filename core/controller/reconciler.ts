@@ -354,7 +354,8 @@ export class Reconciler {
         }); reason: ${decision.reason}${failedCheck ? ` (${failedCheck})` : ""}`,
       );
     }
-    if (routed > 0 && sliceWritten && (previous.length === 0 || decision.primaryChanged)) {
+    // Routing became available (again): the first leader, or one after a spell of endpoints: [].
+    if (routed > 0 && sliceWritten && previous.length === 0) {
       this.d.events.record(
         target,
         "Normal",
