@@ -7,7 +7,7 @@ import type { ControllerProcess } from "./controller_process.ts";
 import { sumOf } from "./controller_process.ts";
 import { type Fleet, podOptions, type Progress } from "./fleet.ts";
 import type { FleetWatch } from "./fleet_watch.ts";
-import { slope, windowMinima } from "./stats.ts";
+import { collectionLows, slope, windowMinima } from "./stats.ts";
 
 export interface MemoryPoint {
   /** Seconds since the churn started. */
@@ -16,7 +16,23 @@ export interface MemoryPoint {
   heapMb: number;
 }
 
-export interface ChurnResult {
+/** What the memory series of a churn run says: the trend of the live heap and of RSS, and whether it is flat. */
+export interface MemoryTrend {
+  /** Heap right after each major collection (t in s): the live set, whose trend says whether memory grows. */
+  heapLows: { t: number; mb: number }[];
+  /** Least-squares trend of the heap lows (or of per-minute floors when fewer than 3 lows), MB per hour. */
+  heapTrendMbPerHour: number;
+  /** Least-squares trend of per-minute RSS floors after the first minute, MB per hour. */
+  rssTrendMbPerHour: number;
+  heapFirstMb: number;
+  heapLastMb: number;
+  rssFirstMb: number;
+  rssLastMb: number;
+  /** Trend over the run under 5% of the first value (or 2 MB), for heap and RSS both. */
+  flat: boolean;
+}
+
+export interface ChurnResult extends MemoryTrend {
   minutes: number;
   ratePerSecond: number;
   replaced: number;
@@ -24,16 +40,6 @@ export interface ChurnResult {
   skipped: number;
   failures: string[];
   memory: MemoryPoint[];
-  /** Least-squares growth of the per-minute floors over the run, MB per hour. */
-  heapFloorSlopeMbPerHour: number;
-  rssFloorSlopeMbPerHour: number;
-  /** Per-minute floors of the first and last full minutes. */
-  heapFloorFirstMb: number;
-  heapFloorLastMb: number;
-  rssFloorFirstMb: number;
-  rssFloorLastMb: number;
-  /** Growth small enough to call memory flat: under 5% of the first floor (or 2 MB) over the run. */
-  flat: boolean;
   cpuSeconds: number;
   failoversDuringChurn: number;
 }
@@ -132,17 +138,6 @@ export async function runChurn(
   while (inFlight > 0) await sleep(50);
   await sampleMemory();
 
-  const heapFloors = windowMinima(memory.map((m) => ({ t: m.t * 1000, v: m.heapMb })), 60_000);
-  const rssFloors = windowMinima(memory.map((m) => ({ t: m.t * 1000, v: m.rssMb })), 60_000);
-  // The first minute is warm-up (caches and JIT still growing into the churn); judge the rest.
-  const judged = (f: { x: number; y: number }[]) => f.length > 2 ? f.slice(1) : f;
-  const perHour = (f: { x: number; y: number }[]) => slope(judged(f)) * 3_600_000;
-  const first = (f: { x: number; y: number }[]) => judged(f)[0]?.y ?? NaN;
-  const last = (f: { x: number; y: number }[]) => f[f.length - 1]?.y ?? NaN;
-  const runHours = minutes / 60;
-  const heapGrowth = perHour(heapFloors) * runHours;
-  const rssGrowth = perHour(rssFloors) * runHours;
-  const flatEnough = (growth: number, base: number) => growth < Math.max(2, 0.05 * base);
   return {
     minutes,
     ratePerSecond,
@@ -150,14 +145,32 @@ export async function runChurn(
     skipped,
     failures,
     memory,
-    heapFloorSlopeMbPerHour: perHour(heapFloors),
-    rssFloorSlopeMbPerHour: perHour(rssFloors),
-    heapFloorFirstMb: first(heapFloors),
-    heapFloorLastMb: last(heapFloors),
-    rssFloorFirstMb: first(rssFloors),
-    rssFloorLastMb: last(rssFloors),
-    flat: flatEnough(heapGrowth, first(heapFloors)) && flatEnough(rssGrowth, first(rssFloors)),
+    ...summarizeMemory(memory, minutes),
     cpuSeconds: (await controller.stats()).cpuSeconds - cpuStart,
     failoversDuringChurn: sumOf(await controller.metrics(), "zen_lead_failover_count_total") - failoversStart,
+  };
+}
+
+/** Heap lows after major collections (per-minute floors when there are fewer than three) and RSS floors. */
+export function summarizeMemory(memory: readonly MemoryPoint[], minutes: number): MemoryTrend {
+  const heapSeries = memory.map((m) => ({ t: m.t * 1000, v: m.heapMb }));
+  const lows = collectionLows(heapSeries);
+  // Per-minute floors when the run is too short for three collections; the first minute is warm-up.
+  const heapPoints = lows.length >= 3 ? lows : windowMinima(heapSeries, 60_000).slice(1);
+  const rssPoints = windowMinima(memory.map((m) => ({ t: m.t * 1000, v: m.rssMb })), 60_000).slice(1);
+  const perHour = (f: { x: number; y: number }[]) => slope(f) * 3_600_000;
+  const first = (f: { x: number; y: number }[]) => f[0]?.y ?? NaN;
+  const last = (f: { x: number; y: number }[]) => f[f.length - 1]?.y ?? NaN;
+  const hours = minutes / 60;
+  const flatEnough = (f: { x: number; y: number }[]) => perHour(f) * hours < Math.max(2, 0.05 * first(f));
+  return {
+    heapLows: lows.map((l) => ({ t: l.x / 1000, mb: l.y })),
+    heapTrendMbPerHour: perHour(heapPoints),
+    rssTrendMbPerHour: perHour(rssPoints),
+    heapFirstMb: first(heapPoints),
+    heapLastMb: last(heapPoints),
+    rssFirstMb: first(rssPoints),
+    rssLastMb: last(rssPoints),
+    flat: flatEnough(heapPoints) && flatEnough(rssPoints),
   };
 }

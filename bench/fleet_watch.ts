@@ -79,9 +79,6 @@ export class FleetWatch {
   /** Arrival time (performance.now) of the last slice or leader Service change per fleet Service. */
   private readonly lastChange = new Map<string, number>();
   private readonly waiters = new Map<string, Set<Waiter>>();
-  /** Slice updates seen per fleet Service (each is one write by the controller). */
-  sliceEvents = 0;
-  leaderServiceEvents = 0;
 
   constructor(client: KubeClient, private readonly fleet: Fleet) {
     this.byKey = new Map(fleet.services.map((s) => [s.key, s]));
@@ -116,7 +113,6 @@ export class FleetWatch {
     const onLeader = (s: Service) => {
       const key = this.sourceKey(s);
       if (!key) return;
-      this.leaderServiceEvents++;
       this.lastChange.set(key, performance.now());
     };
     this.leaders.addHandlers({ add: onLeader, update: (_o, s) => onLeader(s), delete: onLeader });
@@ -140,7 +136,6 @@ export class FleetWatch {
     const at = performance.now();
     const key = this.sourceKey(slice);
     if (!key) return;
-    this.sliceEvents++;
     this.lastChange.set(key, at);
     const leader = deleted ? undefined : routedLeader(slice);
     for (const w of [...(this.waiters.get(key) ?? [])]) {

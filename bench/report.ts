@@ -31,6 +31,8 @@ export interface ScaleDetails {
   controllerReadyS: number;
   convergenceS: number;
   convergenceWrong: { key: string; why: string }[];
+  /** Controller API writes by operation from its start to convergence (the --qps budget they share). */
+  convergenceWrites: Record<string, number>;
   failover: { readiness: Distribution; deletion: Distribution; all: Distribution };
   /** Failovers that did not complete or went to a wrong pod; the smoke test requires none. */
   failures: string[];
@@ -187,12 +189,12 @@ export function formatTable(runs: readonly ScaleDetails[]): string {
   const churn = runs.filter((d) => d.churn).map((d) => {
     const c = d.churn!;
     return `churn at ${d.services} Services: ${c.minutes} min, ${c.replaced} pods replaced ` +
-      `(${c.failoversDuringChurn} failovers), heap floor ${c.heapFloorFirstMb.toFixed(1)} -> ` +
-      `${c.heapFloorLastMb.toFixed(1)} MB (${c.heapFloorSlopeMbPerHour.toFixed(1)} MB/h), RSS floor ` +
-      `${c.rssFloorFirstMb.toFixed(0)} -> ${c.rssFloorLastMb.toFixed(0)} MB ` +
-      `(${c.rssFloorSlopeMbPerHour.toFixed(1)} MB/h): ${c.flat ? "flat" : "GROWS"}; CPU ${
-        c.cpuSeconds.toFixed(0)
-      } s`;
+      `(${c.failoversDuringChurn} failovers); heap after collections ${c.heapFirstMb.toFixed(1)} -> ` +
+      `${c.heapLastMb.toFixed(1)} MB (${c.heapTrendMbPerHour.toFixed(1)} MB/h), RSS floor ` +
+      `${c.rssFirstMb.toFixed(0)} -> ${c.rssLastMb.toFixed(0)} MB (${
+        c.rssTrendMbPerHour.toFixed(1)
+      } MB/h): ` +
+      `${c.flat ? "flat" : "grows"}; CPU ${c.cpuSeconds.toFixed(0)} s`;
   });
   return [main, "", kinds, ...(churn.length ? ["", ...churn] : [])].join("\n");
 }

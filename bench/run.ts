@@ -8,7 +8,7 @@ import { KubeClient } from "../core/kube/client.ts";
 import { MetricsRegistry } from "../core/metrics/registry.ts";
 import { KubeletSimulator } from "../tests/harness/kubelet.ts";
 import { runChurn } from "./churn.ts";
-import { spawnController, sumOf } from "./controller_process.ts";
+import { apiWritesByOperation, spawnController, sumOf } from "./controller_process.ts";
 import { waitForConvergence } from "./convergence.ts";
 import { type FailoverPhase, sampleFailovers } from "./failover.ts";
 import { createFleet, deleteFleet, planFleet, type Progress } from "./fleet.ts";
@@ -95,6 +95,7 @@ export async function runScale(
       progress,
     );
     const cpuConvergence = (await controller.stats()).cpuSeconds;
+    const convergenceWrites = apiWritesByOperation(await controller.metrics());
     progress(
       Number.isFinite(conv.seconds)
         ? `converged: ${o.services} leaders right ${conv.seconds.toFixed(2)} s after the controller started`
@@ -170,6 +171,7 @@ export async function runScale(
       controllerReadyS: (readyAt - controller.spawnedAt) / 1000,
       convergenceS: conv.seconds,
       convergenceWrong: conv.wrong.slice(0, 20),
+      convergenceWrites,
       failover: {
         readiness: distribution(readiness.samples.map((s) => s.latencyMs)),
         deletion: distribution(deletion.samples.map((s) => s.latencyMs)),

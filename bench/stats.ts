@@ -66,3 +66,18 @@ export function windowMinima(
   }
   return [...byWindow.entries()].sort((a, b) => a[0] - b[0]).map(([, p]) => p);
 }
+
+/**
+ * The values right after each drop of more than `dropFraction` from the previous sample: for a V8 heap, the
+ * lows after its major collections, which track the live set better than any fixed window.
+ */
+export function collectionLows(
+  series: readonly { t: number; v: number }[],
+  dropFraction = 0.1,
+): { x: number; y: number }[] {
+  const out: { x: number; y: number }[] = [];
+  for (let i = 1; i < series.length; i++) {
+    if (series[i].v < series[i - 1].v * (1 - dropFraction)) out.push({ x: series[i].t, y: series[i].v });
+  }
+  return out;
+}

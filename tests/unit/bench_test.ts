@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { distribution, percentile, slope, windowMinima } from "../../bench/stats.ts";
+import { collectionLows, distribution, percentile, slope, windowMinima } from "../../bench/stats.ts";
+import { summarizeMemory } from "../../bench/churn.ts";
 import { BenchOptionError, churnScaleOf, parseBenchOptions } from "../../bench/options.ts";
 import { apiWritesByOperation, parsePrometheus, sumOf } from "../../bench/controller_process.ts";
 import { planFleet } from "../../bench/fleet.ts";
@@ -154,4 +155,29 @@ Deno.test("bench chart: log ticks and one CDF line per series, labels escaped", 
   assert.equal(svg.match(/<polyline /g)?.length, 2);
   assert.match(svg, /a &lt;b&gt;/);
   assert.match(svg, /x \(n=3\)/);
+});
+
+Deno.test("bench churn memory: a saw-tooth with level lows is flat, rising lows are not", () => {
+  const sawTooth = (rise: number) =>
+    Array.from({ length: 61 }, (_, i) => {
+      const t = i * 10;
+      const cycle = i % 12; // a major collection every 2 minutes
+      return { t, rssMb: 200 + (rise * t) / 600, heapMb: 60 + cycle * 3 + (rise * t) / 600 };
+    });
+  const flat = summarizeMemory(sawTooth(0), 10);
+  assert.equal(flat.flat, true, JSON.stringify(flat));
+  assert.equal(flat.heapLows.length, 5);
+  assert.ok(Math.abs(flat.heapTrendMbPerHour) < 0.01);
+  const growing = summarizeMemory(sawTooth(20), 10);
+  assert.equal(growing.flat, false);
+  assert.ok(Math.abs(growing.heapTrendMbPerHour - 120) < 1, String(growing.heapTrendMbPerHour));
+  assert.ok(growing.heapLastMb > growing.heapFirstMb);
+});
+
+Deno.test("bench stats: collection lows are the samples right after a drop of more than 10%", () => {
+  const lows = collectionLows([{ t: 0, v: 50 }, { t: 1, v: 80 }, { t: 2, v: 60 }, { t: 3, v: 58 }, {
+    t: 4,
+    v: 90,
+  }]);
+  assert.deepEqual(lows, [{ x: 2, y: 60 }]);
 });
