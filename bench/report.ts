@@ -26,6 +26,8 @@ export interface ScaleDetails {
   target: string;
   controllerArgs: string[];
   machine: { cpus: number; deno: string; os: string };
+  /** `git describe` of the measured tree (`-dirty` when it had uncommitted changes), or "unknown". */
+  code: string;
   startedAt: string;
   fleetCreateS: number;
   controllerReadyS: number;

@@ -63,6 +63,7 @@ export async function runScale(
   await kubelet.start();
   const abort = new AbortController();
   const startedAt = new Date().toISOString();
+  const code = await codeVersion();
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
     const t0 = performance.now();
@@ -166,6 +167,7 @@ export async function runScale(
       target: target.name,
       controllerArgs: [...o.controllerArgs],
       machine: { cpus: navigator.hardwareConcurrency, deno: Deno.version.deno, os: Deno.build.os },
+      code,
       startedAt,
       fleetCreateS,
       controllerReadyS: (readyAt - controller.spawnedAt) / 1000,
@@ -211,5 +213,20 @@ export async function runScale(
     for (const c of cleanups.reverse()) await c().catch((e) => console.error(`bench cleanup: ${e}`));
     await kubelet.stop();
     client.close();
+  }
+}
+
+/** Which code was measured: the controller is spawned from this tree, which may move while the bench runs. */
+async function codeVersion(): Promise<string> {
+  try {
+    const out = await new Deno.Command("git", {
+      args: ["describe", "--always", "--dirty"],
+      cwd: new URL("../", import.meta.url),
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : "unknown";
+  } catch {
+    return "unknown";
   }
 }
