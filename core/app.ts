@@ -3,11 +3,11 @@
  * Lease election and the HTTP surfaces. `startZenLead` returns a handle (tests, demo, bench); `runController`
  * is the process entry that runs until SIGTERM.
  */
-import { KubeConfig } from "@kubernetes/client-node";
 import { RootLogger } from "./log.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
 import { startProcessMetrics } from "./metrics/process.ts";
 import { KubeClient } from "./kube/client.ts";
+import { loadCredentials } from "./kube/kubeconfig.ts";
 import { dropManagedFields, Informer } from "./kube/informer.ts";
 import { ConfigMaps, Events, Services } from "./kube/paths.ts";
 import type { ConfigMap, KubeObject } from "./kube/types.ts";
@@ -58,17 +58,6 @@ export interface ZenLeadHandle {
   stop(graceMs?: number): Promise<void>;
 }
 
-function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path && !path.includes(":")) kc.loadFromFile(path);
-  else if (path) {
-    // A list of files, as KUBECONFIG may hold: merged in order like kubectl does.
-    Deno.env.set("KUBECONFIG", path);
-    kc.loadFromDefault();
-  } else kc.loadFromDefault();
-  return kc;
-}
-
 export async function startZenLead(argv: readonly string[], opts: StartOptions = {}): Promise<ZenLeadHandle> {
   const env = opts.env ?? Deno.env.toObject();
   const defaults = defaultSettings(env);
@@ -89,8 +78,12 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     .set({ version: VERSION, runtime: `deno ${Deno.version.deno}` }, 1);
   const stopProcessMetrics = startProcessMetrics(metrics);
 
-  const kc = loadKubeConfig(settings.kubeconfig);
-  const client = await KubeClient.fromKubeConfig(kc, {
+  const credentials = await loadCredentials(settings.kubeconfig);
+  log.info("connecting to the API server", {
+    server: credentials.server.href,
+    credentials: credentials.describe,
+  });
+  const client = await KubeClient.fromCredentials(credentials, {
     metrics,
     logger,
     qps: settings.qps,
@@ -99,7 +92,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   });
   // Events go through a token bucket of their own: a burst of them (a thousand Services created at once) must
   // not queue the EndpointSlice writes that route traffic behind it.
-  const eventsClient = await KubeClient.fromKubeConfig(kc, {
+  const eventsClient = await KubeClient.fromCredentials(credentials, {
     metrics,
     logger,
     qps: settings.qps,

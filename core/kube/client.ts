@@ -13,6 +13,7 @@ import { resourcePath, type ResourceType } from "./paths.ts";
 import { TokenBucket } from "./ratelimit.ts";
 import { retryDelay } from "./retry.ts";
 import { HttpTransport, type RawRequest } from "./transport.ts";
+import type { ClusterCredentials } from "./kubeconfig.ts";
 import type { KubeObject, ObjectList, WatchEvent } from "./types.ts";
 import { decodeJsonLines } from "./watch_stream.ts";
 
@@ -123,6 +124,14 @@ export class KubeClient {
   /** A client for the kubeconfig's current context (`KubeConfig.loadFromDefault()` or `loadFromCluster()`). */
   static async fromKubeConfig(kc: KubeConfig, opts: KubeClientOptions): Promise<KubeClient> {
     return new KubeClient(await HttpTransport.fromKubeConfig(kc), opts);
+  }
+
+  /** A client for credentials from core/kube/kubeconfig.ts (the controller's way: no client-node loaded). */
+  static async fromCredentials(
+    credentials: ClusterCredentials,
+    opts: KubeClientOptions,
+  ): Promise<KubeClient> {
+    return new KubeClient(await HttpTransport.fromCredentials(credentials), opts);
   }
 
   /** The API server's base URL. */

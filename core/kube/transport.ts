@@ -1,11 +1,13 @@
 /**
- * HTTP to the API server over node:http(s) with one keep-alive agent. @kubernetes/client-node only loads the
- * kubeconfig and produces TLS material and auth headers; requests, streaming and timeouts are ours.
+ * HTTP to the API server over node:http(s) with one keep-alive agent. Credentials (TLS material and auth
+ * headers) come from core/kube/kubeconfig.ts; requests, streaming and timeouts are ours.
  */
 import { Buffer } from "node:buffer";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
+import type { ClusterCredentials } from "./kubeconfig.ts";
+import { credentialsFromKubeConfig } from "./kubeconfig_client_node.ts";
 
 export interface RawRequest {
   method: string;
@@ -37,40 +39,28 @@ export class HttpTransport {
 
   private constructor(
     readonly server: URL,
-    private readonly kc: KubeConfig,
+    private readonly credentials: ClusterCredentials,
     private readonly agent: http.Agent,
     private readonly secure: boolean,
   ) {}
 
-  /** Reads the current context's cluster and user; throws when the kubeconfig has no usable server. */
+  /** A transport for a client-node KubeConfig's current context (tests use it). */
   static async fromKubeConfig(kc: KubeConfig): Promise<HttpTransport> {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster?.server) {
-      throw new Error(
-        `kubeconfig: expected a current context with a cluster server URL, received context "${kc.getCurrentContext()}" without one`,
-      );
-    }
-    const server = new URL(cluster.server);
+    return HttpTransport.fromCredentials(await credentialsFromKubeConfig(kc));
+  }
+
+  /** A transport for loaded credentials (core/kube/kubeconfig.ts); throws on a server URL that is not http(s). */
+  static async fromCredentials(credentials: ClusterCredentials): Promise<HttpTransport> {
+    const server = credentials.server;
     const secure = server.protocol === "https:";
     if (!secure && server.protocol !== "http:") {
-      throw new Error(`kubeconfig: cluster server must be an http(s) URL, received "${cluster.server}"`);
+      throw new Error(`kubeconfig: cluster server must be an http(s) URL, received "${server.href}"`);
     }
-    const tls: https.RequestOptions = {};
-    await kc.applyToHTTPSOptions(tls);
-    const agentOptions: https.AgentOptions = {
-      keepAlive: true,
-      keepAliveMsecs: 30_000,
-      ca: tls.ca,
-      cert: tls.cert,
-      key: tls.key,
-      pfx: tls.pfx,
-      passphrase: tls.passphrase,
-      servername: tls.servername,
-      rejectUnauthorized: tls.rejectUnauthorized,
-    };
-    const agent = secure ? new https.Agent(agentOptions) : new http.Agent({ keepAlive: true });
-    const transport = new HttpTransport(server, kc, agent, secure);
-    transport.setAuth(tls);
+    const agent = secure
+      ? new https.Agent({ keepAlive: true, keepAliveMsecs: 30_000, ...credentials.tls })
+      : new http.Agent({ keepAlive: true });
+    const transport = new HttpTransport(server, credentials, agent, secure);
+    await transport.headers();
     return transport;
   }
 
@@ -131,20 +121,9 @@ export class HttpTransport {
 
   private async headers(): Promise<Record<string, string>> {
     if (Date.now() - this.authLoadedAt > AUTH_REFRESH_MS) {
-      const opts: https.RequestOptions = {};
-      await this.kc.applyToHTTPSOptions(opts);
-      this.setAuth(opts);
+      this.authHeaders = await this.credentials.authHeaders();
+      this.authLoadedAt = Date.now();
     }
     return this.authHeaders;
-  }
-
-  private setAuth(opts: https.RequestOptions): void {
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === "string") headers[k] = v;
-    if (opts.auth && !headers.Authorization) {
-      headers.Authorization = `Basic ${Buffer.from(opts.auth).toString("base64")}`;
-    }
-    this.authHeaders = headers;
-    this.authLoadedAt = Date.now();
   }
 }

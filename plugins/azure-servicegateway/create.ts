@@ -1,0 +1,68 @@
+/**
+ * Builds the backend: the ARM client on the Azure stack, the gateway operations and one engine per term of
+ * leadership. Imported by the plugin's setup only when the plugin is enabled, so a controller that does not use
+ * Azure never loads @azure/identity and @azure/core-rest-pipeline.
+ */
+import type { PluginContext, PodView } from "../../core/plugin/types.ts";
+import { ArmClient } from "./arm/client.ts";
+import { credentialFrom } from "./arm/credential.ts";
+import { ServiceGatewayOps } from "./arm/gateway_ops.ts";
+import { systemClock } from "./engine/clock.ts";
+import { type EgressPod, ServiceGatewayEngine } from "./engine/engine.ts";
+import { engineMetrics, throttleObserver } from "./engine/metrics.ts";
+import { LeaderOnlyBackend } from "./leader_only.ts";
+import type { AzureServiceGatewayOptions } from "./options.ts";
+
+export function createBackend(
+  ctx: PluginContext<AzureServiceGatewayOptions>,
+  egressPodOf: (pod: PodView, nodeIP: string | undefined, options: AzureServiceGatewayOptions) => EgressPod,
+): LeaderOnlyBackend {
+  const o = ctx.options;
+  const metrics = engineMetrics(ctx.metrics);
+  const arm = new ArmClient({
+    endpoint: o.armEndpoint,
+    apiVersion: o.apiVersion,
+    credential: credentialFrom(o.credential),
+    requestTimeoutMs: o.timeouts.requestMs,
+    lroTimeoutMs: o.timeouts.lroMs,
+    pollIntervalMs: o.timeouts.pollIntervalMs,
+    maxRetries: o.retry.maxRetries,
+    retryDelayMs: o.retry.retryDelayMs,
+    maxRetryDelayMs: o.retry.maxRetryDelayMs,
+    maxThrottleWaitMs: o.retry.maxThrottleWaitMs,
+    throttleAttempts: o.retry.throttleAttempts,
+    observer: throttleObserver(metrics),
+  });
+  const api = new ServiceGatewayOps(arm, {
+    subscriptionId: o.subscriptionId,
+    resourceGroup: o.resourceGroup,
+    serviceGatewayName: o.serviceGatewayName,
+    virtualNetworkName: o.virtualNetworkName,
+    location: o.location,
+    createGateway: o.createGateway,
+  });
+  const makeEngine = () =>
+    new ServiceGatewayEngine({
+      api,
+      clock: systemClock,
+      logger: ctx.logger,
+      metrics,
+      config: {
+        servicePrefix: o.servicePrefix,
+        maxInFlight: o.maxConcurrentOperations,
+        backoff: { ...o.backoff },
+        orphanGraceMs: o.timeouts.orphanGraceMs,
+        operationTimeoutMs: o.timeouts.operationMs,
+        locationsTimeoutMs: o.timeouts.locationsMs,
+        drainTimeoutMs: o.timeouts.drainMs,
+      },
+    });
+  const backend = new LeaderOnlyBackend(
+    makeEngine,
+    (pod, nodeIP) => egressPodOf(pod, nodeIP, o),
+    ctx.leadership,
+    ctx.logger,
+  );
+  ctx.signal.addEventListener("abort", () => void backend.close(), { once: true });
+  return backend;
+}
