@@ -199,3 +199,42 @@ export async function eventsFor(client: KubeClient, ns: string, name: string) {
 }
 
 export const noSanitize = { sanitizeOps: false, sanitizeResources: false, sanitizeExit: false } as const;
+
+/** Waits until the leader slice `leader` routes to `pod` first; the error names both. */
+export async function leaderIs(
+  client: KubeClient,
+  ns: string,
+  leader: string,
+  pod: string,
+  timeoutMs?: number,
+) {
+  await waitFor(
+    `${ns}/${leader} to route to ${pod}`,
+    async () => (await routedPods(client, ns, leader))?.[0] === pod || undefined,
+    timeoutMs,
+  );
+}
+
+/**
+ * Creates pods one after another, a second apart, so "oldest" is unambiguous (creation timestamps have
+ * one-second resolution).
+ */
+export async function agedPods(
+  kubelet: KubeletSimulator,
+  ns: string,
+  names: readonly string[],
+  opts: { labels?: Record<string, string>; ports?: typeof HTTP_PORT } = {},
+): Promise<Awaited<ReturnType<KubeletSimulator["createPod"]>>[]> {
+  const pods = [];
+  for (const [i, name] of names.entries()) {
+    pods.push(
+      await kubelet.createPod(ns, {
+        name,
+        labels: opts.labels ?? { app: "web" },
+        ports: opts.ports ?? HTTP_PORT,
+      }),
+    );
+    if (i < names.length - 1) await new Promise((r) => setTimeout(r, 1001));
+  }
+  return pods;
+}

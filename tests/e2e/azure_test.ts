@@ -8,10 +8,10 @@ import { ConfigMaps, Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
 import { type ArmEmulator, startArmEmulator } from "../emulators/arm/emulator.ts";
 import {
+  agedPods,
   CONTROLLER_NS,
   type E2E,
   getService,
-  HTTP_PORT,
   noSanitize,
   optedInService,
   routedPods,
@@ -74,10 +74,7 @@ Deno.test({
   ...noSanitize,
   async fn() {
     ns = await env.cluster.newNamespace("azure");
-    for (const name of ["web-0", "web-1"]) {
-      await env.kubelet.createPod(ns, { name, labels: { app: "web" }, ports: HTTP_PORT });
-      await new Promise((r) => setTimeout(r, 1001));
-    }
+    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
     await env.client.create<Service>(
       Services,
       optedInService(ns, "web", {

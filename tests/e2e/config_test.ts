@@ -6,10 +6,12 @@ import assert from "node:assert/strict";
 import { ConfigMaps, Services } from "../../core/kube/paths.ts";
 import type { ConfigMap, Service } from "../../core/kube/types.ts";
 import {
+  agedPods,
   CONTROLLER_NS,
   type E2E,
   eventsFor,
   HTTP_PORT,
+  leaderIs,
   noSanitize,
   optedInService,
   routedPods,
@@ -45,15 +47,9 @@ Deno.test({
     env = await startE2E();
     await (await env.startController()).leading;
     ns = await env.cluster.newNamespace("config");
-    for (const name of ["old", "young"]) {
-      await env.kubelet.createPod(ns, { name, labels: { app: "web" }, ports: HTTP_PORT });
-      await new Promise((r) => setTimeout(r, 1001));
-    }
+    await agedPods(env.kubelet, ns, ["old", "young"]);
     await env.client.create<Service>(Services, optedInService(ns, "web"));
-    await waitFor(
-      "old leads",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "old" || undefined,
-    );
+    await leaderIs(env.client, ns, "web-leader", "old");
   },
 });
 
@@ -63,10 +59,7 @@ Deno.test({
   async fn() {
     const t0 = performance.now();
     await setConfig("defaults:\n  strategy: newest\n  sticky: false\n");
-    await waitFor(
-      "young leads",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "young" || undefined,
-    );
+    await leaderIs(env.client, ns, "web-leader", "young");
     console.log(`config edit to new leader: ${(performance.now() - t0).toFixed(0)} ms`);
   },
 });
@@ -85,10 +78,7 @@ Deno.test({
     assert.match(ev.message, /no-such-strategy/);
     // The last good configuration (newest, not sticky) still decides: a newer pod takes over.
     await env.kubelet.createPod(ns, { name: "newest", labels: { app: "web" }, ports: HTTP_PORT });
-    await waitFor(
-      "newest leads under the last good config",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "newest" || undefined,
-    );
+    await leaderIs(env.client, ns, "web-leader", "newest");
   },
 });
 
@@ -101,10 +91,7 @@ Deno.test({
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(await routedPods(env.client, ns, "web-leader"), ["newest"]);
     await env.kubelet.setPodReady(ns, "newest", false);
-    await waitFor(
-      "oldest takes over",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "old" || undefined,
-    );
+    await leaderIs(env.client, ns, "web-leader", "old");
   },
 });
 

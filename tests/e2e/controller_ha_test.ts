@@ -6,12 +6,14 @@ import assert from "node:assert/strict";
 import { Leases, Services } from "../../core/kube/paths.ts";
 import type { Lease, Service } from "../../core/kube/types.ts";
 import {
+  agedPods,
   applyManifest,
   CONTROLLER_ARGS,
   CONTROLLER_NS,
   type E2E,
   getService,
   HTTP_PORT,
+  leaderIs,
   noSanitize,
   optedInService,
   ROOT,
@@ -89,10 +91,7 @@ async function leaseHolder(): Promise<string | undefined> {
 
 async function app(prefix: string, n = 2) {
   const ns = await env.cluster.newNamespace(prefix);
-  for (let i = 0; i < n; i++) {
-    await env.kubelet.createPod(ns, { name: `web-${i}`, labels: { app: "web" }, ports: HTTP_PORT });
-    if (i < n - 1) await new Promise((r) => setTimeout(r, 1001));
-  }
+  await agedPods(env.kubelet, ns, Array.from({ length: n }, (_, i) => `web-${i}`));
   await env.client.create<Service>(Services, optedInService(ns, "web"));
   return ns;
 }
@@ -111,17 +110,10 @@ Deno.test({
   async fn() {
     const a = new Replica("sticky-a", env.saKubeconfig, ["--leader-elect=false"]);
     const ns = await app("restart", 2);
-    await waitFor(
-      "web-0 leads",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-0" || undefined,
-      30_000,
-    );
+    await leaderIs(env.client, ns, "web-leader", "web-0", 30_000);
     // web-0 loses readiness and regains it: web-1 leads meanwhile, and the older web-0 must not take back over.
     await env.kubelet.setPodReady(ns, "web-0", false);
-    await waitFor(
-      "web-1 leads",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-1" || undefined,
-    );
+    await leaderIs(env.client, ns, "web-leader", "web-1");
     await env.kubelet.setPodReady(ns, "web-0", true);
     assert.equal((await a.signal("SIGTERM")).code, 0, "graceful exit");
     const switchTime = (await getService(env.client, ns, "web-leader"))?.metadata.annotations
@@ -159,10 +151,7 @@ Deno.test({
       30_000,
     );
     const ns = await app("ha", 2);
-    await waitFor(
-      "routed",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-0" || undefined,
-    );
+    await leaderIs(env.client, ns, "web-leader", "web-0");
     assert.equal(await leaseHolder(), "replica-a");
     assert.ok(!b.logged("started leading"), "the standby never led");
 
@@ -174,10 +163,7 @@ Deno.test({
     assert.ok(takeover < 2000, `takeover took ${takeover} ms`);
     // The new active replica acts: a failover after the handover is handled by b.
     await env.kubelet.setPodReady(ns, "web-0", false);
-    await waitFor(
-      "b fails over",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-1" || undefined,
-    );
+    await leaderIs(env.client, ns, "web-leader", "web-1");
 
     // Killed without a chance to release: the standby waits out the Lease, then takes over.
     const c = new Replica("replica-c", env.saKubeconfig);
@@ -194,10 +180,7 @@ Deno.test({
     );
     await env.kubelet.setPodReady(ns, "web-0", true);
     await env.kubelet.setPodReady(ns, "web-1", false);
-    await waitFor(
-      "c fails over",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-0" || undefined,
-    );
+    await leaderIs(env.client, ns, "web-leader", "web-0");
     await c.signal("SIGTERM");
   },
 });
@@ -216,11 +199,7 @@ Deno.test({
     const r = new Replica("scoped", kubeconfig, [`--watch-namespace=${ns}`, "--leader-elect=false"]);
     await env.kubelet.createPod(ns, { name: "web-0", labels: { app: "web" }, ports: HTTP_PORT });
     await env.client.create<Service>(Services, optedInService(ns, "web"));
-    await waitFor(
-      "routed by the scoped controller",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-0" || undefined,
-      30_000,
-    );
+    await leaderIs(env.client, ns, "web-leader", "web-0", 30_000);
     const forbidden = r.lines.filter((l) => /forbidden/i.test(JSON.stringify(l)));
     assert.deepEqual(forbidden, [], "no permission errors");
     const health = r.lines.find((l) => l.msg === "health server listening")?.address as string;

@@ -11,6 +11,7 @@ import {
   getService,
   getSlice,
   HTTP_PORT,
+  leaderIs,
   noSanitize,
   optedInService,
   routedPods,
@@ -44,18 +45,12 @@ Deno.test({
       Services,
       optedInService(ns, "web", { annotations: { "zen-lead.io/leader-service-name": "primary" } }),
     );
-    await waitFor(
-      "primary routes",
-      async () => (await routedPods(env.client, ns, "primary"))?.[0] === "web-0" || undefined,
-    );
+    await leaderIs(env.client, ns, "primary", "web-0");
     assert.equal(await getService(env.client, ns, "web-leader"), undefined);
     await env.client.mergePatch(Services, ns, "web", {
       metadata: { annotations: { "zen-lead.io/leader-service-name": "main" } },
     });
-    await waitFor(
-      "main routes",
-      async () => (await routedPods(env.client, ns, "main"))?.[0] === "web-0" || undefined,
-    );
+    await leaderIs(env.client, ns, "main", "web-0");
     await waitFor("old Service deleted", () => gone(getService(env.client, ns, "primary")));
     await waitFor("old slice deleted", () => gone(getSlice(env.client, ns, "primary")));
     // An invalid name keeps routing where it is and says why.
@@ -127,10 +122,7 @@ Deno.test({
       assert.equal(leader.spec?.type, type);
       assert.ok(srcPort, "the source got a nodePort");
       assert.notEqual(leader.spec?.ports?.[0].nodePort, srcPort, "nodePort not copied (it would conflict)");
-      await waitFor(
-        "routed",
-        async () => (await routedPods(env.client, ns, `${name}-leader`))?.[0] === "web-0" || undefined,
-      );
+      await leaderIs(env.client, ns, `${name}-leader`, "web-0");
     }
   },
 });
@@ -147,10 +139,7 @@ Deno.test({
     const leader = await waitFor("db-leader", () => getService(env.client, ns, "db-leader"));
     assert.equal(leader.spec?.type, "ClusterIP");
     assert.notEqual(leader.spec?.clusterIP, "None");
-    await waitFor(
-      "routed",
-      async () => (await routedPods(env.client, ns, "db-leader"))?.[0] === "db-0" || undefined,
-    );
+    await leaderIs(env.client, ns, "db-leader", "db-0");
   },
 });
 
@@ -196,15 +185,9 @@ Deno.test({
       Services,
       optedInService(ns, "web", { selector: { app: "web", color: "blue" } }),
     );
-    await waitFor(
-      "blue routes",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "blue-0" || undefined,
-    );
+    await leaderIs(env.client, ns, "web-leader", "blue-0");
     await env.client.mergePatch(Services, ns, "web", { spec: { selector: { color: "green" } } });
-    await waitFor(
-      "green routes",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "green-0" || undefined,
-    );
+    await leaderIs(env.client, ns, "web-leader", "green-0");
   },
 });
 
@@ -221,11 +204,7 @@ Deno.test({
     await env.kubelet.createPod(ns, { name: "web-0", labels: { app: "web" }, ports: HTTP_PORT });
     await waitFor("slice", () => getSlice(env.client, ns, "web-leader"));
     assert.deepEqual(await routedPods(env.client, ns, "web-leader"), [], "not before 3 s of readiness");
-    await waitFor(
-      "leader after min-ready",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-0" || undefined,
-      10_000,
-    );
+    await leaderIs(env.client, ns, "web-leader", "web-0", 10_000);
     const waited = Date.now() - t0;
     console.log(`min-ready-duration 3s: leader after ${waited} ms`);
     assert.ok(waited >= 2000, `leader after ${waited} ms, min-ready-duration is 3 s`);

@@ -7,11 +7,13 @@ import assert from "node:assert/strict";
 import { EndpointSlices, Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
 import {
+  agedPods,
   type E2E,
   eventsFor,
   getService,
   getSlice,
-  HTTP_PORT,
+  type HTTP_PORT,
+  leaderIs,
   noSanitize,
   optedInService,
   routedPods,
@@ -34,18 +36,7 @@ Deno.test({
 
 async function appWithPods(prefix: string, n: number, opts: { ports?: typeof HTTP_PORT } = {}) {
   const ns = await env.cluster.newNamespace(prefix);
-  const pods = [];
-  for (let i = 0; i < n; i++) {
-    pods.push(
-      await env.kubelet.createPod(ns, {
-        name: `web-${i}`,
-        labels: { app: "web" },
-        ports: opts.ports ?? HTTP_PORT,
-      }),
-    );
-    // Distinct creation timestamps (second resolution) make "oldest" unambiguous.
-    if (i < n - 1) await new Promise((r) => setTimeout(r, 1001));
-  }
+  const pods = await agedPods(env.kubelet, ns, Array.from({ length: n }, (_, i) => `web-${i}`), opts);
   return { ns, pods };
 }
 
@@ -110,10 +101,7 @@ Deno.test({
   async fn() {
     const { ns, pods } = await appWithPods("failover", 3);
     await env.client.create<Service>(Services, optedInService(ns, "web"));
-    await waitFor(
-      "web-0 routed",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-0" || undefined,
-    );
+    await leaderIs(env.client, ns, "web-leader", "web-0");
     const t0 = performance.now();
     // The kubelet simulator finishes the deletion after the grace period; the leader must move at the DELETE.
     const deleting = env.kubelet.deletePodGracefully(ns, "web-0", { graceSeconds: 5 });
@@ -218,15 +206,9 @@ Deno.test({
       async () => (await routedPods(env.client, ns, "web-leader"))?.length ? true : undefined,
     );
     await env.client.mergePatch(EndpointSlices, ns, "web-leader", { endpoints: [] });
-    await waitFor(
-      "repaired",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-0" || undefined,
-    );
+    await leaderIs(env.client, ns, "web-leader", "web-0");
     await env.client.delete(EndpointSlices, ns, "web-leader");
-    await waitFor(
-      "recreated",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-0" || undefined,
-    );
+    await leaderIs(env.client, ns, "web-leader", "web-0");
     await waitFor(
       "EndpointSliceDeleted",
       async () =>
