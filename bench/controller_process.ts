@@ -59,15 +59,65 @@ export interface ProcStats {
   cpuSeconds: number;
 }
 
+export interface TreeStats extends ProcStats {
+  /** The main process alone (the rest are its helpers, e.g. the gRPC prober). */
+  main: ProcStats;
+  processes: number;
+}
+
 /** VmRSS and utime+stime of a live process (Linux). */
 export async function procStats(pid: number): Promise<ProcStats> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
   const rssKb = Number(status.match(/^VmRSS:\s+(\d+)\s+kB/m)?.[1] ?? NaN);
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  // Fields after the command name (which may contain spaces) start at ") ": utime and stime are 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const fields = await statFields(pid);
   const ticks = Number(fields[11]) + Number(fields[12]);
   return { rssBytes: rssKb * 1024, cpuSeconds: ticks / CLOCK_TICKS_PER_SECOND };
+}
+
+/** Fields of /proc/<pid>/stat after the command name (which may contain spaces): state is [0], ppid [1]. */
+async function statFields(pid: number): Promise<string[]> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/** The pids of every live descendant of `pid`. */
+export async function descendants(pid: number): Promise<number[]> {
+  const children = new Map<number, number[]>();
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const ppid = Number((await statFields(Number(e.name)))[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(e.name)]);
+    } catch { /* exited meanwhile */ }
+  }
+  const out: number[] = [];
+  const todo = [...(children.get(pid) ?? [])];
+  while (todo.length) {
+    const p = todo.pop()!;
+    out.push(p);
+    todo.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+/**
+ * The controller's footprint: its process and every helper it started (what a container's memory limit counts).
+ * CPU of helpers that already exited is not included.
+ */
+export async function treeStats(pid: number): Promise<TreeStats> {
+  const main = await procStats(pid);
+  let rssBytes = main.rssBytes;
+  let cpuSeconds = main.cpuSeconds;
+  let processes = 1;
+  for (const child of await descendants(pid)) {
+    try {
+      const s = await procStats(child);
+      rssBytes += s.rssBytes;
+      cpuSeconds += s.cpuSeconds;
+      processes++;
+    } catch { /* exited meanwhile */ }
+  }
+  return { rssBytes, cpuSeconds, main, processes };
 }
 
 export interface ControllerProcess {
@@ -78,7 +128,8 @@ export interface ControllerProcess {
   spawnedAt: number;
   waitReady(timeoutMs: number): Promise<number>;
   metrics(): Promise<Sample[]>;
-  stats(): Promise<ProcStats>;
+  /** RSS and CPU of the controller and its helper processes together. */
+  stats(): Promise<TreeStats>;
   stop(): Promise<void>;
 }
 
@@ -144,7 +195,7 @@ export async function spawnController(
     async metrics() {
       return parsePrometheus((await get(metricsPort, "/metrics")).body);
     },
-    stats: () => procStats(child.pid),
+    stats: () => treeStats(child.pid),
     async stop() {
       if (!exited) {
         try {

@@ -53,7 +53,8 @@ export interface ScaleDetails {
     eventsPerFailover: number;
     controllerFailovers: number;
   };
-  memory: { steady: { rssMb: number; heapMb: number }; afterFailovers: { rssMb: number; heapMb: number } };
+  /** rssMb: the controller and its helper processes; mainRssMb: the controller process alone. */
+  memory: { steady: MemoryReading; afterFailovers: MemoryReading };
   cpu: { convergenceS: number; totalS: number };
   /** Services whose leader was wrong at the end of the run (after churn when it ran). */
   finalWrong: { key: string; why: string }[];
@@ -62,6 +63,13 @@ export interface ScaleDetails {
   samples: FailoverSample[];
   floorSamples: number[];
   sliceFloorSamples: number[];
+}
+
+export interface MemoryReading {
+  rssMb: number;
+  heapMb: number;
+  mainRssMb: number;
+  processes: number;
 }
 
 export function scaleResult(d: ScaleDetails): ScaleResult {

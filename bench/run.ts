@@ -109,7 +109,12 @@ export async function runScale(
     await sleep(5000);
     const memory = async () => {
       const [s, m] = await Promise.all([controller.stats(), controller.metrics()]);
-      return { rssMb: s.rssBytes / MB, heapMb: sumOf(m, "zen_lead_heap_used_bytes") / MB };
+      return {
+        rssMb: s.rssBytes / MB,
+        heapMb: sumOf(m, "zen_lead_heap_used_bytes") / MB,
+        mainRssMb: s.main.rssBytes / MB,
+        processes: s.processes,
+      };
     };
     const readings = [];
     for (let i = 0; i < 5; i++) {
@@ -120,6 +125,8 @@ export async function runScale(
     const steady = {
       rssMb: median(readings.map((r) => r.rssMb)),
       heapMb: median(readings.map((r) => r.heapMb)),
+      mainRssMb: median(readings.map((r) => r.mainRssMb)),
+      processes: readings[readings.length - 1].processes,
     };
     progress(`steady state: RSS ${steady.rssMb.toFixed(0)} MB, heap ${steady.heapMb.toFixed(0)} MB`);
 
