@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { collectionLows, distribution, percentile, slope, windowMinima } from "../../bench/stats.ts";
 import { summarizeMemory } from "../../bench/churn.ts";
 import { BenchOptionError, churnScaleOf, parseBenchOptions } from "../../bench/options.ts";
-import { apiWritesByOperation, parsePrometheus, sumOf } from "../../bench/controller_process.ts";
+import {
+  apiWritesByOperation,
+  descendants,
+  parsePrometheus,
+  sumOf,
+  treeStats,
+} from "../../bench/controller_process.ts";
 import { planFleet } from "../../bench/fleet.ts";
 import { leaderProblem } from "../../bench/fleet_watch.ts";
 import { sampleServices } from "../../bench/failover.ts";
@@ -180,4 +186,18 @@ Deno.test("bench stats: collection lows are the samples right after a drop of mo
     v: 90,
   }]);
   assert.deepEqual(lows, [{ x: 2, y: 60 }]);
+});
+
+Deno.test("bench process tree: a child process is counted in the RSS and CPU of its parent's tree", async () => {
+  const child = new Deno.Command("sleep", { args: ["30"], stdout: "null", stderr: "null" }).spawn();
+  try {
+    assert.ok((await descendants(Deno.pid)).includes(child.pid), "the child is a descendant");
+    const tree = await treeStats(Deno.pid);
+    assert.ok(tree.processes >= 2, JSON.stringify(tree));
+    assert.ok(tree.rssBytes > tree.main.rssBytes, JSON.stringify(tree));
+    assert.ok(tree.main.rssBytes > 1_000_000);
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+  }
 });
