@@ -58,6 +58,11 @@ export class GrpcHealthChecker implements HealthChecker<GrpcCheckSpec> {
     if (port.ok) this.transport.release(hostPort(pod.ip, port.port));
   }
 
+  /** Starts the prober process ahead of the first check (only once a Service uses gRPC checks). */
+  warm(): void {
+    (this.transport as { warm?: () => void }).warm?.();
+  }
+
   /** Ends the prober (its channels with it); a later check starts a new one. */
   closeAll(): Promise<void> {
     return Promise.resolve(this.transport.close());
@@ -74,8 +79,8 @@ export const grpcHealthChecker = defineHealthChecker({
       help:
         "gRPC prober processes that ended unexpectedly and were restarted (checks in flight were retried).",
     });
+    // Started lazily (warm() or the first check): a controller without gRPC checks runs no prober process.
     const prober = new GrpcProber(ctx.logger, () => restarts.inc());
-    prober.warm();
     const checker = new GrpcHealthChecker(prober);
     ctx.signal.addEventListener("abort", () => void checker.closeAll(), { once: true });
     return checker;

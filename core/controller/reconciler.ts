@@ -189,6 +189,8 @@ export class Reconciler {
     const seed = observedSvc?.metadata.annotations?.[ANN.seed] ?? crypto.randomUUID().slice(0, 8);
     const nodes = this.nodeViews(pods);
     const strategy = this.d.plugins.strategy(settings.strategy);
+    // A checker with a helper process (gRPC) starts it now, before this Service's first check.
+    if (!settings.healthCheck.checker.passive) settings.healthCheck.checker.warm?.();
     const now = this.now();
 
     const decideWith = (extraHealthy: ReadonlySet<string>) =>

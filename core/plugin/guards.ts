@@ -139,6 +139,9 @@ export function guardedHealth(host: GuardHost, name: string): HealthChecker<any>
       // bound to the instance: a checker's parseShort may use `this`.
       return own?.parseShort ? (text: string) => own.parseShort!(text) : undefined;
     },
+    warm() {
+      host.running("health", name)?.warm?.();
+    },
     release(pod, spec) {
       // Per-target resources (a gRPC channel) are the running instance's to close.
       return host.running("health", name)?.release?.(pod, spec);

@@ -129,6 +129,8 @@ export interface HealthChecker<S = unknown> {
   parseShort?(text: string): unknown;
   /** Whether results come from the Kubernetes object alone (no network), so no scheduler is needed. */
   readonly passive?: boolean;
+  /** A Service starts using this checker: get ready for its first check (e.g. start a helper process). */
+  warm?(): void;
   /** `signal` aborts when the check's timeout expires at `deadline` (epoch ms), which gRPC-style checks forward. */
   check(pod: PodView, spec: S, signal: AbortSignal, deadline?: number): Promise<HealthResult>;
   /** The kernel stopped probing this pod with this spec: drop what was kept for it (e.g. a gRPC channel). */
