@@ -10,7 +10,7 @@ import { DEFAULT_SCHEDULE } from "../../core/health/spec.ts";
 import type { HealthChecker, HealthResult, PodView } from "../../core/plugin/types.ts";
 import { GrpcHealthChecker, httpChecker, type HttpCheckSpec } from "../../health/mod.ts";
 import { GrpcChannels, IDLE_CHANNEL_MS } from "../../health/grpc_channels.ts";
-import { GrpcProber } from "../../health/grpc_prober.ts";
+import type { GrpcProber } from "../../health/grpc_prober.ts";
 import {
   decodeHealthCheckRequest,
   encodeHealthCheckResponse,
