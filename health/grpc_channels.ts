@@ -40,8 +40,11 @@ const SWEEP_EVERY_MS = 30_000;
 /** After the last call on a released channel answers, its streams finish closing before the channel does. */
 const CLOSE_AFTER_DRAIN_MS = 100;
 
+/** What the pool needs of a grpc-js client; tests give it a fake one to age and count channels. */
+export type GrpcClientLike = Pick<grpc.Client, "makeUnaryRequest" | "close">;
+
 interface Channel {
-  client: grpc.Client;
+  client: GrpcClientLike;
   lastUsed: number;
   /** Calls not yet answered: a channel is never closed under them (that is when nghttp2 aborts soonest). */
   inFlight: number;
@@ -60,8 +63,12 @@ export class GrpcChannels {
   private readonly channels = new Map<string, Channel>();
   private lastSweep = 0;
 
-  /** `now` is injectable so tests can age channels without waiting. */
-  constructor(private readonly now: () => number = Date.now) {}
+  /** `now` and `makeClient` are injectable so tests can age and count channels without a network. */
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly makeClient: (address: string) => GrpcClientLike = (address) =>
+      new grpc.Client(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS),
+  ) {}
 
   /** Channels currently kept open. */
   get openChannels(): number {
@@ -143,7 +150,7 @@ export class GrpcChannels {
     let c = this.channels.get(address);
     if (!c) {
       c = {
-        client: new grpc.Client(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS),
+        client: this.makeClient(address),
         lastUsed: now,
         inFlight: 0,
         closing: false,

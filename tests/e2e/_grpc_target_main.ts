@@ -16,7 +16,8 @@ import {
 } from "../../health/grpc_codec.ts";
 
 const [ip, initial] = Deno.args;
-const statuses: Record<string, number> = JSON.parse(initial ?? "{}");
+// A status per service name; "hang" never answers (a server that stops responding).
+const statuses: Record<string, number | "hang"> = JSON.parse(initial ?? "{}");
 const out = new TextEncoder();
 const say = (o: unknown) => Deno.stdout.writeSync(out.encode(JSON.stringify(o) + "\n"));
 
@@ -35,12 +36,17 @@ server.addService({
   Check: (call: grpc.ServerUnaryCall<Uint8Array, Uint8Array>, done: grpc.sendUnaryData<Uint8Array>) => {
     say({ hit: Date.now() });
     const status = statuses[decodeHealthCheckRequest(call.request).service];
+    if (status === "hang") return;
     if (status === undefined) return done({ code: grpc.status.NOT_FOUND, details: "unknown service" });
     done(null, Buffer.from(encodeHealthCheckResponse(status)));
   },
 });
 const port = await new Promise<number>((resolve, reject) =>
-  server.bindAsync(`${ip}:0`, grpc.ServerCredentials.createInsecure(), (e, p) => e ? reject(e) : resolve(p))
+  server.bindAsync(
+    `${ip.includes(":") ? `[${ip}]` : ip}:0`,
+    grpc.ServerCredentials.createInsecure(),
+    (e, p) => e ? reject(e) : resolve(p),
+  )
 );
 say({ port });
 
@@ -49,7 +55,7 @@ for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream(
   buf += chunk;
   let i;
   while ((i = buf.indexOf("\n")) >= 0) {
-    const cmd = JSON.parse(buf.slice(0, i)) as { service: string; status: number };
+    const cmd = JSON.parse(buf.slice(0, i)) as { service: string; status: number | "hang" };
     buf = buf.slice(i + 1);
     statuses[cmd.service] = cmd.status;
     say({ ack: true });

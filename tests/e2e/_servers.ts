@@ -90,13 +90,16 @@ export interface GrpcTarget {
   readonly ip: string;
   readonly port: number;
   /** The status answered for the health service `service` ("" is the server as a whole); resolves once in force. */
-  setStatus(service: string, status: number): Promise<void>;
+  setStatus(service: string, status: number | "hang"): Promise<void>;
   readonly hits: number[];
   close(): Promise<void>;
 }
 
 /** A grpc.health.v1 target in a child process (see _grpc_target_main.ts for why not in this one). */
-export async function startGrpcTarget(ip: string, statuses: Record<string, number>): Promise<GrpcTarget> {
+export async function startGrpcTarget(
+  ip: string,
+  statuses: Record<string, number | "hang">,
+): Promise<GrpcTarget> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
