@@ -278,20 +278,8 @@ export class Reconciler {
     const desiredSl = desiredEndpointSlice(name, leaderSvc, endpoints, leaderDecision, family);
     const sliceWritten = await this.writeSlice(ns, desiredSl, this.sliceView(`${ns}/${leaderName}`));
     const wroteAt = this.now();
-
-    if (!created) {
-      const current = this.svcView(`${ns}/${leaderName}`) ?? leaderSvc;
-      if (serviceDrift(desiredSvc, current)) await this.replaceService(ns, mergeService(desiredSvc, current));
-    }
-
-    // Objects of an earlier leader name (a rename) go once the new ones route.
-    for (const old of managed.services) {
-      if (old.metadata.name !== leaderName) await this.deleteService(ns, old);
-    }
-    for (const old of managed.slices) {
-      if (old.metadata.name !== leaderName) await this.deleteSlice(ns, old);
-    }
-
+    // Routing moved with the slice write: metrics and Events say so now, before the Service update that
+    // follows (a failure there is retried, and the retry, seeing the new leader routed, would not count it).
     const failedCheck = decision.failover === "unhealthy"
       ? this.failedCheck(key, currentLeaders[0], pods, settings)
       : undefined;
@@ -307,6 +295,20 @@ export class Reconciler {
       log,
       failedCheck,
     );
+
+    if (!created) {
+      const current = this.svcView(`${ns}/${leaderName}`) ?? leaderSvc;
+      if (serviceDrift(desiredSvc, current)) await this.replaceService(ns, mergeService(desiredSvc, current));
+    }
+
+    // Objects of an earlier leader name (a rename) go once the new ones route.
+    for (const old of managed.services) {
+      if (old.metadata.name !== leaderName) await this.deleteService(ns, old);
+    }
+    for (const old of managed.slices) {
+      if (old.metadata.name !== leaderName) await this.deleteSlice(ns, old);
+    }
+
     await this.syncBackend(key, svc, settings, decision, ports?.targets ?? [], nodes);
     this.d.triggers.clear(key, trigger);
 

@@ -61,8 +61,11 @@ Deno.test({
   name: "promtool check metrics: the /metrics exposition has no lint problems",
   ...noSanitize,
   async fn() {
-    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    assert.match(text, /zen_lead_failover_count_total\{/);
+    // The counter is written right after the slice; the test may have seen the slice a moment before that.
+    const text = await waitFor("the failover counter", async () => {
+      const t = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return /zen_lead_failover_count_total\{/.test(t) ? t : undefined;
+    });
     const r = await run("promtool", ["check", "metrics"], text);
     assert.equal(r.code, 0, r.out);
     assert.equal(r.out.trim(), "", r.out);
