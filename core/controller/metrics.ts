@@ -4,11 +4,6 @@ import { type MetricsRegistry, SECONDS_BUCKETS } from "../metrics/registry.ts";
 export function controllerMetrics(r: MetricsRegistry) {
   const svc = ["namespace", "service"] as const;
   return {
-    buildInfo: r.gauge({
-      name: "zen_lead_build_info",
-      help: "Build information; always 1.",
-      labelNames: ["version", "runtime"],
-    }),
     failovers: r.counter({
       name: "zen_lead_failover_count_total",
       help: "Leader failovers: the routed leader was lost to a failure, by reason.",
