@@ -69,11 +69,21 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
 }
 
+/** An object of the leader's name exists and is not zen-lead's: it is left alone (SPEC: ownership). */
+export class LeaderNameConflictError extends Error {
+  constructor(readonly kind: string, readonly namespace: string, readonly objectName: string) {
+    super(`${kind} ${namespace}/${objectName} exists and is not managed by zen-lead`);
+  }
+}
+
 export class NotLeaderError extends Error {
   constructor() {
     super("this replica is not the active controller; write refused");
   }
 }
+
+/** How often a name held by a stranger's EndpointSlice is looked at again. */
+const CONFLICT_RECHECK_MS = 30_000;
 
 function split(key: string): [string, string] {
   const i = key.indexOf("/");
@@ -86,6 +96,8 @@ export class Reconciler {
   /** Last good settings per Service UID: an invalid annotation keeps these (SPEC). */
   private readonly lastGood = new Map<string, ServiceSettings>();
   readonly settingsMemo: SettingsMemo;
+  /** Services whose leader slice name a stranger's EndpointSlice holds (not in the slice cache). */
+  private readonly sliceConflicts = new Map<string, string>();
   /** Which backend each Service was last given, to tell it when the Service leaves. */
   private readonly backendOf = new Map<string, { name: string; uid: string }>();
   private readonly now: () => number;
@@ -179,6 +191,23 @@ export class Reconciler {
             `untouched. Rename it, or set ${ANN.leaderServiceName} to a free name`,
         );
         return {};
+      }
+    }
+
+    if (this.sliceConflicts.get(key) === leaderName) {
+      // A stranger's slice held this name last time (the slice cache holds only zen-lead's, so ask again).
+      const other = await this.d.api.getSlice(ns, leaderName);
+      if (!other || isManagedFor(other, name)) this.sliceConflicts.delete(key);
+      else {
+        this.d.metrics.nameConflicts.inc();
+        this.d.events.record(
+          target,
+          "Warning",
+          "LeaderNameConflict",
+          `EndpointSlice ${ns}/${leaderName} exists and is not managed by zen-lead for Service ${name}; it is ` +
+            `left untouched. Rename it, or set ${ANN.leaderServiceName} to a free name`,
+        );
+        return { requeueAfterMs: CONFLICT_RECHECK_MS };
       }
     }
 
@@ -276,7 +305,24 @@ export class Reconciler {
       (pod) => resolvePorts(svc.spec?.ports ?? [], pod),
     );
     const desiredSl = desiredEndpointSlice(name, leaderSvc, endpoints, leaderDecision, family);
-    const sliceWritten = await this.writeSlice(ns, desiredSl, this.sliceView(`${ns}/${leaderName}`));
+    let sliceWritten: boolean;
+    try {
+      sliceWritten = await this.writeSlice(ns, desiredSl, this.sliceView(`${ns}/${leaderName}`));
+    } catch (e) {
+      if (!(e instanceof LeaderNameConflictError)) throw e;
+      // Undo the leader Service this reconcile made for a name that turned out to be taken.
+      if (created) await this.deleteService(ns, leaderSvc);
+      this.sliceConflicts.set(key, leaderName);
+      this.d.metrics.nameConflicts.inc();
+      this.d.events.record(
+        target,
+        "Warning",
+        "LeaderNameConflict",
+        `${e.message} for Service ${name}; it is left untouched. Rename it, or set ${ANN.leaderServiceName} ` +
+          `to a free name`,
+      );
+      return { requeueAfterMs: CONFLICT_RECHECK_MS };
+    }
     const wroteAt = this.now();
     // Routing moved with the slice write: metrics and Events say so now, before the Service update that
     // follows (a failure there is retried, and the retry, seeing the new leader routed, would not count it).
@@ -541,6 +587,7 @@ export class Reconciler {
     if (svc?.metadata.uid) this.lastGood.delete(svc.metadata.uid);
     this.settingsMemo.forget(ns, name);
     this.d.triggers.clear(key);
+    this.sliceConflicts.delete(key);
     const labels = { namespace: ns, service: name };
     this.d.metrics.leaderStable.remove(labels);
     this.d.metrics.podsAvailable.remove(labels);
@@ -623,6 +670,11 @@ export class Reconciler {
         if (!isAlreadyExists(e)) throw e;
         const fresh = await this.d.api.getSlice(ns, desired.metadata.name ?? "");
         if (!fresh) throw e;
+        // The slice cache holds only zen-lead's slices: a stranger's slice of this name shows up only here.
+        const source = desired.metadata.labels?.[LABEL.sourceService] ?? "";
+        if (!isManagedFor(fresh, source)) {
+          throw new LeaderNameConflictError("EndpointSlice", ns, desired.metadata.name ?? "");
+        }
         observed = fresh;
       }
     }

@@ -3,8 +3,8 @@
  * and rolling replacements. One control plane and one controller (under deploy/rbac.yaml) serve the file.
  */
 import assert from "node:assert/strict";
-import { Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
+import { EndpointSlices, Services } from "../../core/kube/paths.ts";
+import type { EndpointSlice, Service } from "../../core/kube/types.ts";
 import {
   type E2E,
   eventsFor,
@@ -102,6 +102,41 @@ Deno.test({
     });
     await new Promise((r) => setTimeout(r, 500));
     assert.ok(await getService(env.client, ns, "web-leader"), "still there");
+  },
+});
+
+Deno.test({
+  name: "a stranger's EndpointSlice named <svc>-leader is left untouched, with a LeaderNameConflict event",
+  ...noSanitize,
+  async fn() {
+    const ns = await env.cluster.newNamespace("sliceconflict");
+    await env.kubelet.createPod(ns, { name: "web-0", labels: { app: "web" }, ports: HTTP_PORT });
+    const theirs = await env.client.create<EndpointSlice>(EndpointSlices, {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: { name: "web-leader", namespace: ns, labels: { "kubernetes.io/service-name": "other" } },
+      addressType: "IPv4",
+      endpoints: [],
+      ports: [],
+    });
+    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await waitFor(
+      "LeaderNameConflict",
+      async () =>
+        (await eventsFor(env.client, ns, "web")).some((e) =>
+          e.reason === "LeaderNameConflict" && e.message.includes("EndpointSlice")
+        ) || undefined,
+    );
+    const after = await getSlice(env.client, ns, "web-leader");
+    assert.equal(after?.metadata.resourceVersion, theirs.metadata.resourceVersion, "not modified");
+    assert.equal(await getService(env.client, ns, "web-leader"), undefined, "no half-made leader Service");
+    // No create-and-delete loop: the name is looked at again only every 30 s.
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(await getService(env.client, ns, "web-leader"), undefined);
+    assert.equal(
+      (await getSlice(env.client, ns, "web-leader"))?.metadata.resourceVersion,
+      theirs.metadata.resourceVersion,
+    );
   },
 });
 
