@@ -49,7 +49,8 @@ export function targetOf(obj: KubeObject): EventTarget {
 }
 
 export class KubeEventRecorder implements EventRecorder {
-  private readonly seen = new LRUCache<string, Seen>({ max: 10_000, ttl: REPEAT_WINDOW_MS });
+  // Bounded: every failover adds a distinct message, so this is where a long churn would otherwise grow.
+  private readonly seen = new LRUCache<string, Seen>({ max: 2_000, ttl: REPEAT_WINDOW_MS });
   private pending = 0;
 
   constructor(
