@@ -3,17 +3,8 @@
  * the one to write. Fields others own (clusterIP, allocated nodePorts, annotations added by other tools) survive.
  */
 import type { EndpointSlice, OwnerReference, Service, ServicePort } from "../kube/types.ts";
+import { canonicalJson } from "../plugin/canonical.ts";
 import { COPIED_SPEC_FIELDS } from "./desired.ts";
-
-/** JSON with sorted keys, so key order never reads as a difference. */
-export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => {
-    if (v && typeof v === "object" && !Array.isArray(v)) {
-      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]));
-    }
-    return v;
-  });
-}
 
 function subsetEqual(want: Record<string, string> = {}, have: Record<string, string> = {}): boolean {
   return Object.entries(want).every(([k, v]) => have[k] === v);
@@ -68,9 +59,11 @@ export function serviceDrift(desired: Service, observed: Service): string | unde
   }
   if (o.selector && Object.keys(o.selector).length > 0) return "selector";
   for (const k of SPEC_KEYS) {
-    if (canonical(specDefaulted(d, k)) !== canonical(specDefaulted(o, k))) return `spec.${k}`;
+    if (canonicalJson(specDefaulted(d, k)) !== canonicalJson(specDefaulted(o, k))) return `spec.${k}`;
   }
-  if (canonical((d.ports ?? []).map(portShape)) !== canonical((o.ports ?? []).map(portShape))) return "ports";
+  if (canonicalJson((d.ports ?? []).map(portShape)) !== canonicalJson((o.ports ?? []).map(portShape))) {
+    return "ports";
+  }
   if (d.ipFamilies && d.ipFamilies[0] !== o.ipFamilies?.[0]) return "ipFamilies";
   return undefined;
 }
@@ -156,8 +149,8 @@ export function sliceDrift(desired: EndpointSlice, observed: EndpointSlice): str
   }
   const d = endpointShape(desired);
   const o = endpointShape(observed);
-  if (canonical(d.endpoints) !== canonical(o.endpoints)) return "endpoints";
-  if (canonical(d.ports) !== canonical(o.ports)) return "ports";
+  if (canonicalJson(d.endpoints) !== canonicalJson(o.endpoints)) return "endpoints";
+  if (canonicalJson(d.ports) !== canonicalJson(o.ports)) return "ports";
   return undefined;
 }
 
