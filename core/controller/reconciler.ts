@@ -182,14 +182,7 @@ export class Reconciler {
     const observedSlice = this.sliceView(`${ns}/${leaderName}`);
     for (const [obj, kind] of [[observedSvc, "Service"], [observedSlice, "EndpointSlice"]] as const) {
       if (obj && !isManagedFor(obj, name)) {
-        this.d.metrics.nameConflicts.inc();
-        this.d.events.record(
-          target,
-          "Warning",
-          "LeaderNameConflict",
-          `${kind} ${ns}/${leaderName} exists and is not managed by zen-lead for Service ${name}; it is left ` +
-            `untouched. Rename it, or set ${ANN.leaderServiceName} to a free name`,
-        );
+        this.nameConflict(target, kind, leaderName);
         return {};
       }
     }
@@ -199,14 +192,7 @@ export class Reconciler {
       const other = await this.d.api.getSlice(ns, leaderName);
       if (!other || isManagedFor(other, name)) this.sliceConflicts.delete(key);
       else {
-        this.d.metrics.nameConflicts.inc();
-        this.d.events.record(
-          target,
-          "Warning",
-          "LeaderNameConflict",
-          `EndpointSlice ${ns}/${leaderName} exists and is not managed by zen-lead for Service ${name}; it is ` +
-            `left untouched. Rename it, or set ${ANN.leaderServiceName} to a free name`,
-        );
+        this.nameConflict(target, "EndpointSlice", leaderName);
         return { requeueAfterMs: CONFLICT_RECHECK_MS };
       }
     }
@@ -313,14 +299,7 @@ export class Reconciler {
       // Undo the leader Service this reconcile made for a name that turned out to be taken.
       if (created) await this.deleteService(ns, leaderSvc);
       this.sliceConflicts.set(key, leaderName);
-      this.d.metrics.nameConflicts.inc();
-      this.d.events.record(
-        target,
-        "Warning",
-        "LeaderNameConflict",
-        `${e.message} for Service ${name}; it is left untouched. Rename it, or set ${ANN.leaderServiceName} ` +
-          `to a free name`,
-      );
+      this.nameConflict(target, e.kind, leaderName);
       return { requeueAfterMs: CONFLICT_RECHECK_MS };
     }
     const wroteAt = this.now();
@@ -450,6 +429,18 @@ export class Reconciler {
     const name = pods.find((p) => p.metadata.uid === uid)?.metadata.name ?? uid;
     const why = this.d.probes.state(key, uid)?.lastReason;
     return `${settings.healthCheck.type} check of pod ${name} failed${why ? `: ${why}` : ""}`;
+  }
+
+  /** The leader's name belongs to an object zen-lead does not manage: say so, write nothing (SPEC). */
+  private nameConflict(target: EventTarget, kind: string, leaderName: string): void {
+    this.d.metrics.nameConflicts.inc();
+    this.d.events.record(
+      target,
+      "Warning",
+      "LeaderNameConflict",
+      `${kind} ${target.namespace}/${leaderName} exists and is not managed by zen-lead for Service ${target.name}; ` +
+        `it is left untouched. Rename it, or set ${ANN.leaderServiceName} to a free name`,
+    );
   }
 
   private nodeViews(pods: readonly Pod[]): Map<string, NodeView> {
