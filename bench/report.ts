@@ -150,50 +150,23 @@ export function formatTable(runs: readonly ScaleDetails[]): string {
   const kinds = table(
     ["services", "kind", "n", "p50 ms", "p90", "p99", "max", "failed", "controller mean ms"],
     runs.flatMap((d) => [
-      ...(["readiness", "deletion"] as const).map((k) => [
-        String(d.services),
-        `failover (${k})`,
-        String(d.failover[k].count),
-        ms(d.failover[k].p50),
-        ms(d.failover[k].p90),
-        ms(d.failover[k].p99),
-        ms(d.failover[k].max),
-        String(d.failures.filter((f) => !f.startsWith("floor")).length),
-        ms(d.controllerLatencyMeanMs[k]),
-      ]),
-      [
-        String(d.services),
+      ...(["readiness", "deletion"] as const).map((k) =>
+        kindRow(
+          d.services,
+          `failover (${k})`,
+          d.failover[k],
+          String(d.failures.filter((f) => !f.startsWith("floor")).length),
+          ms(d.controllerLatencyMeanMs[k]),
+        )
+      ),
+      kindRow(
+        d.services,
         "floor (send to event)",
-        String(d.floor.roundTrip.count),
-        ms(d.floor.roundTrip.p50),
-        ms(d.floor.roundTrip.p90),
-        ms(d.floor.roundTrip.p99),
-        ms(d.floor.roundTrip.max),
+        d.floor.roundTrip,
         String(d.failures.filter((f) => f.startsWith("floor")).length),
-        "",
-      ],
-      [
-        String(d.services),
-        "slice write to event",
-        String(d.sliceFloor.roundTrip.count),
-        ms(d.sliceFloor.roundTrip.p50),
-        ms(d.sliceFloor.roundTrip.p90),
-        ms(d.sliceFloor.roundTrip.p99),
-        ms(d.sliceFloor.roundTrip.max),
-        "",
-        "",
-      ],
-      [
-        String(d.services),
-        "floor (ack to event)",
-        String(d.floor.afterAck.count),
-        ms(d.floor.afterAck.p50),
-        ms(d.floor.afterAck.p90),
-        ms(d.floor.afterAck.p99),
-        ms(d.floor.afterAck.max),
-        "",
-        "",
-      ],
+      ),
+      kindRow(d.services, "slice write to event", d.sliceFloor.roundTrip),
+      kindRow(d.services, "floor (ack to event)", d.floor.afterAck),
     ]),
   );
   const churn = runs.filter((d) => d.churn).map((d) => {
@@ -207,4 +180,25 @@ export function formatTable(runs: readonly ScaleDetails[]): string {
       `${c.flat ? "flat" : "grows"}; CPU ${c.cpuSeconds.toFixed(0)} s`;
   });
   return [main, "", kinds, ...(churn.length ? ["", ...churn] : [])].join("\n");
+}
+
+/** One row of the per-kind table: a latency summary with its count, failures and the controller's mean. */
+function kindRow(
+  services: number,
+  kind: string,
+  t: { count: number; p50: number; p90: number; p99: number; max: number },
+  failed = "",
+  controllerMean = "",
+): string[] {
+  return [
+    String(services),
+    kind,
+    String(t.count),
+    ms(t.p50),
+    ms(t.p90),
+    ms(t.p99),
+    ms(t.max),
+    failed,
+    controllerMean,
+  ];
 }
