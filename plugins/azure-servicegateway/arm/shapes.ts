@@ -53,20 +53,20 @@ export interface ListResult<T> {
   nextLink?: string;
 }
 
-export interface ServiceGatewayResource {
-  id?: string;
-  name?: string;
-  location: string;
-  sku?: { name: string };
-  properties: { virtualNetwork?: ResourceRef; provisioningState?: string };
-}
-
-export interface PublicIPResource {
+/** The envelope every ARM resource shares. */
+export interface ArmResource {
   id?: string;
   name?: string;
   location: string;
   sku?: { name: string };
   tags?: Record<string, string>;
+}
+
+export interface ServiceGatewayResource extends ArmResource {
+  properties: { virtualNetwork?: ResourceRef; provisioningState?: string };
+}
+
+export interface PublicIPResource extends ArmResource {
   properties: {
     publicIPAllocationMethod?: "Static" | "Dynamic";
     publicIPAddressVersion?: "IPv4" | "IPv6";
@@ -75,12 +75,7 @@ export interface PublicIPResource {
   };
 }
 
-export interface LoadBalancerResource {
-  id?: string;
-  name?: string;
-  location: string;
-  sku?: { name: string };
-  tags?: Record<string, string>;
+export interface LoadBalancerResource extends ArmResource {
   properties: {
     frontendIPConfigurations: { name: string; properties: { publicIPAddress: ResourceRef } }[];
     backendAddressPools: { name: string; id?: string }[];
@@ -98,12 +93,7 @@ export interface LoadBalancerResource {
   };
 }
 
-export interface NatGatewayResource {
-  id?: string;
-  name?: string;
-  location: string;
-  sku?: { name: string };
-  tags?: Record<string, string>;
+export interface NatGatewayResource extends ArmResource {
   properties: { publicIpAddresses: ResourceRef[]; provisioningState?: string };
 }
 
