@@ -153,14 +153,20 @@ export class Reconciler {
     }
 
     // Settings: every invalid annotation is reported, and keeps its last good value.
-    const ctx = this.d.plugins.settingsContext();
     const uid = svc.metadata.uid ?? "";
     // Memoised per Service version and configuration generation; an eviction only costs a re-parse.
     const { settings, errors } = this.settingsMemo.get(
       ns,
       name,
       `${svc.metadata.resourceVersion}/${this.d.plugins.generation?.() ?? 0}`,
-      () => parseServiceSettings(svc.metadata.annotations ?? {}, ctx, this.lastGood.get(uid), svc.spec?.type),
+      // The settings context (plugin names, ConfigMap defaults) is built only when a parse is due.
+      () =>
+        parseServiceSettings(
+          svc.metadata.annotations ?? {},
+          this.d.plugins.settingsContext(),
+          this.lastGood.get(uid),
+          svc.spec?.type,
+        ),
     );
     for (const e of errors) {
       this.d.metrics.invalidAnnotations.inc({ annotation: e.annotation });
