@@ -16,7 +16,8 @@ import { registeredPlugins } from "./plugin/registry.ts";
 import { LeadershipState } from "./plugin/leadership.ts";
 import type { PluginDefinition } from "./plugin/types.ts";
 import { ConfigReloader } from "./config/reloader.ts";
-import { flagsHelp, parseFlags } from "./config/flags.ts";
+import { FlagError, flagsHelp, parseFlags } from "./config/flags.ts";
+import { parseAllowList } from "./plugin/module_policy.ts";
 import { type ControllerSettings, defaultSettings, resolveSettings } from "./config/settings.ts";
 import { LeaderController } from "./controller/controller.ts";
 import { LeaseElector } from "./election/lease.ts";
@@ -67,6 +68,12 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     Deno.exit(0);
   }
   let settings = resolveSettings(flags.settings, {}, defaults);
+  let moduleAllow;
+  try {
+    moduleAllow = parseAllowList(settings.pluginModuleAllow, Deno.cwd());
+  } catch (e) {
+    throw new FlagError((e as Error).message);
+  }
   const logger = new RootLogger(settings.logLevel);
   const log = logger.child({ component: "zen-lead" });
   const metrics = new MetricsRegistry();
@@ -121,6 +128,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     metrics,
     flags: flags.settings,
     defaults,
+    moduleAllow,
     recordEvent: async (reason, message) => {
       const stamp = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
       await client.create<KubeObject>(Events, {
@@ -232,10 +240,13 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       await reloader.apply(undefined);
     }
   };
+  // No ConfigMap text may stop the process: whatever an apply throws is logged, never left unhandled.
+  const applySafely = (cm: ConfigMap | undefined) =>
+    void applyConfig(cm).catch((e) => log.error("applying the ConfigMap failed", { error: e }));
   configInformer.addHandlers({
-    add: (cm) => void applyConfig(cm),
-    update: (_o, cm) => void applyConfig(cm),
-    delete: () => void applyConfig(undefined),
+    add: (cm) => applySafely(cm),
+    update: (_o, cm) => applySafely(cm),
+    delete: () => applySafely(undefined),
   });
   configInformer.run(abort.signal).catch((e) => log.error("config informer stopped", { error: e }));
   await configInformer.waitForSync(abort.signal);

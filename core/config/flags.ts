@@ -3,6 +3,7 @@
  * is returned, so that everything else can come from the ConfigMap (see resolveSettings).
  */
 import { LOG_LEVELS, type LogLevel } from "../log.ts";
+import { ALLOW_FLAG, parseAllowList } from "../plugin/module_policy.ts";
 import type { ControllerSettings } from "./settings.ts";
 
 export class FlagError extends Error {
@@ -12,7 +13,7 @@ export class FlagError extends Error {
   }
 }
 
-type Kind = "string" | "bool" | "int" | "number" | "logLevel" | "namespaces";
+type Kind = "string" | "bool" | "int" | "number" | "logLevel" | "namespaces" | "allowList";
 
 interface FlagDef {
   readonly flag: string;
@@ -84,6 +85,14 @@ const FLAGS: readonly FlagDef[] = [
     help: "comma-separated namespaces to watch; empty means all",
   },
   {
+    flag: ALLOW_FLAG.slice(2),
+    field: "pluginModuleAllow",
+    kind: "allowList",
+    help:
+      "comma-separated directories and URL prefixes from which the ConfigMap's plugin `module:` entries " +
+      "may load (URLs also need an integrity hash); empty loads none",
+  },
+  {
     flag: "kubeconfig",
     field: "kubeconfig",
     env: "KUBECONFIG",
@@ -124,6 +133,13 @@ function convert(def: FlagDef, raw: string, source: string): unknown {
     case "logLevel":
       if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw bad(`one of ${LOG_LEVELS.join(", ")}`);
       return raw as LogLevel;
+    case "allowList":
+      try {
+        parseAllowList(raw, "/");
+      } catch (e) {
+        throw new FlagError(`${source}: ${(e as Error).message.replace(`${ALLOW_FLAG}: `, "")}`);
+      }
+      return raw;
     case "namespaces": {
       const list = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
       const wrong = list.find((ns) => !DNS_LABEL.test(ns));

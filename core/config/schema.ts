@@ -36,6 +36,8 @@ export const defaultsSection = v.strictObject({
 export const pluginEntry = v.strictObject({
   name: pluginName,
   module: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /** `sha256-<base64>` of the module's bytes: required for URLs, optional for files. */
+  integrity: v.optional(v.string()),
   enabled: v.optional(v.boolean()),
   options: v.optional(v.unknown()),
 });
