@@ -7,6 +7,9 @@
 /** The longest delay a timer can hold (about 24.8 days). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** No requeue of a key comes sooner than this, so no input can make a reconcile loop spin faster. */
+export const REQUEUE_FLOOR_MS = 100;
+
 /** `ms` as a delay a timer keeps: NaN and negatives are 0, anything above MAX_TIMER_MS is MAX_TIMER_MS. */
 export function clampDelay(ms: number): number {
   if (!(ms > 0)) return 0;

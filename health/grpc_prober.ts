@@ -9,6 +9,7 @@ import type { HealthResult } from "../core/plugin/types.ts";
 import type { Logger } from "../core/log.ts";
 import { abortReason } from "./_abort.ts";
 import { PROBER_FLAG, type ProberReply, type ProberRequest, readLines } from "./grpc_prober_protocol.ts";
+import { safeTimeout } from "../core/timers.ts";
 
 interface Pending {
   request: Extract<ProberRequest, { op: "check" }>;
@@ -165,7 +166,7 @@ export class GrpcProber {
       for (const p of this.pending.values()) this.send(p.request);
     };
     // A crash loop gets a pause rather than a busy restart; pending checks time out meanwhile.
-    if (this.quickExits >= 2) setTimeout(resend, CRASH_LOOP_MS);
+    if (this.quickExits >= 2) safeTimeout(resend, CRASH_LOOP_MS);
     else resend();
   }
 }

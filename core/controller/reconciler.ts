@@ -35,6 +35,7 @@ import { WriteOverlay } from "./overlay.ts";
 import { SettingsMemo } from "./settings_memo.ts";
 import { type ControllerStores, INDEX } from "./stores.ts";
 import type { TriggerTracker } from "./triggers.ts";
+import { REQUEUE_FLOOR_MS, safeTimeout } from "../timers.ts";
 
 /** What the reconciler needs from the plugin kernel. */
 export interface PluginAccess {
@@ -344,7 +345,7 @@ export class Reconciler {
     this.d.triggers.clear(key, trigger);
 
     if (decision.requeueAt !== undefined) {
-      return { requeueAfterMs: Math.max(1, decision.requeueAt - this.now()) };
+      return { requeueAfterMs: Math.max(REQUEUE_FLOOR_MS, decision.requeueAt - this.now()) };
     }
     return {};
   }
@@ -495,7 +496,7 @@ export class Reconciler {
           if ((await this.d.probes.probeNow(key, u)).healthy) passed.add(u);
         } catch { /* an error is a failed probe */ }
       })),
-      new Promise((r) => timer = setTimeout(r, wait)),
+      new Promise<void>((r) => timer = safeTimeout(r, wait)),
     ]);
     clearTimeout(timer);
     return passed;
