@@ -9,8 +9,8 @@ import { startProcessMetrics } from "./metrics/process.ts";
 import { KubeClient } from "./kube/client.ts";
 import { loadCredentials } from "./kube/kubeconfig.ts";
 import { dropManagedFields, Informer } from "./kube/informer.ts";
-import { ConfigMaps, Events, Services } from "./kube/paths.ts";
-import type { ConfigMap, KubeObject } from "./kube/types.ts";
+import { ConfigMaps, Services } from "./kube/paths.ts";
+import type { ConfigMap } from "./kube/types.ts";
 import { PluginKernel } from "./plugin/kernel.ts";
 import { registeredPlugins } from "./plugin/registry.ts";
 import { LeadershipState } from "./plugin/leadership.ts";
@@ -20,6 +20,8 @@ import { FlagError, flagsHelp, parseFlags } from "./config/flags.ts";
 import { parseAllowList } from "./plugin/module_policy.ts";
 import { type ControllerSettings, defaultSettings, resolveSettings } from "./config/settings.ts";
 import { LeaderController } from "./controller/controller.ts";
+import { KubeEventRecorder } from "./controller/events.ts";
+import { KubeLeaderApi } from "./controller/kube_api.ts";
 import { LeaseElector } from "./election/lease.ts";
 import { debugApp, healthApp, metricsApp, type RunningServer, serve } from "./http/servers.ts";
 import type { SettingsContext } from "./leader/settings.ts";
@@ -117,6 +119,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     metrics,
     leadership,
   });
+  const configEvents = new KubeEventRecorder(KubeLeaderApi.eventSink(eventsClient), logger);
   const configTarget = {
     kind: "ConfigMap",
     namespace: settings.configMapNamespace,
@@ -129,22 +132,15 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     flags: flags.settings,
     defaults,
     moduleAllow,
-    recordEvent: async (reason, message) => {
-      const stamp = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
-      await client.create<KubeObject>(Events, {
-        apiVersion: "v1",
-        kind: "Event",
-        metadata: { generateName: `${configTarget.name}.`, namespace: configTarget.namespace },
-        involvedObject: { apiVersion: "v1", ...configTarget, uid: configMapUID },
+    // The same series and spam filter as the controller's Events: a refused version seen again (a relist, a
+    // restart) continues its Event instead of adding one.
+    recordEvent: (reason, message) =>
+      configEvents.record(
+        { apiVersion: "v1", ...configTarget, uid: configMapUID },
+        "Warning",
         reason,
-        message: message.length > 1024 ? message.slice(0, 1021) + "..." : message,
-        type: "Warning",
-        count: 1,
-        firstTimestamp: stamp,
-        lastTimestamp: stamp,
-        source: { component: "zen-lead", host: Deno.hostname() },
-      } as KubeObject).catch((e) => log.warn("could not record configuration event", { error: e }));
-    },
+        message,
+      ),
   });
   let configMapUID: string | undefined;
 

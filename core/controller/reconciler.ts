@@ -406,6 +406,19 @@ export class Reconciler {
         "NoPodsFound",
         `no pods match the selector of Service ${target.name}`,
       );
+    } else if (decision.leaders.length === 0 && decision.noneEligible && decision.warmingCount > 0) {
+      // Not "no pod is Ready": they are, and wait out min-ready-duration. Say when the first qualifies.
+      const n = decision.warmingCount;
+      this.d.events.record(
+        target,
+        "Warning",
+        "NoReadyPods",
+        `${n} pod${n === 1 ? " is" : "s are"} Ready and qualif${n === 1 ? "ies" : "y"} at ${
+          new Date(decision.requeueAt ?? this.now()).toISOString()
+        } (${ANN.minReadyDuration} ${
+          settings.minReadyMs / 1000
+        }s); no leader for Service ${target.name} until then`,
+      );
     } else if (decision.leaders.length === 0) {
       const why = decision.allUnhealthy
         ? `every candidate failed its health check (fail-mode ${settings.failMode})`
