@@ -18,6 +18,7 @@ import type { PluginDefinition } from "./plugin/types.ts";
 import { ConfigReloader } from "./config/reloader.ts";
 import { FlagError, flagsHelp, parseFlags } from "./config/flags.ts";
 import { parseAllowList } from "./plugin/module_policy.ts";
+import { readEnv } from "./config/env.ts";
 import { type ControllerSettings, defaultSettings, resolveSettings } from "./config/settings.ts";
 import { LeaderController } from "./controller/controller.ts";
 import { KubeEventRecorder } from "./controller/events.ts";
@@ -62,7 +63,7 @@ export interface ZenLeadHandle {
 }
 
 export async function startZenLead(argv: readonly string[], opts: StartOptions = {}): Promise<ZenLeadHandle> {
-  const env = opts.env ?? Deno.env.toObject();
+  const env = opts.env ?? readEnv();
   const defaults = defaultSettings(env);
   const flags = parseFlags(argv, env);
   if (flags.help) {
