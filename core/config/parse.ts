@@ -51,8 +51,40 @@ function plainProblem(root: unknown): string | undefined {
   return undefined;
 }
 
+/** The longest config.yaml accepted; a real one is a few KiB, and parsing time grows with the text. */
+export const MAX_TEXT = 256 * 1024;
+
+/**
+ * The deepest `[`/`{` nesting in the text, counted before the YAML parser sees it (it slows down sharply on
+ * thousands of levels). Brackets inside quotes count too: over-counting only refuses a very odd document.
+ */
+function flowDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 91 || c === 123) max = Math.max(max, ++depth);
+    else if ((c === 93 || c === 125) && depth > 0) depth--;
+  }
+  return max;
+}
+
 /** Empty text is the empty configuration (all defaults). */
 export function parseConfigText(text: string): ParseResult {
+  if (text.length > MAX_TEXT) {
+    return {
+      ok: false,
+      problems: [`${CONFIG_KEY}: expected at most ${MAX_TEXT} characters, received ${text.length}`],
+    };
+  }
+  if (flowDepth(text) > MAX_DEPTH) {
+    return {
+      ok: false,
+      problems: [
+        `${CONFIG_KEY}: the document: expected at most ${MAX_DEPTH} levels of nesting, received more`,
+      ],
+    };
+  }
   let raw: unknown;
   try {
     // YAML 1.2 core schema only: no 1.1 tags that build Sets, Buffers or Dates out of a ConfigMap.
