@@ -153,3 +153,31 @@ Deno.test("a symlink in an allowed directory that points outside it is refused o
   assert.equal((globalThis as Record<string, unknown>)[marker], undefined);
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("a file module with an integrity hash is verified before it is imported", async () => {
+  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "zl-policy-" }));
+  const marker = `zl-marker-${crypto.randomUUID()}`;
+  const source = pluginSource(marker);
+  await Deno.writeTextFile(`${root}/p.js`, source);
+  const list = parseAllowList(`${root}/`, "/");
+  const wrong = decideModule(
+    "t",
+    `${root}/p.js`,
+    await integrityOf(new TextEncoder().encode("other")),
+    list,
+    "/",
+  );
+  assert.ok(wrong.ok);
+  await assert.rejects(loadPlugin("remote", wrong, { allow: list }), /integrity mismatch/);
+  assert.equal((globalThis as Record<string, unknown>)[marker], undefined);
+  const right = decideModule(
+    "t",
+    `${root}/p.js`,
+    await integrityOf(new TextEncoder().encode(source)),
+    list,
+    "/",
+  );
+  assert.ok(right.ok);
+  assert.equal((await loadPlugin("remote", right, { allow: list })).name, "remote");
+  await Deno.remove(root, { recursive: true });
+});
