@@ -125,7 +125,34 @@ Deno.test({
 });
 
 Deno.test({
-  name: "min-ready-duration: 1000h is refused as InvalidAnnotation and costs <= 50 reconciles in 20 s",
+  name: "during min-ready-duration the Event says how many pods are Ready and when they qualify, once",
+  ...noSanitize,
+  async fn() {
+    await env.client.create<Service>(
+      Services,
+      optedInService(ns, "warm", {
+        selector: { app: "web" },
+        annotations: { "zen-lead.io/min-ready-duration": "1h" },
+      }),
+    );
+    const ev = await waitFor("NoReadyPods on warm", async () => {
+      const list = await eventsFor(env.client, ns, "warm");
+      return list.find((e) => e.reason === "NoReadyPods");
+    });
+    assert.match(
+      ev.message,
+      /^2 pods are Ready and qualify at \d{4}-\d\d-\d\dT[\d:.]+Z \(zen-lead\.io\/min-ready-duration 3600s\)/,
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    const all = (await eventsFor(env.client, ns, "warm")).filter((e) => e.reason === "NoReadyPods");
+    assert.equal(all.length, 1);
+    assert.equal((all[0] as { count?: number }).count ?? 1, 1, "not re-recorded");
+  },
+});
+
+Deno.test({
+  name:
+    "min-ready-duration: 1000h is refused as InvalidAnnotation; it and a 1h wait cost <= 50 reconciles in 20 s",
   ...noSanitize,
   async fn() {
     const before = reconciles();
