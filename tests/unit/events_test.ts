@@ -121,3 +121,12 @@ Deno.test("messages are cut to the Event limit", async () => {
   await settle();
   assert.equal([...sink.stored.values()][0].message.length, MAX_MESSAGE);
 });
+
+Deno.test("log lines are bounded: an 80 KB value becomes a line of a few KB", () => {
+  const lines: string[] = [];
+  const log = new RootLogger("info", (l) => lines.push(l));
+  log.warn("x".repeat(80_000), { value: "y".repeat(80_000), error: new Error("z".repeat(80_000)) });
+  assert.equal(lines.length, 1);
+  assert.ok(lines[0].length < 4_000, `${lines[0].length} characters`);
+  assert.match(lines[0], /…\(78976 more characters\)/);
+});
