@@ -9,16 +9,20 @@ import { startProcessMetrics } from "./metrics/process.ts";
 import { KubeClient } from "./kube/client.ts";
 import { loadCredentials } from "./kube/kubeconfig.ts";
 import { dropManagedFields, Informer } from "./kube/informer.ts";
-import { ConfigMaps, Events, Services } from "./kube/paths.ts";
-import type { ConfigMap, KubeObject } from "./kube/types.ts";
+import { ConfigMaps, Services } from "./kube/paths.ts";
+import type { ConfigMap } from "./kube/types.ts";
 import { PluginKernel } from "./plugin/kernel.ts";
 import { registeredPlugins } from "./plugin/registry.ts";
 import { LeadershipState } from "./plugin/leadership.ts";
 import type { PluginDefinition } from "./plugin/types.ts";
 import { ConfigReloader } from "./config/reloader.ts";
-import { flagsHelp, parseFlags } from "./config/flags.ts";
+import { FlagError, flagsHelp, parseFlags } from "./config/flags.ts";
+import { parseAllowList } from "./plugin/module_policy.ts";
+import { readEnv } from "./config/env.ts";
 import { type ControllerSettings, defaultSettings, resolveSettings } from "./config/settings.ts";
 import { LeaderController } from "./controller/controller.ts";
+import { KubeEventRecorder } from "./controller/events.ts";
+import { KubeLeaderApi } from "./controller/kube_api.ts";
 import { LeaseElector } from "./election/lease.ts";
 import { debugApp, healthApp, metricsApp, type RunningServer, serve } from "./http/servers.ts";
 import type { SettingsContext } from "./leader/settings.ts";
@@ -59,7 +63,7 @@ export interface ZenLeadHandle {
 }
 
 export async function startZenLead(argv: readonly string[], opts: StartOptions = {}): Promise<ZenLeadHandle> {
-  const env = opts.env ?? Deno.env.toObject();
+  const env = opts.env ?? readEnv();
   const defaults = defaultSettings(env);
   const flags = parseFlags(argv, env);
   if (flags.help) {
@@ -67,6 +71,12 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     Deno.exit(0);
   }
   let settings = resolveSettings(flags.settings, {}, defaults);
+  let moduleAllow;
+  try {
+    moduleAllow = parseAllowList(settings.pluginModuleAllow, Deno.cwd());
+  } catch (e) {
+    throw new FlagError((e as Error).message);
+  }
   const logger = new RootLogger(settings.logLevel);
   const log = logger.child({ component: "zen-lead" });
   const metrics = new MetricsRegistry();
@@ -110,6 +120,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     metrics,
     leadership,
   });
+  const configEvents = new KubeEventRecorder(KubeLeaderApi.eventSink(eventsClient), logger);
   const configTarget = {
     kind: "ConfigMap",
     namespace: settings.configMapNamespace,
@@ -121,22 +132,16 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     metrics,
     flags: flags.settings,
     defaults,
-    recordEvent: async (reason, message) => {
-      const stamp = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
-      await client.create<KubeObject>(Events, {
-        apiVersion: "v1",
-        kind: "Event",
-        metadata: { generateName: `${configTarget.name}.`, namespace: configTarget.namespace },
-        involvedObject: { apiVersion: "v1", ...configTarget, uid: configMapUID },
+    moduleAllow,
+    // The same series and spam filter as the controller's Events: a refused version seen again (a relist, a
+    // restart) continues its Event instead of adding one.
+    recordEvent: (reason, message) =>
+      configEvents.record(
+        { apiVersion: "v1", ...configTarget, uid: configMapUID },
+        "Warning",
         reason,
-        message: message.length > 1024 ? message.slice(0, 1021) + "..." : message,
-        type: "Warning",
-        count: 1,
-        firstTimestamp: stamp,
-        lastTimestamp: stamp,
-        source: { component: "zen-lead", host: Deno.hostname() },
-      } as KubeObject).catch((e) => log.warn("could not record configuration event", { error: e }));
-    },
+        message,
+      ),
   });
   let configMapUID: string | undefined;
 
@@ -232,10 +237,13 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       await reloader.apply(undefined);
     }
   };
+  // No ConfigMap text may stop the process: whatever an apply throws is logged, never left unhandled.
+  const applySafely = (cm: ConfigMap | undefined) =>
+    void applyConfig(cm).catch((e) => log.error("applying the ConfigMap failed", { error: e }));
   configInformer.addHandlers({
-    add: (cm) => void applyConfig(cm),
-    update: (_o, cm) => void applyConfig(cm),
-    delete: () => void applyConfig(undefined),
+    add: (cm) => applySafely(cm),
+    update: (_o, cm) => applySafely(cm),
+    delete: () => applySafely(undefined),
   });
   configInformer.run(abort.signal).catch((e) => log.error("config informer stopped", { error: e }));
   await configInformer.waitForSync(abort.signal);

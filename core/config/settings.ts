@@ -19,6 +19,8 @@ export interface ControllerSettings {
   configMapNamespace: string;
   /** Path of a kubeconfig; absent means in-cluster or the client's default lookup. */
   kubeconfig?: string;
+  /** `--plugin-module-allow`: comma-separated directories and URL prefixes `module:` entries may load from. */
+  pluginModuleAllow: string;
 }
 
 /** The fields `config.yaml`'s `controller:` section may set; the others need a restart and come from flags. */
@@ -50,6 +52,7 @@ export function defaultSettings(env: Readonly<Record<string, string | undefined>
     watchNamespaces: [],
     configMapName: "zen-lead-config",
     configMapNamespace: env.POD_NAMESPACE || "zen-lead-system",
+    pluginModuleAllow: "",
   };
 }
 

@@ -20,6 +20,7 @@ import { NotLeaderError, type PluginAccess, Reconciler } from "./reconciler.ts";
 import { INDEX } from "./stores.ts";
 import { TriggerTracker } from "./triggers.ts";
 import { podTransform, relevantPodChange, serviceTransform } from "./transforms.ts";
+import { safeInterval } from "../timers.ts";
 
 export interface LeaderControllerOptions {
   client: KubeClient;
@@ -283,7 +284,7 @@ export class LeaderController {
       inf.run(signal).catch((e) => this.o.logger.error("informer stopped", { error: e }));
     }
     await Promise.all(informers.map((i) => i.waitForSync(signal)));
-    this.sizeTimer = setInterval(() => {
+    this.sizeTimer = safeInterval(() => {
       this.m.cacheSize.set({ resource: "services" }, this.services.size);
       this.m.cacheSize.set({ resource: "pods" }, this.pods.size);
       this.m.cacheSize.set({ resource: "endpointslices" }, this.slices.size);

@@ -35,6 +35,7 @@ import { WriteOverlay } from "./overlay.ts";
 import { SettingsMemo } from "./settings_memo.ts";
 import { type ControllerStores, INDEX } from "./stores.ts";
 import type { TriggerTracker } from "./triggers.ts";
+import { REQUEUE_FLOOR_MS, safeTimeout } from "../timers.ts";
 
 /** What the reconciler needs from the plugin kernel. */
 export interface PluginAccess {
@@ -344,7 +345,7 @@ export class Reconciler {
     this.d.triggers.clear(key, trigger);
 
     if (decision.requeueAt !== undefined) {
-      return { requeueAfterMs: Math.max(1, decision.requeueAt - this.now()) };
+      return { requeueAfterMs: Math.max(REQUEUE_FLOOR_MS, decision.requeueAt - this.now()) };
     }
     return {};
   }
@@ -404,6 +405,19 @@ export class Reconciler {
         "Warning",
         "NoPodsFound",
         `no pods match the selector of Service ${target.name}`,
+      );
+    } else if (decision.leaders.length === 0 && decision.noneEligible && decision.warmingCount > 0) {
+      // Not "no pod is Ready": they are, and wait out min-ready-duration. Say when the first qualifies.
+      const n = decision.warmingCount;
+      this.d.events.record(
+        target,
+        "Warning",
+        "NoReadyPods",
+        `${n} pod${n === 1 ? " is" : "s are"} Ready and qualif${n === 1 ? "ies" : "y"} at ${
+          new Date(decision.requeueAt ?? this.now()).toISOString()
+        } (${ANN.minReadyDuration} ${
+          settings.minReadyMs / 1000
+        }s); no leader for Service ${target.name} until then`,
       );
     } else if (decision.leaders.length === 0) {
       const why = decision.allUnhealthy
@@ -495,7 +509,7 @@ export class Reconciler {
           if ((await this.d.probes.probeNow(key, u)).healthy) passed.add(u);
         } catch { /* an error is a failed probe */ }
       })),
-      new Promise((r) => timer = setTimeout(r, wait)),
+      new Promise<void>((r) => timer = safeTimeout(r, wait)),
     ]);
     clearTimeout(timer);
     return passed;

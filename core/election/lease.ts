@@ -12,6 +12,7 @@ import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { sleep } from "../queue/clock.ts";
 import { canAcquire, leaseSpecFor, type Observation, observe, releasedSpec } from "./lease_record.ts";
+import { safeTimeout } from "../timers.ts";
 
 export interface LeaseElectorOptions {
   client: KubeClient;
@@ -208,7 +209,7 @@ export class LeaseElector {
   private armLoseTimer(): void {
     clearTimeout(this.loseTimer);
     const ms = this.lastRenewAt + this.renewDeadlineMs - Date.now();
-    this.loseTimer = setTimeout(() => this.stopLeading("renew deadline passed"), Math.max(0, ms));
+    this.loseTimer = safeTimeout(() => this.stopLeading("renew deadline passed"), ms);
   }
 
   private async renewLoop(signal: AbortSignal): Promise<void> {
@@ -253,7 +254,7 @@ export class LeaseElector {
         this.wake = undefined;
         resolve();
       };
-      const timer = setTimeout(done, waitMs);
+      const timer = safeTimeout(done, waitMs);
       signal.addEventListener("abort", done, { once: true });
       this.wake = done;
     });

@@ -10,6 +10,7 @@ import type { HealthChecker, HealthResult, PodView } from "../plugin/types.ts";
 import { MinHeap } from "./heap.ts";
 import type { ProbeSchedule } from "./spec.ts";
 import { type ProbeRole, type ProbeState, recordResult, UNPROBED } from "./threshold.ts";
+import { safeTimeout } from "../timers.ts";
 
 export interface ProbeTarget {
   podUID: string;
@@ -36,7 +37,7 @@ export interface ProbeClock {
 
 export const realProbeClock: ProbeClock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, ms)),
+  setTimeout: (fn, ms) => safeTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as number),
 };
 

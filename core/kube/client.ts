@@ -16,6 +16,7 @@ import { HttpTransport, type RawRequest } from "./transport.ts";
 import type { ClusterCredentials } from "./kubeconfig.ts";
 import type { KubeObject, ObjectList, WatchEvent } from "./types.ts";
 import { decodeJsonLines } from "./watch_stream.ts";
+import { safeTimeout, timeoutSignal } from "../timers.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -338,7 +339,7 @@ export class KubeClient {
     signal.addEventListener("abort", onAbort, { once: true });
     const headerTimeoutMs = o?.timeoutMs ?? this.timeoutMs;
     let headersLate = false;
-    const headerTimer = setTimeout(() => {
+    const headerTimer = safeTimeout(() => {
       headersLate = true;
       stream.abort(new Error("watch headers timeout"));
     }, headerTimeoutMs);
@@ -391,7 +392,7 @@ export class KubeClient {
   private async attempt<T>(r: KubeRequest): Promise<T> {
     await this.limiter.take(r.signal);
     const timeoutMs = r.timeoutMs ?? this.timeoutMs;
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const timeout = timeoutSignal(timeoutMs);
     const signal = r.signal ? AbortSignal.any([r.signal, timeout]) : timeout;
     const errorContext = { operation: r.operation, method: r.method, path: r.path };
     const started = performance.now();

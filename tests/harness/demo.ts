@@ -2,6 +2,8 @@
  * `deno task demo`: zen-lead's main job on a local control plane. Starts the cluster, a sample workload of three
  * pods behind an opted-in Service and the controller; prints the leader, fails it, prints the new leader and the
  * measured failover time, then stays up with its addresses printed until Ctrl-C (`--once` exits instead).
+ * The controller is a child process with exactly the permissions of `deno task start`; the harness around it
+ * (etcd, kube-apiserver, the pod simulator) needs more, and has them.
  */
 import { startCluster } from "./cluster.ts";
 import { KubeletSimulator } from "./kubelet.ts";
@@ -9,7 +11,8 @@ import { KubeClient } from "../../core/kube/client.ts";
 import { EndpointSlices, Services } from "../../core/kube/paths.ts";
 import type { EndpointSlice, Service } from "../../core/kube/types.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
-import { startZenLead } from "../../core/app.ts";
+import { startZenLeadProcess } from "./zen_lead_process.ts";
+import { freePorts } from "./ports.ts";
 
 const once = Deno.args.includes("--once");
 const say = (s: string) => console.log(`[demo] ${s}`);
@@ -19,7 +22,7 @@ function freePortOr(preferred: number): number {
     Deno.listen({ hostname: "127.0.0.1", port: preferred }).close();
     return preferred;
   } catch {
-    return 0;
+    return freePorts(1)[0];
   }
 }
 
@@ -50,15 +53,16 @@ await client.create<Service>(Services, {
 
 const metricsPort = freePortOr(8080);
 const healthPort = freePortOr(8081);
-const zl = await startZenLead([
-  "--kubeconfig",
-  cluster.kubeconfigPath,
-  `--metrics-bind-address=127.0.0.1:${metricsPort}`,
-  `--health-probe-bind-address=127.0.0.1:${healthPort}`,
-  "--leader-elect=false",
-  "--log-level=warn",
-], { env: { POD_NAMESPACE: "default" } });
-await zl.leading;
+const zl = await startZenLeadProcess({
+  kubeconfig: await Deno.readTextFile(cluster.kubeconfigPath),
+  args: [
+    `--metrics-bind-address=127.0.0.1:${metricsPort}`,
+    `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+    "--leader-elect=false",
+    "--log-level=warn",
+  ],
+  env: { POD_NAMESPACE: "default" },
+});
 
 async function leader(): Promise<{ name: string; ip: string } | undefined> {
   try {
@@ -99,7 +103,7 @@ say(
 );
 
 if (once) {
-  await zl.stop(2000);
+  await zl.stop();
   await kubelet.stop();
   client.close();
   await cluster.stop();
@@ -108,8 +112,9 @@ if (once) {
 
 const kubectl = `${cluster.binaries.kubectl} --kubeconfig ${cluster.kubeconfigPath}`;
 say("zen-lead keeps running:");
-say(`  metrics:    http://127.0.0.1:${zl.metricsPort}/metrics`);
-say(`  health:     http://127.0.0.1:${zl.healthPort}/healthz and /readyz`);
+say(`  metrics:    http://127.0.0.1:${metricsPort}/metrics`);
+say(`  health:     http://127.0.0.1:${healthPort}/healthz and /readyz`);
+say(`  permissions: those of \`deno task start\` (deno.json), not -A`);
 say(`  kubeconfig: ${cluster.kubeconfigPath}`);
 say(`  try:        ${kubectl} -n ${ns} get endpointslice web-leader -o yaml`);
 say(`              ${kubectl} -n ${ns} delete pod ${next.name}   # and watch the leader move`);
@@ -120,7 +125,7 @@ await new Promise<void>((resolve) => {
   Deno.addSignalListener("SIGTERM", () => resolve());
 });
 say("stopping");
-await zl.stop(2000);
+await zl.stop();
 await kubelet.stop();
 client.close();
 await cluster.stop();
