@@ -22,6 +22,8 @@ import { LeaderController } from "./controller/controller.ts";
 import { LeaseElector } from "./election/lease.ts";
 import { debugApp, healthApp, metricsApp, type RunningServer, serve } from "./http/servers.ts";
 import type { SettingsContext } from "./leader/settings.ts";
+import { settingsContextOf } from "./plugin/settings_context.ts";
+import { controllerStatus } from "./status/snapshot.ts";
 import { builtinStrategies } from "../strategies/mod.ts";
 import { builtinHealthCheckers } from "../health/mod.ts";
 import { builtinPlugins as builtinOtherPlugins } from "../plugins/mod.ts";
@@ -140,22 +142,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   });
   let configMapUID: string | undefined;
 
-  const settingsContext = (): SettingsContext => {
-    const d = reloader.current?.config.defaults ?? {};
-    return {
-      defaultStrategy: d.strategy ?? "oldest",
-      defaultSticky: d.sticky ?? true,
-      defaultHealthCheck: d.healthCheck ?? "ready",
-      defaultFailMode: "open",
-      strategyDefaults: (d.strategyOptions ?? {}) as Record<string, Record<string, unknown>>,
-      strategies: kernel.names("strategy"),
-      strategyOptionsSchema: (n) => kernel.strategy(n).optionsSchema,
-      healthTypes: kernel.names("health"),
-      healthChecker: (n) => kernel.has("health", n) ? kernel.health(n) : undefined,
-      backends: kernel.names("backend"),
-      defaultBackend: d.backend,
-    };
-  };
+  const settingsContext = (): SettingsContext => settingsContextOf(kernel, reloader.current?.config.defaults);
 
   let elector: LeaseElector | undefined;
   let configGeneration = 0;
@@ -243,11 +230,14 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   while (!reloader.current) await new Promise((r) => setTimeout(r, 10));
 
   const servers: RunningServer[] = [];
+  const metricsRoutes = metricsApp(
+    () => kernel.exporters(),
+    debugApp(() => kernel.names("backend").map((n) => kernel.backend(n))),
+  );
+  // Probe results and recent leader changes for `zen-lead explain` / `status`, which cannot see them otherwise.
+  metricsRoutes.get("/status", (c) => c.json(controllerStatus(controller, identity)));
   servers.push(serve(
-    metricsApp(
-      () => kernel.exporters(),
-      debugApp(() => kernel.names("backend").map((n) => kernel.backend(n))),
-    ),
+    metricsRoutes,
     settings.metricsBindAddress,
     log,
     "metrics",
