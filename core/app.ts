@@ -24,6 +24,7 @@ import { debugApp, healthApp, metricsApp, type RunningServer, serve } from "./ht
 import type { SettingsContext } from "./leader/settings.ts";
 import { settingsContextOf } from "./plugin/settings_context.ts";
 import { controllerStatus } from "./status/snapshot.ts";
+import { type StatusPage, statusPage } from "./status/ui/app.ts";
 import { builtinStrategies } from "../strategies/mod.ts";
 import { builtinHealthCheckers } from "../health/mod.ts";
 import { builtinPlugins as builtinOtherPlugins } from "../plugins/mod.ts";
@@ -53,6 +54,8 @@ export interface ZenLeadHandle {
   metrics: MetricsRegistry;
   metricsPort: number;
   healthPort: number;
+  /** Port of the status page; undefined when --ui-bind-address is not set. */
+  uiPort?: number;
   identity: string;
   /** Resolves when this replica first leads (at once without leader election). */
   leading: Promise<void>;
@@ -256,6 +259,25 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     "health",
   ));
 
+  // The status page is off unless --ui-bind-address is set; it has the metrics endpoint's protection (none yet).
+  let ui: StatusPage | undefined;
+  let uiServer: RunningServer | undefined;
+  if (settings.uiBindAddress) {
+    ui = statusPage({
+      controller,
+      identity,
+      settingsContext,
+      configDefaults: () => reloader.current?.config.defaults,
+      configuration: () =>
+        reloader.current?.resourceVersion
+          ? `ConfigMap ${configTarget.namespace}/${configTarget.name} (resourceVersion ${reloader.current.resourceVersion})`
+          : "no ConfigMap: built-in defaults",
+      strategy: (n) => kernel.strategy(n),
+    });
+    uiServer = serve(ui.app, settings.uiBindAddress, log, "status page");
+    servers.push(uiServer);
+  }
+
   await controller.start(abort.signal);
   log.info("caches synced", { services: controller.services.size, pods: controller.pods.size });
 
@@ -300,6 +322,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     metrics,
     metricsPort: servers[0].port,
     healthPort: servers[1].port,
+    uiPort: uiServer?.port,
     identity,
     leading,
     async stop(graceMs = 10_000) {
@@ -314,6 +337,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       }
       abort.abort();
       await kernel.close();
+      ui?.close();
       await Promise.all(servers.map((s) => s.close()));
       stopProcessMetrics();
       client.close();
