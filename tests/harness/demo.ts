@@ -9,7 +9,8 @@ import { KubeClient } from "../../core/kube/client.ts";
 import { EndpointSlices, Services } from "../../core/kube/paths.ts";
 import type { EndpointSlice, Service } from "../../core/kube/types.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
-import { startZenLead } from "../../core/app.ts";
+import { builtinPlugins, startZenLead } from "../../core/app.ts";
+import { runCli } from "../../core/cli/main.ts";
 
 const once = Deno.args.includes("--once");
 const say = (s: string) => console.log(`[demo] ${s}`);
@@ -50,11 +51,13 @@ await client.create<Service>(Services, {
 
 const metricsPort = freePortOr(8080);
 const healthPort = freePortOr(8081);
+const uiPort = freePortOr(8082);
 const zl = await startZenLead([
   "--kubeconfig",
   cluster.kubeconfigPath,
   `--metrics-bind-address=127.0.0.1:${metricsPort}`,
   `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+  `--ui-bind-address=127.0.0.1:${uiPort}`,
   "--leader-elect=false",
   "--log-level=warn",
 ], { env: { POD_NAMESPACE: "default" } });
@@ -98,6 +101,25 @@ say(
     `(${(seen - t0).toFixed(1)} ms including the write itself)`,
 );
 
+// Why web-1 leads now, as `zen-lead explain` (and `kubectl zen-lead explain`) tells it.
+const explainArgs = [
+  "explain",
+  `${ns}/web`,
+  "--kubeconfig",
+  cluster.kubeconfigPath,
+  "--status-url",
+  `http://127.0.0.1:${zl.metricsPort}/status`,
+];
+say(`zen-lead ${explainArgs.join(" ")}:`);
+let explained = "";
+await runCli(explainArgs, builtinPlugins(), {
+  out: (t) => explained += t,
+  err: (t) => explained += t,
+  env: {},
+});
+for (const line of explained.trimEnd().split("\n")) console.log(`[demo]   ${line}`);
+say(`status page: http://127.0.0.1:${zl.uiPort}/ (live; the failover above is on it)`);
+
 if (once) {
   await zl.stop(2000);
   await kubelet.stop();
@@ -110,9 +132,13 @@ const kubectl = `${cluster.binaries.kubectl} --kubeconfig ${cluster.kubeconfigPa
 say("zen-lead keeps running:");
 say(`  metrics:    http://127.0.0.1:${zl.metricsPort}/metrics`);
 say(`  health:     http://127.0.0.1:${zl.healthPort}/healthz and /readyz`);
+say(`  status:     http://127.0.0.1:${zl.uiPort}/ (the status page; JSON at /api/status)`);
 say(`  kubeconfig: ${cluster.kubeconfigPath}`);
 say(`  try:        ${kubectl} -n ${ns} get endpointslice web-leader -o yaml`);
 say(`              ${kubectl} -n ${ns} delete pod ${next.name}   # and watch the leader move`);
+say(
+  `              deno task explain ${ns}/web --kubeconfig ${cluster.kubeconfigPath} --status-url http://127.0.0.1:${zl.metricsPort}/status`,
+);
 say("press Ctrl-C to stop");
 
 await new Promise<void>((resolve) => {
