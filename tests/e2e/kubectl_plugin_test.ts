@@ -20,6 +20,7 @@ let dir: string;
 async function run(cmd: string, args: string[], extraEnv: Record<string, string> = {}) {
   const out = await new Deno.Command(cmd, {
     args,
+    cwd: ROOT,
     env: { ...extraEnv },
     stdout: "piped",
     stderr: "piped",

@@ -81,6 +81,8 @@ dd { margin: 0; font-weight: 600; }
 code { font: 13px ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap: anywhere; }
 details { margin-top: 8px; }
 summary { cursor: pointer; font-weight: 600; padding: 4px 0; }
+.history { display: grid; grid-template-columns: minmax(0, 560px) minmax(0, 1fr); gap: 8px 20px; align-items: start; }
+@media (max-width: 900px) { .history { grid-template-columns: minmax(0, 1fr); } }
 .chart { margin: 4px 0; }
 .chart svg { max-width: 100%; height: auto; background: #fafbfc; border: 1px solid var(--line); }
 .chart .axis { stroke: #6b6b6b; stroke-width: 1; }

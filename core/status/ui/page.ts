@@ -70,6 +70,7 @@ export function summaryRows(views: readonly ServiceView[], now: number): Html {
 
 function healthCell(c: CandidateExplanation) {
   const s = c.health.state;
+  if (s === "not checked") return html`<span class="muted">readiness only</span>`;
   const kind = s === "healthy" ? "ok" : s === "unhealthy" ? "bad" : "warn";
   return html`${badge(kind, s)}${
     c.health.reason
@@ -80,13 +81,17 @@ function healthCell(c: CandidateExplanation) {
   }`;
 }
 
-function candidateRows(e: Explanation) {
+function candidateRows(e: Explanation, now: number) {
   return e.candidates.map((c) =>
     html`
       <tr class="${c.wouldLead ? "leader" : ""}">
         <th scope="row">${c.pod}</th>
         <td>${c.terminating ? "terminating" : c.phase}</td>
-        <td>${c.ready ? `Ready since ${c.readySince ?? "?"}` : "not Ready"}</td>
+        <td>${c.ready && c.readySince
+          ? html`Ready for <time datetime="${c.readySince}">${age(now - Date.parse(c.readySince))}</time>`
+          : c.ready
+          ? "Ready"
+          : "not Ready"}</td>
         <td>${c.ip ?? "-"}</td>
         <td>${c.node
           ? `${c.node.name} (${
@@ -114,7 +119,7 @@ function changeRows(changes: readonly LeaderChange[], now: number) {
     `;
   }
   return html`${
-    [...changes].reverse().slice(0, 10).map((c) =>
+    [...changes].reverse().slice(0, 5).map((c) =>
       html`
         <tr>
           <td><time datetime="${c.at}">${c.at}</time> <span class="muted">(${ago(c.at, now)})</span></td>
@@ -171,21 +176,23 @@ ${
       : ""
   }
 <h3>Recent leader changes</h3>
+<div class="history">
 ${latencyChart(v.changes, `${id}:chart`)}
 <table>
 <caption class="sr-only">Recent leader changes of ${v.key}, newest first</caption>
 <thead><tr><th scope="col">When</th><th scope="col">From &rarr; to</th><th scope="col">Reason</th><th scope="col">Latency</th></tr></thead>
 <tbody>${changeRows(v.changes, now)}</tbody>
 </table>
-<details>
-<summary>Why this leader: candidates and settings</summary>
+</div>
 <table>
-<caption>Candidates of ${v.key} (${e.candidates.length} pods)</caption>
+<caption>Why this leader: the candidates of ${v.key} (${e.candidates.length} pods), as explain sees them</caption>
 <thead><tr><th scope="col">Pod</th><th scope="col">Phase</th><th scope="col">Ready</th><th scope="col">IP</th><th scope="col">Node</th><th scope="col">Min-ready</th><th scope="col">Priority</th><th scope="col">Health</th><th scope="col">Rank</th><th scope="col">Verdict</th></tr></thead>
-<tbody>${candidateRows(e)}</tbody>
+<tbody>${candidateRows(e, now)}</tbody>
 </table>
+<details>
+<summary>Effective settings and where they came from</summary>
 <table>
-<caption>Effective settings of ${v.key}</caption>
+<caption class="sr-only">Effective settings of ${v.key}</caption>
 <thead><tr><th scope="col">Setting</th><th scope="col">Value</th><th scope="col">Source</th></tr></thead>
 <tbody>${settings}</tbody>
 </table>
