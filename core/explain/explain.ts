@@ -12,6 +12,7 @@ import { decideLeaders } from "../leader/decide.ts";
 import { effectiveLeaderName } from "../leader/names.ts";
 import { ineligibleReason, qualifiesAt, readySince, selectorMatches, toNodeView } from "../leader/pods.ts";
 import { resolvePorts } from "../leader/ports.ts";
+import { leaderFamily, routableEndpoints } from "../leader/desired.ts";
 import { selectLeaders } from "../leader/select.ts";
 import { parsePriority } from "../leader/priority.ts";
 import { parseServiceSettings, type SettingsContext } from "../leader/settings.ts";
@@ -116,6 +117,18 @@ export function explainService(input: ExplainInput): Explanation {
   for (const f of resolved?.failures ?? []) {
     warn(f.named ? "NamedPortResolutionFailed" : "PortResolutionFailed", f.message);
   }
+  // What the EndpointSlice would route, by the reconciler's own rules (fail-closed ports, one port set per pool).
+  const leaderDecision = {
+    leaders: decision.leaders,
+    ports: resolved,
+    triggeredAt: input.now,
+    seed: seed ?? "",
+  };
+  const routes = routableEndpoints(
+    leaderDecision,
+    leaderFamily(leaderDecision, observedSvc) ?? "IPv4",
+    (pod) => resolvePorts(svc.spec?.ports ?? [], pod),
+  ).map((ep) => ep.targetRef?.name ?? "");
   const ports = (svc.spec?.ports ?? []).map((p, i) => {
     const failure = resolved?.failures.find((f) => f.port === p);
     return {
@@ -165,6 +178,7 @@ export function explainService(input: ExplainInput): Explanation {
     currentLeaders: currentLeaders.map(nameOf),
     decision: {
       leaders: decision.leaders.map((p) => p.metadata.name ?? ""),
+      routes,
       keepsCurrent: currentLeaders.length > 0 && leaderUIDs[0] === currentLeaders[0],
       ...(decision.reason ? { reason: decision.reason } : {}),
       ...(decision.failover ? { failover: decision.failover } : {}),

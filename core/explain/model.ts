@@ -66,7 +66,10 @@ export interface Explanation {
   candidates: CandidateExplanation[];
   currentLeaders: string[];
   decision: {
+    /** The pods the controller chooses, primary first. */
     leaders: string[];
+    /** The pods its EndpointSlice routes to: the leaders, minus any whose ports cannot be served (fail-closed). */
+    routes: string[];
     keepsCurrent: boolean;
     reason?: string;
     failover?: string;

@@ -67,7 +67,13 @@ export function renderText(e: Explanation): string {
   }
   out.push("", "Leader");
   const now = e.currentLeaders.join(", ") || "none";
-  const next = e.decision.leaders.join(", ") || "none (endpoints: [])";
+  const next = e.decision.leaders.length === 0
+    ? "none (endpoints: [])"
+    : e.decision.routes.length < e.decision.leaders.length
+    ? `${e.decision.leaders.join(", ")}, routing to ${
+      e.decision.routes.join(", ") || "nobody (a port cannot be resolved: fail-closed)"
+    }`
+    : e.decision.leaders.join(", ");
   const keep = e.currentLeaders.length === 0
     ? "no leader routes yet"
     : e.decision.keepsCurrent

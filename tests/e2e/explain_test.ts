@@ -13,6 +13,7 @@ import { runCli } from "../../core/cli/main.ts";
 import type { Explanation } from "../../core/explain/model.ts";
 import type { StatusReport } from "../../core/cli/status.ts";
 import { validate } from "../unit/_json_schema.ts";
+import { podAddress, startHttpTarget } from "./_servers.ts";
 import {
   agedPods,
   type E2E,
@@ -76,10 +77,14 @@ async function agrees(ns: string, svc: string): Promise<Explanation> {
   await sleep(300);
   const routed = await routedPods(env.client, ns, `${svc}-leader`) ?? [];
   const e = await explain(ns, svc);
-  assert.deepEqual(e.decision.leaders, routed, `explain ${ns}/${svc} decides what the controller routes`);
+  assert.deepEqual(e.decision.routes, routed, `explain ${ns}/${svc} routes what the controller routes`);
   assert.deepEqual(e.currentLeaders, routed);
   if (routed.length > 0) assert.equal(e.decision.keepsCurrent, true);
-  for (const c of e.candidates) assert.equal(c.wouldLead, routed.includes(c.pod), `wouldLead of ${c.pod}`);
+  // Fail-closed ports: the controller chose a leader whose slice routes nowhere; the routes say so above.
+  if (!e.warnings.some((w) => /PortResolutionFailed/.test(w.kind))) {
+    assert.deepEqual(e.decision.leaders, routed, `explain ${ns}/${svc} decides what the controller decided`);
+    for (const c of e.candidates) assert.equal(c.wouldLead, routed.includes(c.pod), `wouldLead of ${c.pod}`);
+  }
   return e;
 }
 
@@ -249,6 +254,73 @@ Deno.test({
     );
     assert.ok(kinds.some((m) => /zen-lead\.io\/sticky="maybe"/.test(m)));
     assert.equal(e.healthSource.reachable, true, "the controller's status endpoint answered");
+  },
+});
+
+Deno.test({
+  name: "explain agrees that a leader without the Service's named port routes nowhere (fail-closed)",
+  ...noSanitize,
+  async fn() {
+    const ns = await env.cluster.newNamespace("explain-ports");
+    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
+    await env.client.create<Service>(
+      Services,
+      optedInService(ns, "web", {
+        ports: [
+          { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
+          { name: "metrics", port: 9090, targetPort: "metrics", protocol: "TCP" },
+        ],
+      }),
+    );
+    await waitFor("the leader slice", async () => await routedPods(env.client, ns, "web-leader"));
+    const e = await agrees(ns, "web");
+    assert.deepEqual([e.decision.leaders, e.decision.routes], [["web-0"], []]);
+    assert.match(e.ports[1].error ?? "", /named port "metrics", which pod web-0 does not declare/);
+    assert.ok(e.warnings.some((w) => w.kind === "NamedPortResolutionFailed"));
+  },
+});
+
+Deno.test({
+  name:
+    "explain shows HTTP health as the controller reported it, and agrees after an unhealthy leader fails over",
+  ...noSanitize,
+  async fn() {
+    const ns = await env.cluster.newNamespace("explain-health");
+    const targets = [startHttpTarget(podAddress()), startHttpTarget(podAddress())];
+    try {
+      for (const [i, t] of targets.entries()) {
+        await env.kubelet.createPod(ns, {
+          name: `web-${i}`,
+          labels: { app: "web" },
+          ip: t.ip,
+          ports: [{ name: "http", containerPort: t.port }],
+        });
+        if (i === 0) await sleep(1001);
+      }
+      const check = {
+        type: "http",
+        port: "http",
+        path: "/healthz",
+        intervalSeconds: 0.5,
+        failureThreshold: 2,
+      };
+      await env.client.create<Service>(
+        Services,
+        optedInService(ns, "web", { annotations: { "zen-lead.io/health-check": JSON.stringify(check) } }),
+      );
+      await routes(ns, "web", ["web-0"]);
+      targets[0].mode = "fail";
+      await routes(ns, "web", ["web-1"]);
+      const e = await agrees(ns, "web");
+      const by = new Map(e.candidates.map((c) => [c.pod, c]));
+      assert.equal(by.get("web-0")!.health.state, "unhealthy");
+      assert.equal(by.get("web-0")!.health.reason, "HTTP 500 (expected 200-399)");
+      assert.equal(by.get("web-0")!.verdict, "excluded: unhealthy (HTTP 500 (expected 200-399))");
+      assert.equal(by.get("web-1")!.health.state, "healthy");
+      assert.equal(e.settings.healthCheck.source, "annotation");
+    } finally {
+      for (const t of targets) await t.close();
+    }
   },
 });
 

@@ -174,3 +174,41 @@ Deno.test("explain JSON validates against schemas/explain.schema.json; a broken 
     "$: no value is allowed here".replace("$", "$.extra"),
   ]);
 });
+
+Deno.test("explain warns when the leader cannot serve a Service port, and shows the port unresolved", async () => {
+  const k = await explainKernel(undefined, builtinPlugins());
+  const leader = pod({ name: "web-a", ip: "10.0.0.1", readySince: NOW - 60_000 });
+  const m = managed(leader);
+  const e = explainService({
+    service: service({
+      ports: [
+        { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
+        { name: "metrics", port: 9090, targetPort: "metrics", protocol: "TCP" },
+      ],
+    }),
+    pods: [leader],
+    managedServices: m.services,
+    managedSlices: m.slices,
+    ctx: settingsContextOf(k.kernel, k.defaults),
+    configuration: k.configuration,
+    strategy: (n) => k.kernel.strategy(n),
+    health: noHealth,
+    now: NOW,
+  });
+  await k.kernel.close();
+  assert.deepEqual(e.ports[0], { name: "http", port: 80, targetPort: 8080 });
+  assert.equal(e.ports[1].targetPort, undefined);
+  assert.match(e.ports[1].error!, /targets the named port "metrics", which pod web-a does not declare/);
+  assert.ok(e.warnings.some((w) => w.kind === "NamedPortResolutionFailed"));
+  assert.deepEqual(
+    [e.decision.leaders, e.decision.routes],
+    [["web-a"], []],
+    "fail-closed: chosen, routes nowhere",
+  );
+  assert.match(
+    renderText(e),
+    /decision: +web-a, routing to nobody \(a port cannot be resolved: fail-closed\)/,
+  );
+  assert.ok(e.warnings.some((w) => w.kind === "NodesNotVisible"), "no Nodes given: said so");
+  assert.equal(e.configuration, "no ConfigMap: built-in defaults");
+});
