@@ -42,7 +42,7 @@ function explanation(): Explanation {
       verdict: "leader, kept",
     }],
     currentLeaders: ["web-0"],
-    decision: { leaders: ["web-0"], keepsCurrent: true },
+    decision: { leaders: ["web-0"], routes: ["web-0"], keepsCurrent: true },
     ports: [],
     healthSource: { reachable: true, message: EVIL },
     warnings: [{ kind: "InvalidAnnotation", message: `annotation zen-lead.io/strategy="${EVIL}"` }],
