@@ -600,6 +600,7 @@ export class Reconciler {
     for (const s of managed.services) await this.deleteService(ns, s);
     if (svc?.metadata.uid) this.lastGood.delete(svc.metadata.uid);
     this.settingsMemo.forget(ns, name);
+    this.d.history?.forget(key);
     this.d.triggers.clear(key);
     this.sliceConflicts.delete(key);
     const labels = { namespace: ns, service: name };

@@ -107,6 +107,19 @@ Deno.test("leader history keeps the last changes per Service and tells listeners
   assert.equal(seen.length, CHANGES_PER_SERVICE + 5);
   h.forget("ns/web");
   assert.deepEqual(h.of("ns/web"), []);
+  assert.equal(h.size, 0);
+
+  // The total bound drops whole Services, least recently changed first.
+  const small = new LeaderHistory(5);
+  for (const svc of ["a", "b", "c"]) {
+    for (let i = 0; i < 2; i++) small.record({ ...change(i, 1), service: svc });
+  }
+  assert.deepEqual([small.of("a").length, small.of("b").length, small.of("c").length, small.size], [
+    0,
+    2,
+    2,
+    4,
+  ]);
 });
 
 Deno.test("ages read like kubectl's", () => {
