@@ -129,7 +129,7 @@ Deno.test({
     const krewRoot = `${work}/krew`;
     const e = {
       PATH: `${krewRoot}/bin:${Deno.env.get("PATH")}`,
-      HOME: work,
+      HOME: Deno.env.get("HOME") ?? "/tmp",
       KREW_ROOT: krewRoot,
       // krew must not reach out for its index: the archive is local, the manifest too.
       KREW_NO_UPGRADE_CHECK: "1",
