@@ -705,6 +705,11 @@ export class Reconciler {
     return true;
   }
 
+  /** The settings the last reconcile of a Service used (invalid annotations keep their last good value). */
+  settingsOf(uid: string): ServiceSettings | undefined {
+    return this.lastGood.get(uid);
+  }
+
   /** Forgets per-Service memory of a Service UID that no longer exists. */
   forgetService(uid: string): void {
     this.lastGood.delete(uid);

@@ -15,7 +15,7 @@ import { resolvePorts } from "../leader/ports.ts";
 import { leaderFamily, routableEndpoints } from "../leader/desired.ts";
 import { selectLeaders } from "../leader/select.ts";
 import { parsePriority } from "../leader/priority.ts";
-import { parseServiceSettings, type SettingsContext } from "../leader/settings.ts";
+import { parseServiceSettings, type ServiceSettings, type SettingsContext } from "../leader/settings.ts";
 import { currentLeaderUIDs } from "../controller/reconciler.ts";
 import { describeSettings } from "./sources.ts";
 import { type CandidateExplanation, EXPLAIN_API_VERSION, type Explanation, type Warning } from "./model.ts";
@@ -45,6 +45,8 @@ export interface ExplainInput {
   configuration: string;
   strategy(name: string): LeaderStrategy;
   health: HealthReport;
+  /** The settings the controller last used (from its status), so a refused annotation shows what it kept. */
+  lastGood?: ServiceSettings;
   now: number;
   /** Extra warnings from reading the cluster (plugins explain could not load, ...). */
   warnings?: readonly Warning[];
@@ -61,10 +63,16 @@ export function explainService(input: ExplainInput): Explanation {
   const warnings: Warning[] = [...(input.warnings ?? [])];
   const warn = (kind: string, message: string) => warnings.push({ kind, message });
 
-  const parsed = parseServiceSettings(annotations, input.ctx, undefined, svc.spec?.type);
+  const parsed = parseServiceSettings(annotations, input.ctx, input.lastGood, svc.spec?.type);
   const settings = parsed.settings;
   for (const e of parsed.errors) {
-    warn("InvalidAnnotation", `${e.message} (the controller keeps this field's last good value)`);
+    warn(
+      "InvalidAnnotation",
+      input.lastGood
+        ? `${e.message} (the controller keeps this field's last good value, shown here)`
+        : `${e.message} (the controller keeps this field's last good value, which only its status endpoint ` +
+          `knows; the default is shown here)`,
+    );
   }
   const managedName = input.managedServices[0]?.metadata.name;
   const leader = effectiveLeaderName(name, annotations, managedName);
@@ -173,7 +181,13 @@ export function explainService(input: ExplainInput): Explanation {
     service: { namespace: ns, name, uid: svc.metadata.uid, optedIn: isOptedIn(annotations), selector },
     leaderService: leader.name,
     configuration: input.configuration,
-    settings: describeSettings(annotations, parsed, input.configDefaults, svc.spec?.type),
+    settings: describeSettings(
+      annotations,
+      parsed,
+      input.configDefaults,
+      svc.spec?.type,
+      input.lastGood !== undefined,
+    ),
     candidates,
     currentLeaders: currentLeaders.map(nameOf),
     decision: {

@@ -6,7 +6,7 @@
 export const EXPLAIN_API_VERSION = "zen-lead.io/explain/v1";
 
 /** Where an effective setting came from. */
-export type SettingSource = "annotation" | "ConfigMap default" | "built-in";
+export type SettingSource = "annotation" | "ConfigMap default" | "built-in" | "last good value";
 
 export interface Setting {
   /** The effective value as the controller uses it (durations as Go strings, options as objects). */

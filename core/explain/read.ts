@@ -22,6 +22,7 @@ import type { ProbeState } from "../health/threshold.ts";
 import type { ControllerStatus } from "../status/model.ts";
 import type { ExplainInput, HealthReport } from "./explain.ts";
 import type { Warning } from "./model.ts";
+import { settingsFromReport } from "../status/settings.ts";
 
 export interface ClusterSnapshotOptions {
   client: KubeClient;
@@ -192,6 +193,14 @@ export async function readSnapshot(o: ClusterSnapshotOptions, namespace?: string
   };
 }
 
+/** The controller's last good settings of a Service, when its status endpoint answered and it knows them. */
+function lastGoodOf(snap: ClusterSnapshot, ns: string, name: string) {
+  const reported = snap.controller.status?.services?.find((s) => s.namespace === ns && s.name === name)
+    ?.settings;
+  const ctx = settingsContextOf(snap.kernel.kernel, snap.kernel.defaults);
+  return reported ? settingsFromReport(reported, ctx) : undefined;
+}
+
 /** The explain input of one Service of the snapshot. */
 export function explainInputFor(snap: ClusterSnapshot, service: Service): ExplainInput {
   const ns = service.metadata.namespace ?? "";
@@ -209,6 +218,7 @@ export function explainInputFor(snap: ClusterSnapshot, service: Service): Explai
     configuration: snap.kernel.configuration,
     strategy: (n) => snap.kernel.kernel.strategy(n),
     health: healthReport(snap.controller, `${ns}/${name}`),
+    lastGood: lastGoodOf(snap, ns, name),
     now: snap.now,
     warnings: snap.kernel.warnings,
   };

@@ -22,6 +22,8 @@ export function describeSettings(
   parsed: SettingsResult,
   defaults: ServiceDefaults | undefined,
   serviceType: string | undefined,
+  /** The controller's last good settings were given: a refused annotation's field shows that value. */
+  lastGoodKnown = false,
 ): Record<string, Setting> {
   const refused = new Set(parsed.errors.map((e) => e.annotation));
   const s = parsed.settings;
@@ -30,6 +32,8 @@ export function describeSettings(
     const set = raw !== undefined && raw !== "";
     const source: SettingSource = set && !refused.has(annotation)
       ? "annotation"
+      : set && lastGoodKnown
+      ? "last good value"
       : fromConfigMap
       ? "ConfigMap default"
       : "built-in";

@@ -44,6 +44,7 @@ export function liveExplain(src: LiveSources, key: string, now = Date.now()): Ex
         : `replica ${src.identity} is a standby and runs no probes`,
       states: c.probes.serviceStates(key),
     },
+    lastGood: service.metadata.uid ? c.reconciler.settingsOf(service.metadata.uid) : undefined,
     now,
   });
 }

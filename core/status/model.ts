@@ -1,3 +1,5 @@
+import type { ProbeSchedule } from "../health/spec.ts";
+
 /**
  * The controller's status document (`GET /status` on the metrics address, and `/api/status` of the status page):
  * probe results and recent leader changes per Service, which only the live controller knows.
@@ -26,9 +28,23 @@ export interface LeaderChange {
   latencyMs?: number;
 }
 
+/** The settings the controller last decided with, in plain data (the health checker by name). */
+export interface ReportedSettings {
+  strategy: string;
+  strategyOptions: unknown;
+  sticky: boolean;
+  count: number;
+  minReadyMs: number;
+  healthCheck: { type: string; spec: unknown; schedule: ProbeSchedule };
+  failMode: "open" | "closed";
+  backend?: string;
+}
+
 export interface ServiceStatus {
   namespace: string;
   name: string;
+  /** Absent until the Service was reconciled by this replica. */
+  settings?: ReportedSettings;
   probes: ProbeReport[];
   changes: LeaderChange[];
 }

@@ -3,6 +3,7 @@ import type { LeaderController } from "../controller/controller.ts";
 import { isOptedIn } from "../leader/annotations.ts";
 import { INDEX } from "../controller/stores.ts";
 import type { ControllerStatus, ServiceStatus } from "./model.ts";
+import { reportSettings } from "./settings.ts";
 
 const iso = (ms: number | undefined) => ms === undefined ? undefined : new Date(ms).toISOString();
 
@@ -20,7 +21,15 @@ export function serviceStatus(controller: LeaderController, namespace: string, n
     ...(s.lastReason ? { reason: s.lastReason } : {}),
     ...(s.lastCheckedAt ? { lastCheckedAt: iso(s.lastCheckedAt) } : {}),
   }));
-  return { namespace, name, probes, changes: [...controller.history.of(key)] };
+  const uid = controller.services.get(key)?.metadata.uid;
+  const settings = uid ? controller.reconciler.settingsOf(uid) : undefined;
+  return {
+    namespace,
+    name,
+    ...(settings ? { settings: reportSettings(settings) } : {}),
+    probes,
+    changes: [...controller.history.of(key)],
+  };
 }
 
 export function controllerStatus(controller: LeaderController, identity: string): ControllerStatus {

@@ -233,20 +233,36 @@ Deno.test({
 });
 
 Deno.test({
-  name: "explain reports an invalid annotation, and agrees that routing stays where it was",
+  name:
+    "explain reports an invalid annotation and, from the controller's status, the last good value it keeps",
   ...noSanitize,
   async fn() {
     const ns = await env.cluster.newNamespace("explain-invalid");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
-    await routes(ns, "web", ["web-0"]);
+    await env.client.create<Service>(
+      Services,
+      optedInService(ns, "web", {
+        annotations: { "zen-lead.io/strategy": "newest", "zen-lead.io/sticky": "false" },
+      }),
+    );
+    await routes(ns, "web", ["web-1"]);
     await env.client.mergePatch(Services, ns, "web", {
       metadata: { annotations: { "zen-lead.io/strategy": "fastest", "zen-lead.io/sticky": "maybe" } },
     });
     await sleep(500);
     const e = await agrees(ns, "web");
-    assert.equal(e.settings.strategy.invalidAnnotation, "fastest");
-    assert.equal(e.settings.sticky.invalidAnnotation, "maybe");
+    // The controller kept newest and non-sticky: explain shows what it decides with, not the defaults.
+    assert.deepEqual(e.settings.strategy, {
+      value: "newest",
+      source: "last good value",
+      invalidAnnotation: "fastest",
+    });
+    assert.deepEqual(e.settings.sticky, {
+      value: false,
+      source: "last good value",
+      invalidAnnotation: "maybe",
+    });
+    assert.deepEqual(e.candidates.map((c) => [c.pod, c.rank]), [["web-0", 2], ["web-1", 1]]);
     const kinds = e.warnings.filter((w) => w.kind === "InvalidAnnotation").map((w) => w.message);
     assert.ok(
       kinds.some((m) => /zen-lead\.io\/strategy="fastest": unknown strategy; valid choices: /.test(m)),
@@ -254,6 +270,21 @@ Deno.test({
     );
     assert.ok(kinds.some((m) => /zen-lead\.io\/sticky="maybe"/.test(m)));
     assert.equal(e.healthSource.reachable, true, "the controller's status endpoint answered");
+
+    // Without the controller explain cannot know the last good value: it says so and shows the default.
+    const blind = JSON.parse(
+      await cli(["explain", `${ns}/web`, "-o", "json", "--kubeconfig", env.cluster.kubeconfigPath]),
+    ) as Explanation;
+    assert.deepEqual(blind.settings.strategy, {
+      value: "oldest",
+      source: "built-in",
+      invalidAnnotation: "fastest",
+    });
+    assert.ok(
+      blind.warnings.some((w) =>
+        /which only its status endpoint knows; the default is shown/.test(w.message)
+      ),
+    );
   },
 });
 
