@@ -160,6 +160,60 @@ Deno.test({
   },
 });
 
+/** In the page: the lowest WCAG contrast of any visible text against its effective background. */
+const CONTRAST = `(() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  let worst = { ratio: 21, text: "" };
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim() !== "");
+    if (!own || el.closest("svg") || el.getClientRects().length === 0) continue;
+    const fg = lum(rgb(getComputedStyle(el).color).slice(0, 3));
+    const bg = lum(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    if (ratio < worst.ratio) worst = { ratio, text: el.textContent.trim().slice(0, 40) };
+  }
+  return worst;
+})()`;
+
+Deno.test({
+  name: "in Chromium: text contrast is at least 4.5:1 (WCAG AA), tables have captions, the chart has a name",
+  ignore: chromium !== undefined,
+  ...noSanitize,
+  async fn() {
+    const p = browser.page;
+    const worst = await p.evaluate<{ ratio: number; text: string }>(CONTRAST);
+    console.log(`status page: lowest text contrast ${worst.ratio.toFixed(2)}:1 ("${worst.text}")`);
+    assert.ok(
+      worst.ratio >= 4.5,
+      `contrast ${worst.ratio.toFixed(2)}:1 at "${worst.text}"; expected >= 4.5:1`,
+    );
+    assert.equal(
+      await p.evaluate(`[...document.querySelectorAll("table")].filter((t) => !t.caption).length`),
+      0,
+    );
+    assert.equal(
+      await p.evaluate(`[...document.querySelectorAll("svg[role=img]")].filter((s) => {
+        const id = s.getAttribute("aria-labelledby");
+        return !id || !document.getElementById(id)?.textContent.trim();
+      }).length`),
+      0,
+    );
+    assert.ok(await p.evaluate<number>(`document.querySelectorAll("svg[role=img]").length`) >= 1);
+    assert.equal(await p.evaluate(`document.documentElement.lang`), "en");
+  },
+});
+
 Deno.test({
   name: "in Chromium: a failover caused by the test shows on the open page within 1 s, without a reload",
   ignore: chromium !== undefined,
