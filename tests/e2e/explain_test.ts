@@ -16,6 +16,7 @@ import { validate } from "../unit/_json_schema.ts";
 import { podAddress, startHttpTarget } from "./_servers.ts";
 import {
   agedPods,
+  CONTROLLER_NS,
   type E2E,
   leaderIs,
   noSanitize,
@@ -30,13 +31,18 @@ let env: E2E;
 let h: ZenLeadHandle;
 const SCHEMA = JSON.parse(await Deno.readTextFile(ROOT + "schemas/explain.schema.json"));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The controller's identity in the Lease, and the name of the pod that stands for it. */
+const IDENTITY = "zen-lead-explain-e2e";
 
 Deno.test({
   name: "setup: control plane, controller under its ServiceAccount",
   ...noSanitize,
   async fn() {
     env = await startE2E();
-    h = await env.startController();
+    // Metrics (and /status) on this machine's interface address: the API server's pod proxy can reach it there.
+    h = await env.startController([`--metrics-bind-address=${podAddress()}:0`], {
+      env: { POD_NAME: IDENTITY },
+    });
     await h.leading;
   },
 });
@@ -58,7 +64,7 @@ const common = () => [
   "--kubeconfig",
   env.cluster.kubeconfigPath,
   "--status-url",
-  `http://127.0.0.1:${h.metricsPort}/status`,
+  `http://${podAddress()}:${h.metricsPort}/status`,
 ];
 
 async function explain(ns: string, svc: string): Promise<Explanation> {
@@ -383,6 +389,43 @@ Deno.test({
     assert.match(
       text,
       new RegExp(`^${ns} +web +web-1 +\\S+ +notReady \\S+ ago \\(web-0 -> web-1\\) +[\\d.]+ ms +none$`, "m"),
+    );
+  },
+});
+
+Deno.test({
+  name: "explain finds the active replica by its Lease and reads /status through the API server's pod proxy",
+  ...noSanitize,
+  async fn() {
+    const ns = await env.cluster.newNamespace("explain-proxy");
+    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
+    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await routes(ns, "web", ["web-0"]);
+    // The controller's pod, as a Deployment would run it: named as its identity, its IP where /status listens.
+    await env.kubelet.createPod(CONTROLLER_NS, {
+      name: IDENTITY,
+      labels: { app: "zen-lead" },
+      ip: podAddress(),
+      ports: [{ name: "metrics", containerPort: h.metricsPort }],
+    });
+    const e = JSON.parse(
+      await cli([
+        "explain",
+        `${ns}/web`,
+        "-o",
+        "json",
+        "--kubeconfig",
+        env.cluster.kubeconfigPath,
+        "--metrics-port",
+        String(h.metricsPort),
+      ]),
+    ) as Explanation;
+    assert.equal(e.healthSource.reachable, true, e.healthSource.message);
+    assert.match(
+      e.healthSource.message,
+      new RegExp(
+        `pod ${CONTROLLER_NS}/${IDENTITY} through the API server proxy\\): the active replica ${IDENTITY}`,
+      ),
     );
   },
 });
