@@ -76,9 +76,8 @@ export function statusReport(snap: ClusterSnapshot, events: readonly ChangeEvent
       .sort((a, b) => a.at.localeCompare(b.at)).at(-1);
     let lastFailover: ServiceRow["lastFailover"];
     if (lastChange) {
-      lastFailover = { ...lastChange, source: "controller" };
-      delete (lastFailover as { service?: string }).service;
-      delete (lastFailover as { failover?: boolean }).failover;
+      const { at, reason, from, to, latencyMs } = lastChange;
+      lastFailover = { at, reason, from, to, latencyMs, source: "controller" };
     } else if (lastEvent) {
       lastFailover = {
         at: lastEvent.at,

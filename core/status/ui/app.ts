@@ -62,13 +62,26 @@ export function statusPage(src: LiveSources): StatusPage {
       leaderSince: leaderSvc?.metadata.annotations?.[ANN.leaderLastSwitchTime],
     };
   };
-  const views = (now: number): ServiceView[] =>
+  // The last view of each Service: a change re-renders its own Service only; the summary reuses the others.
+  const cache = new Map<string, ServiceView>();
+  const optedInKeys = () =>
     c.services.list()
       .filter((s) => isOptedIn(s.metadata.annotations))
       .map((s) => `${s.metadata.namespace}/${s.metadata.name}`)
-      .sort()
-      .map((k) => view(k, now))
-      .filter((v): v is ServiceView => v !== undefined);
+      .sort();
+  const views = (now: number, fresh: boolean): ServiceView[] => {
+    const keys = optedInKeys();
+    const wanted = new Set(keys);
+    for (const k of cache.keys()) if (!wanted.has(k)) cache.delete(k);
+    const out: ServiceView[] = [];
+    for (const k of keys) {
+      const v = (!fresh && cache.get(k)) || view(k, now);
+      if (!v) continue;
+      cache.set(k, v);
+      out.push(v);
+    }
+    return out;
+  };
 
   const flush = async () => {
     timer = undefined;
@@ -78,6 +91,8 @@ export function statusPage(src: LiveSources): StatusPage {
     const now = Date.now();
     for (const [key, announce] of batch) {
       const v = view(key, now);
+      if (v) cache.set(key, v);
+      else cache.delete(key);
       const markup = v ? String(await servicePanel(v, now)) : "";
       const u: Update = {
         event: "service",
@@ -87,7 +102,7 @@ export function statusPage(src: LiveSources): StatusPage {
     }
     const summary: Update = {
       event: "summary",
-      data: JSON.stringify({ html: String(await summaryRows(views(now), now)) }),
+      data: JSON.stringify({ html: String(await summaryRows(views(now, false), now)) }),
     };
     for (const send of clients) send(summary);
   };
@@ -117,7 +132,7 @@ export function statusPage(src: LiveSources): StatusPage {
   });
   app.get("/", async (ctx) => {
     const now = Date.now();
-    const body = await page(views(now), {
+    const body = await page(views(now, true), {
       identity: src.identity,
       active: c.isActive,
       configuration: src.configuration(),
