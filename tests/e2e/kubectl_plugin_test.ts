@@ -88,6 +88,12 @@ Deno.test({
     const bad = await run(kubectl, ["zen-lead", "explain", "no-slash-and", "extra"], e);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /expected NAMESPACE\/SERVICE/);
+    const missing = await run(kubectl, ["zen-lead", "explain", `${ns}/nope`, ...kc], e);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, new RegExp(`Service ${ns}/nope not found`));
+    const badFlag = await run(kubectl, ["zen-lead", "status", "-o", "xml", ...kc], e);
+    assert.equal(badFlag.code, 2);
+    assert.match(badFlag.stderr, /expected one of text, json, yaml, received "xml"/);
   },
 });
 
