@@ -2,14 +2,13 @@
  * zen-lead's entry point: `deno task start` (or the compiled binary) runs the controller against the current
  * kubeconfig (`--kubeconfig`, `KUBECONFIG`, or in-cluster configuration). See `--help` for flags.
  */
-import { runController } from "./core/app.ts";
+import { builtinPlugins, runController } from "./core/app.ts";
 import { runGrpcProber } from "./health/grpc_prober_main.ts";
 import { PROBER_FLAG } from "./health/grpc_prober_protocol.ts";
 import { CLI_COMMANDS, runCli } from "./core/cli/main.ts";
-import { builtinPlugins } from "./core/app.ts";
 import { registeredPlugins } from "./core/plugin/registry.ts";
 
-/** Installed as `kubectl-zen_lead` (a compiled binary or the wrapper script), a bare call shows the commands. */
+/** Installed as `kubectl-zen_lead` (a compiled binary or the wrapper script) it only runs commands, never the controller. */
 const asKubectlPlugin = /(^|\/)kubectl-zen_lead$/.test(Deno.execPath()) ||
   !!Deno.env.get("ZEN_LEAD_KUBECTL_PLUGIN");
 
@@ -20,7 +19,7 @@ if (import.meta.main && Deno.args[0] === PROBER_FLAG) {
   await runGrpcProber();
 } else if (
   import.meta.main &&
-  ((CLI_COMMANDS as readonly string[]).includes(Deno.args[0]) || (asKubectlPlugin && Deno.args.length === 0))
+  (asKubectlPlugin || (CLI_COMMANDS as readonly string[]).includes(Deno.args[0]))
 ) {
   try {
     Deno.exit(await runCli(Deno.args, [...builtinPlugins(), ...registeredPlugins()]));

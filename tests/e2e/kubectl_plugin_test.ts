@@ -88,6 +88,9 @@ Deno.test({
     const bad = await run(kubectl, ["zen-lead", "explain", "no-slash-and", "extra"], e);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /expected NAMESPACE\/SERVICE/);
+    const controllerFlag = await run(kubectl, ["zen-lead", "--qps=5"], e);
+    assert.equal(controllerFlag.code, 2, "the plugin never starts the controller");
+    assert.match(controllerFlag.stderr, /unknown command "--qps=5"; expected one of explain, status, help/);
     const missing = await run(kubectl, ["zen-lead", "explain", `${ns}/nope`, ...kc], e);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, new RegExp(`Service ${ns}/nope not found`));
