@@ -168,6 +168,7 @@ Deno.test({
     ], e);
     assert.equal(viaKubectl.code, 0, viaKubectl.stderr);
     assert.match(viaKubectl.stdout, /web-1/);
+    await Deno.remove(work, { recursive: true });
   },
 });
 

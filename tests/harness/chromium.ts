@@ -195,7 +195,15 @@ export async function launchChromium(opts: { width?: number; height?: number } =
         child.kill("SIGTERM");
       } catch { /* gone */ }
       await child.status;
-      await Deno.remove(profile, { recursive: true }).catch(() => {});
+      // Chromium's helper processes may still be writing the profile for a moment after the main one exits.
+      for (let i = 0; i < 10; i++) {
+        try {
+          await Deno.remove(profile, { recursive: true });
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
     },
   };
 }
