@@ -26,6 +26,9 @@ import { KubeLeaderApi } from "./controller/kube_api.ts";
 import { LeaseElector } from "./election/lease.ts";
 import { debugApp, healthApp, metricsApp, type RunningServer, serve } from "./http/servers.ts";
 import type { SettingsContext } from "./leader/settings.ts";
+import { settingsContextOf } from "./plugin/settings_context.ts";
+import { controllerStatus } from "./status/snapshot.ts";
+import { type StatusPage, statusPage } from "./status/ui/app.ts";
 import { builtinStrategies } from "../strategies/mod.ts";
 import { builtinHealthCheckers } from "../health/mod.ts";
 import { builtinPlugins as builtinOtherPlugins } from "../plugins/mod.ts";
@@ -55,6 +58,8 @@ export interface ZenLeadHandle {
   metrics: MetricsRegistry;
   metricsPort: number;
   healthPort: number;
+  /** Port of the status page; undefined when --ui-bind-address is not set. */
+  uiPort?: number;
   identity: string;
   /** Resolves when this replica first leads (at once without leader election). */
   leading: Promise<void>;
@@ -145,22 +150,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   });
   let configMapUID: string | undefined;
 
-  const settingsContext = (): SettingsContext => {
-    const d = reloader.current?.config.defaults ?? {};
-    return {
-      defaultStrategy: d.strategy ?? "oldest",
-      defaultSticky: d.sticky ?? true,
-      defaultHealthCheck: d.healthCheck ?? "ready",
-      defaultFailMode: "open",
-      strategyDefaults: (d.strategyOptions ?? {}) as Record<string, Record<string, unknown>>,
-      strategies: kernel.names("strategy"),
-      strategyOptionsSchema: (n) => kernel.strategy(n).optionsSchema,
-      healthTypes: kernel.names("health"),
-      healthChecker: (n) => kernel.has("health", n) ? kernel.health(n) : undefined,
-      backends: kernel.names("backend"),
-      defaultBackend: d.backend,
-    };
-  };
+  const settingsContext = (): SettingsContext => settingsContextOf(kernel, reloader.current?.config.defaults);
 
   let elector: LeaseElector | undefined;
   let configGeneration = 0;
@@ -251,11 +241,14 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   while (!reloader.current) await new Promise((r) => setTimeout(r, 10));
 
   const servers: RunningServer[] = [];
+  const metricsRoutes = metricsApp(
+    () => kernel.exporters(),
+    debugApp(() => kernel.names("backend").map((n) => kernel.backend(n))),
+  );
+  // Probe results and recent leader changes for `zen-lead explain` / `status`, which cannot see them otherwise.
+  metricsRoutes.get("/status", (c) => c.json(controllerStatus(controller, identity)));
   servers.push(serve(
-    metricsApp(
-      () => kernel.exporters(),
-      debugApp(() => kernel.names("backend").map((n) => kernel.backend(n))),
-    ),
+    metricsRoutes,
     settings.metricsBindAddress,
     log,
     "metrics",
@@ -273,6 +266,25 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     log,
     "health",
   ));
+
+  // The status page is off unless --ui-bind-address is set; it has the metrics endpoint's protection (none yet).
+  let ui: StatusPage | undefined;
+  let uiServer: RunningServer | undefined;
+  if (settings.uiBindAddress) {
+    ui = statusPage({
+      controller,
+      identity,
+      settingsContext,
+      configDefaults: () => reloader.current?.config.defaults,
+      configuration: () =>
+        reloader.current?.resourceVersion
+          ? `ConfigMap ${configTarget.namespace}/${configTarget.name} (resourceVersion ${reloader.current.resourceVersion})`
+          : "no ConfigMap: built-in defaults",
+      strategy: (n) => kernel.strategy(n),
+    });
+    uiServer = serve(ui.app, settings.uiBindAddress, log, "status page");
+    servers.push(uiServer);
+  }
 
   await controller.start(abort.signal);
   log.info("caches synced", { services: controller.services.size, pods: controller.pods.size });
@@ -318,6 +330,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     metrics,
     metricsPort: servers[0].port,
     healthPort: servers[1].port,
+    uiPort: uiServer?.port,
     identity,
     leading,
     async stop(graceMs = 10_000) {
@@ -332,6 +345,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       }
       abort.abort();
       await kernel.close();
+      ui?.close();
       await Promise.all(servers.map((s) => s.close()));
       stopProcessMetrics();
       client.close();

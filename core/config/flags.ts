@@ -35,6 +35,12 @@ const FLAGS: readonly FlagDef[] = [
     help: "address of /healthz and /readyz",
   },
   {
+    flag: "ui-bind-address",
+    field: "uiBindAddress",
+    kind: "string",
+    help: "address of the read-only status page (off unless set)",
+  },
+  {
     flag: "leader-elect",
     field: "leaderElect",
     kind: "bool",

@@ -4,6 +4,8 @@ import type { LogLevel } from "../log.ts";
 export interface ControllerSettings {
   metricsBindAddress: string;
   healthProbeBindAddress: string;
+  /** Address of the read-only status page; empty: off. */
+  uiBindAddress: string;
   leaderElect: boolean;
   leaderElectionId: string;
   maxCacheSizePerNamespace: number;
@@ -40,6 +42,7 @@ export function defaultSettings(env: Readonly<Record<string, string | undefined>
   return {
     metricsBindAddress: ":8080",
     healthProbeBindAddress: ":8081",
+    uiBindAddress: "",
     leaderElect: true,
     leaderElectionId: "zen-lead-controller-leader-election",
     maxCacheSizePerNamespace: 1000,

@@ -19,6 +19,7 @@ import { controllerMetrics } from "./metrics.ts";
 import { NotLeaderError, type PluginAccess, Reconciler } from "./reconciler.ts";
 import { INDEX } from "./stores.ts";
 import { TriggerTracker } from "./triggers.ts";
+import { LeaderHistory } from "../status/history.ts";
 import { podTransform, relevantPodChange, serviceTransform } from "./transforms.ts";
 import { safeInterval } from "../timers.ts";
 
@@ -54,6 +55,9 @@ export class LeaderController {
   readonly probes: ProbeScheduler;
   readonly triggers = new TriggerTracker();
   readonly events: KubeEventRecorder;
+  /** Recent leader changes per Service (status endpoint and page). */
+  readonly history = new LeaderHistory();
+  private readonly reconciledListeners = new Set<(key: string) => void>();
   private readonly m;
   private active = false;
   private sizeTimer?: ReturnType<typeof setInterval>;
@@ -108,6 +112,7 @@ export class LeaderController {
       logger: log,
       canWrite: () => this.active && o.canWrite(),
       maxCacheSizePerNamespace: o.maxCacheSizePerNamespace,
+      history: this.history,
     });
     this.queue = new WorkQueue({
       name: "services",
@@ -121,6 +126,7 @@ export class LeaderController {
         try {
           const r = await this.reconciler.reconcile(key, log.child({ reconcileID, key }));
           this.m.reconciliations.inc({ result: "success" });
+          for (const l of this.reconciledListeners) l(key);
           return r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : undefined;
         } catch (e) {
           if (e instanceof NotLeaderError) {
@@ -262,6 +268,12 @@ export class LeaderController {
       for (const k of this.servicesSelecting(p.metadata.namespace ?? "", p.metadata.labels)) keys.add(k);
     }
     for (const k of keys) this.enqueue(k, "nodeChanged");
+  }
+
+  /** Calls `listener` with the key of every Service after a successful reconcile (the status page). */
+  onReconciled(listener: (key: string) => void): () => void {
+    this.reconciledListeners.add(listener);
+    return () => this.reconciledListeners.delete(listener);
   }
 
   /** Re-reconciles every opted-in Service (configuration or plugin change, new leadership). */

@@ -24,7 +24,7 @@ import {
   serviceNeedsRecreate,
   sliceDrift,
 } from "../leader/compare.ts";
-import { defaultLeaderName, leaderNameFor } from "../leader/names.ts";
+import { effectiveLeaderName } from "../leader/names.ts";
 import { classifyPods, podIPs, selectorMatches, toNodeView, toPodView } from "../leader/pods.ts";
 import { resolvePorts } from "../leader/ports.ts";
 import { parseServiceSettings, type ServiceSettings, type SettingsContext } from "../leader/settings.ts";
@@ -32,6 +32,7 @@ import type { LeaderApi } from "./api.ts";
 import type { EventRecorder, EventTarget } from "./events.ts";
 import type { ControllerMetrics } from "./metrics.ts";
 import { WriteOverlay } from "./overlay.ts";
+import type { LeaderHistory } from "../status/history.ts";
 import { SettingsMemo } from "./settings_memo.ts";
 import { type ControllerStores, INDEX } from "./stores.ts";
 import type { TriggerTracker } from "./triggers.ts";
@@ -64,6 +65,8 @@ export interface ReconcilerDeps {
   probeWaitMs?: number;
   /** `--max-cache-size-per-namespace`: the bound of the parsed-settings memo. */
   maxCacheSizePerNamespace?: number;
+  /** Leader changes as they route, for the status endpoint and page. */
+  history?: LeaderHistory;
 }
 
 export interface ReconcileResult {
@@ -176,14 +179,16 @@ export class Reconciler {
     this.lastGood.set(uid, settings);
 
     const managed = this.managedFor(ns, name);
-    const nameChoice = leaderNameFor(name, svc.metadata.annotations ?? {});
-    let leaderName: string;
+    const nameChoice = effectiveLeaderName(
+      name,
+      svc.metadata.annotations ?? {},
+      managed.services[0]?.metadata.name,
+    );
+    const leaderName = nameChoice.name;
     if (nameChoice.error !== undefined) {
       this.d.metrics.invalidAnnotations.inc({ annotation: ANN.leaderServiceName });
       this.d.events.record(target, "Warning", "InvalidAnnotation", nameChoice.error);
-      // Keep the name already routed to, so a typo never moves routing.
-      leaderName = managed.services[0]?.metadata.name ?? defaultLeaderName(name);
-    } else leaderName = nameChoice.name;
+    }
 
     const observedSvc = this.svcView(`${ns}/${leaderName}`);
     const observedSlice = this.sliceView(`${ns}/${leaderName}`);
@@ -327,6 +332,18 @@ export class Reconciler {
       log,
       failedCheck,
     );
+
+    if (decision.reason && sliceWritten) {
+      this.d.history?.record({
+        service: key,
+        at: new Date(wroteAt).toISOString(),
+        from: pods.find((p) => p.metadata.uid === currentLeaders[0])?.metadata.name ?? currentLeaders[0],
+        to: decision.leaders[0]?.metadata.name,
+        reason: decision.reason,
+        failover: decision.failover !== undefined,
+        latencyMs: trigger ? wroteAt - trigger.at : undefined,
+      });
+    }
 
     if (!created) {
       const current = this.svcView(`${ns}/${leaderName}`) ?? leaderSvc;
@@ -597,6 +614,7 @@ export class Reconciler {
     for (const s of managed.services) await this.deleteService(ns, s);
     if (svc?.metadata.uid) this.lastGood.delete(svc.metadata.uid);
     this.settingsMemo.forget(ns, name);
+    this.d.history?.forget(key);
     this.d.triggers.clear(key);
     this.sliceConflicts.delete(key);
     const labels = { namespace: ns, service: name };
@@ -699,6 +717,11 @@ export class Reconciler {
     }
     this.d.metrics.writes.inc({ kind: "EndpointSlice", verb: "update" });
     return true;
+  }
+
+  /** The settings the last reconcile of a Service used (invalid annotations keep their last good value). */
+  settingsOf(uid: string): ServiceSettings | undefined {
+    return this.lastGood.get(uid);
   }
 
   /** Forgets per-Service memory of a Service UID that no longer exists. */

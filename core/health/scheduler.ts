@@ -221,6 +221,16 @@ export class ProbeScheduler {
     }
   }
 
+  /** The thresholded health of every registered pod of a Service, by pod UID (the status endpoint). */
+  serviceStates(serviceKey: string): Map<string, ProbeState> {
+    const out = new Map<string, ProbeState>();
+    for (const key of this.byService.get(serviceKey) ?? []) {
+      const entry = this.entries.get(key);
+      if (entry) out.set(entry.target.podUID, { ...entry.state });
+    }
+    return out;
+  }
+
   /** The thresholded health of a registered pod, or undefined when it is not registered. */
   state(serviceKey: string, podUID: string): ProbeState | undefined {
     const entry = this.entries.get(entryKey(serviceKey, podUID));

@@ -48,6 +48,10 @@ export interface Decision {
   /** Pods that may lead now, before health checks. */
   eligibleCount: number;
   priorityErrors: { pod: string; message: string }[];
+  /** What the strategy was given (eligible pods that passed health, with their priority); for `explain`. */
+  candidates: readonly Candidate[];
+  /** The strategy's order of `candidates`, best first, before sticky and priority rules; for `explain`. */
+  ranked: readonly string[];
 }
 
 /** Whether a pod may be chosen given its health: a sitting leader until proven unhealthy, others once proven. */
@@ -150,6 +154,8 @@ export function decideLeaders(input: DecideInput): Decision {
     eligibleCount: eligible.length,
     warmingCount: warming.length,
     priorityErrors,
+    candidates,
+    ranked,
   };
 }
 

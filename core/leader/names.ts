@@ -57,3 +57,17 @@ export function leaderNameFor(source: string, annotations: Readonly<Record<strin
   }
   return { name: custom, custom: true };
 }
+
+/**
+ * The leader name a reconcile uses: the wanted one, or on an invalid annotation the name already managed (else
+ * the default), so a typo never moves routing. `error` is reported as InvalidAnnotation.
+ */
+export function effectiveLeaderName(
+  source: string,
+  annotations: Readonly<Record<string, string>>,
+  managedName: string | undefined,
+): { name: string; error?: string } {
+  const choice = leaderNameFor(source, annotations);
+  if (choice.error === undefined) return { name: choice.name };
+  return { name: managedName ?? defaultLeaderName(source), error: choice.error };
+}

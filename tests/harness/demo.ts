@@ -13,6 +13,8 @@ import type { EndpointSlice, Service } from "../../core/kube/types.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { startZenLeadProcess } from "./zen_lead_process.ts";
 import { freePorts } from "./ports.ts";
+import { builtinPlugins } from "../../core/app.ts";
+import { runCli } from "../../core/cli/main.ts";
 
 const once = Deno.args.includes("--once");
 const say = (s: string) => console.log(`[demo] ${s}`);
@@ -53,11 +55,13 @@ await client.create<Service>(Services, {
 
 const metricsPort = freePortOr(8080);
 const healthPort = freePortOr(8081);
+const uiPort = freePortOr(8082);
 const zl = await startZenLeadProcess({
   kubeconfig: await Deno.readTextFile(cluster.kubeconfigPath),
   args: [
     `--metrics-bind-address=127.0.0.1:${metricsPort}`,
     `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+    `--ui-bind-address=127.0.0.1:${uiPort}`,
     "--leader-elect=false",
     "--log-level=warn",
   ],
@@ -102,6 +106,25 @@ say(
     `(${(seen - t0).toFixed(1)} ms including the write itself)`,
 );
 
+// Why web-1 leads now, as `zen-lead explain` (and `kubectl zen-lead explain`) tells it.
+const explainArgs = [
+  "explain",
+  `${ns}/web`,
+  "--kubeconfig",
+  cluster.kubeconfigPath,
+  "--status-url",
+  `http://127.0.0.1:${metricsPort}/status`,
+];
+say(`zen-lead ${explainArgs.join(" ")}:`);
+let explained = "";
+await runCli(explainArgs, builtinPlugins(), {
+  out: (t) => explained += t,
+  err: (t) => explained += t,
+  env: {},
+});
+for (const line of explained.trimEnd().split("\n")) console.log(`[demo]   ${line}`);
+say(`status page: http://127.0.0.1:${uiPort}/ (live; the failover above is on it)`);
+
 if (once) {
   await zl.stop();
   await kubelet.stop();
@@ -114,10 +137,14 @@ const kubectl = `${cluster.binaries.kubectl} --kubeconfig ${cluster.kubeconfigPa
 say("zen-lead keeps running:");
 say(`  metrics:    http://127.0.0.1:${metricsPort}/metrics`);
 say(`  health:     http://127.0.0.1:${healthPort}/healthz and /readyz`);
+say(`  status:     http://127.0.0.1:${uiPort}/ (the status page; JSON at /api/status)`);
 say(`  permissions: those of \`deno task start\` (deno.json), not -A`);
 say(`  kubeconfig: ${cluster.kubeconfigPath}`);
 say(`  try:        ${kubectl} -n ${ns} get endpointslice web-leader -o yaml`);
 say(`              ${kubectl} -n ${ns} delete pod ${next.name}   # and watch the leader move`);
+say(
+  `              deno task explain ${ns}/web --kubeconfig ${cluster.kubeconfigPath} --status-url http://127.0.0.1:${metricsPort}/status`,
+);
 say("press Ctrl-C to stop");
 
 await new Promise<void>((resolve) => {
