@@ -5,8 +5,9 @@
  * - `fresh <ip> <port> <everyMs> <timeoutMs>`: a new TCP connection every `everyMs` (not waiting for the
  *   previous one), `GET /`, the body is the pod that answered: `{"s":start,"e":end,"pod":"web-1"}` or
  *   `{"s":start,"e":end,"err":"ECONNREFUSED"}`.
- * - `long <ip> <port> <everyMs>`: one connection kept open, a line sent every `everyMs`, each reply printed as
- *   `{"s":sent,"e":received,"pod":..., "conn": n}`; on error `{"err":...,"conn":n}` and a new connection.
+ * - `long <ip> <port> <everyMs> <timeoutMs>`: one connection kept open, a line sent every `everyMs`, each reply
+ *   printed as `{"s":sent,"e":received,"pod":..., "conn": n}`; on error or no answer within `timeoutMs`
+ *   `{"err":...,"conn":n}` and a new connection.
  */
 const [mode, ip, portText, everyText, timeoutText] = Deno.args;
 const port = Number(portText);
@@ -56,21 +57,33 @@ async function fresh(timeoutMs: number): Promise<void> {
   }
 }
 
-async function long(): Promise<void> {
+/** Like a database driver with a socket timeout: no answer within `timeoutMs` ends the connection. */
+async function long(timeoutMs: number): Promise<void> {
   for (let n = 1;; n++) {
+    let conn: Deno.TcpConn | undefined;
     try {
-      const conn = await Deno.connect({ hostname: ip, port });
+      const connecting = Deno.connect({ hostname: ip, port });
+      const raced = await Promise.race([connecting, sleep(timeoutMs).then(() => undefined)]);
+      if (!raced) {
+        connecting.then((c) => c.close(), () => {});
+        throw Object.assign(new Error("connect timeout"), { code: "TIMEOUT" });
+      }
+      conn = raced;
       const buf = new Uint8Array(4096);
       while (true) {
         const s = now();
         await conn.write(new TextEncoder().encode("ping\n"));
-        const got = await conn.read(buf);
+        const got = await Promise.race([conn.read(buf), sleep(timeoutMs).then(() => "timeout" as const)]);
+        if (got === "timeout") throw Object.assign(new Error("no answer"), { code: "TIMEOUT" });
         if (got === null) throw Object.assign(new Error("closed by peer"), { code: "EOF" });
         print({ s, e: now(), pod: decoder.decode(buf.subarray(0, got)).trim(), conn: n });
         await sleep(everyMs);
       }
     } catch (e) {
       print({ e: now(), err: errName(e), conn: n });
+      try {
+        conn?.close();
+      } catch { /* closed */ }
       await sleep(everyMs);
     }
   }
@@ -83,7 +96,7 @@ if (mode === "fresh") {
     await sleep(Math.max(0, next + everyMs - now()));
   }
 } else if (mode === "long") {
-  await long();
+  await long(Number(timeoutText ?? 3000));
 } else {
   throw new Error(`expected mode "fresh" or "long", found ${JSON.stringify(mode)}`);
 }

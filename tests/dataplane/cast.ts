@@ -40,6 +40,12 @@ export class Cast {
     return pod;
   }
 
+  /** A deleted pod's successor in the same slot, under a new name (as its ReplicaSet would create it). */
+  async replace(pod: LabPod): Promise<LabPod> {
+    this.pods.delete(pod.name);
+    return await this.#add(pod.slot);
+  }
+
   async leader(): Promise<LabPod> {
     const name = await until("a leader", 15_000, () => currentLeader(this.lab));
     const pod = this.pods.get(name);
@@ -52,10 +58,7 @@ export class Cast {
     const pod = await this.leader();
     const { sample, repair } = await measureFailover(this.lab, client, kind, pod, opts);
     await repair();
-    if (kind === "deletion") {
-      this.pods.delete(pod.name);
-      await this.#add(pod.slot);
-    }
+    if (kind === "deletion") await this.replace(pod);
     // A repaired server is healthy again after one successful candidate check (interval 1 s).
     if (kind === "killed" || kind === "vethDown") await new Promise((r) => setTimeout(r, 1500));
     return sample;

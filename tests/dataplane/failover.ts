@@ -58,13 +58,13 @@ export async function injectFault(lab: Lab, kind: FaultKind, pod: LabPod): Promi
       await lab.kubelet.setPodReady(lab.ns, pod.name, false);
       return async () => void await lab.kubelet.setPodReady(lab.ns, pod.name, true);
     case "deletion": {
-      // The DELETE sets deletionTimestamp; the simulated kubelet removes the pod after the 1 s grace period.
-      const deleted = lab.kubelet.deletePodGracefully(lab.ns, pod.name, { graceSeconds: 1 });
+      // The DELETE sets deletionTimestamp; after the 1 s grace period the container stops (SIGTERM) and the
+      // simulated kubelet removes the pod, as a kubelet would.
+      const gone = lab.kubelet.deletePodGracefully(lab.ns, pod.name, { graceSeconds: 1 })
+        .finally(() => lab.procs.stop(pod.server).catch(() => {}));
+      gone.catch(() => {}); // awaited by the repair
       await sleep(0);
-      return async () => {
-        await deleted;
-        await lab.procs.stop(pod.server).catch(() => {});
-      };
+      return async () => void await gone;
     }
     case "killed":
       await lab.killServer(pod);
