@@ -49,6 +49,13 @@ export interface Lab extends AsyncDisposable {
   ns: string;
   /** Starts the pod's server in `slot`, then creates the Pod (Running, Ready, with the slot's IP). */
   startPod(slot: PodSlot, name: string): Promise<LabPod>;
+  /** Only the Pod object (Running, Ready, the slot's IP), for tests that run their own server in the slot. */
+  createPodObject(
+    namespace: string,
+    slot: PodSlot,
+    name: string,
+    ports: { name: string; containerPort: number }[],
+  ): Promise<void>;
   /** Starts the pod's server process again (after killServer), same name, same slot. */
   restartServer(pod: LabPod): Promise<void>;
   /** SIGKILL to the server process: the pod's application dies, the Pod object stays. */
@@ -185,6 +192,9 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
           node: NODE_NAME,
         });
         return { name, slot, server };
+      },
+      async createPodObject(namespace, slot, name, ports) {
+        await sim.createPod(namespace, { name, labels: { app: "web" }, ip: slot.ip, ports, node: NODE_NAME });
       },
       async restartServer(pod) {
         await procs.stop(pod.server).catch(() => {});
