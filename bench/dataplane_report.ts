@@ -2,12 +2,15 @@
 import type { FailoverSample, FaultKind } from "../tests/dataplane/failover.ts";
 import { type Distribution, distribution, round } from "./stats.ts";
 
-/** The issue's acceptance bounds on the p99 from fault to the first answer from the new leader. */
+/**
+ * Bounds on the p99 from fault to the first answer from the new leader: the issue's 1.5 s and 3 s; for veth
+ * down (no bound in the issue) the HTTP check's worst case, interval x failures + the 0.5 s timeout, + 1 s.
+ */
 export const P99_BOUND_MS: Record<FaultKind, number> = {
   readiness: 1500,
   deletion: 1500,
   killed: 3000,
-  vethDown: 3000,
+  vethDown: 3500,
 };
 
 export interface KindReport {

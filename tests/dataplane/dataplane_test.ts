@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { noSanitize } from "../e2e/_env.ts";
+import { P99_BOUND_MS } from "../../bench/dataplane_report.ts";
 import { announceSkip } from "./capability.ts";
 import { Cast, HTTP_CHECK } from "./cast.ts";
 import type { ClientLog } from "./client_log.ts";
@@ -72,7 +73,7 @@ Deno.test({
             s.kubeProxyMs !== undefined,
             "expected kube-proxy to record the change's programming latency",
           );
-          const bound = kind === "killed" || kind === "vethDown" ? 3_000 : 1_500;
+          const bound = P99_BOUND_MS[kind];
           assert.ok(s.totalMs <= bound, `expected the new leader within ${bound} ms, found ${s.totalMs} ms`);
         });
       }

@@ -89,7 +89,15 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   let topology: Topology | undefined;
   let kubelet: KubeletSimulator | undefined;
   let client: KubeClient | undefined;
+  // A run ended by a signal (netns.ts exits on SIGINT/SIGTERM) still removes its files.
+  const removeRunDir = () => {
+    try {
+      Deno.removeSync(runDir, { recursive: true });
+    } catch { /* already gone */ }
+  };
+  globalThis.addEventListener("unload", removeRunDir);
   const cleanup = async () => {
+    globalThis.removeEventListener("unload", removeRunDir);
     await procs.stopAll();
     await topology?.destroy();
     await kubelet?.stop().catch(() => {});
