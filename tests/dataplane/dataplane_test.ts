@@ -5,12 +5,12 @@
  * leader, and no other pod answers once kube-proxy programmed the change. Nothing is left behind.
  */
 import assert from "node:assert/strict";
-import { noSanitize } from "../e2e/_env.ts";
+import { noSanitize, waitFor } from "../e2e/_env.ts";
 import { P99_BOUND_MS } from "../../bench/dataplane_report.ts";
 import { announceSkip } from "./capability.ts";
 import { Cast, HTTP_CHECK } from "./cast.ts";
 import type { ClientLog } from "./client_log.ts";
-import { FAULT_KINDS } from "./failover.ts";
+import { currentLeader, FAULT_KINDS } from "./failover.ts";
 import { type Lab, startLab } from "./lab.ts";
 import { namespacesWithPrefix } from "./netns.ts";
 
@@ -77,6 +77,32 @@ Deno.test({
           assert.ok(s.totalMs <= bound, `expected the new leader within ${bound} ms, found ${s.totalMs} ms`);
         });
       }
+      await t.step("an established connection stays with the old leader after readiness loss", async () => {
+        const leader = await cast.leader();
+        const long = lab!.startClient("long", clusterIP, 9000, 100, 3000);
+        await waitFor(`the long-lived connection answered by ${leader.name}`, async () => {
+          await long.poll();
+          return long.records.some((r) => r.pod === leader.name) || undefined;
+        });
+        await lab!.kubelet.setPodReady(lab!.ns, leader.name, false);
+        const moved = await waitFor("the leader to move", async () => {
+          const now = await currentLeader(lab!);
+          return now && now !== leader.name ? now : undefined;
+        });
+        await client.poll();
+        const switchedAt = client.records.find((r) => r.pod === moved)?.e ?? Date.now();
+        await new Promise((r) => setTimeout(r, 2000));
+        await long.poll();
+        await long.stop();
+        const after = long.records.filter((r) => r.s > switchedAt + 500);
+        // kube-proxy routes new connections only; TCP conntrack keeps this one on the old pod (see README).
+        assert.ok(
+          after.length >= 10,
+          `expected the open connection to keep answering, found ${after.length}`,
+        );
+        assert.deepEqual(new Set(after.map((r) => r.pod)), new Set([leader.name]));
+        await lab!.kubelet.setPodReady(lab!.ns, leader.name, true);
+      });
     } finally {
       await lab?.stop();
     }
