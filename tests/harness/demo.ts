@@ -19,6 +19,12 @@ import { runCli } from "../../core/cli/main.ts";
 const once = Deno.args.includes("--once");
 const say = (s: string) => console.log(`[demo] ${s}`);
 
+if (Deno.args.includes("--dataplane")) {
+  // The same story through kube-proxy, with a client's answers printed (tests/dataplane/demo.ts).
+  const { runDataplaneDemo } = await import("../dataplane/demo.ts");
+  Deno.exit(await runDataplaneDemo({ once }));
+}
+
 function freePortOr(preferred: number): number {
   try {
     Deno.listen({ hostname: "127.0.0.1", port: preferred }).close();
