@@ -16,10 +16,11 @@ import { registeredPlugins } from "./plugin/registry.ts";
 import { LeadershipState } from "./plugin/leadership.ts";
 import type { PluginDefinition } from "./plugin/types.ts";
 import { ConfigReloader } from "./config/reloader.ts";
-import { flagsHelp, parseFlags } from "./config/flags.ts";
+import { FlagError, flagsHelp, parseFlags } from "./config/flags.ts";
 import { type ControllerSettings, defaultSettings, resolveSettings } from "./config/settings.ts";
 import { LeaderController } from "./controller/controller.ts";
 import { LeaseElector } from "./election/lease.ts";
+import { leaseTimingsProblem, type LeaseTimings } from "./election/timings.ts";
 import { debugApp, healthApp, metricsApp, type RunningServer, serve } from "./http/servers.ts";
 import type { SettingsContext } from "./leader/settings.ts";
 import { builtinStrategies } from "../strategies/mod.ts";
@@ -52,6 +53,8 @@ export interface ZenLeadHandle {
   metricsPort: number;
   healthPort: number;
   identity: string;
+  /** The replica election (absent with --leader-elect=false). */
+  elector?: LeaseElector;
   /** Resolves when this replica first leads (at once without leader election). */
   leading: Promise<void>;
   /** Graceful stop: intake stops, in-flight reconciles finish within `graceMs`, the Lease is released. */
@@ -67,6 +70,17 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     Deno.exit(0);
   }
   let settings = resolveSettings(flags.settings, {}, defaults);
+  const leaseTimings: LeaseTimings = {
+    leaseDurationMs: opts.lease?.durationMs ?? settings.leaderElectLeaseDurationMs,
+    renewDeadlineMs: opts.lease?.renewDeadlineMs ?? settings.leaderElectRenewDeadlineMs,
+    retryPeriodMs: opts.lease?.retryPeriodMs ?? settings.leaderElectRetryPeriodMs,
+  };
+  const timingProblem = leaseTimingsProblem(leaseTimings);
+  if (timingProblem) {
+    throw new FlagError(
+      `flags --leader-elect-lease-duration, --leader-elect-renew-deadline, --leader-elect-retry-period: ${timingProblem}`,
+    );
+  }
   const logger = new RootLogger(settings.logLevel);
   const log = logger.child({ component: "zen-lead" });
   const metrics = new MetricsRegistry();
@@ -192,7 +206,12 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       ns,
       name,
       { status: { loadBalancer: { ingress: status.ingress } } },
-      { subresource: "status" },
+      {
+        subresource: "status",
+        beforeAttempt: () => {
+          if (!controller.isActive || !(elector?.isLeader() ?? true)) throw new Error("not leading; write refused");
+        },
+      },
     ).catch((e) => log.warn("could not write backend status", { namespace: ns, service: name, error: e }));
   };
   const attachBackends = () => {
@@ -254,6 +273,8 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   ));
   servers.push(serve(
     healthApp({
+      notLiveReason: () =>
+        elector?.notLiveReason() ?? controller.notLiveReason() ?? configInformer.notLiveReason(),
       notReadyReason: () =>
         !controller.synced()
           ? "caches not synced"
@@ -277,9 +298,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       namespace: settings.configMapNamespace,
       name: settings.leaderElectionId,
       identity,
-      leaseDurationMs: opts.lease?.durationMs,
-      renewDeadlineMs: opts.lease?.renewDeadlineMs,
-      retryPeriodMs: opts.lease?.retryPeriodMs,
+      ...leaseTimings,
       logger,
       metrics,
       onStartedLeading: () => {
@@ -292,7 +311,11 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
         leadership.set(false);
       },
     });
-    elector.run(abort.signal).catch((e) => log.error("leader election stopped", { error: e }));
+    elector.run(abort.signal)
+      .catch((e) => log.error("leader election stopped", { error: e }))
+      .finally(() => {
+        if (!abort.signal.aborted) log.error("leader election loop ended; /healthz now fails");
+      });
   } else {
     leadership.set(true);
     controller.activate();
@@ -308,6 +331,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     kernel,
     reloader,
     metrics,
+    elector,
     metricsPort: servers[0].port,
     healthPort: servers[1].port,
     identity,

@@ -3,6 +3,7 @@
  * is returned, so that everything else can come from the ConfigMap (see resolveSettings).
  */
 import { LOG_LEVELS, type LogLevel } from "../log.ts";
+import { parseGoDuration } from "../leader/duration.ts";
 import type { ControllerSettings } from "./settings.ts";
 
 export class FlagError extends Error {
@@ -12,7 +13,7 @@ export class FlagError extends Error {
   }
 }
 
-type Kind = "string" | "bool" | "int" | "number" | "logLevel" | "namespaces";
+type Kind = "string" | "bool" | "int" | "number" | "logLevel" | "namespaces" | "duration";
 
 interface FlagDef {
   readonly flag: string;
@@ -35,6 +36,24 @@ const FLAGS: readonly FlagDef[] = [
     field: "leaderElect",
     kind: "bool",
     help: "elect one active replica through a Lease",
+  },
+  {
+    flag: "leader-elect-lease-duration",
+    field: "leaderElectLeaseDurationMs",
+    kind: "duration",
+    help: "how long a standby waits after the leader's last renewal before taking over (failover time on a crash)",
+  },
+  {
+    flag: "leader-elect-renew-deadline",
+    field: "leaderElectRenewDeadlineMs",
+    kind: "duration",
+    help: "how long the leader keeps writing without a successful renewal; must be < lease duration",
+  },
+  {
+    flag: "leader-elect-retry-period",
+    field: "leaderElectRetryPeriodMs",
+    kind: "duration",
+    help: "pause between renewals and between a standby's tries; must be < renew deadline",
   },
   {
     flag: "leader-election-id",
@@ -120,6 +139,12 @@ function convert(def: FlagDef, raw: string, source: string): unknown {
       const n = Number(raw);
       if (raw.trim() === "" || !Number.isFinite(n) || n <= 0) throw bad("a number > 0");
       return n;
+    }
+    case "duration": {
+      // Go syntax like the predecessor's (15s, 1m30s); bounded so a typo cannot disable failover for days.
+      const ms = parseGoDuration(raw);
+      if (ms === undefined || ms < 100 || ms > 3_600_000) throw bad("a duration from 100ms to 1h, such as 15s");
+      return ms;
     }
     case "logLevel":
       if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw bad(`one of ${LOG_LEVELS.join(", ")}`);
@@ -208,7 +233,7 @@ export function parseFlags(
 export function flagsHelp(defaults: ControllerSettings): string {
   const lines = FLAGS.map((f) => {
     const value = defaults[f.field];
-    const shown = Array.isArray(value) ? value.join(",") : value;
+    const shown = Array.isArray(value) ? value.join(",") : f.kind === "duration" ? `${Number(value) / 1000}s` : value;
     const env = f.env ? ` (env ${f.env})` : "";
     return `  --${f.flag}${f.kind === "bool" ? "[=true|false]" : "=<value>"}${env}\n      ${f.help}` +
       (shown === undefined || shown === "" ? "" : ` (default ${shown})`);

@@ -6,6 +6,10 @@ export interface ControllerSettings {
   healthProbeBindAddress: string;
   leaderElect: boolean;
   leaderElectionId: string;
+  /** `--leader-elect-lease-duration`, `--leader-elect-renew-deadline`, `--leader-elect-retry-period` (ms). */
+  leaderElectLeaseDurationMs: number;
+  leaderElectRenewDeadlineMs: number;
+  leaderElectRetryPeriodMs: number;
   maxCacheSizePerNamespace: number;
   maxConcurrentReconciles: number;
   qps: number;
@@ -40,6 +44,9 @@ export function defaultSettings(env: Readonly<Record<string, string | undefined>
     healthProbeBindAddress: ":8081",
     leaderElect: true,
     leaderElectionId: "zen-lead-controller-leader-election",
+    leaderElectLeaseDurationMs: 15_000,
+    leaderElectRenewDeadlineMs: 10_000,
+    leaderElectRetryPeriodMs: 2_000,
     maxCacheSizePerNamespace: 1000,
     maxConcurrentReconciles: 10,
     qps: 50,

@@ -16,7 +16,7 @@ import { selectorMatches, toPodView } from "../leader/pods.ts";
 import { KubeEventRecorder } from "./events.ts";
 import { KubeLeaderApi } from "./kube_api.ts";
 import { controllerMetrics } from "./metrics.ts";
-import { NotLeaderError, type PluginAccess, Reconciler } from "./reconciler.ts";
+import { NotLeaderError, type PluginAccess, Reconciler, WriteConflictError } from "./reconciler.ts";
 import { INDEX } from "./stores.ts";
 import { TriggerTracker } from "./triggers.ts";
 import { podTransform, relevantPodChange, serviceTransform } from "./transforms.ts";
@@ -98,7 +98,9 @@ export class LeaderController {
     this.events = new KubeEventRecorder(KubeLeaderApi.eventSink(o.eventsClient ?? o.client), log);
     this.reconciler = new Reconciler({
       stores: { services: this.services, pods: this.pods, slices: this.slices, nodes: this.nodes },
-      api: new KubeLeaderApi(o.client),
+      api: new KubeLeaderApi(o.client, () => {
+        if (!(this.active && o.canWrite())) throw new NotLeaderError();
+      }),
       events: this.events,
       metrics: this.m,
       plugins: o.plugins,
@@ -125,6 +127,12 @@ export class LeaderController {
           if (e instanceof NotLeaderError) {
             this.m.reconciliations.inc({ result: "skipped" });
             return;
+          }
+          if (e instanceof WriteConflictError) {
+            // Not a failure: the queue's backoff gives the cache time to catch up before the next decision.
+            this.m.reconciliations.inc({ result: "conflict" });
+            log.info("write conflict; requeued", { key, reconcileID, object: e.key });
+            throw e;
           }
           this.m.reconciliations.inc({ result: "error" });
           log.error("reconcile failed", { key, reconcileID, error: e });
@@ -289,6 +297,16 @@ export class LeaderController {
       this.m.cacheSize.set({ resource: "endpointslices" }, this.slices.size);
       if (this.nodes) this.m.cacheSize.set({ resource: "nodes" }, this.nodes.size);
     }, 5000);
+  }
+
+  /** Undefined while every informer's watch loop runs (see Informer.notLiveReason). */
+  notLiveReason(): string | undefined {
+    const informers = [this.services, this.pods, this.slices, ...(this.nodes ? [this.nodes] : [])];
+    for (const i of informers) {
+      const why = i.notLiveReason();
+      if (why) return why;
+    }
+    return undefined;
   }
 
   synced(): boolean {

@@ -57,6 +57,8 @@ export interface KubeRequest {
   maxRetries?: number;
   /** Defaults to every method except POST. */
   idempotent?: boolean;
+  /** Runs before every attempt, retries included; a throw ends the call (e.g. "this replica no longer leads"). */
+  beforeAttempt?: () => void;
 }
 
 export interface CallOptions {
@@ -64,6 +66,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
   maxRetries?: number;
+  /** See KubeRequest.beforeAttempt. */
+  beforeAttempt?: () => void;
 }
 
 export interface WriteOptions extends CallOptions {
@@ -367,7 +371,7 @@ export class KubeClient {
           errorContext,
           res.status,
           chunks.join(""),
-          headerValue(res.headers["retry-after"]),
+          res.headers["retry-after"],
         );
       }
       try {
@@ -390,6 +394,8 @@ export class KubeClient {
 
   private async attempt<T>(r: KubeRequest): Promise<T> {
     await this.limiter.take(r.signal);
+    // After the rate limiter: the wait there can outlast what the check is about (leadership).
+    r.beforeAttempt?.();
     const timeoutMs = r.timeoutMs ?? this.timeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = r.signal ? AbortSignal.any([r.signal, timeout]) : timeout;
@@ -405,7 +411,7 @@ export class KubeClient {
       this.metrics.duration.observe({ operation: r.operation }, (performance.now() - started) / 1000);
     }
     if (res.status < 200 || res.status >= 300) {
-      throw errorFromResponse(errorContext, res.status, res.body, headerValue(res.headers["retry-after"]));
+      throw errorFromResponse(errorContext, res.status, res.body, res.headers["retry-after"]);
     }
     if (!res.body) return undefined as T;
     try {
@@ -435,8 +441,10 @@ export class KubeClient {
   }
 }
 
-function callFields(o?: CallOptions): Pick<KubeRequest, "signal" | "timeoutMs" | "maxRetries"> {
-  return { signal: o?.signal, timeoutMs: o?.timeoutMs, maxRetries: o?.maxRetries };
+function callFields(
+  o?: CallOptions,
+): Pick<KubeRequest, "signal" | "timeoutMs" | "maxRetries" | "beforeAttempt"> {
+  return { signal: o?.signal, timeoutMs: o?.timeoutMs, maxRetries: o?.maxRetries, beforeAttempt: o?.beforeAttempt };
 }
 
 function operationName(verb: string, res: ResourceType, subresource?: string): string {
@@ -455,10 +463,6 @@ function queryString(query?: Query): string {
   for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== "") params.set(k, String(v));
   const s = params.toString();
   return s ? `?${s}` : "";
-}
-
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }
 
 function networkError(

@@ -56,6 +56,8 @@ export class Informer<T extends KubeObject> {
   private readonly synced = new Set<string>();
   private readonly scopes: string[];
   private readonly syncWaiters: (() => void)[] = [];
+  /** Scopes whose list/watch loop ended while it should still run. */
+  private readonly deadLoops = new Set<string>();
   private readonly log: Logger;
   private readonly label: string;
   private readonly random: Random;
@@ -133,7 +135,19 @@ export class Informer<T extends KubeObject> {
 
   /** Runs the list/watch loops until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    await Promise.all(this.scopes.map((ns) => this.loop(ns, signal)));
+    await Promise.all(this.scopes.map(async (ns) => {
+      try {
+        await this.loop(ns, signal);
+      } finally {
+        if (!signal.aborted) this.deadLoops.add(ns || "(all namespaces)");
+      }
+    }));
+  }
+
+  /** Undefined while every list/watch loop runs; otherwise which ended (for `/healthz`). */
+  notLiveReason(): string | undefined {
+    if (this.deadLoops.size === 0) return undefined;
+    return `${this.label} watch loop not running (${[...this.deadLoops].join(", ")})`;
   }
 
   private async loop(namespace: string, signal: AbortSignal): Promise<void> {
