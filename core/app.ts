@@ -20,7 +20,7 @@ import { FlagError, flagsHelp, parseFlags } from "./config/flags.ts";
 import { type ControllerSettings, defaultSettings, resolveSettings } from "./config/settings.ts";
 import { LeaderController } from "./controller/controller.ts";
 import { LeaseElector } from "./election/lease.ts";
-import { leaseTimingsProblem, type LeaseTimings } from "./election/timings.ts";
+import { type LeaseTimings, leaseTimingsProblem } from "./election/timings.ts";
 import { debugApp, healthApp, metricsApp, type RunningServer, serve } from "./http/servers.ts";
 import type { SettingsContext } from "./leader/settings.ts";
 import { builtinStrategies } from "../strategies/mod.ts";
@@ -190,7 +190,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     },
     maxCacheSizePerNamespace: settings.maxCacheSizePerNamespace,
     canWrite: () => elector ? elector.isLeader() : true,
-    stallTimeoutMs: opts.stallTimeoutMs,
+    stallTimeoutMs: opts.stallTimeoutMs ?? settings.watchStallTimeoutMs,
     listTimeoutMs: () => settings.cacheUpdateTimeoutSeconds * 1000,
   });
 
@@ -209,7 +209,9 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       {
         subresource: "status",
         beforeAttempt: () => {
-          if (!controller.isActive || !(elector?.isLeader() ?? true)) throw new Error("not leading; write refused");
+          if (!controller.isActive || !(elector?.isLeader() ?? true)) {
+            throw new Error("not leading; write refused");
+          }
         },
       },
     ).catch((e) => log.warn("could not write backend status", { namespace: ns, service: name, error: e }));
@@ -241,7 +243,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     transform: dropManagedFields,
     logger,
     metrics,
-    stallTimeoutMs: opts.stallTimeoutMs,
+    stallTimeoutMs: opts.stallTimeoutMs ?? settings.watchStallTimeoutMs,
   });
   const applyConfig = async (cm: ConfigMap | undefined) => {
     configMapUID = cm?.metadata.uid;

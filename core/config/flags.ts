@@ -41,7 +41,8 @@ const FLAGS: readonly FlagDef[] = [
     flag: "leader-elect-lease-duration",
     field: "leaderElectLeaseDurationMs",
     kind: "duration",
-    help: "how long a standby waits after the leader's last renewal before taking over (failover time on a crash)",
+    help:
+      "how long a standby waits after the leader's last renewal before taking over (failover time on a crash)",
   },
   {
     flag: "leader-elect-renew-deadline",
@@ -54,6 +55,13 @@ const FLAGS: readonly FlagDef[] = [
     field: "leaderElectRetryPeriodMs",
     kind: "duration",
     help: "pause between renewals and between a standby's tries; must be < renew deadline",
+  },
+  {
+    flag: "watch-stall-timeout",
+    field: "watchStallTimeoutMs",
+    kind: "duration",
+    help:
+      "a watch with no event or bookmark for this long is restarted (watches are also restarted after an outage)",
   },
   {
     flag: "leader-election-id",
@@ -143,7 +151,9 @@ function convert(def: FlagDef, raw: string, source: string): unknown {
     case "duration": {
       // Go syntax like the predecessor's (15s, 1m30s); bounded so a typo cannot disable failover for days.
       const ms = parseGoDuration(raw);
-      if (ms === undefined || ms < 100 || ms > 3_600_000) throw bad("a duration from 100ms to 1h, such as 15s");
+      if (ms === undefined || ms < 100 || ms > 3_600_000) {
+        throw bad("a duration from 100ms to 1h, such as 15s");
+      }
       return ms;
     }
     case "logLevel":
@@ -233,7 +243,11 @@ export function parseFlags(
 export function flagsHelp(defaults: ControllerSettings): string {
   const lines = FLAGS.map((f) => {
     const value = defaults[f.field];
-    const shown = Array.isArray(value) ? value.join(",") : f.kind === "duration" ? `${Number(value) / 1000}s` : value;
+    const shown = Array.isArray(value)
+      ? value.join(",")
+      : f.kind === "duration"
+      ? `${Number(value) / 1000}s`
+      : value;
     const env = f.env ? ` (env ${f.env})` : "";
     return `  --${f.flag}${f.kind === "bool" ? "[=true|false]" : "=<value>"}${env}\n      ${f.help}` +
       (shown === undefined || shown === "" ? "" : ` (default ${shown})`);

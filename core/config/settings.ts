@@ -10,6 +10,8 @@ export interface ControllerSettings {
   leaderElectLeaseDurationMs: number;
   leaderElectRenewDeadlineMs: number;
   leaderElectRetryPeriodMs: number;
+  /** `--watch-stall-timeout` (ms). */
+  watchStallTimeoutMs: number;
   maxCacheSizePerNamespace: number;
   maxConcurrentReconciles: number;
   qps: number;
@@ -47,6 +49,7 @@ export function defaultSettings(env: Readonly<Record<string, string | undefined>
     leaderElectLeaseDurationMs: 15_000,
     leaderElectRenewDeadlineMs: 10_000,
     leaderElectRetryPeriodMs: 2_000,
+    watchStallTimeoutMs: 150_000,
     maxCacheSizePerNamespace: 1000,
     maxConcurrentReconciles: 10,
     qps: 50,

@@ -36,7 +36,10 @@ export class KubeLeaderApi implements LeaderApi {
     return this.client.replace<Service>(Services, svc, this.w);
   }
   async deleteService(namespace: string, name: string, uid: string) {
-    await this.client.delete(Services, namespace, name, { ...this.w, preconditions: uid ? { uid } : undefined });
+    await this.client.delete(Services, namespace, name, {
+      ...this.w,
+      preconditions: uid ? { uid } : undefined,
+    });
   }
   getSlice(namespace: string, name: string) {
     return orUndefined(this.client.get<EndpointSlice>(EndpointSlices, namespace, name));

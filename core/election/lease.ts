@@ -129,8 +129,12 @@ export class LeaseElector {
           failures++;
           this.metrics.errors.inc({ name: this.opts.name, phase: "campaign" });
           const delayMs = this.backoff(failures);
-          this.log.warn("leader election try failed; campaigning again", { error, failures, retryInMs: delayMs });
-          await sleep(delayMs, signal).catch(() => {});
+          this.log.warn("leader election try failed; campaigning again", {
+            error,
+            failures,
+            retryInMs: delayMs,
+          });
+          await this.pause(delayMs, signal);
         }
       }
     } finally {
@@ -141,6 +145,16 @@ export class LeaseElector {
       runScope.abort(new Error("election stopped"));
       await watching;
     }
+  }
+
+  /** Sleeps `ms`, cut short when the API server answers again after an outage. */
+  private async pause(ms: number, signal: AbortSignal): Promise<void> {
+    const stop = new AbortController();
+    const both = AbortSignal.any([signal, stop.signal]);
+    const reach = this.opts.client.reachability;
+    const answered = reach.downSince === undefined ? new Promise<void>(() => {}) : reach.whenAnswering(both);
+    await Promise.race([sleep(ms, both).catch(() => {}), answered]);
+    stop.abort();
   }
 
   /** Capped and jittered: up to a quarter less than base*2^n, never above the retry period. */
@@ -352,7 +366,7 @@ export class LeaseElector {
         failures++;
         this.log.debug("lease watch ended; reconnecting", { error });
       }
-      await sleep(failures ? this.backoff(failures) : this.retryPeriodMs, signal).catch(() => {});
+      await this.pause(failures ? this.backoff(failures) : this.retryPeriodMs, signal);
     }
   }
 }

@@ -12,6 +12,7 @@ import { errorFromResponse, errorFromWatchStatus, KubeApiError } from "./errors.
 import { resourcePath, type ResourceType } from "./paths.ts";
 import { TokenBucket } from "./ratelimit.ts";
 import { retryDelay } from "./retry.ts";
+import { Reachability } from "./reachability.ts";
 import { HttpTransport, type RawRequest } from "./transport.ts";
 import type { ClusterCredentials } from "./kubeconfig.ts";
 import type { KubeObject, ObjectList, WatchEvent } from "./types.ts";
@@ -99,8 +100,11 @@ export class KubeClient {
   private readonly maxRetries: number;
   private readonly userAgent: string;
   private readonly metrics;
+  /** Whether the API server answers this client (see core/kube/reachability.ts). */
+  readonly reachability: Reachability;
 
   constructor(private readonly transport: HttpTransport, private readonly opts: KubeClientOptions) {
+    this.reachability = new Reachability(() => this.probeReady(), opts.metrics);
     this.limiter = new TokenBucket(opts.qps ?? 50, opts.burst ?? 100);
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.maxRetries = opts.maxRetries ?? 3;
@@ -151,6 +155,18 @@ export class KubeClient {
   /** Changes the global rate limit at run time (configuration reload). */
   setRateLimit(qps: number, burst: number): void {
     this.limiter.setRate(qps, burst);
+  }
+
+  /** GET /readyz (open to every user): its status, 0 when unreachable within a second. */
+  private async probeReady(): Promise<number> {
+    try {
+      const res = await this.transport.send(
+        this.rawRequest({ operation: "readyz", method: "GET", path: "/readyz" }, AbortSignal.timeout(1000)),
+      );
+      return res.status;
+    } catch {
+      return 0;
+    }
   }
 
   /** Closes idle connections. */
@@ -358,11 +374,13 @@ export class KubeClient {
         );
       } catch (e) {
         if (signal.aborted) return;
+        this.reachability.failed();
         throw networkError(errorContext, e, headersLate ? headerTimeoutMs : undefined);
       } finally {
         clearTimeout(headerTimer);
         this.metrics.duration.observe({ operation }, (performance.now() - started) / 1000);
       }
+      this.noteStatus(res.status);
       if (res.status < 200 || res.status >= 300) {
         const chunks: string[] = [];
         const decoder = new TextDecoder();
@@ -383,6 +401,7 @@ export class KubeClient {
       } catch (e) {
         if (signal.aborted) return;
         if (e instanceof KubeApiError) throw e;
+        this.reachability.failed();
         throw networkError(errorContext, e);
       }
     } finally {
@@ -406,10 +425,12 @@ export class KubeClient {
       res = await this.transport.send(this.rawRequest(r, signal));
     } catch (e) {
       if (r.signal?.aborted) throw r.signal.reason;
+      this.reachability.failed();
       throw networkError(errorContext, e, timeout.aborted ? timeoutMs : undefined);
     } finally {
       this.metrics.duration.observe({ operation: r.operation }, (performance.now() - started) / 1000);
     }
+    this.noteStatus(res.status);
     if (res.status < 200 || res.status >= 300) {
       throw errorFromResponse(errorContext, res.status, res.body, res.headers["retry-after"]);
     }
@@ -425,6 +446,12 @@ export class KubeClient {
         cause: e,
       });
     }
+  }
+
+  /** 5xx means the server (or its etcd) is in trouble; anything else is an answer. */
+  private noteStatus(status: number): void {
+    if (status >= 500) this.reachability.failed();
+    else this.reachability.answered();
   }
 
   private rawRequest(
@@ -444,7 +471,12 @@ export class KubeClient {
 function callFields(
   o?: CallOptions,
 ): Pick<KubeRequest, "signal" | "timeoutMs" | "maxRetries" | "beforeAttempt"> {
-  return { signal: o?.signal, timeoutMs: o?.timeoutMs, maxRetries: o?.maxRetries, beforeAttempt: o?.beforeAttempt };
+  return {
+    signal: o?.signal,
+    timeoutMs: o?.timeoutMs,
+    maxRetries: o?.maxRetries,
+    beforeAttempt: o?.beforeAttempt,
+  };
 }
 
 function operationName(verb: string, res: ResourceType, subresource?: string): string {

@@ -46,9 +46,11 @@ export interface InformerOptions<T extends KubeObject> {
 }
 
 /** Why a watch was restarted: the `reason` label of zen_lead_watch_restarts_total. */
-export type WatchRestartReason = "stall" | "expired" | "error" | "closed";
+export type WatchRestartReason = "stall" | "expired" | "error" | "closed" | "recovered";
 
 class WatchStalled extends Error {}
+/** The API server answers again after an outage: a watch that saw nothing since may sit on a dead connection. */
+class WatchAfterOutage extends Error {}
 
 export class Informer<T extends KubeObject> {
   private readonly store = new ObjectStore<T>();
@@ -56,6 +58,7 @@ export class Informer<T extends KubeObject> {
   private readonly synced = new Set<string>();
   private readonly scopes: string[];
   private readonly syncWaiters: (() => void)[] = [];
+  private readonly openWatches = new Set<{ abort: AbortController; lastEventAt: number }>();
   /** Scopes whose list/watch loop ended while it should still run. */
   private readonly deadLoops = new Set<string>();
   private readonly log: Logger;
@@ -87,6 +90,13 @@ export class Informer<T extends KubeObject> {
         labelNames: ["resource"],
       }),
     };
+  }
+
+  /** Restarts, after an outage, every watch that delivered nothing since it began. */
+  private restartWatchesAfterOutage(downSince: number): void {
+    for (const w of this.openWatches) {
+      if (w.lastEventAt < downSince) w.abort.abort(new WatchAfterOutage("restart after outage"));
+    }
   }
 
   /** Registers handlers; objects already cached are replayed to them as adds. */
@@ -135,6 +145,10 @@ export class Informer<T extends KubeObject> {
 
   /** Runs the list/watch loops until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
+    const unsubscribe = this.opts.client.reachability.onRecovered((since) =>
+      this.restartWatchesAfterOutage(since)
+    );
+    signal.addEventListener("abort", unsubscribe, { once: true });
     await Promise.all(this.scopes.map(async (ns) => {
       try {
         await this.loop(ns, signal);
@@ -185,6 +199,12 @@ export class Informer<T extends KubeObject> {
           });
           continue;
         }
+        if (error instanceof WatchAfterOutage) {
+          this.metrics.restarts.inc({ resource: this.label, reason: "recovered" });
+          this.log.info("API server answers again; restarting a watch that saw nothing since", where);
+          failures = 0;
+          continue;
+        }
         if (isGone(error)) {
           this.metrics.restarts.inc({ resource: this.label, reason: "expired" });
           this.log.info("watch resourceVersion expired (410); relisting", {
@@ -208,9 +228,21 @@ export class Informer<T extends KubeObject> {
           retryInMs: delayMs,
           error,
         });
-        await sleep(delayMs, signal).catch(() => {});
+        await this.backoff(delayMs, signal);
+        // The server answered meanwhile: resume at once, as after a first failure.
+        if (this.opts.client.reachability.downSince === undefined) failures = 0;
       }
     }
+  }
+
+  /** Sleeps `ms`, cut short when the API server answers again after an outage (probed by the client). */
+  private async backoff(ms: number, signal: AbortSignal): Promise<void> {
+    const reach = this.opts.client.reachability;
+    if (reach.downSince === undefined) return await sleep(ms, signal).catch(() => {});
+    const stop = new AbortController();
+    const both = AbortSignal.any([signal, stop.signal]);
+    await Promise.race([sleep(ms, both).catch(() => {}), reach.whenAnswering(both)]);
+    stop.abort();
   }
 
   private get stallTimeoutMs(): number {
@@ -286,6 +318,12 @@ export class Informer<T extends KubeObject> {
       }, this.stallTimeoutMs);
     };
     const base = this.opts.watchTimeoutSeconds ?? 300;
+    const open = { abort: watchAbort, lastEventAt: Date.now() };
+    this.openWatches.add(open);
+    let afterOutage = false;
+    watchAbort.signal.addEventListener("abort", () => {
+      afterOutage = watchAbort.signal.reason instanceof WatchAfterOutage;
+    }, { once: true });
     try {
       armStallTimer();
       const events = this.opts.client.watch<T>(resourcePath(this.opts.resource, namespace), {
@@ -297,6 +335,7 @@ export class Informer<T extends KubeObject> {
       }, watchAbort.signal);
       for await (const event of events) {
         armStallTimer();
+        open.lastEventAt = Date.now();
         state.events++;
         const rv = event.object?.metadata?.resourceVersion;
         if (event.type === "ADDED" || event.type === "MODIFIED") {
@@ -312,7 +351,9 @@ export class Informer<T extends KubeObject> {
         this.metrics.objects.set({ resource: this.label }, this.store.size);
       }
       if (stalled) throw new WatchStalled("watch stalled");
+      if (afterOutage) throw new WatchAfterOutage("restart after outage");
     } finally {
+      this.openWatches.delete(open);
       clearTimeout(stallTimer);
       signal.removeEventListener("abort", onAbort);
     }

@@ -43,7 +43,8 @@ export function openWithNodeHttp(
       for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) out[k] = [v].flat()[0];
       resolve({ status: res.statusCode ?? 0, headers: out, body: res });
     });
-    const onAbort = () => request.destroy(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+    const onAbort = () =>
+      request.destroy(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
     signal.addEventListener("abort", onAbort, { once: true });
     request.on("error", (e) => reject(signal.aborted ? signal.reason : e));
     request.on("close", () => signal.removeEventListener("abort", onAbort));

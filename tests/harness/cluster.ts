@@ -174,7 +174,10 @@ class LocalCluster implements Cluster {
   controllers: readonly string[];
   startMs = 0;
   #procs: SupervisedProcess[] = [];
-  #specs = new Map<string, { command: string; args: string[]; orphanDir?: string; env?: Record<string, string> }>();
+  #specs = new Map<
+    string,
+    { command: string; args: string[]; orphanDir?: string; env?: Record<string, string> }
+  >();
   #pki: ClusterPki | undefined;
   auditLogPath: string | undefined;
   #http: Deno.HttpClient | undefined;
@@ -428,7 +431,9 @@ rules:
 
   async restartProcess(name: ClusterProcessName, timeoutMs = 60_000): Promise<void> {
     const old = this.#proc(name);
-    if (old.status === undefined) throw new Error(`expected ${name} to be stopped before a restart, found it running`);
+    if (old.status === undefined) {
+      throw new Error(`expected ${name} to be stopped before a restart, found it running`);
+    }
     const spec = this.#specs.get(name)!;
     this.#procs = this.#procs.filter((p) => p !== old);
     this.#spawn(name, spec.command, spec.args, spec.orphanDir, spec.env);

@@ -91,7 +91,10 @@ Deno.test("a caller's abort ends a request on a reused connection at once", asyn
     const abort = new AbortController();
     const started = performance.now();
     setTimeout(() => abort.abort(new Error("caller gave up")), 200);
-    await assert.rejects(client.get(Leases, "ns", "x", { signal: abort.signal, timeoutMs: 60_000 }), /caller gave up/);
+    await assert.rejects(
+      client.get(Leases, "ns", "x", { signal: abort.signal, timeoutMs: 60_000 }),
+      /caller gave up/,
+    );
     assert.equal(server.connections(), 1);
     assert.ok(performance.now() - started < 3_000);
   } finally {
