@@ -267,7 +267,10 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   servers.push(serve(
     metricsApp(
       () => kernel.exporters(),
-      debugApp(() => kernel.names("backend").map((n) => kernel.backend(n))),
+      debugApp(
+        () => kernel.names("backend").map((n) => kernel.backend(n)),
+        () => ({ deadletters: () => controller.queue.deadLetters() }),
+      ),
     ),
     settings.metricsBindAddress,
     log,

@@ -115,6 +115,24 @@ export class LeaderController {
       workers: o.workers,
       logger: log,
       metrics: o.metrics,
+      onDeadLetter: (key, failures, error) => {
+        const src = this.services.get(key);
+        if (!src || !this.active) return;
+        this.events.record(
+          {
+            kind: "Service",
+            namespace: src.metadata.namespace ?? "",
+            name: src.metadata.name ?? "",
+            uid: src.metadata.uid,
+          },
+          "Warning",
+          "ReconcileParked",
+          `reconcile failed ${failures} times in a row (last: ${
+            String((error as Error)?.message ?? error).slice(0, 200)
+          }); ` +
+            "retried every 5 minutes or when the Service changes",
+        );
+      },
       handler: async (key) => {
         if (!this.active) return;
         const started = performance.now();
@@ -165,6 +183,8 @@ export class LeaderController {
 
   private wireHandlers(): void {
     const onService = (s: Service) => {
+      // A change by the user is worth a prompt try even for a key parked after failing.
+      this.queue.unpark(objectKey(s));
       if (isOptedIn(s.metadata.annotations)) this.enqueue(objectKey(s));
       const source = managedSource(s);
       if (source) this.enqueue(source);

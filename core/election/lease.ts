@@ -116,10 +116,11 @@ export class LeaseElector {
       while (!signal.aborted && !this.released) {
         this.lastTickAt = Date.now();
         try {
+          const before = this.observation?.holder;
           const renewedAt = await this.attempt(signal, this.renewDeadlineMs);
           failures = 0;
           if (renewedAt !== undefined) {
-            this.startLeading(renewedAt);
+            this.startLeading(renewedAt, before);
             await this.renewLoop(signal);
           } else {
             await this.waitForChance(signal);
@@ -241,7 +242,7 @@ export class LeaseElector {
     }
   }
 
-  private startLeading(renewedAt: number): void {
+  private startLeading(renewedAt: number, previousHolder: string | undefined): void {
     if (Date.now() >= renewedAt + this.renewDeadlineMs) return; // won too late to count
     this.leading = true;
     this.lastRenewAt = renewedAt;
@@ -250,7 +251,7 @@ export class LeaseElector {
     this.term = new AbortController();
     this.metrics.status.set({ name: this.opts.name }, 1);
     this.metrics.transitions.inc({ name: this.opts.name, event: "started" });
-    this.log.info("started leading", { previousHolder: this.observation?.holder });
+    this.log.info("started leading", { previousHolder: previousHolder ?? "unknown" });
     const signal = this.term.signal;
     Promise.resolve()
       .then(() => this.opts.onStartedLeading(signal))

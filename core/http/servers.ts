@@ -41,13 +41,15 @@ export function metricsApp(exporters: () => readonly MetricsExporter[], debug?: 
 }
 
 /** `/debug/<path>`: the JSON snapshots plugins offer (e.g. the Azure engine's `difftracker/services`). */
-export function debugApp(backends: () => readonly (CloudBackend | undefined)[]): Hono {
+export function debugApp(
+  backends: () => readonly (CloudBackend | undefined)[],
+  own: () => Record<string, () => unknown> = () => ({}),
+): Hono {
   const app = new Hono();
   app.get("/*", (c) => {
     const path = new URL(c.req.url).pathname.replace(/^\/debug\/?/, "");
     const offered: string[] = [];
-    for (const b of backends()) {
-      const routes = b?.debug?.() ?? {};
+    for (const routes of [own(), ...backends().map((b) => b?.debug?.() ?? {})]) {
       if (routes[path]) return c.json(routes[path]());
       offered.push(...Object.keys(routes));
     }

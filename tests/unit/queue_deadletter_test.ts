@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { RootLogger } from "../../core/log.ts";
+import { MetricsRegistry } from "../../core/metrics/registry.ts";
+import { flushMicrotasks, ManualClock } from "../../core/queue/manual_clock.ts";
+import { type WorkHandler, WorkQueue } from "../../core/queue/workqueue.ts";
+
+const silent = new RootLogger("error", () => {});
+
+function queue(handler: WorkHandler, extra: Partial<ConstructorParameters<typeof WorkQueue>[0]> = {}) {
+  const clock = new ManualClock();
+  const metrics = new MetricsRegistry();
+  const q = new WorkQueue({
+    name: "t",
+    workers: 2,
+    handler,
+    baseDelayMs: 100,
+    maxDelayMs: 1000,
+    logger: silent,
+    metrics,
+    clock,
+    random: () => 0,
+    deadLetterAfter: 3,
+    deadLetterRetryMs: 60_000,
+    ...extra,
+  });
+  const parked = () =>
+    metrics.gauge({ name: "zen_lead_workqueue_dead_letters", help: "", labelNames: ["name"] }).get({
+      name: "t",
+    });
+  return { q, clock, parked };
+}
+
+Deno.test("a key that keeps failing is parked after N attempts, retried only on the slow cadence, and unparked by success", async () => {
+  let runs = 0;
+  let fail = true;
+  const parkedKeys: string[] = [];
+  const { q, clock, parked } = queue(() => {
+    runs++;
+    return fail ? Promise.reject(new Error("webhook says no")) : Promise.resolve();
+  }, { onDeadLetter: (key) => parkedKeys.push(key) });
+  q.add("ns/bad");
+  await flushMicrotasks();
+  await clock.advance(100);
+  await clock.advance(200);
+  assert.equal(runs, 3);
+  assert.deepEqual(parkedKeys, ["ns/bad"], "told once, when parked");
+  assert.equal(parked(), 1);
+  assert.deepEqual(q.deadLetters().map((d) => [d.key, d.failures, d.lastError]), [[
+    "ns/bad",
+    3,
+    "webhook says no",
+  ]]);
+  q.add("ns/bad"); // an event for the parked key does not bring it back early
+  await clock.advance(59_000);
+  assert.equal(runs, 3, "no run before the slow cadence");
+  await clock.advance(1_000);
+  assert.equal(runs, 4, "tried again after 60 s");
+  assert.deepEqual(parkedKeys, ["ns/bad"], "not announced again");
+  fail = false;
+  await clock.advance(60_000);
+  assert.equal(runs, 5);
+  assert.equal(parked(), 0, "a success takes it out of the set");
+  assert.deepEqual(q.deadLetters(), []);
+});
+
+Deno.test("unpark gives a parked key a prompt try again", async () => {
+  let runs = 0;
+  const { q, clock } = queue(() => {
+    runs++;
+    return Promise.reject(new Error("x"));
+  });
+  q.add("ns/k");
+  await flushMicrotasks();
+  await clock.advance(300);
+  assert.equal(runs, 3);
+  q.unpark("ns/k");
+  q.add("ns/k");
+  await flushMicrotasks();
+  assert.equal(runs, 4);
+});
+
+Deno.test("one namespace's retries cannot hold every worker: the retry budget lets other namespaces run", async () => {
+  const started: string[] = [];
+  const open: PromiseWithResolvers<void>[] = [];
+  const { q, clock } = queue((key) => {
+    started.push(key);
+    if (key.startsWith("noisy/")) {
+      const d = Promise.withResolvers<void>();
+      open.push(d);
+      return d.promise; // a slow, failing retry that holds a worker
+    }
+    return Promise.resolve();
+  }, { namespaceRetryBudget: 1, deadLetterAfter: 100 });
+  // Two keys of "noisy" that failed once already (retries), then a key of another namespace.
+  const fails = ["noisy/a", "noisy/b"];
+  for (const k of fails) (q as unknown as { failures: Map<string, number> }).failures.set(k, 1);
+  q.add("noisy/a");
+  q.add("noisy/b");
+  q.add("quiet/c");
+  await flushMicrotasks();
+  assert.deepEqual(started, ["noisy/a", "quiet/c"], "the second noisy retry waits behind quiet/c");
+  open[0].resolve();
+  await flushMicrotasks();
+  await clock.advance(0);
+  assert.deepEqual(started, ["noisy/a", "quiet/c", "noisy/b"]);
+});
