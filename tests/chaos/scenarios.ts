@@ -138,33 +138,44 @@ export class ChaosRounds {
   async run(scenario: ScenarioName, round: number): Promise<RoundResult> {
     await this.reset();
     const startedAt = new Date().toISOString();
-    const flipAt = Date.now();
-    const failovers = await this.failovers();
-    // Polled while the fault runs too: failovers applied before or during a fault count from when they were.
+    let failovers = 0;
+    let flipAt = Date.now();
+    let firstClean: Promise<number | undefined> = Promise.resolve(undefined);
+    // Polled while the fault runs too: failovers applied during a fault count from when they were.
     const stopPolling = new AbortController();
-    const firstClean = this.converged(Date.now() + 10 * 60_000, stopPolling.signal);
+    const flip = async () => {
+      failovers += await this.failovers();
+      flipAt = Date.now();
+      firstClean = this.converged(Date.now() + 10 * 60_000, stopPolling.signal);
+    };
     let fault = "";
     let takeoverMs: number | undefined;
     let faultEnd = Date.now();
     const env = this.env;
     switch (scenario) {
       case "apiserver": {
+        // Failovers in flight when it dies, and more the moment it is back (the watches must catch them).
         const downMs = round % 2 === 1 ? rand(3000, 6000) : rand(...this.o.longOutageMs);
         fault = `kube-apiserver SIGKILL, restarted after ${(downMs / 1000).toFixed(1)} s`;
-        await sleep(rand(0, 100));
+        await flip();
+        await sleep(rand(0, 50));
         await env.cluster.killProcess("kube-apiserver");
         await sleep(downMs);
         await env.cluster.restartProcess("kube-apiserver");
         faultEnd = Date.now();
+        await flip();
         break;
       }
       case "replica": {
+        // Killed at a random moment, then failovers only the standby can apply.
         const { active } = await this.activeReplica();
         const signal: Deno.Signal = round % 2 === 1 ? "SIGKILL" : "SIGTERM";
         await sleep(rand(0, 2000));
         fault = `${signal} of the active replica ${active.id}`;
         const at = Date.now();
-        await active.kill(signal);
+        const killed = active.kill(signal);
+        await flip();
+        await killed;
         faultEnd = Date.now();
         takeoverMs = await this.takeover(active.id, at);
         break;
@@ -172,7 +183,8 @@ export class ChaosRounds {
       case "etcd": {
         const pauseMs = rand(...this.o.etcdPauseMs);
         fault = `etcd SIGSTOP for ${(pauseMs / 1000).toFixed(1)} s`;
-        await sleep(rand(0, 100));
+        await flip();
+        await sleep(rand(0, 50));
         env.cluster.signalProcess("etcd", "SIGSTOP");
         try {
           await sleep(pauseMs);
@@ -180,9 +192,11 @@ export class ChaosRounds {
           env.cluster.signalProcess("etcd", "SIGCONT");
         }
         faultEnd = Date.now();
+        await flip();
         break;
       }
       case "partition": {
+        // Cut first, then failovers: with a standby it takes over and applies them; without, the healed leader does.
         const { active, standby } = await this.activeReplica();
         const mode = round % 2 === 1 ? "upstream" : "both";
         const withStandby = Math.floor((round - 1) / 2) % 2 === 0 && standby !== undefined;
@@ -193,7 +207,9 @@ export class ChaosRounds {
         const at = Date.now();
         active.proxy.pause(mode);
         const took = withStandby ? this.takeover(active.id, at, holdMs + 30_000) : undefined;
-        await sleep(holdMs);
+        await sleep(rand(0, 1000));
+        await flip();
+        await sleep(Math.max(0, holdMs - (Date.now() - at)));
         active.proxy.resume();
         faultEnd = Date.now();
         if (took) takeoverMs = await took;
@@ -202,12 +218,9 @@ export class ChaosRounds {
       case "churn": {
         fault = "every pod deleted and recreated at once";
         const gen = ++this.generation;
-        const pods = await retrying("list pods", () =>
-          env.admin.list(
-            Pods,
-            { namespace: env.ns },
-          ));
+        const pods = await retrying("list pods", () => env.admin.list(Pods, { namespace: env.ns }));
         this.notReady = [];
+        flipAt = Date.now();
         await Promise.all([
           ...pods.items.map((p) =>
             env.admin.request({
@@ -227,6 +240,7 @@ export class ChaosRounds {
             { concurrency: 16 },
           ),
         ]);
+        failovers = env.services.length;
         faultEnd = Date.now();
         break;
       }
@@ -238,7 +252,10 @@ export class ChaosRounds {
     let lostFailovers = 0;
     if (doneAt === undefined) {
       const flipped = new Set(this.notReady.map((n) => `${env.ns}/${n.service}`));
-      lostFailovers = problems.filter((p) => flipped.has(p.service)).length;
+      // After churn every Service needs a new leader: each one still wrong is a lost failover.
+      lostFailovers = scenario === "churn"
+        ? problems.length
+        : problems.filter((p) => flipped.has(p.service)).length;
     } else {
       await sleep(3000);
       problems = await retrying("check leaders", () => env.problems());

@@ -5,9 +5,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
   type V1ContainerPort,
-  type V1ContainerStatus,
   type V1Node,
-  type V1NodeCondition,
   type V1OwnerReference,
   type V1Pod,
   type V1PodCondition,
@@ -18,6 +16,14 @@ import { type IPFamilyChoice, PodIPPool } from "./ip_pool.ts";
 import { runBounded } from "./pool.ts";
 import { RestClient } from "./rest.ts";
 import { type PodEventType, watchAllPods } from "./pod_watch.ts";
+import {
+  CONTAINER,
+  containerStatus,
+  fakeNodeInfo,
+  IMAGE,
+  nodeReadyCondition,
+  podConditions,
+} from "./kubelet_status.ts";
 import { errorText, httpStatus, sleep } from "./wait.ts";
 
 export interface NodeOptions {
@@ -71,8 +77,6 @@ export interface SimulatedPod {
 }
 
 export const DEFAULT_NODE = "zen-lead-node-1";
-const CONTAINER = "app";
-const IMAGE = "zen-lead.test/fake-app:1";
 const MERGE_PATCH = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 const NODE_TAINTS = ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"];
 /** On pods whose creator reports their status itself (createPod/createPods): the watch leaves them alone. */
@@ -465,60 +469,4 @@ async function retryMissingServiceAccount<T>(create: () => Promise<T>): Promise<
       await sleep(100);
     }
   }
-}
-
-function nodeReadyCondition(status: string, now: Date, since: Date): V1NodeCondition {
-  const reason = status === "True"
-    ? "KubeletReady"
-    : status === "False"
-    ? "KubeletNotReady"
-    : "NodeStatusUnknown";
-  return {
-    type: "Ready",
-    status,
-    reason,
-    message: `simulated: ${reason}`,
-    lastHeartbeatTime: now,
-    lastTransitionTime: since,
-  };
-}
-
-function podConditions(ready: boolean, now: Date): V1PodCondition[] {
-  const readiness = ready ? "True" : "False";
-  const notReady = ready ? {} : { reason: "ContainersNotReady" };
-  return [
-    { type: "PodReadyToStartContainers", status: "True", lastTransitionTime: now },
-    { type: "Initialized", status: "True", lastTransitionTime: now },
-    { type: "Ready", status: readiness, lastTransitionTime: now, ...notReady },
-    { type: "ContainersReady", status: readiness, lastTransitionTime: now, ...notReady },
-    { type: "PodScheduled", status: "True", lastTransitionTime: now },
-  ];
-}
-
-function containerStatus(podName: string, ready: boolean, startedAt: Date): V1ContainerStatus {
-  return {
-    name: CONTAINER,
-    image: IMAGE,
-    imageID: `${IMAGE}@sha256:${"0".repeat(64)}`,
-    containerID: `containerd://${podName}`,
-    ready,
-    started: true,
-    restartCount: 0,
-    state: { running: { startedAt } },
-  };
-}
-
-function fakeNodeInfo() {
-  return {
-    architecture: "amd64",
-    operatingSystem: "linux",
-    osImage: "zen-lead simulated node",
-    kernelVersion: "0.0.0",
-    containerRuntimeVersion: "containerd://0.0.0",
-    kubeletVersion: "simulated",
-    kubeProxyVersion: "",
-    bootID: "",
-    machineID: "",
-    systemUUID: "",
-  };
 }
