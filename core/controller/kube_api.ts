@@ -19,6 +19,11 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
  * `mayWrite` throws when this replica may not write; it runs before every attempt of every write, the client's
  * retries included, so a replica that lost the Lease while a write waited or backed off never sends it.
  */
+function preconditions(uid: string, resourceVersion?: string) {
+  if (!uid && !resourceVersion) return undefined;
+  return { ...(uid ? { uid } : {}), ...(resourceVersion ? { resourceVersion } : {}) };
+}
+
 export class KubeLeaderApi implements LeaderApi {
   private readonly w: { beforeAttempt: () => void };
 
@@ -50,10 +55,10 @@ export class KubeLeaderApi implements LeaderApi {
   replaceSlice(_namespace: string, slice: EndpointSlice) {
     return this.client.replace<EndpointSlice>(EndpointSlices, slice, this.w);
   }
-  async deleteSlice(namespace: string, name: string, uid: string) {
+  async deleteSlice(namespace: string, name: string, uid: string, resourceVersion?: string) {
     await this.client.delete(EndpointSlices, namespace, name, {
       ...this.w,
-      preconditions: uid ? { uid } : undefined,
+      preconditions: preconditions(uid, resourceVersion),
     });
   }
   async patchServiceStatus(namespace: string, name: string, status: Service["status"]) {

@@ -634,10 +634,20 @@ export class Reconciler {
   private async deleteService(ns: string, obj: Service): Promise<void> {
     this.guard();
     try {
-      await this.d.api.deleteService(ns, obj.metadata.name ?? "", obj.metadata.uid ?? "");
+      await this.d.api.deleteService(
+        ns,
+        obj.metadata.name ?? "",
+        obj.metadata.uid ?? "",
+        obj.metadata.resourceVersion,
+      );
       this.d.metrics.writes.inc({ kind: "Service", verb: "delete" });
     } catch (e) {
-      if (!isNotFound(e) && !isConflict(e)) throw e;
+      if (isConflict(e)) {
+        // Changed since the view this delete was decided from (or replaced by another object): decide again.
+        this.services.forget(`${ns}/${obj.metadata.name}`);
+        throw new WriteConflictError("Service", `${ns}/${obj.metadata.name}`, { cause: e });
+      }
+      if (!isNotFound(e)) throw e;
     }
     this.services.remember(`${ns}/${obj.metadata.name}`, null, obj.metadata.resourceVersion);
   }
@@ -645,10 +655,19 @@ export class Reconciler {
   private async deleteSlice(ns: string, obj: EndpointSlice): Promise<void> {
     this.guard();
     try {
-      await this.d.api.deleteSlice(ns, obj.metadata.name ?? "", obj.metadata.uid ?? "");
+      await this.d.api.deleteSlice(
+        ns,
+        obj.metadata.name ?? "",
+        obj.metadata.uid ?? "",
+        obj.metadata.resourceVersion,
+      );
       this.d.metrics.writes.inc({ kind: "EndpointSlice", verb: "delete" });
     } catch (e) {
-      if (!isNotFound(e) && !isConflict(e)) throw e;
+      if (isConflict(e)) {
+        this.slices.forget(`${ns}/${obj.metadata.name}`);
+        throw new WriteConflictError("EndpointSlice", `${ns}/${obj.metadata.name}`, { cause: e });
+      }
+      if (!isNotFound(e)) throw e;
     }
     this.slices.remember(`${ns}/${obj.metadata.name}`, null, obj.metadata.resourceVersion);
   }
