@@ -6,6 +6,7 @@ import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { dropManagedFields, Informer } from "../kube/informer.ts";
+import { isUnavailable } from "../kube/errors.ts";
 import { EndpointSlices, Nodes, Pods, Services } from "../kube/paths.ts";
 import type { EndpointSlice, KubeObject, Node, Pod, Service } from "../kube/types.ts";
 import { objectKey } from "../kube/types.ts";
@@ -115,6 +116,7 @@ export class LeaderController {
       workers: o.workers,
       logger: log,
       metrics: o.metrics,
+      countsTowardDeadLetter: (error) => !isUnavailable(error),
       onDeadLetter: (key, failures, error) => {
         const src = this.services.get(key);
         if (!src || !this.active) return;
@@ -161,6 +163,8 @@ export class LeaderController {
       },
     });
     this.wireHandlers();
+    // Back after an outage: whatever was parked meanwhile gets a prompt try.
+    o.client.reachability.onRecovered(() => this.queue.unparkAll());
   }
 
   private enqueue(key: string, cause?: string): void {

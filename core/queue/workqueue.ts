@@ -31,8 +31,13 @@ export interface WorkQueueOptions {
   metrics: MetricsRegistry;
   clock?: Clock;
   random?: Random;
-  /** Consecutive failures after which a key is parked in the dead-letter set (default 10). */
+  /** Consecutive failures after which a key is parked in the dead-letter set (default 15: minutes of failing). */
   deadLetterAfter?: number;
+  /**
+   * Whether a failure counts toward parking (default: all). An outage is not the key's fault: the controller
+   * counts only failures the API server answered, so no key is parked because the server was down.
+   */
+  countsTowardDeadLetter?(error: unknown): boolean;
   /** How often a parked key is tried again (default 5 min); events do not wake it, unpark() does. */
   deadLetterRetryMs?: number;
   /**
@@ -68,6 +73,8 @@ export class WorkQueue {
   private readonly waiting = new Map<string, { due: number; timer: TimerHandle }>();
   private readonly failures = new Map<string, number>();
   private readonly dead = new Map<string, DeadLetter>();
+  /** Consecutive failures that count toward parking, per key. */
+  private readonly strikes = new Map<string, number>();
   /** Retries running now, per namespace (the part of a key before "/"). */
   private readonly retriesRunning = new Map<string, number>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -170,7 +177,15 @@ export class WorkQueue {
   /** Forgets a key's failure count (e.g. the object was deleted). */
   forget(key: string): void {
     this.failures.delete(key);
+    this.strikes.delete(key);
     this.unpark(key);
+  }
+
+  /** Takes every key out of the dead-letter set and runs it now (e.g. the API server is back after an outage). */
+  unparkAll(): void {
+    const keys = [...this.dead.keys()];
+    for (const k of keys) this.unpark(k);
+    for (const k of keys) this.add(k);
   }
 
   /** Takes a key out of the dead-letter set (its object changed: worth a prompt try), keeping its failures. */
@@ -261,13 +276,16 @@ export class WorkQueue {
     try {
       const result = await this.opts.handler(key, { signal: this.abort.signal, failures });
       this.failures.delete(key);
+      this.strikes.delete(key);
       this.unpark(key);
       if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
     } catch (error) {
       const count = failures + 1;
       this.failures.set(key, count);
-      const parkAfter = this.opts.deadLetterAfter ?? 10;
-      if (count >= parkAfter && !this.stopping) {
+      const counts = this.opts.countsTowardDeadLetter?.(error) ?? true;
+      const strikes = (this.strikes.get(key) ?? 0) + (counts ? 1 : 0);
+      this.strikes.set(key, strikes);
+      if (strikes >= (this.opts.deadLetterAfter ?? 15) && !this.stopping) {
         this.park(key, count, error);
         return;
       }

@@ -109,3 +109,24 @@ Deno.test("one namespace's retries cannot hold every worker: the retry budget le
   await flushMicrotasks();
   assert.deepEqual(started.slice(4), ["noisy/b"], "the waiting retry runs once its namespace's budget frees");
 });
+
+Deno.test("failures that are not the key's fault (an outage) never park it; unparkAll runs parked keys now", async () => {
+  let runs = 0;
+  let outage = true;
+  const { q, clock, parked } = queue(() => {
+    runs++;
+    return Promise.reject(new Error(outage ? "ECONNREFUSED" : "admission webhook denied"));
+  }, { countsTowardDeadLetter: (e) => !(e as Error).message.includes("ECONNREFUSED") });
+  q.add("ns/k");
+  await flushMicrotasks();
+  for (let i = 0; i < 6; i++) await clock.advance(1000);
+  assert.ok(runs >= 6, `kept retrying with backoff through the outage (${runs} runs)`);
+  assert.equal(parked(), 0, "not parked for an outage");
+  outage = false;
+  for (let i = 0; i < 3; i++) await clock.advance(1000);
+  assert.equal(parked(), 1, "three failures of its own park it");
+  const before = runs;
+  q.unparkAll();
+  await flushMicrotasks();
+  assert.equal(runs, before + 1);
+});
