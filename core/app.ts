@@ -108,6 +108,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   // not queue the EndpointSlice writes that route traffic behind it.
   const eventsClient = await KubeClient.fromCredentials(credentials, {
     metrics,
+    reportReachability: false,
     logger,
     qps: settings.qps,
     burst: settings.burst,

@@ -41,6 +41,8 @@ export interface KubeClientOptions {
   maxRetryAfterMs?: number;
   userAgent?: string;
   random?: Random;
+  /** Export zen_lead_api_server_unreachable for this client (default true; one client per process should). */
+  reportReachability?: boolean;
 }
 
 export interface KubeRequest {
@@ -104,7 +106,10 @@ export class KubeClient {
   readonly reachability: Reachability;
 
   constructor(private readonly transport: HttpTransport, private readonly opts: KubeClientOptions) {
-    this.reachability = new Reachability(() => this.probeReady(), opts.metrics);
+    this.reachability = new Reachability(
+      () => this.probeReady(),
+      opts.reportReachability === false ? undefined : opts.metrics,
+    );
     this.limiter = new TokenBucket(opts.qps ?? 50, opts.burst ?? 100);
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.maxRetries = opts.maxRetries ?? 3;

@@ -13,17 +13,20 @@ export class Reachability {
   private probing = false;
   private readonly gauge;
 
-  /** `probe` asks the server something cheap (GET /readyz) and resolves to its status, 0 when unreachable. */
+  /**
+   * `probe` asks the server something cheap (GET /readyz) and resolves to its status, 0 when unreachable.
+   * Without `metrics` nothing is exported (a second client of the same process must not flip the gauge).
+   */
   constructor(
     private readonly probe: () => Promise<number>,
-    metrics: MetricsRegistry,
+    metrics: MetricsRegistry | undefined,
     private intervalMs = 500,
   ) {
-    this.gauge = metrics.gauge({
+    this.gauge = metrics?.gauge({
       name: "zen_lead_api_server_unreachable",
       help: "1 while the API server does not answer this replica (routing stays as last written).",
     });
-    this.gauge.set(undefined, 0);
+    this.gauge?.set(undefined, 0);
   }
 
   /** Since when the server has not answered; undefined while it does. */
@@ -35,7 +38,7 @@ export class Reachability {
   failed(now = Date.now()): void {
     if (this.failingSince !== undefined) return;
     this.failingSince = now;
-    this.gauge.set(undefined, 1);
+    this.gauge?.set(undefined, 1);
   }
 
   /** An attempt got an answer below 500: the server is back. */
@@ -43,7 +46,7 @@ export class Reachability {
     const since = this.failingSince;
     if (since === undefined) return;
     this.failingSince = undefined;
-    this.gauge.set(undefined, 0);
+    this.gauge?.set(undefined, 0);
     for (const w of this.waiters.splice(0)) w();
     for (const fn of this.recovered) {
       try {
