@@ -116,7 +116,8 @@ export class LeaderController {
       workers: o.workers,
       logger: log,
       metrics: o.metrics,
-      countsTowardDeadLetter: (error) => !isUnavailable(error),
+      // Outages and 409s while the cache catches up are not the Service's fault: they never park it.
+      countsTowardDeadLetter: (error) => !isUnavailable(error) && !(error instanceof WriteConflictError),
       onDeadLetter: (key, failures, error) => {
         const src = this.services.get(key);
         if (!src || !this.active) return;

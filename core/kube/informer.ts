@@ -9,7 +9,7 @@ import type { MetricsRegistry } from "../metrics/registry.ts";
 import { backoffDelay, type BackoffPolicy, type Random } from "../queue/backoff.ts";
 import { sleep } from "../queue/clock.ts";
 import type { KubeClient } from "./client.ts";
-import { isGone } from "./errors.ts";
+import { isGone, isUnavailable } from "./errors.ts";
 import { resourcePath, type ResourceType } from "./paths.ts";
 import { relistDiff } from "./relist_diff.ts";
 import { type IndexFunc, ObjectStore } from "./store.ts";
@@ -167,6 +167,7 @@ export class Informer<T extends KubeObject> {
   private async loop(namespace: string, signal: AbortSignal): Promise<void> {
     let resourceVersion: string | undefined;
     let failures = 0;
+    let lastWasOutage = false;
     const where = namespace ? { namespace } : {};
     while (!signal.aborted) {
       try {
@@ -215,6 +216,10 @@ export class Informer<T extends KubeObject> {
           resourceVersion = undefined;
           continue;
         }
+        // The first answer after an outage (a 403 while RBAC loads, a 429) starts a new count, not the outage's.
+        const outage = isUnavailable(error);
+        if (!outage && lastWasOutage) failures = 0;
+        lastWasOutage = outage;
         failures++;
         this.metrics.restarts.inc({ resource: this.label, reason: "error" });
         const delayMs = backoffDelay(
