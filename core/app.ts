@@ -3,7 +3,7 @@
  * Lease election and the HTTP surfaces. `startZenLead` returns a handle (tests, demo, bench); `runController`
  * is the process entry that runs until SIGTERM.
  */
-import { RootLogger } from "./log.ts";
+import { type Logger, RootLogger } from "./log.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
 import { startProcessMetrics } from "./metrics/process.ts";
 import { KubeClient } from "./kube/client.ts";
@@ -19,6 +19,8 @@ import { ConfigReloader } from "./config/reloader.ts";
 import { FlagError, flagsHelp, parseFlags } from "./config/flags.ts";
 import { parseAllowList } from "./plugin/module_policy.ts";
 import { readEnv } from "./config/env.ts";
+import { OTEL_ENV_VARS, tracingChoice, TracingConfigError } from "./tracing/config.ts";
+import { startTracing, type TracingHandle } from "./tracing/setup.ts";
 import { type ControllerSettings, defaultSettings, resolveSettings } from "./config/settings.ts";
 import { LeaderController } from "./controller/controller.ts";
 import { KubeEventRecorder } from "./controller/events.ts";
@@ -98,6 +100,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   }
   const logger = new RootLogger(settings.logLevel);
   const log = logger.child({ component: "zen-lead" });
+  const tracing = startTracingFrom(opts.env ?? readEnv(OTEL_ENV_VARS), log);
   const metrics = new MetricsRegistry();
   metrics.gauge({
     name: "zen_lead_build_info",
@@ -380,8 +383,25 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       stopProcessMetrics();
       client.close();
       eventsClient.close();
+      // What the last reconciles traced reaches the collector before the process ends.
+      await tracing?.shutdown().catch((e) => log.warn("trace export at shutdown failed", { error: e }));
     },
   };
+}
+
+/** Tracing from the OTEL_* variables: off (the API's no-op) unless an OTLP endpoint is set. */
+function startTracingFrom(env: Record<string, string | undefined>, log: Logger): TracingHandle | undefined {
+  try {
+    const choice = tracingChoice(env);
+    if (!choice.enabled) {
+      log.debug("tracing off", { why: choice.why });
+      return undefined;
+    }
+    return startTracing(choice.config, log);
+  } catch (e) {
+    if (e instanceof TracingConfigError) throw new FlagError(e.message);
+    throw e;
+  }
 }
 
 /** The process entry: runs until SIGTERM or SIGINT, then stops gracefully. */

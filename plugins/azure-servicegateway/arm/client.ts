@@ -12,6 +12,7 @@ import {
   type Pipeline,
   type PipelineResponse,
 } from "@azure/core-rest-pipeline";
+import { armTracingPolicy } from "./tracing.ts";
 import type { TokenCredential } from "@azure/identity";
 import { type Clock, systemClock } from "../engine/clock.ts";
 import { bearerPolicy } from "./credential.ts";
@@ -94,6 +95,7 @@ export class ArmClient {
     );
     const scope = opts.scope ?? `${this.origin.origin}/.default`;
     this.pipeline.addPolicy(bearerPolicy(opts.credential, scope, () => this.clock.now()));
+    this.pipeline.addPolicy(armTracingPolicy());
   }
 
   /** Absolute URL of a resource path, with api-version. */
