@@ -20,6 +20,7 @@ export const OTEL_ENV_VARS = [
   "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
   "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
   "OTEL_METRIC_EXPORT_INTERVAL",
+  "OTEL_METRICS_EXPORTER",
 ] as const;
 
 /** The ConfigMap's `tracing:` section (schema.ts). */

@@ -8,7 +8,7 @@ import {
   type Context,
   isSpanContextValid,
   type Link,
-  SpanKind,
+  type SpanKind,
   trace,
   TraceFlags,
 } from "@opentelemetry/api";
