@@ -55,6 +55,8 @@ export function createBackend(
         operationTimeoutMs: o.timeouts.operationMs,
         locationsTimeoutMs: o.timeouts.locationsMs,
         drainTimeoutMs: o.timeouts.drainMs,
+        reconcileIntervalMs: o.timeouts.reconcileMs,
+        reconcileAfterFailureMs: o.timeouts.reconcileAfterFailureMs,
       },
     });
   const backend = new LeaderOnlyBackend(

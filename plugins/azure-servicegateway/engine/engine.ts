@@ -27,14 +27,17 @@ import {
 import { applyChanges, type MembershipChange, membershipChanges } from "./membership.ts";
 import type { EngineMetrics } from "./metrics.ts";
 import { stateLabel } from "./metrics.ts";
+import { findRepairs, ReconcileSchedule, type Repair } from "./reconcile.ts";
 import {
   adoptedRecord,
   begin,
   type Completion,
   desire,
+  drifted,
   fail,
   isDisposable,
   isLive,
+  lost,
   newRecord,
   nextAction,
   type OperationKind,
@@ -60,6 +63,10 @@ export interface EngineConfig {
   drainTimeoutMs: number;
   /** Buffered changes per service beyond which the buffer is compacted to its net effect. */
   maxBufferedPerService: number;
+  /** Period of the reconciliation with the gateway (lost, leaked, drifted services; addresses); 0: none. */
+  reconcileIntervalMs: number;
+  /** How soon after a service write with an unknown outcome (no answer, 5xx) the gateway is reconciled. */
+  reconcileAfterFailureMs: number;
 }
 
 export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
@@ -71,6 +78,8 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
   locationsTimeoutMs: 120_000,
   drainTimeoutMs: 10_000,
   maxBufferedPerService: 1_000,
+  reconcileIntervalMs: 300_000,
+  reconcileAfterFailureMs: 5_000,
 };
 
 /** A pod as the egress hooks see it: the egress it asks for (from its label) and where it runs. */
@@ -141,6 +150,12 @@ export class ServiceGatewayEngine implements CloudBackend {
   private locNotBefore = 0;
   private locLastError: string | undefined;
   private startPromise: Promise<void> | undefined;
+  private readonly reconciler: ReconcileSchedule;
+  /** Services whose Kubernetes status may hold a frontend IP (emitted, or there before this engine started). */
+  private readonly published = new Set<string>();
+  /** Services forgotten since the reconciliation listing began: the listing may still show them. */
+  private readonly forgottenSinceListing = new Set<string>();
+  private orphansReleased = false;
 
   constructor(deps: EngineDeps) {
     this.api = deps.api;
@@ -149,6 +164,11 @@ export class ServiceGatewayEngine implements CloudBackend {
     this.m = deps.metrics;
     this.random = deps.random ?? Math.random;
     this.config = { ...DEFAULT_ENGINE_CONFIG, ...deps.config };
+    this.reconciler = new ReconcileSchedule(
+      this.clock,
+      this.config.reconcileIntervalMs,
+      () => this.reconcile(),
+    );
   }
 
   // ---- lifecycle ----
@@ -160,32 +180,37 @@ export class ServiceGatewayEngine implements CloudBackend {
   }
 
   private async runStart(): Promise<void> {
-    for (let attempt = 1; !this.closed; attempt++) {
+    // The attempt count follows the backoff policy: after parking, a fresh series starts (1 s, 2 s, ...).
+    let attempts = 0;
+    while (!this.closed) {
       try {
         await this.withTimeout(this.config.operationTimeoutMs, async (signal) => {
           await this.api.ensureGateway(signal);
-          const [services, listing, resources] = await Promise.all([
-            this.api.listServices(signal),
-            this.api.listAddressLocations(signal),
-            this.api.listOwnedResources(signal),
-          ]);
+          const listing = await this.listGateway(signal);
           if (this.closed) return;
           this.adopt(
-            services.map((s) => ({ name: s.name, outbound: s.serviceType === "Outbound" })),
-            listing,
+            listing.services.map((s) => ({ name: s.name, outbound: s.serviceType === "Outbound" })),
+            listing.locations,
           );
-          this.adoptLeftovers(resources);
+          this.adoptLeftovers(listing.resources);
         });
         if (this.closed) return;
         this.started = true;
         this.graceTimer = this.clock.setTimer(() => this.releaseOrphans(), this.config.orphanGraceMs);
+        if (this.config.reconcileIntervalMs > 0) this.reconciler.schedule(this.config.reconcileIntervalMs);
         this.log.info("engine started", { services: this.records.size, locations: this.azure.size });
         this.kick();
         return;
       } catch (err) {
         if (this.closed) return;
-        const retry = retryAfterFailure(this.config.backoff, attempt, this.random);
-        this.log.warn("engine start failed; retrying", { error: err, attempt, retryInMs: retry.delayMs });
+        const retry = retryAfterFailure(this.config.backoff, attempts + 1, this.random);
+        attempts = retry.attempts;
+        this.log.warn("engine start failed; retrying", {
+          error: err,
+          attempt: attempts || this.config.backoff.parkAfterAttempts,
+          parked: retry.parked,
+          retryInMs: retry.delayMs,
+        });
         try {
           await sleep(this.clock, retry.delayMs, this.abort.signal);
         } catch {
@@ -193,6 +218,23 @@ export class ServiceGatewayEngine implements CloudBackend {
         }
       }
     }
+  }
+
+  /** The gateway's services, addresses and tagged resources; when one list fails the others are aborted. */
+  private async listGateway(signal: AbortSignal, withLocations = true) {
+    const sibling = new AbortController();
+    const both = AbortSignal.any([signal, sibling.signal]);
+    const failFast = <T>(p: Promise<T>) =>
+      p.catch((err) => {
+        sibling.abort(err);
+        throw err;
+      });
+    const [services, locations, resources] = await Promise.all([
+      failFast(this.api.listServices(both)),
+      withLocations ? failFast(this.api.listAddressLocations(both)) : Promise.resolve([]),
+      failFast(this.api.listOwnedResources(both)),
+    ]);
+    return { services, locations, resources };
   }
 
   private adopt(
@@ -220,6 +262,7 @@ export class ServiceGatewayEngine implements CloudBackend {
       const existing = this.records.get(s.name);
       if (existing) {
         // Claimed by Kubernetes before the listing came back: it exists, re-apply its spec idempotently.
+        this.published.add(s.name);
         this.put(s.name, {
           ...existing,
           state: "Created",
@@ -264,6 +307,7 @@ export class ServiceGatewayEngine implements CloudBackend {
 
   private releaseOrphans(): void {
     this.graceTimer = undefined;
+    this.orphansReleased = true;
     for (const rec of [...this.records.values()]) {
       if (!rec.adopted) continue;
       this.log.info("deleting orphaned gateway service", {
@@ -283,7 +327,12 @@ export class ServiceGatewayEngine implements CloudBackend {
     if (this.serviceTimer) this.clock.clearTimer(this.serviceTimer.id);
     if (this.locationsTimer !== undefined) this.clock.clearTimer(this.locationsTimer);
     if (this.graceTimer !== undefined) this.clock.clearTimer(this.graceTimer);
-    const pending = () => [...this.inflight, ...(this.locRunning ? [this.locRunning] : [])];
+    this.reconciler.close();
+    const pending = () => [
+      ...this.inflight,
+      ...(this.locRunning ? [this.locRunning] : []),
+      ...(this.reconciler.inFlight ? [this.reconciler.inFlight] : []),
+    ];
     const drainAbort = new AbortController();
     const drained = await Promise.race([
       Promise.allSettled(pending()).then(() => true),
@@ -329,7 +378,10 @@ export class ServiceGatewayEngine implements CloudBackend {
     const old = this.specs.get(name);
     const specChanged = !old || JSON.stringify(old) !== JSON.stringify(spec);
     this.specs.set(name, spec);
-    if (rec.adopted) this.active.set(name, new Map()); // claimed: Kubernetes' leaders replace what was listed
+    if (rec.adopted) {
+      this.active.set(name, new Map()); // claimed: Kubernetes' leaders replace what was listed
+      this.published.add(name); // the previous process may have written its frontend IP to the Service
+    }
     this.put(name, desire(rec, true, specChanged, now));
 
     const members = new Map<string, string>();
@@ -505,6 +557,7 @@ export class ServiceGatewayEngine implements CloudBackend {
       if (
         key && next.wantPresent && isLive(next) && next.frontendIP && next.frontendIP !== prev?.frontendIP
       ) {
+        this.published.add(name);
         this.emit(key, { ingress: [{ ip: next.frontendIP }] });
       }
     }
@@ -518,7 +571,10 @@ export class ServiceGatewayEngine implements CloudBackend {
     if (!this.latest.has(name)) this.specs.delete(name);
     const key = this.keyByName.get(name);
     this.keyByName.delete(name);
-    if (key && prev?.frontendIP && this.nameByKey.get(key) === undefined) this.emit(key, { ingress: [] });
+    this.forgottenSinceListing.add(name);
+    // Adopted records have no frontend IP, yet the Service's status may hold the one the last process wrote.
+    const mayHaveStatus = this.published.delete(name) || prev?.frontendIP !== undefined;
+    if (key && mayHaveStatus && this.nameByKey.get(key) === undefined) this.emit(key, { ingress: [] });
   }
 
   private emit(key: string, status: BackendStatus): void {
@@ -566,7 +622,7 @@ export class ServiceGatewayEngine implements CloudBackend {
       if (this.inflight.size >= this.config.maxInFlight) break;
       const refs = referencesTo(this.azure, rec.name) +
         (requestReferences(this.locRequest, rec.name) ? 1 : 0);
-      const op = nextAction(rec, { now, azureReferences: refs });
+      const op = nextAction(rec, { now, azureReferences: refs, addressesUncertain: this.azureUncertain });
       if (op) this.startOperation(rec, op);
       else if (rec.token === undefined && rec.notBefore > now) wakeAt = Math.min(wakeAt, rec.notBefore);
     }
@@ -639,12 +695,16 @@ export class ServiceGatewayEngine implements CloudBackend {
       return;
     }
     let c: Completion & { parked?: boolean };
+    const failure = outcome.ok ? undefined : failureOf(outcome.err);
     if (outcome.ok) c = succeed(rec, token, { frontendIP: outcome.frontendIP }, now);
-    else c = fail(rec, token, failureOf(outcome.err), now, this.config.backoff, this.random);
+    else c = fail(rec, token, failure!, now, this.config.backoff, this.random);
     if (c.stale) {
       this.log.info("stale completion ignored", { ...fields, token, current: rec.token });
       return;
     }
+    // The write may have landed although it failed: compare with the gateway soon, not in minutes.
+    if (failure?.uncertain) this.reconciler.schedule(this.config.reconcileAfterFailureMs);
+    if (failure && c.parked) this.reportParked(name, op, failure);
     span.setStatus({ code: outcome.ok ? SpanStatusCode.OK : SpanStatusCode.ERROR });
     this.put(name, c.record);
     const state = c.record?.state ?? "Deleted";
@@ -661,6 +721,90 @@ export class ServiceGatewayEngine implements CloudBackend {
           : undefined,
       });
     }
+  }
+
+  /** A parked operation is visible: a metric, a Warning Event on the Service, the debug endpoint's `parked`. */
+  private reportParked(
+    name: string,
+    op: OperationKind,
+    failure: { message: string; terminal: boolean },
+  ): void {
+    const reason = failure.terminal ? "rejected" : "attempts";
+    this.m.parked.inc({ operation: op, reason });
+    const retryAt = new Date(this.clock.now() + this.config.backoff.parkMs).toISOString();
+    const why = failure.terminal
+      ? "ARM refused the request"
+      : `${this.config.backoff.parkAfterAttempts} attempts failed`;
+    this.log.error("service operation parked", {
+      service: name,
+      operation: op,
+      reason,
+      retryAt,
+      error: failure.message,
+    });
+    const key = this.keyByName.get(name);
+    if (!key) return;
+    this.emit(key, {
+      ingress: [],
+      warning: {
+        reason: "ServiceGatewayOperationParked",
+        message: `Azure service gateway ${op} of ${name} parked until ${retryAt}: ${why}: ${failure.message}`,
+      },
+    });
+  }
+
+  // ---- reconciliation with the gateway ----
+
+  /** Lists the gateway and repairs what diverged: lost, drifted (ports, resources) and leaked services. */
+  private async reconcile(): Promise<void> {
+    if (!this.started || this.closed) return;
+    const before = new Map(this.records);
+    this.forgottenSinceListing.clear();
+    // Addresses are re-read by the locations updater in its own flight; deletes wait until it has.
+    this.azureUncertain = true;
+    this.kick();
+    try {
+      const listing = await this.withTimeout(
+        this.config.locationsTimeoutMs,
+        (signal) => this.listGateway(signal, false),
+      );
+      if (this.closed) return;
+      const repairs = findRepairs(before, this.specs, {
+        services: listing.services.map((s) => ({ name: s.name, outbound: s.serviceType === "Outbound" })),
+        resources: listing.resources,
+      }, this.config.servicePrefix);
+      for (const r of repairs) {
+        // Whatever changed while the listing ran is newer than the listing.
+        if (this.records.get(r.name) !== before.get(r.name) || this.forgottenSinceListing.has(r.name)) {
+          continue;
+        }
+        this.repair(r);
+      }
+      this.m.reconciles.inc({ status: "success" });
+      if (repairs.length > 0) this.kick();
+    } catch (err) {
+      if (this.closed) return;
+      this.m.reconciles.inc({ status: "failure" });
+      this.log.warn("reconciliation with the gateway failed", { error: err });
+      this.reconciler.schedule(this.config.reconcileAfterFailureMs);
+    }
+  }
+
+  private repair(r: Repair): void {
+    const now = this.clock.now();
+    this.m.repairs.inc({ kind: r.kind });
+    this.log.warn("gateway diverged from the engine; repairing", { service: r.name, repair: r.kind });
+    const rec = this.records.get(r.name);
+    if (r.kind === "lost" && rec) return this.put(r.name, lost(rec, now));
+    if (r.kind === "drifted" && rec) return this.put(r.name, drifted(rec));
+    if (r.kind !== "leaked") return;
+    if (r.serviceKind === "outbound") this.specs.set(r.name, { kind: "outbound", name: r.name });
+    const orphan = r.registered
+      ? adoptedRecord(r.name, r.serviceKind, now)
+      : { ...newRecord(r.name, r.serviceKind, now), mayExist: true, adopted: true };
+    this.records.set(r.name, orphan);
+    if (this.orphansReleased) this.put(r.name, desire(orphan, false, false, now));
+    else this.updateGauge(); // before the resync it may still be claimed, like the services listed at start
   }
 
   private pumpLocations(): void {
@@ -693,15 +837,19 @@ export class ServiceGatewayEngine implements CloudBackend {
     });
   }
 
-  /** One sync; true when it wrote to (or failed against) the gateway. */
+  /** One sync; true when it changed what the engine knows of the gateway (a write, a failure, a re-read). */
   private async syncLocations(span: Span): Promise<boolean> {
     const started = this.clock.now();
     let status = "noop";
+    let relisted = false;
     try {
       await this.withTimeout(this.config.locationsTimeoutMs, async (signal) => {
         if (this.azureUncertain) {
           this.azure = locationMapOf(await this.api.listAddressLocations(signal));
           this.azureUncertain = false;
+          // A deletion may be waiting for exactly this: the write that removed its last address failed, yet
+          // the gateway applied it. The re-read is a change of what we know, so it wakes the service updater.
+          relisted = true;
         }
         const desired = desiredLocations(this.active, (s) => {
           const r = this.records.get(s);
@@ -746,7 +894,7 @@ export class ServiceGatewayEngine implements CloudBackend {
       }
       span.end();
     }
-    return status !== "noop";
+    return status !== "noop" || relisted;
   }
 
   /** Runs `fn` with a signal that aborts on close or after `ms`: no call outlives its bound. */
