@@ -13,7 +13,12 @@ export interface InboundSpec {
   kind: "inbound";
   name: string;
   ports: readonly ServicePort[];
+  /** `namespace/name` of the source Service, tagged on its resources so a restart can clear its status. */
+  key?: string;
 }
+
+/** The tag that carries an inbound service's Kubernetes key. */
+export const SERVICE_KEY_TAG = "zen-lead-service";
 
 /** An outbound (egress) service: a public IP on a NAT gateway for pods' outbound traffic. */
 export interface OutboundSpec {
@@ -43,6 +48,8 @@ export interface OwnedResources {
   frontend: boolean;
   /** Of the load balancer's rules (inbound with a load balancer only). */
   portsKey?: string;
+  /** The Service key tagged on its resources (inbound), if any. */
+  key?: string;
 }
 
 export interface GatewayApi {

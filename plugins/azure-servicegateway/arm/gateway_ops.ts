@@ -6,6 +6,7 @@ import {
   lbProtocol,
   type OwnedResources,
   portsKey,
+  SERVICE_KEY_TAG,
   type ServiceSpec,
 } from "./gateway_api.ts";
 import type {
@@ -110,6 +111,7 @@ export class ServiceGatewayOps implements GatewayApi {
         const e = entry(r.name.slice(0, -suffix.length), kind);
         if (!kind) e.publicIP = true;
         else e.frontend = true;
+        e.key ??= r.tags?.[SERVICE_KEY_TAG];
         if (type === "loadBalancers") {
           e.portsKey = portsKey((r.properties?.loadBalancingRules ?? []).map((rule) => ({
             port: rule.properties.frontendPort,
@@ -122,12 +124,16 @@ export class ServiceGatewayOps implements GatewayApi {
     return [...out.values()];
   }
 
+  private tagsOf(spec: ServiceSpec): Record<string, string> {
+    return spec.kind === "inbound" && spec.key ? { ...this.tags, [SERVICE_KEY_TAG]: spec.key } : this.tags;
+  }
+
   async ensureService(spec: ServiceSpec, signal: AbortSignal): Promise<{ frontendIP?: string }> {
     const pipPath = this.publicIPPath(spec.name);
     const pipBody: PublicIPResource = {
       location: this.at.location,
       sku: { name: "Standard" },
-      tags: this.tags,
+      tags: this.tagsOf(spec),
       properties: { publicIPAllocationMethod: "Static", publicIPAddressVersion: "IPv4" },
     };
     const pip = await this.arm.put<PublicIPResource>(pipPath, pipBody, signal);
@@ -150,7 +156,7 @@ export class ServiceGatewayOps implements GatewayApi {
     const body: LoadBalancerResource = {
       location: this.at.location,
       sku: { name: "Standard" },
-      tags: this.tags,
+      tags: this.tagsOf(spec),
       properties: {
         frontendIPConfigurations: [{ name: "frontend", properties: { publicIPAddress: { id: pipPath } } }],
         backendAddressPools: [{ name: "leaders" }],

@@ -193,6 +193,7 @@ export class ServiceGatewayEngine implements CloudBackend {
             listing.locations,
           );
           this.adoptLeftovers(listing.resources);
+          this.learnKeys(listing.resources);
         });
         if (this.closed) return;
         this.started = true;
@@ -297,6 +298,19 @@ export class ServiceGatewayEngine implements CloudBackend {
     this.updateGauge();
   }
 
+  /**
+   * Which Kubernetes Service an unclaimed gateway service belonged to, from its resources' tags: if it goes as
+   * an orphan (the Service opted out while no engine ran), that Service's status is cleared.
+   */
+  private learnKeys(resources: readonly { name: string; key?: string }[], only?: string): void {
+    for (const r of resources) {
+      if (!r.key || (only !== undefined && r.name !== only) || this.keyByName.has(r.name)) continue;
+      if (!this.records.get(r.name)?.adopted) continue;
+      this.keyByName.set(r.name, r.key);
+      this.published.add(r.name);
+    }
+  }
+
   /** The controller has re-applied every Service after a start: unclaimed adopted services are orphans now. */
   resyncDone(): void {
     if (this.graceTimer !== undefined) this.clock.clearTimer(this.graceTimer);
@@ -368,6 +382,7 @@ export class ServiceGatewayEngine implements CloudBackend {
     const spec: ServiceSpec = {
       kind: "inbound",
       name,
+      key: desired.key,
       ports: desired.ports.map((p) => ({
         name: p.name,
         port: p.port,
@@ -779,6 +794,7 @@ export class ServiceGatewayEngine implements CloudBackend {
           continue;
         }
         this.repair(r);
+        if (r.kind === "leaked") this.learnKeys(listing.resources, r.name);
       }
       this.m.reconciles.inc({ status: "success" });
       if (repairs.length > 0) this.kick();

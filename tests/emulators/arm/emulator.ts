@@ -42,9 +42,13 @@ export interface Fault {
   /**
    * `error`: answer `status` without applying; `applyThenError`: apply, then answer `status` (the caller
    * cannot know it worked); `hang`: never answer (until close), applying first when `apply` is set;
-   * `pollFailed`: accept with 202, do not apply, report Failed on an HTTP 200 poll.
+   * `pollFailed`: accept with 202, do not apply, report Failed on an HTTP 200 poll; `applyLater`: answer
+   * `status` now and apply `delayMs` later (a write that lands after the caller was told it failed).
    */
-  kind?: "error" | "applyThenError" | "hang" | "pollFailed";
+  kind?: "error" | "applyThenError" | "hang" | "pollFailed" | "applyLater";
+  delayMs?: number;
+  /** Matching requests to let through before it hits; 0 when absent. */
+  after?: number;
   status?: number;
   code?: string;
   /** Retry-After header value (seconds or an HTTP date). */
@@ -83,6 +87,10 @@ export interface ArmEmulator {
   script(faults: readonly Fault[]): void;
   /** Faults not yet consumed. */
   pendingFaults(): number;
+  /** Late writes (`applyLater`) not yet applied. */
+  pendingLateWrites(): number;
+  /** Changes the model behind the client's back (what another actor, or a lost write, would do). */
+  tamper(fn: (model: GatewayModel) => void): void;
   close(): Promise<void>;
 }
 
@@ -116,11 +124,13 @@ function armError(
 export function startArmEmulator(opts: ArmEmulatorOptions = {}): ArmEmulator {
   const model = new GatewayModel();
   const modes = new Map<RouteName, ResponseMode>();
-  const faults: (Fault & { left: number })[] = [];
+  const faults: (Fault & { left: number; skip: number })[] = [];
+  const lateTimers = new Set<ReturnType<typeof setTimeout>>();
   const requests: RecordedRequest[] = [];
   const operations = new Map<string, Operation>();
   const hung = new Set<() => void>();
   let opSeq = 0;
+  let closed = false;
   const defaultMode = opts.defaultMode ?? "sync";
   if (opts.gateway !== false) {
     const g = opts.gateway ??
@@ -174,6 +184,23 @@ export function startArmEmulator(opts: ArmEmulatorOptions = {}): ArmEmulator {
       await new Promise<void>((resolve) => hung.add(resolve));
       return armError(503, "EmulatorClosed", "emulator closed while the request hung");
     }
+    if (fault?.kind === "applyLater") {
+      const id = setTimeout(() => {
+        lateTimers.delete(id);
+        if (closed) return;
+        try {
+          handle(req.method, path, entry.route, body, url);
+        } catch {
+          // ARM would refuse the late write the same way: nothing applied.
+        }
+      }, fault.delayMs ?? 100);
+      lateTimers.add(id);
+      const status = fault.status ?? 500;
+      return record(
+        { ...entry, fault: "applyLater" },
+        armError(status, fault.code ?? `Scripted${status}`, "scripted; applied later"),
+      );
+    }
     if (fault?.kind === "pollFailed") {
       const id = `op${++opSeq}`;
       operations.set(id, {
@@ -214,6 +241,10 @@ export function startArmEmulator(opts: ArmEmulatorOptions = {}): ArmEmulator {
     const i = faults.findIndex((f) => (!f.route || f.route === route) && (!f.method || f.method === method));
     if (i < 0) return undefined;
     const f = faults[i];
+    if (f.skip > 0) {
+      f.skip--;
+      return undefined;
+    }
     if (--f.left <= 0) faults.splice(i, 1);
     return f;
   }
@@ -376,10 +407,15 @@ export function startArmEmulator(opts: ArmEmulatorOptions = {}): ArmEmulator {
       else modes.set(route, mode);
     },
     script(list) {
-      faults.push(...list.map((f) => ({ ...f, left: f.times ?? 1 })));
+      faults.push(...list.map((f) => ({ ...f, left: f.times ?? 1, skip: f.after ?? 0 })));
     },
     pendingFaults: () => faults.reduce((n, f) => n + f.left, 0),
+    pendingLateWrites: () => lateTimers.size,
+    tamper: (fn) => fn(model),
     async close() {
+      closed = true;
+      for (const id of lateTimers) clearTimeout(id);
+      lateTimers.clear();
       for (const release of hung) release();
       hung.clear();
       await server.shutdown();

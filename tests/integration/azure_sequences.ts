@@ -1,0 +1,457 @@
+/**
+ * Random operation sequences against the engine over the real HTTP stack (ArmClient, FetchHttpClient,
+ * core-rest-pipeline) and the ARM emulator, built as the plugin builds it, under faults on every write route
+ * (applied then failed, hung with or without applying, applied late, Failed on a 200 poll, 5xx, 409, 429) and
+ * restarts. The checker classifies what is left after the settle bound: lost, leaked, never settled. Shared by
+ * the CI test (a few hundred sequences) and `deno task bench:azure` (thousands).
+ */
+import fc from "fast-check";
+import * as v from "valibot";
+import { RootLogger } from "../../core/log.ts";
+import { MetricsRegistry } from "../../core/metrics/registry.ts";
+import type { BackendServiceState, BackendStatus } from "../../core/plugin/types.ts";
+import { armClientOf, engineConfigOf, gatewayOpsOf } from "../../plugins/azure-servicegateway/create.ts";
+import { ServiceGatewayEngine } from "../../plugins/azure-servicegateway/engine/engine.ts";
+import { engineMetrics } from "../../plugins/azure-servicegateway/engine/metrics.ts";
+import { optionsSchema } from "../../plugins/azure-servicegateway/options.ts";
+import {
+  type ArmEmulator,
+  type Fault,
+  RESPONSE_MODES,
+  type ResponseMode,
+  type RouteName,
+  startArmEmulator,
+} from "../emulators/arm/emulator.ts";
+import { CountingClock, GuardedApi } from "./azure_guards.ts";
+
+const TOKEN = "emulator-token";
+const API_VERSION = "2025-05-01";
+const MAX_IN_FLIGHT = 3;
+
+export type Step =
+  | { op: "apply"; uid: string; pods: string[]; port: number }
+  | { op: "remove"; uid: string }
+  | { op: "addPod"; pod: string; egress: string }
+  | { op: "deletePod"; pod: string }
+  | { op: "fault"; fault: Fault }
+  | { op: "restart" }
+  | { op: "pause"; ms: number };
+
+export interface Sequence {
+  mode: ResponseMode;
+  steps: Step[];
+}
+
+const FAULT_ROUTES: RouteName[] = [
+  "updateServices",
+  "updateAddressLocations",
+  "publicIPAddresses",
+  "loadBalancers",
+  "natGateways",
+  "operations",
+];
+const podIP = fc.integer({ min: 1, max: 8 }).map((n) => `10.0.0.${n}`);
+const faultArb: fc.Arbitrary<Fault> = fc.record({
+  route: fc.constantFrom(...FAULT_ROUTES),
+  after: fc.nat(3),
+  kind: fc.constantFrom(
+    "applyThenError",
+    "applyThenError",
+    "hang",
+    "hang",
+    "applyLater",
+    "error",
+    "pollFailed",
+  ),
+  apply: fc.boolean(),
+  status: fc.constantFrom(500, 503, 504, 409, 429),
+  delayMs: fc.integer({ min: 20, max: 400 }),
+}).map((f) => {
+  // A poll answers GET: Failed-on-200 belongs to the write itself; 429 carries Retry-After.
+  const kind = f.kind === "pollFailed" && f.route === "operations" ? "error" : f.kind;
+  const status = kind === "error" ? f.status : f.status === 409 || f.status === 429 ? 500 : f.status;
+  return { ...f, kind, status, ...(status === 429 ? { retryAfter: "0" } : {}) };
+});
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      op: fc.constant("apply" as const),
+      uid: fc.constantFrom("a", "b", "c"),
+      pods: fc.uniqueArray(podIP, { maxLength: 2 }),
+      port: fc.constantFrom(80, 81),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ op: fc.constant("remove" as const), uid: fc.constantFrom("a", "b", "c") }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("addPod" as const),
+      pod: fc.constantFrom("p1", "p2", "p3"),
+      egress: fc.constantFrom("e1", "e2"),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant("deletePod" as const), pod: fc.constantFrom("p1", "p2", "p3") }),
+  },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant("fault" as const), fault: faultArb }) },
+  { weight: 1, arbitrary: fc.constant({ op: "restart" as const }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant("pause" as const), ms: fc.integer({ min: 5, max: 200 }) }),
+  },
+);
+
+/** Sequences; half of them end by removing everything, so every created service goes the removal path. */
+export const sequenceArb: fc.Arbitrary<Sequence> = fc.record({
+  mode: fc.constantFrom(...RESPONSE_MODES),
+  steps: fc.array(stepArb, { minLength: 4, maxLength: 16 }),
+  removeAll: fc.boolean(),
+}).map(({ mode, steps, removeAll }) => ({
+  mode,
+  steps: removeAll
+    ? [
+      ...steps,
+      { op: "pause", ms: 30 } as Step,
+      ...["a", "b", "c"].map((uid) => ({ op: "remove", uid }) as Step),
+      ...["p1", "p2", "p3"].map((pod) => ({ op: "deletePod", pod }) as Step),
+    ]
+    : steps,
+}));
+
+export interface Outcome {
+  lost: string[];
+  leaked: string[];
+  unsettled: string[];
+  guard: string[];
+  faults: number;
+  /** Faults that hit a write removing addresses, unregistering a service or deleting a resource. */
+  removalFaults: number;
+  restarts: number;
+  requests: number;
+  ms: number;
+}
+
+const nodeOf = (ip: string) => `192.168.0.${(Number(ip.split(".")[3]) % 3) + 1}`;
+const egressIP = (pod: string) => `10.0.0.${pod.slice(1)}`;
+
+function desiredService(uid: string, pods: readonly string[], port: number): BackendServiceState {
+  return {
+    key: `default/svc-${uid}`,
+    uid,
+    ports: [{ name: "http", port, targetPort: 8080, protocol: "TCP" }],
+    leaders: pods.map((ip) => ({ podName: `pod-${ip}`, podUID: `uid-${ip}`, podIP: ip, nodeIP: nodeOf(ip) })),
+  };
+}
+
+export function sequenceOptions(url: string) {
+  return v.parse(optionsSchema, {
+    subscriptionId: "sub",
+    resourceGroup: "rg",
+    serviceGatewayName: "sgw",
+    virtualNetworkName: "vnet",
+    location: "westeurope",
+    apiVersion: API_VERSION,
+    armEndpoint: url,
+    credential: { type: "staticToken", token: TOKEN },
+    maxConcurrentOperations: MAX_IN_FLIGHT,
+    timeouts: {
+      requestMs: 150,
+      lroMs: 2_000,
+      pollIntervalMs: 1,
+      operationMs: 3_000,
+      locationsMs: 3_000,
+      drainMs: 100,
+      orphanGraceMs: 60_000,
+      reconcileMs: 400,
+      reconcileAfterFailureMs: 30,
+    },
+    retry: {
+      maxRetries: 1,
+      retryDelayMs: 1,
+      maxRetryDelayMs: 5,
+      maxThrottleWaitMs: 500,
+      throttleAttempts: 3,
+    },
+    backoff: { baseMs: 5, maxMs: 40, jitter: 0.2, parkAfterAttempts: 12, parkMs: 200 },
+  });
+}
+
+interface Process {
+  engine: ServiceGatewayEngine;
+  api: GuardedApi;
+  clock: CountingClock;
+}
+
+function startProcess(emulator: ArmEmulator, statuses: Map<string, BackendStatus>): Process {
+  const o = sequenceOptions(emulator.url);
+  const metrics = engineMetrics(new MetricsRegistry());
+  const clock = new CountingClock();
+  const api = new GuardedApi(gatewayOpsOf(o, armClientOf(o, metrics, clock)), o.maxConcurrentOperations);
+  const engine = new ServiceGatewayEngine({
+    api,
+    clock,
+    logger: new RootLogger("error", () => {}),
+    metrics,
+    config: engineConfigOf(o),
+  });
+  engine.onStatus((key, status) => {
+    if (!status.warning) statuses.set(key, status);
+  });
+  return { engine, api, clock };
+}
+
+/** Runs one sequence and classifies what is left once it settled, or once `settleMs` passed. */
+export async function runSequence(seq: Sequence, settleMs = 15_000): Promise<Outcome> {
+  const t0 = performance.now();
+  const emulator = startArmEmulator({ token: TOKEN, apiVersion: API_VERSION });
+  emulator.setMode("*", seq.mode);
+  // What Kubernetes holds: the Services' statuses survive a controller restart.
+  const statuses = new Map<string, BackendStatus>();
+  const services = new Map<string, { pods: string[]; port: number }>();
+  const egress = new Map<string, string>();
+  const everApplied = new Set<string>();
+  const guard: string[] = [];
+  let restarts = 0;
+  let faults = 0;
+  let p = startProcess(emulator, statuses);
+  const stop = async (proc: Process) => {
+    await proc.engine.close();
+    proc.api.markClosed();
+    if (proc.clock.pending > 0) guard.push(`${proc.clock.pending} timers left after close()`);
+    guard.push(...proc.api.violations);
+  };
+  try {
+    await p.engine.start();
+    p.engine.resyncDone(); // as the controller does once it has applied every Service (none yet)
+    for (const [i, s] of seq.steps.entries()) {
+      if (s.op === "apply") {
+        services.set(s.uid, { pods: s.pods, port: s.port });
+        everApplied.add(s.uid);
+        p.engine.apply(desiredService(s.uid, s.pods, s.port));
+      } else if (s.op === "remove") {
+        services.delete(s.uid);
+        p.engine.remove(`default/svc-${s.uid}`, s.uid);
+      } else if (s.op === "addPod") {
+        egress.set(s.pod, s.egress);
+        p.engine.addPod({
+          uid: s.pod,
+          ip: egressIP(s.pod),
+          nodeIP: nodeOf(egressIP(s.pod)),
+          egress: s.egress,
+        });
+      } else if (s.op === "deletePod") {
+        egress.delete(s.pod);
+        p.engine.deletePod(s.pod);
+      } else if (s.op === "fault") {
+        faults++;
+        emulator.script([s.fault]);
+      } else if (s.op === "pause") {
+        await new Promise((r) => setTimeout(r, s.ms));
+      } else {
+        // A restart: the old process drains briefly and stops; the new one lists and re-applies everything.
+        restarts++;
+        await stop(p);
+        p = startProcess(emulator, statuses);
+        await p.engine.start();
+        for (const [uid, d] of services) p.engine.apply(desiredService(uid, d.pods, d.port));
+        p.engine.applyEgress(
+          [...egress].map(([uid, e]) => ({
+            uid,
+            ip: egressIP(uid),
+            nodeIP: nodeOf(egressIP(uid)),
+            egress: e,
+          })),
+        );
+        p.engine.resyncDone();
+      }
+      if (i % 3 === 0) await new Promise((r) => setTimeout(r, 2));
+    }
+    const want = expected(services, egress);
+    const deadline = Date.now() + settleMs;
+    let verdict = check(emulator, p.engine, statuses, want, services, everApplied);
+    while (!verdict.ok && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      verdict = check(emulator, p.engine, statuses, want, services, everApplied);
+    }
+    await stop(p);
+    // ServiceInUse: the engine unregistered a service that addresses still referenced. Only a write the gateway
+    // applied late (after answering an error, so no client could know) may excuse it.
+    const firstLate = emulator.requests.findIndex((r) => r.fault === "applyLater");
+    emulator.requests.forEach((r, i) => {
+      if (r.route !== "updateServices" || r.status !== 409 || r.fault) return;
+      if (firstLate < 0 || i < firstLate) guard.push(`ARM refused ${r.method} updateServices: ServiceInUse`);
+    });
+    return {
+      lost: verdict.lost,
+      leaked: verdict.leaked,
+      unsettled: verdict.unsettled,
+      guard,
+      faults,
+      removalFaults: emulator.requests.filter((r) => r.fault && isRemoval(r.method, r.route, r.body)).length,
+      restarts,
+      requests: emulator.requests.length,
+      ms: performance.now() - t0,
+    };
+  } finally {
+    await p.engine.close();
+    await emulator.close();
+  }
+}
+
+function isRemoval(method: string, route: string, body: unknown): boolean {
+  if (method === "DELETE") return true;
+  const b = body as {
+    serviceRequests?: { isDelete?: boolean }[];
+    addressLocations?: { addresses?: { services?: string[] }[] }[];
+  } | undefined;
+  if (route === "updateServices") return b?.serviceRequests?.some((r) => r.isDelete) ?? false;
+  if (route === "updateAddressLocations") {
+    return b?.addressLocations?.some((l) =>
+      (l.addresses ?? []).length === 0 || (l.addresses ?? []).some((a) => !a.services?.length)
+    ) ?? false;
+  }
+  return false;
+}
+
+/** Everything the gateway and the resource group should hold, as flat names: `service:x`, `addr:...`, ... */
+function expected(services: Map<string, { pods: string[] }>, egress: Map<string, string>): Set<string> {
+  const out = new Set<string>();
+  const byPod = new Map<string, Set<string>>();
+  const add = (svc: string, ip: string) => {
+    if (!byPod.has(ip)) byPod.set(ip, new Set());
+    byPod.get(ip)!.add(svc);
+  };
+  const names = new Set<string>();
+  for (const [uid, d] of services) {
+    names.add(`zl-${uid}`);
+    for (const ip of d.pods) add(`zl-${uid}`, ip);
+  }
+  for (const [pod, e] of egress) {
+    names.add(`zl-egress-${e}`);
+    add(`zl-egress-${e}`, egressIP(pod));
+  }
+  for (const n of names) {
+    out.add(`service:${n}`).add(`publicIP:${n}-pip`);
+    out.add(n.startsWith("zl-egress-") ? `natGateway:${n}-nat` : `loadBalancer:${n}-lb`);
+  }
+  for (const [ip, s] of byPod) out.add(`addr:${nodeOf(ip)}/${ip}=${[...s].sort().join("+")}`);
+  return out;
+}
+
+function observed(emulator: ArmEmulator): Set<string> {
+  const s = emulator.state();
+  const out = new Set<string>();
+  for (const n of Object.keys(s.services)) out.add(`service:${n}`);
+  for (const n of Object.keys(s.publicIPs)) out.add(`publicIP:${n}`);
+  for (const n of Object.keys(s.loadBalancers)) out.add(`loadBalancer:${n}`);
+  for (const n of Object.keys(s.natGateways)) out.add(`natGateway:${n}`);
+  for (const [node, loc] of Object.entries(s.addressLocations)) {
+    for (const [ip, svcs] of Object.entries(loc)) out.add(`addr:${node}/${ip}=${[...svcs].sort().join("+")}`);
+  }
+  return out;
+}
+
+function check(
+  emulator: ArmEmulator,
+  engine: ServiceGatewayEngine,
+  statuses: Map<string, BackendStatus>,
+  want: Set<string>,
+  services: Map<string, { port: number }>,
+  everApplied: Set<string>,
+) {
+  const have = observed(emulator);
+  const lost = [...want].filter((x) => !have.has(x));
+  const leaked = [...have].filter((x) => !want.has(x));
+  const unsettled: string[] = [];
+  const state = emulator.state();
+  for (const [uid, d] of services) {
+    const ports = state.loadBalancers[`zl-${uid}-lb`]?.properties.loadBalancingRules.map((r) =>
+      r.properties.frontendPort
+    );
+    if (ports && ports.join() !== String(d.port)) unsettled.push(`zl-${uid}: load balancer ports ${ports}`);
+    const ip = state.publicIPs[`zl-${uid}-pip`]?.properties.ipAddress;
+    const got = statuses.get(`default/svc-${uid}`)?.ingress[0]?.ip;
+    if (got !== ip) unsettled.push(`svc-${uid}: ingress ${got}, frontend IP ${ip}`);
+  }
+  for (const uid of everApplied) {
+    const st = statuses.get(`default/svc-${uid}`);
+    if (!services.has(uid) && st && st.ingress.length > 0) {
+      unsettled.push(`svc-${uid}: removed, ingress still set`);
+    }
+  }
+  if (engine.busy) unsettled.push("engine busy");
+  const debug = engine.debugServices() as {
+    services: { name: string; state: string; inFlight: boolean; parked: boolean }[];
+    locations: { uncertain: boolean; desired: unknown; azure: unknown };
+  };
+  for (const r of debug.services) {
+    if (r.state !== "Created" || r.inFlight || r.parked) unsettled.push(`${r.name}: ${r.state}`);
+  }
+  if (JSON.stringify(debug.locations.desired) !== JSON.stringify(debug.locations.azure)) {
+    unsettled.push("engine's desired addresses differ from what it believes the gateway holds");
+  }
+  if (emulator.pendingLateWrites() > 0) unsettled.push("late writes pending");
+  const ok = lost.length === 0 && leaked.length === 0 && unsettled.length === 0;
+  return { ok, lost, leaked, unsettled };
+}
+
+/** Runs sequences `concurrency` at a time (each with its own emulator); `onDone` sees each outcome. */
+export async function runMany(
+  seqs: readonly Sequence[],
+  concurrency: number,
+  onDone: (seq: Sequence, outcome: Outcome, index: number) => void,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < seqs.length; i = next++) onDone(seqs[i], await runSequence(seqs[i]), i);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, seqs.length) }, worker));
+}
+
+export interface Totals {
+  sequences: number;
+  faults: number;
+  removalFaults: number;
+  restarts: number;
+  requests: number;
+  lost: number;
+  leaked: number;
+  unsettled: number;
+  guard: number;
+  failures: { seq: Sequence; outcome: Outcome }[];
+}
+
+export function emptyTotals(): Totals {
+  return {
+    sequences: 0,
+    faults: 0,
+    removalFaults: 0,
+    restarts: 0,
+    requests: 0,
+    lost: 0,
+    leaked: 0,
+    unsettled: 0,
+    guard: 0,
+    failures: [],
+  };
+}
+
+export function addOutcome(t: Totals, seq: Sequence, o: Outcome): void {
+  t.sequences++;
+  t.faults += o.faults;
+  t.removalFaults += o.removalFaults;
+  t.restarts += o.restarts;
+  t.requests += o.requests;
+  if (o.lost.length) t.lost++;
+  if (o.leaked.length) t.leaked++;
+  if (o.unsettled.length) t.unsettled++;
+  if (o.guard.length) t.guard++;
+  if (o.lost.length || o.leaked.length || o.unsettled.length || o.guard.length) {
+    t.failures.push({ seq, outcome: o });
+  }
+}
