@@ -27,6 +27,7 @@ import { CountingClock, GuardedApi } from "./azure_guards.ts";
 const TOKEN = "emulator-token";
 const API_VERSION = "2025-05-01";
 const MAX_IN_FLIGHT = 3;
+const TRACE = Deno.env.get("AZURE_TRACE") === "1";
 
 export type Step =
   | { op: "apply"; uid: string; pods: string[]; port: number }
@@ -195,11 +196,13 @@ function startProcess(emulator: ArmEmulator, statuses: Map<string, BackendStatus
   const engine = new ServiceGatewayEngine({
     api,
     clock,
-    logger: new RootLogger("error", () => {}),
+    // AZURE_TRACE=1 prints the engine's log and every status, to replay a failing sequence.
+    logger: TRACE ? new RootLogger("info", (line) => console.log(line)) : new RootLogger("error", () => {}),
     metrics,
     config: engineConfigOf(o),
   });
   engine.onStatus((key, status) => {
+    if (TRACE) console.log("status", key, JSON.stringify(status));
     if (!status.warning) statuses.set(key, status);
   });
   return { engine, api, clock };

@@ -101,3 +101,22 @@ Deno.test("engine: after a restart, a Service removed before its claim was appli
   assert.deepEqual(statuses, [["default/u1", { ingress: [] }]], "the IP the last process wrote is cleared");
   await engine.close();
 });
+
+Deno.test("engine: a create that finished while removed, a failed delete, a re-add: the frontend IP is reported", async () => {
+  const { api, engine, statuses, clock } = setup();
+  await engine.start();
+  engine.apply(svc("u1", []));
+  await flush();
+  engine.remove("default/u1", "u1");
+  api.open("ensureService")[0].resolve({ frontendIP: "20.0.0.7" }); // created while removed: not reported
+  await flush();
+  engine.apply(svc("u1", [])); // wanted again while its delete runs
+  api.open("deleteService")[0].reject(noAnswer());
+  await flush();
+  clock.advance(1_000); // its backoff
+  await flush();
+  api.open("ensureService")[0].resolve({ frontendIP: "20.0.0.7" }); // the same public IP, kept by the failed delete
+  await flush();
+  assert.deepEqual(statuses, [["default/u1", { ingress: [{ ip: "20.0.0.7" }] }]]);
+  await engine.close();
+});

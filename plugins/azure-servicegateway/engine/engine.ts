@@ -153,6 +153,8 @@ export class ServiceGatewayEngine implements CloudBackend {
   private readonly reconciler: ReconcileSchedule;
   /** Services whose Kubernetes status may hold a frontend IP (emitted, or there before this engine started). */
   private readonly published = new Set<string>();
+  /** The frontend IP last reported per service. */
+  private readonly reported = new Map<string, string>();
   /** Services forgotten since the reconciliation listing began: the listing may still show them. */
   private readonly forgottenSinceListing = new Set<string>();
   private orphansReleased = false;
@@ -569,9 +571,13 @@ export class ServiceGatewayEngine implements CloudBackend {
       if (!wasLive && isLive(next)) this.replayBuffer(name);
       if (next.state === "DeletionPending" || (wasLive && !isLive(next))) this.retire(name);
       const key = this.keyByName.get(name);
+      // Compared with what was reported, not with the previous record: a create that finished while the
+      // Service was removed keeps its IP in the record, and the create after the re-add must still report it.
       if (
-        key && next.wantPresent && isLive(next) && next.frontendIP && next.frontendIP !== prev?.frontendIP
+        key && next.wantPresent && isLive(next) && next.frontendIP &&
+        next.frontendIP !== this.reported.get(name)
       ) {
+        this.reported.set(name, next.frontendIP);
         this.published.add(name);
         this.emit(key, { ingress: [{ ip: next.frontendIP }] });
       }
@@ -589,6 +595,7 @@ export class ServiceGatewayEngine implements CloudBackend {
     this.forgottenSinceListing.add(name);
     // Adopted records have no frontend IP, yet the Service's status may hold the one the last process wrote.
     const mayHaveStatus = this.published.delete(name) || prev?.frontendIP !== undefined;
+    this.reported.delete(name);
     if (key && mayHaveStatus && this.nameByKey.get(key) === undefined) this.emit(key, { ingress: [] });
   }
 
