@@ -50,18 +50,41 @@ const seconds = (performance.now() - t0) / 1000;
 
 const row = (name: string, t: Totals) =>
   `| ${name.padEnd(12)} | ${
-    [t.sequences, t.faults, t.removalFaults, t.restarts, t.requests, t.lost, t.leaked, t.unsettled, t.guard]
+    [
+      t.sequences,
+      t.faults,
+      t.faultsHit,
+      t.removalFaults,
+      t.restarts,
+      t.requests,
+      t.lost,
+      t.leaked,
+      t.unsettled,
+      t.guard,
+    ]
       .map((n) => String(n).padStart(8)).join(" | ")
   } |`;
 console.log(`\nazure engine sequences (seed ${seed}, ${seconds.toFixed(0)} s, concurrency ${concurrency})\n`);
 console.log(
-  "| mode         | seqs     | faults   | removal  | restarts | requests | lost     | leaked   | unsettl. | guard    |",
+  "| mode         | seqs     | faults   | hit      | removal  | restarts | requests | lost     | leaked   | unsettl. | guard    |",
 );
 console.log(
-  "| ------------ | -------- | -------- | -------- | -------- | -------- | -------- | -------- | -------- | -------- |",
+  "| ------------ | -------- | -------- | -------- | -------- | -------- | -------- | -------- | -------- | -------- | -------- |",
 );
 for (const [mode, t] of byMode) console.log(row(mode, t));
 console.log(row("all", totals));
+
+// Which faults hit which route: "removal" counts the writes that removed addresses, a service or a resource.
+const kinds = ["applyThenError", "hang", "applyLater", "error", "pollFailed"];
+const routes = [...new Set(Object.keys(totals.hitsByRoute).map((k) => k.split(" ")[0]))].sort();
+console.log(`\nfault hits by route (all / of them on removal writes)\n`);
+console.log(`| route                  | ${kinds.map((k) => k.padEnd(14)).join(" | ")} |`);
+console.log(`| ---------------------- | ${kinds.map(() => "-".repeat(14)).join(" | ")} |`);
+for (const r of routes) {
+  const cell = (k: string) =>
+    `${totals.hitsByRoute[`${r} ${k}`] ?? 0} / ${totals.hitsByRoute[`${r} ${k} removal`] ?? 0}`.padEnd(14);
+  console.log(`| ${r.padEnd(22)} | ${kinds.map(cell).join(" | ")} |`);
+}
 
 const { failures, ...figures } = totals;
 await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });

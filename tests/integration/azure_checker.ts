@@ -10,6 +10,18 @@ import type { Outcome, Sequence } from "./azure_sequences.ts";
 export const nodeOf = (ip: string) => `192.168.0.${(Number(ip.split(".")[3]) % 3) + 1}`;
 export const egressIP = (pod: string) => `10.0.0.${pod.slice(1)}`;
 
+/** Requests a fault hit, by route and fault kind; writes that remove something are counted apart as well. */
+export function hitsByRoute(emulator: ArmEmulator): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of emulator.requests) {
+    if (!r.fault) continue;
+    const k = `${r.route} ${r.fault}`;
+    out[k] = (out[k] ?? 0) + 1;
+    if (isRemoval(r.method, r.route, r.body)) out[`${k} removal`] = (out[`${k} removal`] ?? 0) + 1;
+  }
+  return out;
+}
+
 export function isRemoval(method: string, route: string, body: unknown): boolean {
   if (method === "DELETE") return true;
   const b = body as {
@@ -113,6 +125,8 @@ export function check(
 export interface Totals {
   sequences: number;
   faults: number;
+  faultsHit: number;
+  hitsByRoute: Record<string, number>;
   removalFaults: number;
   restarts: number;
   requests: number;
@@ -127,6 +141,8 @@ export function emptyTotals(): Totals {
   return {
     sequences: 0,
     faults: 0,
+    faultsHit: 0,
+    hitsByRoute: {},
     removalFaults: 0,
     restarts: 0,
     requests: 0,
@@ -141,6 +157,8 @@ export function emptyTotals(): Totals {
 export function addOutcome(t: Totals, seq: Sequence, o: Outcome): void {
   t.sequences++;
   t.faults += o.faults;
+  t.faultsHit += o.faultsHit;
+  for (const [k, n] of Object.entries(o.hitsByRoute)) t.hitsByRoute[k] = (t.hitsByRoute[k] ?? 0) + n;
   t.removalFaults += o.removalFaults;
   t.restarts += o.restarts;
   t.requests += o.requests;

@@ -22,7 +22,7 @@ import {
   type RouteName,
   startArmEmulator,
 } from "../emulators/arm/emulator.ts";
-import { check, egressIP, expected, isRemoval, nodeOf } from "./azure_checker.ts";
+import { check, egressIP, expected, hitsByRoute, isRemoval, nodeOf } from "./azure_checker.ts";
 import { CountingClock, GuardedApi } from "./azure_guards.ts";
 
 export { addOutcome, emptyTotals, type Totals } from "./azure_checker.ts";
@@ -133,6 +133,10 @@ export interface Outcome {
   unsettled: string[];
   guard: string[];
   faults: number;
+  /** Requests a fault hit (a scripted fault can hit twice, or never when no request matches it). */
+  faultsHit: number;
+  /** Requests hit, by `route fault` (removal writes counted again as `route fault removal`). */
+  hitsByRoute: Record<string, number>;
   /** Faults that hit a write removing addresses, unregistering a service or deleting a resource. */
   removalFaults: number;
   restarts: number;
@@ -295,6 +299,8 @@ export async function runSequence(seq: Sequence, settleMs = 15_000): Promise<Out
       unsettled: verdict.unsettled,
       guard,
       faults,
+      faultsHit: emulator.requests.filter((r) => r.fault).length,
+      hitsByRoute: hitsByRoute(emulator),
       removalFaults: emulator.requests.filter((r) => r.fault && isRemoval(r.method, r.route, r.body)).length,
       restarts,
       requests: emulator.requests.length,
