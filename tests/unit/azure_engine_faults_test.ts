@@ -120,3 +120,30 @@ Deno.test("engine: a create that finished while removed, a failed delete, a re-a
   assert.deepEqual(statuses, [["default/u1", { ingress: [{ ip: "20.0.0.7" }] }]]);
   await engine.close();
 });
+
+Deno.test("engine: when one of the start's lists fails, the others are aborted, and the start retries", async () => {
+  const api = new ScriptedApi();
+  let aborted = 0;
+  let failures = 1;
+  api.listServices = () =>
+    failures-- > 0 ? Promise.reject(new Error("list failed (scripted)")) : Promise.resolve([]);
+  const slow = (signal: AbortSignal) =>
+    new Promise<never>((_, reject) =>
+      signal.addEventListener("abort", () => {
+        aborted++;
+        reject(signal.reason);
+      }, { once: true })
+    );
+  const listAddressLocations = api.listAddressLocations.bind(api);
+  const listOwnedResources = api.listOwnedResources.bind(api);
+  api.listAddressLocations = (signal?: AbortSignal) => failures >= 0 ? slow(signal!) : listAddressLocations();
+  api.listOwnedResources = (signal?: AbortSignal) => failures >= 0 ? slow(signal!) : listOwnedResources();
+  const { engine, clock } = setup(api);
+  const started = engine.start();
+  await flush();
+  assert.equal(aborted, 2, "both other lists were aborted when listServices failed");
+  clock.advance(1_000);
+  await started;
+  assert.equal(engine.isStarted, true);
+  await engine.close();
+});

@@ -43,11 +43,11 @@ export class ScriptedApi implements GatewayApi {
   listServices(): Promise<GatewayService[]> {
     return Promise.resolve(this.services);
   }
-  listAddressLocations(): Promise<AddressLocation[]> {
+  listAddressLocations(_signal?: AbortSignal): Promise<AddressLocation[]> {
     return Promise.resolve(this.listing);
   }
   leftovers: OwnedResources[] = [];
-  listOwnedResources() {
+  listOwnedResources(_signal?: AbortSignal) {
     return Promise.resolve(this.leftovers);
   }
   private pending<T>(method: Call["method"], arg: unknown, signal: AbortSignal): Promise<T> {
