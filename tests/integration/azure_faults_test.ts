@@ -88,7 +88,7 @@ for (const [what, fault, modes] of removalFaults) {
   }
 }
 
-Deno.test("reconciliation: a lost, a leaked and a wrong-port service made behind the engine's back are repaired", async () => {
+Deno.test("reconciliation: lost, leaked and wrong-port services and address entries made behind the engine's back are repaired", async () => {
   const emulator = startArmEmulator({ token: TOKEN, apiVersion: API_VERSION });
   const backend = await startBackend(emulator, {
     timeouts: {
@@ -121,6 +121,9 @@ Deno.test("reconciliation: a lost, a leaked and a wrong-port service made behind
       // Lost: the gateway forgot zl-a (and the addresses that used it).
       m.services.delete("zl-a");
       for (const loc of m.locations.values()) loc.delete("10.0.0.1");
+      // A lost address entry (zl-b's leader) and a leaked one (an address nobody routes to).
+      m.locations.get("192.168.0.1")!.delete("10.0.0.2");
+      m.locations.get("192.168.0.1")!.set("10.0.0.99", new Set(["zl-b"]));
       // Wrong port: zl-b's rule now forwards 9999.
       const lb = [...m.loadBalancers.values()].find((l) => l.name === "zl-b-lb")!;
       lb.properties.loadBalancingRules[0].properties.frontendPort = 9999;
