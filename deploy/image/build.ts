@@ -13,6 +13,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { compileArgs, IMAGE_PATHS, sourceEntrypoint } from "./entrypoint.ts";
 import { cycloneDx, type DebianPackage, lockedNpmPackages } from "./sbom.ts";
+import { toolPaths } from "../../tests/harness/tools.ts";
 import { type DenoInfo, isRuntimeIrrelevant, lockChanges, runtimeImports } from "./graph.ts";
 
 const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
@@ -195,7 +196,7 @@ async function writeEtc(rootfs: string): Promise<void> {
 }
 
 async function syftSbom(rootfs: string, output: string): Promise<boolean> {
-  const syft = join(Deno.env.get("HOME") ?? "/root", ".cache/zen-lead/tools/1/bin/syft");
+  const { syft } = toolPaths();
   if (!(await exists(syft))) {
     log(`no syft at ${syft} (bash tests/harness/build-tools.sh builds it): CycloneDX SBOM only`);
     return false;
