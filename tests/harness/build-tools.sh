@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the deploy tools from the Go module proxy with `go install`: helm, kustomize and syft at the versions
 # pinned in tools.env, and downloads the Go modules that carry the published CRD YAML used by the deploy tests
-# (Prometheus Operator, Argo CD). Binaries land in ~/.cache/zen-lead/tools/<recipe>/bin; a stamp makes a second
-# run a no-op. Prints which step runs and for how long.
+# (Prometheus Operator, Argo CD, Flux source-controller; Flux's helm-controller is not on the proxy, so its
+# HelmRelease CRD is a test fixture in tests/fixtures/crds/). Binaries land in ~/.cache/zen-lead/tools/<recipe>/bin;
+# a stamp makes a second run a no-op. Prints which step runs and for how long.
 #
 # Usage: build-tools.sh [--force] [--without-syft]
 # Env:   ZEN_LEAD_TOOLS_CACHE  cache root (default ~/.cache/zen-lead/tools)
@@ -37,10 +38,11 @@ GO=$(command -v go || true)
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:-} -buildvcs=false -mod=mod"
 
 tool_ok() { [[ -x $BIN/$1 && -f $OUT/$1.stamp && "$(cat "$OUT/$1.stamp")" == "$2" ]]; }
-crds_ok() { [[ -f $OUT/crds.stamp && "$(cat "$OUT/crds.stamp")" == "$PROMETHEUS_OPERATOR_VERSION $ARGOCD_VERSION" ]]; }
+CRDS_WANT="$PROMETHEUS_OPERATOR_VERSION $ARGOCD_VERSION $FLUX_SOURCE_CONTROLLER_VERSION"
+crds_ok() { [[ -f $OUT/crds.stamp && "$(cat "$OUT/crds.stamp")" == "$CRDS_WANT" ]]; }
 up_to_date() {
   [[ -z $FORCE ]] || return 1
-  tool_ok helm "$HELM_VERSION" && tool_ok kustomize "$KUSTOMIZE_VERSION" && crds_ok || return 1
+  [[ -x $BIN/helm && "$(cat "$OUT/helm.stamp" 2>/dev/null)" == "$HELM_VERSION"-k8s1.* ]] && tool_ok kustomize "$KUSTOMIZE_VERSION" && crds_ok || return 1
   [[ -z $WITH_SYFT ]] || tool_ok syft "$SYFT_VERSION"
 }
 
@@ -81,17 +83,24 @@ run_step() { # run_step NAME COMMAND...: runs in the background, prints progress
   log "$name: done in $(fmt_secs $(($(date +%s) - start)))"
 }
 
-install_tool() { # install_tool NAME PACKAGE VERSION [LDFLAGS]
-  local name=$1 pkg=$2 version=$3 ldflags=${4:-}
+install_tool() { # install_tool NAME PACKAGE STAMP [LDFLAGS] [MODULE_VERSION]: MODULE_VERSION defaults to STAMP
+  local name=$1 pkg=$2 version=$3 ldflags=${4:-} module_version=${5:-$3}
   tool_ok "$name" "$version" && { log "$name $version: cached"; return 0; }
-  build() { GOBIN=$BIN "$GO" install -trimpath -ldflags "-s -w $ldflags" "$pkg@$version"; }
+  build() { GOBIN=$BIN "$GO" install -trimpath -ldflags "-s -w $ldflags" "$pkg@$module_version"; }
   run_step "go install $name $version" build
   echo "$version" >"$OUT/$name.stamp"
 }
 
-# helm reports its version from these variables (set by its Makefile).
-install_tool helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
-  "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+# helm reports its version, and the Kubernetes version it assumes without a cluster (`helm template`, lint), from
+# these variables, as its Makefile sets them from its client-go (v0.MINOR.x is Kubernetes 1.MINOR).
+helm_mod=$("$GO" mod download -json "helm.sh/helm/v3@$HELM_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')
+helm_k8s_minor=$(sed -n 's/^[[:space:]]*k8s.io\/client-go v0\.\([0-9]*\)\..*/\1/p' "$helm_mod")
+[[ -n $helm_k8s_minor ]] || die "expected k8s.io/client-go in $helm_mod"
+HELM_LDFLAGS="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+  HELM_LDFLAGS+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$helm_k8s_minor"
+done
+install_tool helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION-k8s1.$helm_k8s_minor" "$HELM_LDFLAGS" "$HELM_VERSION"
 install_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION"
 if [[ -n $WITH_SYFT ]]; then
   install_tool syft github.com/anchore/syft/cmd/syft "$SYFT_VERSION" "-X main.version=$SYFT_VERSION"
@@ -111,11 +120,17 @@ fetch_crds() {
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
   [[ -f $dir/manifests/crds/application-crd.yaml ]] || die "expected manifests/crds/application-crd.yaml in $dir"
   cp "$dir/manifests/crds/application-crd.yaml" "$OUT/crds.tmp/argoproj.io_applications.yaml"
+  dir=$("$GO" mod download -json "github.com/fluxcd/source-controller@$FLUX_SOURCE_CONTROLLER_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+  for k in helmrepositories ocirepositories; do
+    [[ -f $dir/config/crd/bases/source.toolkit.fluxcd.io_$k.yaml ]] || die "expected source.toolkit.fluxcd.io_$k.yaml in $dir"
+    cp "$dir/config/crd/bases/source.toolkit.fluxcd.io_$k.yaml" "$OUT/crds.tmp/"
+  done
   rm -rf "$OUT/crds" && mv "$OUT/crds.tmp" "$OUT/crds"
 }
 if crds_ok; then log "CRDs: cached"; else
-  run_step "download CRD modules (prometheus-operator $PROMETHEUS_OPERATOR_VERSION, argo-cd $ARGOCD_VERSION)" fetch_crds
-  echo "$PROMETHEUS_OPERATOR_VERSION $ARGOCD_VERSION" >"$OUT/crds.stamp"
+  run_step "download CRD modules ($CRDS_WANT)" fetch_crds
+  echo "$CRDS_WANT" >"$OUT/crds.stamp"
 fi
 
 printf '%s\nbuilt in %ss on %s\n' "$WANT" "$(($(date +%s) - START))" "$(date -u +%FT%TZ)" >"$STAMP"
