@@ -80,7 +80,7 @@ export function plainManifests(render: { standard: Doc[]; namespaced: Doc[]; mon
       "deployment.yaml",
       file(
         "default values",
-        pick(render.standard, (d) => d.kind === "Deployment" || d.kind === "PodDisruptionBudget"),
+        pick(render.standard, (d) => ["Deployment", "PodDisruptionBudget", "Lease"].includes(d.kind)),
       ),
     ],
     [
