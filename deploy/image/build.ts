@@ -1,7 +1,7 @@
 /**
  * `deno task image`: builds `localhost/zen-lead:<version>` without pulling any base image. The root filesystem
  * is assembled here from pinned parts: glibc/libgcc files out of the Debian packages in debian-packages.txt,
- * the Deno runtime from the npm package @deno/linux-x64-glibc at the running Deno's version, a frozen
+ * the Deno runtime from the npm package @deno/linux-<arch>-glibc at the running Deno's version, a frozen
  * dependency cache of main.ts's module graph only (no test-only packages), and the source. With DENORT_BIN set,
  * the image carries the `deno compile` binary instead of the runtime, cache and source. buildah commits it
  * `FROM scratch`, USER 65532:65532, no shell. An SBOM (CycloneDX, and SPDX from syft when built) lands in
@@ -19,16 +19,15 @@ import { type DenoInfo, isRuntimeIrrelevant, lockChanges, runtimeImports } from 
 const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const OUT = join(ROOT, "dist", "image");
 const CACHE = join(Deno.env.get("HOME") ?? "/root", ".cache", "zen-lead", "image");
+/** This machine's architecture in the names Debian, npm and glibc use (the image is built for the host's). */
+const ARCH = Deno.build.arch === "aarch64"
+  ? { deb: "arm64", npm: "linux-arm64-glibc", triplet: "aarch64-linux-gnu", loader: "ld-linux-aarch64.so.1" }
+  : { deb: "amd64", npm: "linux-x64-glibc", triplet: "x86_64-linux-gnu", loader: "ld-linux-x86-64.so.2" };
 /** The files of the Debian packages that the Deno runtime links against (`ldd deno`). */
 const RUNTIME_FILES = [
-  "lib64/ld-linux-x86-64.so.2",
-  "lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
-  "lib/x86_64-linux-gnu/libc.so.6",
-  "lib/x86_64-linux-gnu/libm.so.6",
-  "lib/x86_64-linux-gnu/libdl.so.2",
-  "lib/x86_64-linux-gnu/librt.so.1",
-  "lib/x86_64-linux-gnu/libpthread.so.0",
-  "lib/x86_64-linux-gnu/libgcc_s.so.1",
+  ARCH.deb === "amd64" ? `lib64/${ARCH.loader}` : `lib/${ARCH.loader}`,
+  ...[ARCH.loader, "libc.so.6", "libm.so.6", "libdl.so.2", "librt.so.1", "libpthread.so.0", "libgcc_s.so.1"]
+    .map((f) => `lib/${ARCH.triplet}/${f}`),
 ];
 /** What of the repository runs in the controller (tests, bench and examples stay out). */
 const SOURCE_PATHS = [
@@ -102,7 +101,7 @@ async function pinnedDebianPackages(): Promise<{ name: string; version: string }
 async function debianPackage(p: { name: string; version: string }): Promise<string> {
   const dir = join(CACHE, "debs");
   await Deno.mkdir(dir, { recursive: true });
-  const file = join(dir, `${p.name}_${p.version.replace(/:/g, "%3a")}_amd64.deb`);
+  const file = join(dir, `${p.name}_${p.version.replace(/:/g, "%3a")}_${ARCH.deb}.deb`);
   if (await exists(file)) return file;
   log(`apt-get download ${p.name}=${p.version}`);
   const apt = ["-o", "DPkg::Lock::Timeout=600"];
@@ -150,7 +149,7 @@ async function addDebianFiles(rootfs: string): Promise<DebianPackage[]> {
       join(rootfs, "var/lib/dpkg/status.d", p.name),
       control.replace(/^(Package: .*)$/m, "$1\nStatus: install ok installed"),
     );
-    packages.push({ name: p.name, version: p.version, arch: field("Architecture") || "amd64" });
+    packages.push({ name: p.name, version: p.version, arch: field("Architecture") || ARCH.deb });
   }
   for (const f of RUNTIME_FILES) {
     if (!(await exists(join(rootfs, f)))) throw new Error(`no pinned Debian package provides /${f}`);
@@ -158,14 +157,14 @@ async function addDebianFiles(rootfs: string): Promise<DebianPackage[]> {
   return packages;
 }
 
-/** The Deno runtime out of the npm package @deno/linux-x64-glibc at this Deno's version (npm checks its integrity). */
+/** The Deno runtime out of the npm package @deno/linux-<arch>-glibc at this Deno's version (npm checks its integrity). */
 async function denoRuntime(version: string): Promise<string> {
   const dir = join(CACHE, `deno-${version}`);
   const bin = join(dir, "package", "deno");
   if (await exists(bin)) return bin;
   await Deno.mkdir(dir, { recursive: true });
-  log(`npm pack @deno/linux-x64-glibc@${version}`);
-  const name = (await run("npm", ["pack", "--silent", `@deno/linux-x64-glibc@${version}`], { cwd: dir }))
+  log(`npm pack @deno/${ARCH.npm}@${version}`);
+  const name = (await run("npm", ["pack", "--silent", `@deno/${ARCH.npm}@${version}`], { cwd: dir }))
     .trim();
   await run("tar", ["-xzf", join(dir, name), "-C", dir]);
   await Deno.remove(join(dir, name));
@@ -252,7 +251,14 @@ async function main(): Promise<void> {
   await Deno.writeTextFile(
     `${sbomBase}.cdx.json`,
     JSON.stringify(
-      cycloneDx({ version, deno: denoVersion, debs, npm: cachedNpm, compiled: !!denortBin }),
+      cycloneDx({
+        version,
+        deno: denoVersion,
+        denoPackage: `@deno/${ARCH.npm}`,
+        debs,
+        npm: cachedNpm,
+        compiled: !!denortBin,
+      }),
       null,
       2,
     ) +

@@ -54,6 +54,8 @@ export function integrityHash(integrity: string | undefined): { alg: string; con
 export interface SbomInput {
   version: string;
   deno: string;
+  /** The npm package the runtime came from, e.g. `@deno/linux-x64-glibc`. */
+  denoPackage: string;
   debs: DebianPackage[];
   npm: NpmPackage[];
   /** The image carries a `deno compile` binary rather than the runtime and the cache. */
@@ -71,7 +73,7 @@ export function cycloneDx(input: SbomInput): Record<string, unknown> {
     ...extra,
   });
   const components = [
-    component("application", "deno", input.deno, npmPurl("@deno/linux-x64-glibc", input.deno), {
+    component("application", "deno", input.deno, npmPurl(input.denoPackage, input.deno), {
       description: input.compiled ? "runtime inside the deno compile binary" : "Deno runtime",
       licenses: [{ license: { id: "MIT" } }],
     }),

@@ -106,6 +106,7 @@ Deno.test("SBOM: lockfile packages (peer variants folded), Debian packages and t
   const bom = cycloneDx({
     version: "0.1.0",
     deno: "2.9.6",
+    denoPackage: "@deno/linux-x64-glibc",
     debs: [{ name: "libc6", version: "2.36-9+deb12u14", arch: "amd64" }],
     npm,
     compiled: false,
