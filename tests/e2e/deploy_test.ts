@@ -214,6 +214,7 @@ Deno.test({
       [["--set", "controller.qps=0"], /qps/],
       [["--set", "watchNamespaces={Apps}"], /watchNamespaces/],
       [["--set", "imageTag=1.0"], /additional properties 'imageTag' not allowed/],
+      [["--set", "config.defaults.stategy=newest"], /additional properties 'stategy' not allowed/],
     ];
     for (const [args, want] of cases) {
       const r = await run(tools.helm, ["template", "zen-lead", CHART, ...args]);
@@ -243,7 +244,7 @@ Deno.test({
       "zen-lead",
       CHART,
       "--set",
-      "config.defaults.sticky=maybe",
+      "config.defaults.healthCheck=Not_A_Checker",
     ]);
     const cm = parseAllDocuments(bad).map((d) => d.toJS()).find((o) => o?.kind === "ConfigMap");
     assert.equal(parseConfigText(cm.data["config.yaml"]).ok, false);

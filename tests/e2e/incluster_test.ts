@@ -161,6 +161,14 @@ Deno.test({
       stdout: "piped",
     }).output();
     assert.equal(new TextDecoder().decode(user.stdout).trim(), "65532:65532");
+    // No shell and no test-only package in what the build committed.
+    const rootfs = join(ROOT, "dist/image/rootfs");
+    for (const sh of ["bin/sh", "bin/bash", "usr/bin/sh", "usr/bin/bash"]) {
+      await assert.rejects(Deno.lstat(join(rootfs, sh)), `no ${sh}`);
+    }
+    assert.deepEqual([...Deno.readDirSync(join(rootfs, "usr/bin"))].map((e) => e.name), ["deno"]);
+    const npm = [...Deno.readDirSync(join(rootfs, "deno-dir/npm/registry.npmjs.org"))].map((e) => e.name);
+    assert.ok(npm.includes("hono") && !npm.includes("fast-check"), `cached npm packages: ${npm.join(", ")}`);
   },
 });
 
