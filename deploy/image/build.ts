@@ -230,11 +230,22 @@ async function main(): Promise<void> {
   const npm = await lockedNpmPackages(join(ROOT, "deno.lock"));
   let cachedNpm: typeof npm = [];
   if (denortBin) {
+    // The binary is compiled from a staged copy with the same pruned config and cache as the source image,
+    // so it embeds only main.ts's graph.
+    const staging = join(OUT, "compile");
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    const app = join(staging, "app");
+    const denoDir = join(staging, "deno-dir");
+    await copySource(app);
+    await frozenCache(app, denoDir, denoJson);
     const binary = join(rootfs, IMAGE_PATHS.binary.slice(1));
     await Deno.mkdir(dirname(binary), { recursive: true });
     log(`deno ${compileArgs(startTask, binary).join(" ")}`);
-    await run(Deno.execPath(), compileArgs(startTask, binary), { env: { DENORT_BIN: denortBin } });
-    cachedNpm = npm; // the compiled binary embeds the graph's packages; the lock lists them
+    await run(Deno.execPath(), compileArgs(startTask, binary), {
+      cwd: app,
+      env: { DENORT_BIN: denortBin, DENO_DIR: denoDir, DENO_NO_UPDATE_CHECK: "1" },
+    });
+    cachedNpm = await presentIn(denoDir, npm);
   } else {
     const deno = await denoRuntime(denoVersion);
     await Deno.mkdir(join(rootfs, "usr/bin"), { recursive: true });

@@ -29,6 +29,7 @@ Deno.test("image entrypoint: the start task's flags plus --cached-only --frozen 
     "--allow-net",
     "--frozen",
     "--quiet",
+    "--no-check",
     "--output",
     "/out/zl",
     "main.ts",
