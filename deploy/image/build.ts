@@ -12,7 +12,7 @@
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { compileArgs, IMAGE_PATHS, sourceEntrypoint } from "./entrypoint.ts";
-import { cycloneDx, type DebianPackage, lockedNpmPackages } from "./sbom.ts";
+import { cycloneDx, DEBIAN_RELEASE, type DebianPackage, lockedNpmPackages } from "./sbom.ts";
 import { toolPaths } from "../../tests/harness/tools.ts";
 import { type DenoInfo, isRuntimeIrrelevant, lockChanges, runtimeImports } from "./graph.ts";
 
@@ -188,6 +188,12 @@ async function writeEtc(rootfs: string): Promise<void> {
     `root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:${UID}:${UID}:nonroot:/home/nonroot:/sbin/nologin\n`,
   );
   await Deno.writeTextFile(join(rootfs, "etc/group"), `root:x:0:\nnonroot:x:${UID}:\n`);
+  // Scanners (syft, trivy) match the Debian packages' advisories by this.
+  await Deno.writeTextFile(
+    join(rootfs, "etc/os-release"),
+    `PRETTY_NAME="zen-lead on Debian GNU/Linux ${DEBIAN_RELEASE} packages"\nNAME="Debian GNU/Linux"\n` +
+      `VERSION_ID="${DEBIAN_RELEASE}"\nID=debian\nHOME_URL="https://github.com/kube-zen/zen-lead"\n`,
+  );
   await Deno.mkdir(join(rootfs, "home/nonroot"), { recursive: true });
   await Deno.chown(join(rootfs, "home/nonroot"), UID, UID);
   await Deno.mkdir(join(rootfs, "tmp"), { recursive: true });
@@ -200,7 +206,16 @@ async function syftSbom(rootfs: string, output: string): Promise<boolean> {
     log(`no syft at ${syft} (bash tests/harness/build-tools.sh builds it): CycloneDX SBOM only`);
     return false;
   }
-  await run(syft, ["scan", `dir:${rootfs}`, "-q", "-o", `spdx-json=${output}`], {
+  // npm packages ship their own CI files; syft would list their GitHub Actions as image contents.
+  await run(syft, [
+    "scan",
+    `dir:${rootfs}`,
+    "-q",
+    "--exclude",
+    "./deno-dir/**/.github/**",
+    "-o",
+    `spdx-json=${output}`,
+  ], {
     env: { SYFT_CHECK_FOR_APP_UPDATE: "false" },
   });
   return true;

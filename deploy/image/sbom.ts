@@ -4,6 +4,9 @@
  * lockfile integrity hashes). Pure apart from reading deno.lock.
  */
 
+/** The Debian release whose packages debian-packages.txt pins (os-release in the image, purls in the SBOM). */
+export const DEBIAN_RELEASE = "12";
+
 export interface DebianPackage {
   name: string;
   version: string;
@@ -82,7 +85,9 @@ export function cycloneDx(input: SbomInput): Record<string, unknown> {
         "library",
         d.name,
         d.version,
-        `pkg:deb/debian/${d.name}@${encodeURIComponent(d.version)}?arch=${d.arch}&distro=debian-12`,
+        `pkg:deb/debian/${d.name}@${
+          encodeURIComponent(d.version)
+        }?arch=${d.arch}&distro=debian-${DEBIAN_RELEASE}`,
       )
     ),
     ...input.npm.map((p) =>
