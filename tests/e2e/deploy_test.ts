@@ -321,6 +321,62 @@ Deno.test({
 });
 
 Deno.test({
+  name: "helm install and uninstall over the predecessor's Lease: installs, uses it, leaves it as it was",
+  ...noSanitize,
+  async fn() {
+    const ns = "zl-upgrade";
+    await createNamespace(ns);
+    // controller-runtime's Lease, as the Go zen-lead's manager leaves it (not Helm's).
+    const lease = {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name: "zen-lead-controller-leader-election", namespace: ns },
+      spec: { holderIdentity: "zen-lead-5d8f_0a1b", leaseDurationSeconds: 15 },
+    };
+    await ok(cluster.binaries.kubectl, ["create", "-f", "-"], JSON.stringify(lease));
+    const uid = await ok(cluster.binaries.kubectl, [
+      "get",
+      "lease",
+      lease.metadata.name,
+      "-n",
+      ns,
+      "-o",
+      "jsonpath={.metadata.uid}",
+    ]);
+    const install = await run(tools.helm, ["install", "zen-lead", CHART, "-n", ns]);
+    assert.equal(install.code, 0, `helm install over an existing Lease: ${install.stderr}`);
+    await ok(tools.helm, ["uninstall", "zen-lead", "-n", ns, "--wait"]);
+    const after = await ok(cluster.binaries.kubectl, [
+      "get",
+      "lease",
+      lease.metadata.name,
+      "-n",
+      ns,
+      "-o",
+      "jsonpath={.metadata.uid}",
+    ]);
+    assert.equal(after, uid, "the predecessor's Lease is neither adopted nor deleted");
+    // Without one, the release brings its own Lease and takes it away again.
+    await ok(cluster.binaries.kubectl, ["delete", "lease", lease.metadata.name, "-n", ns]);
+    await ok(tools.helm, ["install", "zen-lead", CHART, "-n", ns]);
+    await ok(cluster.binaries.kubectl, ["get", "lease", lease.metadata.name, "-n", ns]);
+    await ok(tools.helm, [
+      "upgrade",
+      "zen-lead",
+      CHART,
+      "-n",
+      ns,
+      "--reuse-values",
+      "--set",
+      "controller.qps=20",
+    ]);
+    await ok(tools.helm, ["uninstall", "zen-lead", "-n", ns, "--wait"]);
+    const gone = await run(cluster.binaries.kubectl, ["get", "lease", lease.metadata.name, "-n", ns]);
+    assert.notEqual(gone.code, 0, "the release's Lease goes with the release");
+  },
+});
+
+Deno.test({
   name: "teardown",
   ...noSanitize,
   async fn() {
