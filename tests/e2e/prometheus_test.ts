@@ -15,6 +15,7 @@ import {
   startE2E,
   waitFor,
 } from "./_env.ts";
+import { families } from "./_metrics.ts";
 
 let env: E2E;
 let metricsPort = 0;
@@ -69,6 +70,25 @@ Deno.test({
     const r = await run("promtool", ["check", "metrics"], text);
     assert.equal(r.code, 0, r.out);
     assert.equal(r.out.trim(), "", r.out);
+  },
+});
+
+Deno.test({
+  name:
+    "the scrape's metric families (names, types, labels, HELP) are exactly those before OTLP (golden file)",
+  ...noSanitize,
+  async fn() {
+    // tests/e2e/golden/metric_families.txt was written by this test on main before the otlp exporter existed.
+    const golden = `${ROOT}tests/e2e/golden/metric_families.txt`;
+    const text = await waitFor("the failover counter", async () => {
+      const t = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return /zen_lead_failover_count_total\{/.test(t) ? t : undefined;
+    });
+    // Only the controller's own families: process_* / deno_* vary by platform.
+    const got = families(text).filter((l) => l.startsWith("zen_lead_"));
+    if (Deno.env.get("UPDATE_GOLDEN")) await Deno.writeTextFile(golden, got.join("\n") + "\n");
+    const want = (await Deno.readTextFile(golden)).trim().split("\n");
+    assert.deepEqual(got, want);
   },
 });
 
