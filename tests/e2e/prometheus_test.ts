@@ -98,7 +98,23 @@ Deno.test({
   async fn() {
     const r = await run("promtool", ["check", "rules", ROOT + "deploy/helm/zen-lead/files/alerts.yaml"]);
     assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /SUCCESS: 6 rules found/);
+    assert.match(r.out, /SUCCESS: 25 rules found/);
+  },
+});
+
+Deno.test({
+  name: "promtool test rules: every alert fires when it should and stays silent when it should not",
+  ...noSanitize,
+  async fn() {
+    const r = await run("promtool", ["test", "rules", ROOT + "tests/prometheus/alerts_test.yaml"]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /SUCCESS/);
+    // Every alert of the rule file has at least one test case.
+    const rules = await Deno.readTextFile(ROOT + "deploy/helm/zen-lead/files/alerts.yaml");
+    const tests = await Deno.readTextFile(ROOT + "tests/prometheus/alerts_test.yaml");
+    const alerts = [...rules.matchAll(/- alert: (\w+)/g)].map((m) => m[1]);
+    assert.equal(alerts.length, 10);
+    for (const a of alerts) assert.match(tests, new RegExp(`alertname: ${a}\n`), `no promtool test for ${a}`);
   },
 });
 
@@ -149,7 +165,7 @@ Deno.test({
         data: { groups: { rules: { name: string; health: string }[] }[] };
       };
       const all = rules.data.groups.flatMap((g) => g.rules);
-      assert.equal(all.length, 6);
+      assert.equal(all.length, 25);
       await waitFor(
         "rules evaluated without errors",
         () =>
