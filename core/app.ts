@@ -27,7 +27,10 @@ import { KubeEventRecorder } from "./controller/events.ts";
 import { KubeLeaderApi } from "./controller/kube_api.ts";
 import { LeaseElector } from "./election/lease.ts";
 import { type LeaseTimings, leaseTimingsProblem } from "./election/timings.ts";
-import { debugApp, healthApp, metricsApp, type RunningServer, serve } from "./http/servers.ts";
+import { debugApp, healthApp, metricsApp, type RunningServer, serve, type TlsPair } from "./http/servers.ts";
+import { metricsAuth } from "./http/metrics_auth.ts";
+import { selfSignedCert } from "./http/self_signed.ts";
+import { Hono } from "hono";
 import type { SettingsContext } from "./leader/settings.ts";
 import { settingsContextOf } from "./plugin/settings_context.ts";
 import { controllerStatus } from "./status/snapshot.ts";
@@ -284,10 +287,11 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   // Probe results and recent leader changes for `zen-lead explain` / `status`, which cannot see them otherwise.
   metricsRoutes.get("/status", (c) => c.json(controllerStatus(controller, identity)));
   servers.push(serve(
-    metricsRoutes,
+    settings.metricsSecure ? securedApp(metricsRoutes, client, log) : metricsRoutes,
     settings.metricsBindAddress,
     log,
     "metrics",
+    settings.metricsSecure ? await metricsTls(settings.metricsCertDir, identity) : undefined,
   ));
   servers.push(serve(
     healthApp({
@@ -395,6 +399,33 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       await tracing?.shutdown().catch((e) => log.warn("trace export at shutdown failed", { error: e }));
     },
   };
+}
+
+/** The metrics routes behind TokenReview + SubjectAccessReview (--metrics-secure). */
+function securedApp(routes: Hono, client: KubeClient, log: Logger): Hono {
+  const app = new Hono();
+  app.use("*", metricsAuth(client, log.child({ component: "metrics-auth" })));
+  app.route("/", routes);
+  return app;
+}
+
+/** tls.crt / tls.key from `dir`, or a self-signed certificate for this pod's names. */
+async function metricsTls(dir: string, identity: string): Promise<TlsPair> {
+  if (dir) {
+    try {
+      return {
+        cert: await Deno.readTextFile(`${dir.replace(/\/+$/, "")}/tls.crt`),
+        key: await Deno.readTextFile(`${dir.replace(/\/+$/, "")}/tls.key`),
+      };
+    } catch (e) {
+      throw new FlagError(
+        `flag --metrics-cert-dir: expected tls.crt and tls.key in ${dir} (readable by the process), ${
+          (e as Error).message
+        }`,
+      );
+    }
+  }
+  return await selfSignedCert(["localhost", "127.0.0.1", "::1", identity]);
 }
 
 /** Tracing from the OTEL_* variables: off (the API's no-op) unless an OTLP endpoint is set. */
