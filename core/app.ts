@@ -19,7 +19,7 @@ import { ConfigReloader } from "./config/reloader.ts";
 import { FlagError, flagsHelp, parseFlags } from "./config/flags.ts";
 import { parseAllowList } from "./plugin/module_policy.ts";
 import { readEnv } from "./config/env.ts";
-import { OTEL_ENV_VARS, tracingChoice, TracingConfigError } from "./tracing/config.ts";
+import { OTEL_ENV_VARS, tracingChoice, TracingConfigError, type TracingSection } from "./tracing/config.ts";
 import { startTracing, type TracingHandle } from "./tracing/setup.ts";
 import { type ControllerSettings, defaultSettings, resolveSettings } from "./config/settings.ts";
 import { LeaderController } from "./controller/controller.ts";
@@ -103,7 +103,8 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   }
   const logger = new RootLogger(settings.logLevel);
   const log = logger.child({ component: "zen-lead" });
-  const tracing = startTracingFrom(opts.env ?? readEnv(OTEL_ENV_VARS), log);
+  const otelEnv = opts.env ?? readEnv(OTEL_ENV_VARS);
+  let tracing = startTracingFrom(otelEnv, log);
   const metrics = new MetricsRegistry();
   metrics.gauge({
     name: "zen_lead_build_info",
@@ -230,8 +231,24 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     for (const b of kernel.names("backend")) kernel.backend(b)?.onStatus(statusListener);
   };
 
+  let tracingSection = "";
   reloader.onChange((applied) => {
     settings = applied.settings;
+    const section = JSON.stringify(applied.config.tracing ?? null);
+    if (section !== tracingSection) {
+      // The SDK is installed once per process: the first `tracing:` section starts it, later edits wait.
+      if (tracing && tracingSection !== "") {
+        log.info("tracing settings changed; they apply at the next restart");
+      }
+      tracingSection = section;
+      if (!tracing && applied.config.tracing) {
+        try {
+          tracing = startTracingFrom(otelEnv, log, applied.config.tracing);
+        } catch (e) {
+          log.warn("tracing section not applied", { error: e });
+        }
+      }
+    }
     configGeneration++;
     controller.reconciler.settingsMemo.setMax(settings.maxCacheSizePerNamespace);
     logger.setLevel(settings.logLevel);
@@ -429,9 +446,13 @@ async function metricsTls(dir: string, identity: string): Promise<TlsPair> {
 }
 
 /** Tracing from the OTEL_* variables: off (the API's no-op) unless an OTLP endpoint is set. */
-function startTracingFrom(env: Record<string, string | undefined>, log: Logger): TracingHandle | undefined {
+function startTracingFrom(
+  env: Record<string, string | undefined>,
+  log: Logger,
+  section?: TracingSection,
+): TracingHandle | undefined {
   try {
-    const choice = tracingChoice(env);
+    const choice = tracingChoice(env, section);
     if (!choice.enabled) {
       log.debug("tracing off", { why: choice.why });
       return undefined;
