@@ -20,7 +20,7 @@ import { FlagError, flagsHelp, parseFlags } from "./config/flags.ts";
 import { parseAllowList } from "./plugin/module_policy.ts";
 import { readEnv } from "./config/env.ts";
 import { OTEL_ENV_VARS, tracingChoice, TracingConfigError, type TracingSection } from "./tracing/config.ts";
-import { startTracing, type TracingHandle } from "./tracing/setup.ts";
+import type { TracingHandle } from "./tracing/setup.ts";
 import { type ControllerSettings, defaultSettings, resolveSettings } from "./config/settings.ts";
 import { LeaderController } from "./controller/controller.ts";
 import { KubeEventRecorder } from "./controller/events.ts";
@@ -104,7 +104,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   const logger = new RootLogger(settings.logLevel);
   const log = logger.child({ component: "zen-lead" });
   const otelEnv = opts.env ?? readEnv(OTEL_ENV_VARS);
-  let tracing = startTracingFrom(otelEnv, log);
+  let tracing = await startTracingFrom(otelEnv, log);
   const metrics = new MetricsRegistry();
   metrics.gauge({
     name: "zen_lead_build_info",
@@ -242,11 +242,10 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       }
       tracingSection = section;
       if (!tracing && applied.config.tracing) {
-        try {
-          tracing = startTracingFrom(otelEnv, log, applied.config.tracing);
-        } catch (e) {
-          log.warn("tracing section not applied", { error: e });
-        }
+        startTracingFrom(otelEnv, log, applied.config.tracing).then(
+          (t) => tracing = t,
+          (e) => log.warn("tracing section not applied", { error: e }),
+        );
       }
     }
     configGeneration++;
@@ -446,17 +445,19 @@ async function metricsTls(dir: string, identity: string): Promise<TlsPair> {
 }
 
 /** Tracing from the OTEL_* variables: off (the API's no-op) unless an OTLP endpoint is set. */
-function startTracingFrom(
+async function startTracingFrom(
   env: Record<string, string | undefined>,
   log: Logger,
   section?: TracingSection,
-): TracingHandle | undefined {
+): Promise<TracingHandle | undefined> {
   try {
     const choice = tracingChoice(env, section);
     if (!choice.enabled) {
       log.debug("tracing off", { why: choice.why });
       return undefined;
     }
+    // The SDK is loaded only when tracing is on: off costs neither its memory nor its start time.
+    const { startTracing } = await import("./tracing/setup.ts");
     return startTracing(choice.config, log);
   } catch (e) {
     if (e instanceof TracingConfigError) throw new FlagError(e.message);

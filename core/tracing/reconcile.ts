@@ -5,8 +5,7 @@
  */
 import { context, ROOT_CONTEXT, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Decision } from "../leader/decide.ts";
-import { defined, tracer } from "./spans.ts";
-import { KEEP_ATTRIBUTE } from "./sampler.ts";
+import { defined, KEEP_ATTRIBUTE, tracer } from "./spans.ts";
 
 export interface TriggerView {
   at: number;

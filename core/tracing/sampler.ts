@@ -22,8 +22,8 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import type { TracingConfig } from "./config.ts";
 
-/** Set on a span (true) to keep its trace whatever the ratio said. */
-export const KEEP_ATTRIBUTE = "zen_lead.failover";
+import { KEEP_ATTRIBUTE } from "./spans.ts";
+export { KEEP_ATTRIBUTE };
 
 /** Deterministic in the trace ID, as TraceIdRatioBased: the same trace is kept or not by every process. */
 export function ratioKeeps(traceId: string, ratio: number): boolean {

@@ -6,6 +6,9 @@ import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from
 
 export const tracer = trace.getTracer("zen-lead", "0.1.0");
 
+/** Set on a span (true) to keep its trace whatever the sampling ratio said (core/tracing/sampler.ts). */
+export const KEEP_ATTRIBUTE = "zen_lead.failover";
+
 /**
  * An HTTP client span (semantic conventions: `{method}`, url.full, server.*, http.response.status_code,
  * http.request.resend_count), a child of the active span. Only inside a traced operation (a reconcile, a

@@ -4,7 +4,6 @@
  * OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/metrics).
  */
 import * as v from "valibot";
-import { JsonMetricsSerializer, ProtobufMetricsSerializer } from "@opentelemetry/otlp-transformer";
 import { defineExporter } from "../../mod.ts";
 import { readEnv } from "../../core/config/env.ts";
 import {
@@ -13,8 +12,7 @@ import {
   parseKeyValueList,
   resourceOf,
 } from "../../core/tracing/config.ts";
-import { postOtlp } from "../../core/tracing/exporter.ts";
-import { toResourceMetrics } from "../../core/metrics/otlp_bridge.ts";
+import { postOtlp } from "../../core/tracing/otlp_http.ts";
 import { safeInterval } from "../../core/timers.ts";
 
 const httpUrl = v.pipe(v.string(), v.url(), v.regex(/^https?:\/\//, "expected an http(s) URL"));
@@ -35,7 +33,7 @@ export const otlpExporter = defineExporter({
     }),
     {},
   ),
-  setup: (ctx) => {
+  setup: async (ctx) => {
     const env = readEnv(OTEL_ENV_VARS);
     const o = ctx.options;
     const url = o.endpoint
@@ -68,6 +66,11 @@ export const otlpExporter = defineExporter({
     };
     const resource = resourceOf(env);
     const started = Date.now();
+    // Loaded only when pushing: without an endpoint the OTLP encoder costs nothing.
+    const { JsonMetricsSerializer, ProtobufMetricsSerializer } = await import(
+      "@opentelemetry/otlp-transformer"
+    );
+    const { toResourceMetrics } = await import("../../core/metrics/otlp_bridge.ts");
     const serializer = protocol === "http/json" ? JsonMetricsSerializer : ProtobufMetricsSerializer;
     let running = false;
     let lastError = 0;
