@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
 import { attr, type Collector, type OtlpSpan, startCollector } from "../harness/otelcol.ts";
+import { type ArmEmulator, startArmEmulator } from "../emulators/arm/emulator.ts";
+import { ConfigMaps } from "../../core/kube/paths.ts";
 import { startZenLeadProcess, type ZenLeadProcess } from "../harness/zen_lead_process.ts";
 import {
   CONTROLLER_NS,
@@ -23,6 +25,7 @@ import {
 
 let env: E2E;
 let collector: Collector;
+let arm: ArmEmulator;
 let zl: ZenLeadProcess | undefined;
 let ns = "";
 let first = "";
@@ -48,6 +51,7 @@ Deno.test({
   async fn() {
     env = await startE2E();
     collector = await startCollector();
+    arm = startArmEmulator();
   },
 });
 
@@ -78,6 +82,28 @@ Deno.test({
   name: "a failover with OTEL_* set: one trace from the pod event to the acknowledged slice write",
   ...noSanitize,
   async fn() {
+    // The Azure engine against the ARM emulator: its operations and ARM requests join the traces.
+    await env.client.create(ConfigMaps, {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "zen-lead-config", namespace: CONTROLLER_NS },
+      data: {
+        "config.yaml": [
+          "plugins:",
+          "  - name: azure-servicegateway",
+          "    options:",
+          "      subscriptionId: sub",
+          "      resourceGroup: rg",
+          "      serviceGatewayName: sgw",
+          "      virtualNetworkName: vnet",
+          "      location: westeurope",
+          `      armEndpoint: ${arm.url}`,
+          "      credential: { type: staticToken, token: test-token }",
+          "      timeouts: { pollIntervalMs: 10, orphanGraceMs: 300 }",
+          "",
+        ].join("\n"),
+      },
+    });
     zl = await controller({
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
       OTEL_SERVICE_NAME: "zen-lead-e2e",
@@ -92,7 +118,17 @@ Deno.test({
     ns = await env.cluster.newNamespace("otel");
     await env.kubelet.createPod(ns, { name: "a", labels: { app: "web" }, ports: HTTP_PORT });
     await env.kubelet.createPod(ns, { name: "b", labels: { app: "web" }, ports: HTTP_PORT });
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await env.client.create<Service>(
+      Services,
+      optedInService(ns, "web", {
+        type: "LoadBalancer",
+        annotations: { "zen-lead.io/backend": "azure-servicegateway" },
+      }),
+    );
+    await waitFor("the engine gave the Service its frontend", async () => {
+      const s = await env.client.get<Service>(Services, ns, "web");
+      return s.status?.loadBalancer?.ingress?.[0]?.ip;
+    }, 30_000);
     first = await waitFor("leader", async () => (await routedPods(env.client, ns, "web-leader"))?.[0]);
     const beforeFailover = Date.now();
     await env.kubelet.setPodReady(ns, first, false);
@@ -171,6 +207,25 @@ Deno.test({
       );
     }
 
+    // The engine's work for this failover and each ARM request it made, W3C trace context sent to ARM.
+    const armSpans = await waitFor("the failover's ARM requests in its trace", async () => {
+      const all = (await collector.spans()).filter((s) => s.traceId === root.traceId);
+      const found = all.filter((s) => attr(s.attributes, "cloud.provider") === "azure");
+      return found.length ? { all, found } : undefined;
+    }, 20_000);
+    const ids = new Map(armSpans.all.map((s) => [s.spanId, s]));
+    for (const s of armSpans.found) {
+      assert.equal(s.kind, 3);
+      assert.match(String(attr(s.attributes, "url.full")), /api-version=/);
+      assert.ok(attr(s.attributes, "http.response.status_code"));
+      const parent = ids.get(s.parentSpanId ?? "");
+      assert.match(parent?.name ?? "", /^servicegateway\./, `ARM span ${s.name} under ${parent?.name}`);
+      // Flags 00 here: at ratio 0 the trace is held, and kept only when the failover is known (after the send).
+      const sent = arm.requests.find((r) => r.traceparent?.startsWith(`00-${root.traceId}-${s.spanId}-0`));
+      assert.ok(sent, `ARM received no request with the traceparent of span ${s.spanId}`);
+    }
+    spans.splice(0, spans.length, ...armSpans.all);
+
     if (Deno.env.get("WRITE_TRACE_EXAMPLE")) {
       // The README's example: this very trace as the collector's file exporter wrote it.
       await Deno.writeTextFile(`${ROOT}docs/failover-trace.json`, JSON.stringify(spans, null, 1) + "\n");
@@ -229,5 +284,6 @@ Deno.test({
     await zl?.stop();
     await collector?.stop();
     await env?.stop();
+    await arm?.close();
   },
 });
