@@ -3,7 +3,7 @@
  * Lease election and the HTTP surfaces. `startZenLead` returns a handle (tests, demo, bench); `runController`
  * is the process entry that runs until SIGTERM.
  */
-import { type Logger, RootLogger } from "./log.ts";
+import { RootLogger } from "./log.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
 import { startProcessMetrics } from "./metrics/process.ts";
 import { KubeClient } from "./kube/client.ts";
@@ -19,18 +19,15 @@ import { ConfigReloader } from "./config/reloader.ts";
 import { FlagError, flagsHelp, parseFlags } from "./config/flags.ts";
 import { parseAllowList } from "./plugin/module_policy.ts";
 import { readEnv } from "./config/env.ts";
-import { OTEL_ENV_VARS, tracingChoice, TracingConfigError, type TracingSection } from "./tracing/config.ts";
-import type { TracingHandle } from "./tracing/setup.ts";
+import { OTEL_ENV_VARS } from "./tracing/config.ts";
+import { metricsTls, securedApp, startTracingFrom } from "./observability.ts";
 import { type ControllerSettings, defaultSettings, resolveSettings } from "./config/settings.ts";
 import { LeaderController } from "./controller/controller.ts";
 import { KubeEventRecorder } from "./controller/events.ts";
 import { KubeLeaderApi } from "./controller/kube_api.ts";
 import { LeaseElector } from "./election/lease.ts";
 import { type LeaseTimings, leaseTimingsProblem } from "./election/timings.ts";
-import { debugApp, healthApp, metricsApp, type RunningServer, serve, type TlsPair } from "./http/servers.ts";
-import { metricsAuth } from "./http/metrics_auth.ts";
-import { selfSignedCert } from "./http/self_signed.ts";
-import { Hono } from "hono";
+import { debugApp, healthApp, metricsApp, type RunningServer, serve } from "./http/servers.ts";
 import type { SettingsContext } from "./leader/settings.ts";
 import { settingsContextOf } from "./plugin/settings_context.ts";
 import { controllerStatus } from "./status/snapshot.ts";
@@ -415,54 +412,6 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       await tracing?.shutdown().catch((e) => log.warn("trace export at shutdown failed", { error: e }));
     },
   };
-}
-
-/** The metrics routes behind TokenReview + SubjectAccessReview (--metrics-secure). */
-function securedApp(routes: Hono, client: KubeClient, log: Logger): Hono {
-  const app = new Hono();
-  app.use("*", metricsAuth(client, log.child({ component: "metrics-auth" })));
-  app.route("/", routes);
-  return app;
-}
-
-/** tls.crt / tls.key from `dir`, or a self-signed certificate for this pod's names. */
-async function metricsTls(dir: string, identity: string): Promise<TlsPair> {
-  if (dir) {
-    try {
-      return {
-        cert: await Deno.readTextFile(`${dir.replace(/\/+$/, "")}/tls.crt`),
-        key: await Deno.readTextFile(`${dir.replace(/\/+$/, "")}/tls.key`),
-      };
-    } catch (e) {
-      throw new FlagError(
-        `flag --metrics-cert-dir: expected tls.crt and tls.key in ${dir} (readable by the process), ${
-          (e as Error).message
-        }`,
-      );
-    }
-  }
-  return await selfSignedCert(["localhost", "127.0.0.1", "::1", identity]);
-}
-
-/** Tracing from the OTEL_* variables: off (the API's no-op) unless an OTLP endpoint is set. */
-async function startTracingFrom(
-  env: Record<string, string | undefined>,
-  log: Logger,
-  section?: TracingSection,
-): Promise<TracingHandle | undefined> {
-  try {
-    const choice = tracingChoice(env, section);
-    if (!choice.enabled) {
-      log.debug("tracing off", { why: choice.why });
-      return undefined;
-    }
-    // The SDK is loaded only when tracing is on: off costs neither its memory nor its start time.
-    const { startTracing } = await import("./tracing/setup.ts");
-    return startTracing(choice.config, log);
-  } catch (e) {
-    if (e instanceof TracingConfigError) throw new FlagError(e.message);
-    throw e;
-  }
 }
 
 /** The process entry: runs until SIGTERM or SIGINT, then stops gracefully. */
