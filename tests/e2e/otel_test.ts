@@ -228,7 +228,7 @@ Deno.test({
 
     if (Deno.env.get("WRITE_TRACE_EXAMPLE")) {
       // The README's example: this very trace as the collector's file exporter wrote it.
-      await Deno.writeTextFile(`${ROOT}docs/failover-trace.json`, JSON.stringify(spans, null, 1) + "\n");
+      await Deno.writeTextFile(`${ROOT}docs/failover-trace.json`, JSON.stringify(spans, null, 2) + "\n");
     }
 
     // The controller's own log line of this failover names the trace.
