@@ -428,7 +428,7 @@ export class KubeClient {
     const signal = r.signal ? AbortSignal.any([r.signal, timeout]) : timeout;
     const errorContext = { operation: r.operation, method: r.method, path: r.path };
     const started = performance.now();
-    const span = startHttpSpan(r.method, new URL(this.transport.server.origin + r.path), {
+    const span = startHttpSpan(r.method, () => new URL(this.transport.server.origin + r.path), {
       "zen_lead.operation": r.operation,
     }, resendCount);
     const raw = this.rawRequest(r, signal);

@@ -5,7 +5,7 @@
  */
 import { context, ROOT_CONTEXT, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Decision } from "../leader/decide.ts";
-import { defined, KEEP_ATTRIBUTE, tracer } from "./spans.ts";
+import { defined, KEEP_ATTRIBUTE, tracer, tracingState } from "./spans.ts";
 
 export interface TriggerView {
   at: number;
@@ -19,6 +19,7 @@ export async function traceReconcile<T>(
   trigger: TriggerView | undefined,
   fn: () => Promise<T>,
 ): Promise<T> {
+  if (!tracingState.on) return await fn();
   const now = Date.now();
   const slash = key.indexOf("/");
   const span = tracer.startSpan(`reconcile ${key}`, {
@@ -56,6 +57,7 @@ export function traceDecision(
   started: number,
   probedOnDemand: number,
 ): void {
+  if (!tracingState.on) return;
   const active = trace.getActiveSpan();
   if (!active?.isRecording()) return;
   if (decision.failover) {

@@ -8,6 +8,7 @@ import type { TracingConfig } from "./config.ts";
 import { AsyncContextManager } from "./context.ts";
 import { FetchSpanExporter } from "./exporter.ts";
 import { KeepNotableProcessor, KeepNotableSampler } from "./sampler.ts";
+import { tracingState } from "./spans.ts";
 
 export interface TracingHandle {
   /** Exports what is buffered (tests, shutdown). */
@@ -39,6 +40,7 @@ export function startTracing(config: TracingConfig, log: Logger): TracingHandle 
   context.setGlobalContextManager(new AsyncContextManager());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
+  tracingState.on = true;
   log.info("tracing on", {
     url: config.url,
     protocol: config.protocol,

@@ -2,9 +2,20 @@
  * The spans zen-lead makes, through @opentelemetry/api: without an SDK (tracing off) every call below returns
  * a non-recording span at the cost of a function call.
  */
-import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import {
+  context,
+  INVALID_SPAN_CONTEXT,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
 
 export const tracer = trace.getTracer("zen-lead", "0.1.0");
+
+/** Set once the SDK is installed (setup.ts); while false every helper returns at its first line. */
+export const tracingState = { on: false };
 
 /** Set on a span (true) to keep its trace whatever the sampling ratio said (core/tracing/sampler.ts). */
 export const KEEP_ATTRIBUTE = "zen_lead.failover";
@@ -16,11 +27,12 @@ export const KEEP_ATTRIBUTE = "zen_lead.failover";
  */
 export function startHttpSpan(
   method: string,
-  url: URL,
+  urlOf: () => URL,
   extra: Record<string, string | number | undefined> = {},
   resendCount = 0,
 ): Span | undefined {
-  if (!trace.getActiveSpan()?.isRecording()) return undefined;
+  if (!tracingState.on || !trace.getActiveSpan()?.isRecording()) return undefined;
+  const url = urlOf();
   const attributes: Record<string, string | number> = {
     "http.request.method": method,
     "url.full": url.href,
@@ -66,6 +78,7 @@ export async function inSpan<T>(
   attributes: Record<string, string | number | boolean | undefined>,
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
+  if (!tracingState.on) return await fn(trace.wrapSpanContext(INVALID_SPAN_CONTEXT));
   return await tracer.startActiveSpan(name, { attributes: defined(attributes) }, async (span) => {
     try {
       return await fn(span);
@@ -89,6 +102,7 @@ export function defined(
 
 /** trace_id / span_id of the active recording span, for log lines. */
 export function logCorrelation(): { trace_id: string; span_id: string } | undefined {
+  if (!tracingState.on) return undefined;
   const span = trace.getActiveSpan();
   if (!span?.isRecording()) return undefined;
   const sc = span.spanContext();

@@ -162,7 +162,7 @@ Deno.test("the ratio decision is a function of the trace ID, near the ratio over
 });
 
 Deno.test("with no SDK installed (no OTEL_*), the helpers do nothing: no span, no header, fn runs as is", async () => {
-  assert.equal(startHttpSpan("GET", new URL("https://api:6443/api")), undefined);
+  assert.equal(startHttpSpan("GET", () => new URL("https://api:6443/api")), undefined);
   assert.deepEqual(traceHeaders(undefined), {});
   const out = await traceReconcile(
     "ns/web",

@@ -14,7 +14,7 @@ export function armTracingPolicy(): PipelinePolicy {
       sent.set(request, resendCount + 1);
       const span = startHttpSpan(
         request.method,
-        new URL(request.url),
+        () => new URL(request.url),
         { "cloud.provider": "azure" },
         resendCount,
       );
