@@ -9,20 +9,27 @@ import { startProcessMetrics } from "./metrics/process.ts";
 import { KubeClient } from "./kube/client.ts";
 import { loadCredentials } from "./kube/kubeconfig.ts";
 import { dropManagedFields, Informer } from "./kube/informer.ts";
-import { ConfigMaps, Events, Services } from "./kube/paths.ts";
-import type { ConfigMap, KubeObject } from "./kube/types.ts";
+import { ConfigMaps, Services } from "./kube/paths.ts";
+import type { ConfigMap } from "./kube/types.ts";
 import { PluginKernel } from "./plugin/kernel.ts";
 import { registeredPlugins } from "./plugin/registry.ts";
 import { LeadershipState } from "./plugin/leadership.ts";
 import type { PluginDefinition } from "./plugin/types.ts";
 import { ConfigReloader } from "./config/reloader.ts";
 import { FlagError, flagsHelp, parseFlags } from "./config/flags.ts";
+import { parseAllowList } from "./plugin/module_policy.ts";
+import { readEnv } from "./config/env.ts";
 import { type ControllerSettings, defaultSettings, resolveSettings } from "./config/settings.ts";
 import { LeaderController } from "./controller/controller.ts";
+import { KubeEventRecorder } from "./controller/events.ts";
+import { KubeLeaderApi } from "./controller/kube_api.ts";
 import { LeaseElector } from "./election/lease.ts";
 import { type LeaseTimings, leaseTimingsProblem } from "./election/timings.ts";
 import { debugApp, healthApp, metricsApp, type RunningServer, serve } from "./http/servers.ts";
 import type { SettingsContext } from "./leader/settings.ts";
+import { settingsContextOf } from "./plugin/settings_context.ts";
+import { controllerStatus } from "./status/snapshot.ts";
+import { type StatusPage, statusPage } from "./status/ui/app.ts";
 import { builtinStrategies } from "../strategies/mod.ts";
 import { builtinHealthCheckers } from "../health/mod.ts";
 import { builtinPlugins as builtinOtherPlugins } from "../plugins/mod.ts";
@@ -52,6 +59,8 @@ export interface ZenLeadHandle {
   metrics: MetricsRegistry;
   metricsPort: number;
   healthPort: number;
+  /** Port of the status page; undefined when --ui-bind-address is not set. */
+  uiPort?: number;
   identity: string;
   /** The replica election (absent with --leader-elect=false). */
   elector?: LeaseElector;
@@ -62,7 +71,7 @@ export interface ZenLeadHandle {
 }
 
 export async function startZenLead(argv: readonly string[], opts: StartOptions = {}): Promise<ZenLeadHandle> {
-  const env = opts.env ?? Deno.env.toObject();
+  const env = opts.env ?? readEnv();
   const defaults = defaultSettings(env);
   const flags = parseFlags(argv, env);
   if (flags.help) {
@@ -80,6 +89,12 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     throw new FlagError(
       `flags --leader-elect-lease-duration, --leader-elect-renew-deadline, --leader-elect-retry-period: ${timingProblem}`,
     );
+  }
+  let moduleAllow;
+  try {
+    moduleAllow = parseAllowList(settings.pluginModuleAllow, Deno.cwd());
+  } catch (e) {
+    throw new FlagError((e as Error).message);
   }
   const logger = new RootLogger(settings.logLevel);
   const log = logger.child({ component: "zen-lead" });
@@ -125,6 +140,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     metrics,
     leadership,
   });
+  const configEvents = new KubeEventRecorder(KubeLeaderApi.eventSink(eventsClient), logger);
   const configTarget = {
     kind: "ConfigMap",
     namespace: settings.configMapNamespace,
@@ -136,41 +152,20 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     metrics,
     flags: flags.settings,
     defaults,
-    recordEvent: async (reason, message) => {
-      const stamp = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
-      await client.create<KubeObject>(Events, {
-        apiVersion: "v1",
-        kind: "Event",
-        metadata: { generateName: `${configTarget.name}.`, namespace: configTarget.namespace },
-        involvedObject: { apiVersion: "v1", ...configTarget, uid: configMapUID },
+    moduleAllow,
+    // The same series and spam filter as the controller's Events: a refused version seen again (a relist, a
+    // restart) continues its Event instead of adding one.
+    recordEvent: (reason, message) =>
+      configEvents.record(
+        { apiVersion: "v1", ...configTarget, uid: configMapUID },
+        "Warning",
         reason,
-        message: message.length > 1024 ? message.slice(0, 1021) + "..." : message,
-        type: "Warning",
-        count: 1,
-        firstTimestamp: stamp,
-        lastTimestamp: stamp,
-        source: { component: "zen-lead", host: Deno.hostname() },
-      } as KubeObject).catch((e) => log.warn("could not record configuration event", { error: e }));
-    },
+        message,
+      ),
   });
   let configMapUID: string | undefined;
 
-  const settingsContext = (): SettingsContext => {
-    const d = reloader.current?.config.defaults ?? {};
-    return {
-      defaultStrategy: d.strategy ?? "oldest",
-      defaultSticky: d.sticky ?? true,
-      defaultHealthCheck: d.healthCheck ?? "ready",
-      defaultFailMode: "open",
-      strategyDefaults: (d.strategyOptions ?? {}) as Record<string, Record<string, unknown>>,
-      strategies: kernel.names("strategy"),
-      strategyOptionsSchema: (n) => kernel.strategy(n).optionsSchema,
-      healthTypes: kernel.names("health"),
-      healthChecker: (n) => kernel.has("health", n) ? kernel.health(n) : undefined,
-      backends: kernel.names("backend"),
-      defaultBackend: d.backend,
-    };
-  };
+  const settingsContext = (): SettingsContext => settingsContextOf(kernel, reloader.current?.config.defaults);
 
   let elector: LeaseElector | undefined;
   let configGeneration = 0;
@@ -254,10 +249,13 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       await reloader.apply(undefined);
     }
   };
+  // No ConfigMap text may stop the process: whatever an apply throws is logged, never left unhandled.
+  const applySafely = (cm: ConfigMap | undefined) =>
+    void applyConfig(cm).catch((e) => log.error("applying the ConfigMap failed", { error: e }));
   configInformer.addHandlers({
-    add: (cm) => void applyConfig(cm),
-    update: (_o, cm) => void applyConfig(cm),
-    delete: () => void applyConfig(undefined),
+    add: (cm) => applySafely(cm),
+    update: (_o, cm) => applySafely(cm),
+    delete: () => applySafely(undefined),
   });
   configInformer.run(abort.signal).catch((e) => log.error("config informer stopped", { error: e }));
   await configInformer.waitForSync(abort.signal);
@@ -265,14 +263,17 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   while (!reloader.current) await new Promise((r) => setTimeout(r, 10));
 
   const servers: RunningServer[] = [];
-  servers.push(serve(
-    metricsApp(
-      () => kernel.exporters(),
-      debugApp(
-        () => kernel.names("backend").map((n) => kernel.backend(n)),
-        () => ({ deadletters: () => controller.queue.deadLetters() }),
-      ),
+  const metricsRoutes = metricsApp(
+    () => kernel.exporters(),
+    debugApp(
+      () => kernel.names("backend").map((n) => kernel.backend(n)),
+      () => ({ deadletters: () => controller.queue.deadLetters() }),
     ),
+  );
+  // Probe results and recent leader changes for `zen-lead explain` / `status`, which cannot see them otherwise.
+  metricsRoutes.get("/status", (c) => c.json(controllerStatus(controller, identity)));
+  servers.push(serve(
+    metricsRoutes,
     settings.metricsBindAddress,
     log,
     "metrics",
@@ -292,6 +293,25 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     log,
     "health",
   ));
+
+  // The status page is off unless --ui-bind-address is set; it has the metrics endpoint's protection (none yet).
+  let ui: StatusPage | undefined;
+  let uiServer: RunningServer | undefined;
+  if (settings.uiBindAddress) {
+    ui = statusPage({
+      controller,
+      identity,
+      settingsContext,
+      configDefaults: () => reloader.current?.config.defaults,
+      configuration: () =>
+        reloader.current?.resourceVersion
+          ? `ConfigMap ${configTarget.namespace}/${configTarget.name} (resourceVersion ${reloader.current.resourceVersion})`
+          : "no ConfigMap: built-in defaults",
+      strategy: (n) => kernel.strategy(n),
+    });
+    uiServer = serve(ui.app, settings.uiBindAddress, log, "status page");
+    servers.push(uiServer);
+  }
 
   await controller.start(abort.signal);
   log.info("caches synced", { services: controller.services.size, pods: controller.pods.size });
@@ -340,6 +360,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     elector,
     metricsPort: servers[0].port,
     healthPort: servers[1].port,
+    uiPort: uiServer?.port,
     identity,
     leading,
     async stop(graceMs = 10_000) {
@@ -354,6 +375,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       }
       abort.abort();
       await kernel.close();
+      ui?.close();
       await Promise.all(servers.map((s) => s.close()));
       stopProcessMetrics();
       client.close();

@@ -25,10 +25,25 @@ interface RootState {
 const encoder = new TextEncoder();
 const stderrSink: LogSink = (line) => Deno.stderr.writeSync(encoder.encode(line + "\n"));
 
-/** Errors serialise to their message (and cause) instead of `{}`. */
+/** The longest string a log field (or the message) keeps: a 20 KB annotation must not make an 80 KB line. */
+export const MAX_LOG_FIELD = 1024;
+
+function bounded(text: string): string {
+  return text.length > MAX_LOG_FIELD
+    ? `${text.slice(0, MAX_LOG_FIELD)}…(${text.length - MAX_LOG_FIELD} more characters)`
+    : text;
+}
+
+/** Errors serialise to their message (and cause) instead of `{}`; strings are cut to MAX_LOG_FIELD. */
 function plain(value: unknown): unknown {
   if (value instanceof Error) {
-    return value.cause === undefined ? value.message : `${value.message} (cause: ${plain(value.cause)})`;
+    return bounded(
+      value.cause === undefined ? value.message : `${value.message} (cause: ${plain(value.cause)})`,
+    );
+  }
+  if (typeof value === "string") return bounded(value);
+  if (Array.isArray(value) && value.length > 50) {
+    return [...value.slice(0, 50), `…(${value.length - 50} more)`];
   }
   return value;
 }
@@ -38,7 +53,7 @@ class JsonLogger implements Logger {
 
   private write(level: LogLevel, msg: string, fields?: LogFields): void {
     if (order[level] < order[this.root.level]) return;
-    const record: LogFields = { time: new Date().toISOString(), level, msg };
+    const record: LogFields = { time: new Date().toISOString(), level, msg: bounded(msg) };
     for (const [k, v] of Object.entries(this.fields)) record[k] = plain(v);
     if (fields) { for (const [k, v] of Object.entries(fields)) if (v !== undefined) record[k] = plain(v); }
     this.root.sink(JSON.stringify(record));

@@ -1,6 +1,7 @@
 /**
  * An example of a user's leader strategy in one file: pods in a preferred zone lead first, oldest first within
- * each group. Load it from source by listing it in the ConfigMap:
+ * each group. Load it from source (the controller started with `--plugin-module-allow=./examples/`) by listing
+ * it in the ConfigMap:
  *
  * ```yaml
  * plugins:

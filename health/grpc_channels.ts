@@ -14,6 +14,7 @@ import {
   SERVING,
   SERVING_STATUS,
 } from "./grpc_codec.ts";
+import { safeTimeout } from "../core/timers.ts";
 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // A pod that comes back must be seen within about a probe interval, not after grpc's 120 s maximum backoff.
@@ -56,7 +57,7 @@ function closeWhenIdle(c: Channel): void {
     c.closing = true;
     return;
   }
-  setTimeout(() => c.client.close(), CLOSE_AFTER_DRAIN_MS);
+  safeTimeout(() => c.client.close(), CLOSE_AFTER_DRAIN_MS);
 }
 
 export class GrpcChannels {

@@ -9,6 +9,7 @@ import type { HealthResult } from "../core/plugin/types.ts";
 import type { Logger } from "../core/log.ts";
 import { abortReason } from "./_abort.ts";
 import { PROBER_FLAG, type ProberReply, type ProberRequest, readLines } from "./grpc_prober_protocol.ts";
+import { safeTimeout } from "../core/timers.ts";
 
 interface Pending {
   request: Extract<ProberRequest, { op: "check" }>;
@@ -17,12 +18,37 @@ interface Pending {
   retried: boolean;
 }
 
-/** How the prober process is started: the zen-lead binary itself, or `deno run` of the prober module. */
-function proberCommand(): { cmd: string; args: string[] } {
-  if (Deno.build.standalone) return { cmd: Deno.execPath(), args: [PROBER_FLAG] };
+/** The prober's own permissions: the network (to reach pods) and nothing else. */
+export const PROBER_PERMISSIONS = ["--frozen", "--no-prompt", "--allow-net", "--ignore-env", "--deny-import"];
+
+/**
+ * How the prober process is started: the zen-lead binary itself, or `deno run` of the prober module. `--allow-run`
+ * names the runtime as found on PATH (`deno`, or the binary's name), which may be a link to the real path that
+ * Deno.execPath() reports; so the real path is tried first and the PATH name after it.
+ */
+function proberCommands(): { cmd: string; args: string[] }[] {
+  const exec = Deno.execPath();
+  if (Deno.build.standalone) {
+    const args = [PROBER_FLAG];
+    return [{ cmd: exec, args }, { cmd: exec.slice(exec.lastIndexOf("/") + 1), args }];
+  }
   const config = fileURLToPath(new URL("../deno.json", import.meta.url));
   const main = fileURLToPath(new URL("./grpc_prober_main.ts", import.meta.url));
-  return { cmd: Deno.execPath(), args: ["run", "--quiet", "-A", "--config", config, main] };
+  const args = ["run", "--quiet", ...PROBER_PERMISSIONS, "--config", config, main];
+  return [{ cmd: exec, args }, { cmd: "deno", args }];
+}
+
+function spawnProber(): Deno.ChildProcess {
+  let last: unknown;
+  for (const { cmd, args } of proberCommands()) {
+    try {
+      return new Deno.Command(cmd, { args, stdin: "piped", stdout: "piped", stderr: "inherit" }).spawn();
+    } catch (error) {
+      last = error;
+      if (!(error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  throw last;
 }
 
 /** A prober that exits within this long of starting, twice in a row, is restarted only after a pause. */
@@ -114,8 +140,7 @@ export class GrpcProber {
 
   private ensure(): void {
     if (this.child || this.closed) return;
-    const { cmd, args } = proberCommand();
-    const child = new Deno.Command(cmd, { args, stdin: "piped", stdout: "piped", stderr: "inherit" }).spawn();
+    const child = spawnProber();
     this.child = child;
     this.writer = child.stdin.getWriter();
     this.startedAt = Date.now();
@@ -165,7 +190,7 @@ export class GrpcProber {
       for (const p of this.pending.values()) this.send(p.request);
     };
     // A crash loop gets a pause rather than a busy restart; pending checks time out meanwhile.
-    if (this.quickExits >= 2) setTimeout(resend, CRASH_LOOP_MS);
+    if (this.quickExits >= 2) safeTimeout(resend, CRASH_LOOP_MS);
     else resend();
   }
 }

@@ -8,7 +8,7 @@ import { describeIssues } from "../plugin/issues.ts";
 import type { StagedPlugins } from "../plugin/kernel.ts";
 import type { PluginKind } from "../plugin/types.ts";
 import { CONFIG_KEY } from "./parse.ts";
-import type { ServiceDefaults } from "./schema.ts";
+import type { ServiceDefaults, ZenLeadConfig } from "./schema.ts";
 
 function unknownName(
   path: string,
@@ -78,6 +78,38 @@ export function serviceDefaultsProblems(
         }
       }
     }
+  }
+  return problems;
+}
+
+/**
+ * Names in `defaults:` checked before any module is imported: each must be a registered plugin of that kind
+ * that the entries leave on, or the name of a `module:` entry (whose kind the staged check confirms later).
+ */
+export function defaultsNameProblems(
+  config: ZenLeadConfig,
+  registeredOfKind: (kind: PluginKind) => readonly string[],
+): string[] {
+  const d = config.defaults;
+  if (!d) return [];
+  const entries = config.plugins ?? [];
+  const moduleNames = entries.filter((e) => e.module !== undefined).map((e) => e.name);
+  const off = new Set(entries.filter((e) => e.enabled === false).map((e) => e.name));
+  const problems: string[] = [];
+  const check = (path: string, kind: PluginKind, name: string | undefined) => {
+    if (name === undefined) return;
+    const known = [...registeredOfKind(kind).filter((n) => !off.has(n)), ...moduleNames].sort();
+    if (known.includes(name)) return;
+    problems.push(
+      `${CONFIG_KEY}: ${path}: expected one of the enabled ${kind} plugins [${known.join(", ")}], ` +
+        `received "${name}"`,
+    );
+  };
+  check("defaults.strategy", "strategy", d.strategy);
+  check("defaults.backend", "backend", d.backend);
+  if (d.healthCheck !== undefined) check("defaults.healthCheck", "health", d.healthCheck.split(":")[0]);
+  for (const name of Object.keys(d.strategyOptions ?? {})) {
+    check(`defaults.strategyOptions.${name}`, "strategy", name);
   }
   return problems;
 }

@@ -4,6 +4,8 @@
  */
 import { LOG_LEVELS, type LogLevel } from "../log.ts";
 import { parseGoDuration } from "../leader/duration.ts";
+import { ALLOW_FLAG, parseAllowList } from "../plugin/module_policy.ts";
+import { type Range, rangeProblem, RANGES, rangeText } from "./ranges.ts";
 import type { ControllerSettings } from "./settings.ts";
 
 export class FlagError extends Error {
@@ -13,7 +15,7 @@ export class FlagError extends Error {
   }
 }
 
-type Kind = "string" | "bool" | "int" | "number" | "logLevel" | "namespaces" | "duration";
+type Kind = "string" | "bool" | "int" | "number" | "logLevel" | "namespaces" | "allowList" | "duration";
 
 interface FlagDef {
   readonly flag: string;
@@ -21,6 +23,8 @@ interface FlagDef {
   readonly kind: Kind;
   readonly help: string;
   readonly env?: string;
+  /** The valid range of a number (ranges.ts), the same as in the ConfigMap. */
+  readonly range?: Range;
 }
 
 const FLAGS: readonly FlagDef[] = [
@@ -30,6 +34,12 @@ const FLAGS: readonly FlagDef[] = [
     field: "healthProbeBindAddress",
     kind: "string",
     help: "address of /healthz and /readyz",
+  },
+  {
+    flag: "ui-bind-address",
+    field: "uiBindAddress",
+    kind: "string",
+    help: "address of the read-only status page (off unless set)",
   },
   {
     flag: "leader-elect",
@@ -72,26 +82,30 @@ const FLAGS: readonly FlagDef[] = [
   {
     flag: "max-cache-size-per-namespace",
     field: "maxCacheSizePerNamespace",
+    range: RANGES.maxCacheSizePerNamespace,
     kind: "int",
     help: "cached leader decisions per namespace",
   },
   {
     flag: "max-concurrent-reconciles",
     field: "maxConcurrentReconciles",
+    range: RANGES.maxConcurrentReconciles,
     kind: "int",
     help: "Services reconciled at once",
   },
-  { flag: "qps", field: "qps", kind: "number", help: "API requests per second" },
-  { flag: "burst", field: "burst", kind: "int", help: "API request burst" },
+  { flag: "qps", field: "qps", kind: "number", range: RANGES.qps, help: "API requests per second" },
+  { flag: "burst", field: "burst", kind: "int", range: RANGES.burst, help: "API request burst" },
   {
     flag: "cache-update-timeout-seconds",
     field: "cacheUpdateTimeoutSeconds",
+    range: RANGES.cacheUpdateTimeoutSeconds,
     kind: "number",
     help: "how long to wait for the cache to see our own writes",
   },
   {
     flag: "api-timeout-seconds",
     field: "apiTimeoutSeconds",
+    range: RANGES.apiTimeoutSeconds,
     kind: "number",
     help: "timeout of one API call",
   },
@@ -109,6 +123,14 @@ const FLAGS: readonly FlagDef[] = [
     env: "WATCH_NAMESPACE",
     kind: "namespaces",
     help: "comma-separated namespaces to watch; empty means all",
+  },
+  {
+    flag: ALLOW_FLAG.slice(2),
+    field: "pluginModuleAllow",
+    kind: "allowList",
+    help:
+      "comma-separated directories and URL prefixes from which the ConfigMap's plugin `module:` entries " +
+      "may load (URLs also need an integrity hash); empty loads none",
   },
   {
     flag: "kubeconfig",
@@ -129,7 +151,7 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function convert(def: FlagDef, raw: string, source: string): unknown {
   const bad = (expected: string) =>
-    new FlagError(`${source}: expected ${expected}, received ${JSON.stringify(raw)}`);
+    new FlagError(`${source}: expected ${expected}, received ${JSON.stringify(raw.slice(0, 200))}`);
   switch (def.kind) {
     case "string":
       if (raw === "") throw bad("a non-empty value");
@@ -138,14 +160,14 @@ function convert(def: FlagDef, raw: string, source: string): unknown {
       if (raw === "true" || raw === "1") return true;
       if (raw === "false" || raw === "0") return false;
       throw bad("true or false");
-    case "int": {
-      const n = Number(raw);
-      if (raw.trim() === "" || !Number.isInteger(n) || n < 1) throw bad("a whole number >= 1");
-      return n;
-    }
+    case "int":
     case "number": {
-      const n = Number(raw);
-      if (raw.trim() === "" || !Number.isFinite(n) || n <= 0) throw bad("a number > 0");
+      const range = def.range ?? { min: 1, max: Number.MAX_SAFE_INTEGER, integer: def.kind === "int" };
+      const n = raw.trim() === "" ? NaN : Number(raw);
+      const problem = rangeProblem(source, n, range);
+      if (problem) {
+        throw new FlagError(problem.replace(/received .*$/, `received ${JSON.stringify(raw.slice(0, 200))}`));
+      }
       return n;
     }
     case "duration": {
@@ -159,6 +181,13 @@ function convert(def: FlagDef, raw: string, source: string): unknown {
     case "logLevel":
       if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw bad(`one of ${LOG_LEVELS.join(", ")}`);
       return raw as LogLevel;
+    case "allowList":
+      try {
+        parseAllowList(raw, "/");
+      } catch (e) {
+        throw new FlagError(`${source}: ${(e as Error).message.replace(`${ALLOW_FLAG}: `, "")}`);
+      }
+      return raw;
     case "namespaces": {
       const list = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
       const wrong = list.find((ns) => !DNS_LABEL.test(ns));
@@ -250,7 +279,8 @@ export function flagsHelp(defaults: ControllerSettings): string {
       : value;
     const env = f.env ? ` (env ${f.env})` : "";
     return `  --${f.flag}${f.kind === "bool" ? "[=true|false]" : "=<value>"}${env}\n      ${f.help}` +
-      (shown === undefined || shown === "" ? "" : ` (default ${shown})`);
+      (shown === undefined || shown === "" ? "" : ` (default ${shown})`) +
+      (f.range ? `; ${rangeText(f.range)}` : "");
   });
   return ["Usage: zen-lead [flags]", "", "Flags:", ...lines, "  --help", "      show this text", ""].join(
     "\n",

@@ -9,9 +9,10 @@ import type { Counter, MetricsRegistry } from "../metrics/registry.ts";
 import { canonicalJson } from "../plugin/canonical.ts";
 import { errorText, PluginConfigError } from "../plugin/errors.ts";
 import type { KernelChange, PluginKernel, PluginSpec } from "../plugin/kernel.ts";
-import { loadPlugin } from "../plugin/loader.ts";
+import { type ApprovedModule, loadPlugin } from "../plugin/loader.ts";
+import { type AllowPrefix, decideModule } from "../plugin/module_policy.ts";
 import type { PluginDefinition } from "../plugin/types.ts";
-import { serviceDefaultsProblems } from "./checks.ts";
+import { defaultsNameProblems, serviceDefaultsProblems } from "./checks.ts";
 import { CONFIG_KEY, parseConfigText } from "./parse.ts";
 import type { ZenLeadConfig } from "./schema.ts";
 import { type ControllerSettings, resolveSettings } from "./settings.ts";
@@ -31,7 +32,8 @@ export type ApplyResult =
   | { ok: true; applied: AppliedConfig; changes: KernelChange["changes"]; unchanged: boolean }
   | { ok: false; reason: string; problems: readonly string[] };
 
-export type PluginLoader = (name: string, specifier: string, baseDir: string) => Promise<PluginDefinition>;
+/** Imports an entry's module once the policy allowed it (tests replace it). */
+export type PluginLoader = (name: string, module: ApprovedModule) => Promise<PluginDefinition>;
 
 export interface ReloaderOptions {
   readonly kernel: PluginKernel;
@@ -44,6 +46,8 @@ export interface ReloaderOptions {
   readonly defaults: ControllerSettings;
   /** Base of relative `module:` paths (default: the working directory). */
   readonly baseDir?: string;
+  /** `--plugin-module-allow`: where `module:` entries may load from; empty (the default) loads none. */
+  readonly moduleAllow?: readonly AllowPrefix[];
   /** Replaces the module loader (tests). */
   readonly load?: PluginLoader;
 }
@@ -83,7 +87,14 @@ export class ConfigReloader {
 
   /** Validates and applies one version of the ConfigMap (undefined: there is none, so defaults apply). */
   apply(configMap: ConfigMap | undefined): Promise<ApplyResult> {
-    const run = this.queue.then(() => this.applyNow(configMap));
+    const run = this.queue.then(() =>
+      this.applyNow(configMap).catch((error) =>
+        // a bug here must refuse the version, not reject into a caller that cannot handle it.
+        this.refuse(configMap ? "ConfigMap" : "no ConfigMap", configMap, [
+          `${CONFIG_KEY}: ${errorText(error)}`,
+        ])
+      )
+    );
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -102,9 +113,20 @@ export class ConfigReloader {
     if (!parsed.ok) return this.refuse(where, configMap, parsed.problems);
     const config = parsed.config;
 
+    // The whole version is checked before any module is imported: a refused version runs no code.
+    const modules = this.approvedModules(config);
+    if (!modules.ok) return this.refuse(where, configMap, modules.problems);
+    const early = [
+      ...this.options.kernel.precheck(
+        (config.plugins ?? []).map((e) => ({ ...e, module: e.module !== undefined })),
+      ),
+      ...defaultsNameProblems(config, (kind) => this.options.kernel.registeredNames(kind)),
+    ];
+    if (early.length) return this.refuse(where, configMap, early);
+
     let specs: PluginSpec[];
     try {
-      specs = await this.pluginSpecs(config);
+      specs = await this.pluginSpecs(config, modules.approved);
     } catch (error) {
       return this.refuse(where, configMap, [errorText(error)]);
     }
@@ -143,16 +165,50 @@ export class ConfigReloader {
     return { ok: true, applied, changes: change.changes, unchanged: false };
   }
 
-  /** Plugin entries with their modules loaded; a module that fails to load refuses the whole version. */
-  private async pluginSpecs(config: ZenLeadConfig): Promise<PluginSpec[]> {
-    const load = this.options.load ?? loadPlugin;
+  /** The policy's decision for every `module:` entry; any refusal refuses the version before an import. */
+  private approvedModules(
+    config: ZenLeadConfig,
+  ): { ok: true; approved: Map<number, ApprovedModule> } | { ok: false; problems: string[] } {
+    const allow = this.options.moduleAllow ?? [];
     const baseDir = this.options.baseDir ?? Deno.cwd();
+    const approved = new Map<number, ApprovedModule>();
+    const problems: string[] = [];
+    for (const [i, entry] of (config.plugins ?? []).entries()) {
+      if (entry.module === undefined) {
+        if (entry.integrity !== undefined) {
+          problems.push(
+            `${CONFIG_KEY}: plugins[${i}] (${entry.name}): integrity: expected it only with module`,
+          );
+        }
+        continue;
+      }
+      const d = decideModule(
+        `${CONFIG_KEY}: plugins[${i}] (${entry.name})`,
+        entry.module,
+        entry.integrity,
+        allow,
+        baseDir,
+      );
+      if (d.ok) approved.set(i, d);
+      else problems.push(d.problem);
+    }
+    return problems.length ? { ok: false, problems } : { ok: true, approved };
+  }
+
+  /** Plugin entries with their modules loaded; a module that fails to load refuses the whole version. */
+  private async pluginSpecs(
+    config: ZenLeadConfig,
+    approved: ReadonlyMap<number, ApprovedModule>,
+  ): Promise<PluginSpec[]> {
+    const allow = this.options.moduleAllow ?? [];
+    const load = this.options.load ?? ((name, module) => loadPlugin(name, module, { allow }));
     const specs: PluginSpec[] = [];
     for (const [i, entry] of (config.plugins ?? []).entries()) {
       let definition: PluginDefinition | undefined;
-      if (entry.module !== undefined) {
+      const module = approved.get(i);
+      if (module) {
         try {
-          definition = await load(entry.name, entry.module, baseDir);
+          definition = await load(entry.name, module);
         } catch (error) {
           throw new Error(`${CONFIG_KEY}: plugins[${i}] (${entry.name}): ${errorText(error)}`);
         }
@@ -160,7 +216,10 @@ export class ConfigReloader {
       specs.push({
         name: entry.name,
         definition,
-        source: entry.module,
+        // the pinned hash is part of the source: a new hash for the same URL is a new plugin.
+        source: entry.module === undefined
+          ? undefined
+          : `${entry.module}${entry.integrity ? "#" + entry.integrity : ""}`,
         enabled: entry.enabled,
         options: entry.options,
       });

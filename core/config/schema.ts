@@ -2,19 +2,18 @@
 import * as v from "valibot";
 import { LOG_LEVELS } from "../log.ts";
 import { PLUGIN_NAME } from "../plugin/shape.ts";
+import { RANGES, rangeSchema } from "./ranges.ts";
 
-const wholeAtLeastOne = v.pipe(v.number(), v.integer(), v.minValue(1));
-const positive = v.pipe(v.number(), v.gtValue(0));
 const pluginName = v.pipe(v.string(), v.regex(PLUGIN_NAME));
 
-/** `controller:` — the settings that can change without a restart; flags override them. */
+/** `controller:` — the settings that can change without a restart; flags override them. Ranges: ranges.ts. */
 export const controllerSection = v.strictObject({
-  maxConcurrentReconciles: v.optional(wholeAtLeastOne),
-  maxCacheSizePerNamespace: v.optional(wholeAtLeastOne),
-  qps: v.optional(positive),
-  burst: v.optional(wholeAtLeastOne),
-  cacheUpdateTimeoutSeconds: v.optional(positive),
-  apiTimeoutSeconds: v.optional(positive),
+  maxConcurrentReconciles: v.optional(rangeSchema(RANGES.maxConcurrentReconciles)),
+  maxCacheSizePerNamespace: v.optional(rangeSchema(RANGES.maxCacheSizePerNamespace)),
+  qps: v.optional(rangeSchema(RANGES.qps)),
+  burst: v.optional(rangeSchema(RANGES.burst)),
+  cacheUpdateTimeoutSeconds: v.optional(rangeSchema(RANGES.cacheUpdateTimeoutSeconds)),
+  apiTimeoutSeconds: v.optional(rangeSchema(RANGES.apiTimeoutSeconds)),
   logLevel: v.optional(v.picklist(LOG_LEVELS)),
 });
 
@@ -36,6 +35,8 @@ export const defaultsSection = v.strictObject({
 export const pluginEntry = v.strictObject({
   name: pluginName,
   module: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /** `sha256-<base64>` of the module's bytes: required for URLs, optional for files. */
+  integrity: v.optional(v.string()),
   enabled: v.optional(v.boolean()),
   options: v.optional(v.unknown()),
 });

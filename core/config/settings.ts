@@ -4,6 +4,8 @@ import type { LogLevel } from "../log.ts";
 export interface ControllerSettings {
   metricsBindAddress: string;
   healthProbeBindAddress: string;
+  /** Address of the read-only status page; empty: off. */
+  uiBindAddress: string;
   leaderElect: boolean;
   leaderElectionId: string;
   /** `--leader-elect-lease-duration`, `--leader-elect-renew-deadline`, `--leader-elect-retry-period` (ms). */
@@ -25,6 +27,8 @@ export interface ControllerSettings {
   configMapNamespace: string;
   /** Path of a kubeconfig; absent means in-cluster or the client's default lookup. */
   kubeconfig?: string;
+  /** `--plugin-module-allow`: comma-separated directories and URL prefixes `module:` entries may load from. */
+  pluginModuleAllow: string;
 }
 
 /** The fields `config.yaml`'s `controller:` section may set; the others need a restart and come from flags. */
@@ -44,6 +48,7 @@ export function defaultSettings(env: Readonly<Record<string, string | undefined>
   return {
     metricsBindAddress: ":8080",
     healthProbeBindAddress: ":8081",
+    uiBindAddress: "",
     leaderElect: true,
     leaderElectionId: "zen-lead-controller-leader-election",
     leaderElectLeaseDurationMs: 15_000,
@@ -60,6 +65,7 @@ export function defaultSettings(env: Readonly<Record<string, string | undefined>
     watchNamespaces: [],
     configMapName: "zen-lead-config",
     configMapNamespace: env.POD_NAMESPACE || "zen-lead-system",
+    pluginModuleAllow: "",
   };
 }
 

@@ -20,7 +20,9 @@ import { controllerMetrics } from "./metrics.ts";
 import { NotLeaderError, type PluginAccess, Reconciler, WriteConflictError } from "./reconciler.ts";
 import { INDEX } from "./stores.ts";
 import { TriggerTracker } from "./triggers.ts";
+import { LeaderHistory } from "../status/history.ts";
 import { podTransform, relevantPodChange, serviceTransform } from "./transforms.ts";
+import { safeInterval } from "../timers.ts";
 
 export interface LeaderControllerOptions {
   client: KubeClient;
@@ -54,6 +56,9 @@ export class LeaderController {
   readonly probes: ProbeScheduler;
   readonly triggers = new TriggerTracker();
   readonly events: KubeEventRecorder;
+  /** Recent leader changes per Service (status endpoint and page). */
+  readonly history = new LeaderHistory();
+  private readonly reconciledListeners = new Set<(key: string) => void>();
   private readonly m;
   private active = false;
   private sizeTimer?: ReturnType<typeof setInterval>;
@@ -110,6 +115,7 @@ export class LeaderController {
       logger: log,
       canWrite: () => this.active && o.canWrite(),
       maxCacheSizePerNamespace: o.maxCacheSizePerNamespace,
+      history: this.history,
     });
     this.queue = new WorkQueue({
       name: "services",
@@ -143,6 +149,7 @@ export class LeaderController {
         try {
           const r = await this.reconciler.reconcile(key, log.child({ reconcileID, key }));
           this.m.reconciliations.inc({ result: "success" });
+          for (const l of this.reconciledListeners) l(key);
           return r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : undefined;
         } catch (e) {
           if (e instanceof NotLeaderError) {
@@ -296,6 +303,12 @@ export class LeaderController {
     for (const k of keys) this.enqueue(k, "nodeChanged");
   }
 
+  /** Calls `listener` with the key of every Service after a successful reconcile (the status page). */
+  onReconciled(listener: (key: string) => void): () => void {
+    this.reconciledListeners.add(listener);
+    return () => this.reconciledListeners.delete(listener);
+  }
+
   /** Re-reconciles every opted-in Service (configuration or plugin change, new leadership). */
   enqueueAll(): void {
     for (const s of this.services.list()) if (isOptedIn(s.metadata.annotations)) this.queue.add(objectKey(s));
@@ -316,7 +329,7 @@ export class LeaderController {
       inf.run(signal).catch((e) => this.o.logger.error("informer stopped", { error: e }));
     }
     await Promise.all(informers.map((i) => i.waitForSync(signal)));
-    this.sizeTimer = setInterval(() => {
+    this.sizeTimer = safeInterval(() => {
       this.m.cacheSize.set({ resource: "services" }, this.services.size);
       this.m.cacheSize.set({ resource: "pods" }, this.pods.size);
       this.m.cacheSize.set({ resource: "endpointslices" }, this.slices.size);

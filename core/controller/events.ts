@@ -1,11 +1,17 @@
 /**
  * Kubernetes Events for users (`kubectl describe`). Recording never blocks a reconcile: events are written in the
- * background, and a repeat of the same (object, reason, message) within the window bumps the count of the event
- * already written instead of creating another, so a flapping condition cannot flood the API server.
+ * background. An Event is a series per (object, reason, message), named deterministically, so that:
+ * - an unchanged Warning is written once, then its count is bumped at most every 10 minutes (client-go's
+ *   spam-filter idea), however often reconciles see it again;
+ * - a Normal repeat (a leader moving back) bumps the count of the Event already written;
+ * - after a restart the same series is found by its name (AlreadyExists) and continued, not duplicated;
+ * - an object gets at most a few new Warning messages per reason in 10 minutes, so a value that changes on
+ *   every edit cannot flood the API server either.
  */
 import { LRUCache } from "lru-cache";
 import type { Logger } from "../log.ts";
 import type { KubeObject } from "../kube/types.ts";
+import { isAlreadyExists } from "../kube/errors.ts";
 
 export type EventType = "Normal" | "Warning";
 
@@ -17,12 +23,14 @@ export interface EventTarget {
   uid?: string;
 }
 
-/** What the recorder needs from the API: create an Event, or patch the count of one it made. */
+/** What the recorder needs from the API: create an Event, read one, or patch the count of one. */
 export interface EventSink {
   create(
     namespace: string,
     event: KubeObject & Record<string, unknown>,
   ): Promise<{ metadata: { name?: string } }>;
+  /** The Event `name`, or undefined when there is none. */
+  get(namespace: string, name: string): Promise<{ count?: number; lastTimestamp?: string } | undefined>;
   patchCount(namespace: string, name: string, count: number, lastTimestamp: string): Promise<void>;
 }
 
@@ -30,13 +38,22 @@ export interface EventRecorder {
   record(target: EventTarget, type: EventType, reason: string, message: string): void;
 }
 
-interface Seen {
-  name?: string;
+interface Series {
+  key: string;
+  name: string;
   count: number;
-  first: number;
+  /** When the API last saw this series (create or count bump). */
+  writtenAt: number;
+  /** A create or bump is in flight; repeats meanwhile only count. */
+  busy: boolean;
 }
 
-const REPEAT_WINDOW_MS = 10 * 60_000;
+/** How long an unchanged Warning waits before its count is written again. */
+export const REPEAT_WINDOW_MS = 10 * 60_000;
+/** New Warning messages per (object, reason) per window; more are logged at debug level only. */
+export const NEW_WARNINGS_PER_WINDOW = 20;
+/** The longest message written; Kubernetes cuts Event messages at 1 KiB. */
+export const MAX_MESSAGE = 1024;
 
 export function targetOf(obj: KubeObject): EventTarget {
   return {
@@ -48,9 +65,25 @@ export function targetOf(obj: KubeObject): EventTarget {
   };
 }
 
+/** 64-bit FNV-1a as 16 hex digits: a stable Event name suffix for one series. */
+export function seriesHash(text: string): string {
+  let h1 = 0x811c9dc5, h2 = 0xcbf29ce4;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c ^ (h1 >>> 7), 0x01000193) >>> 0;
+  }
+  return h1.toString(16).padStart(8, "0") + h2.toString(16).padStart(8, "0");
+}
+
+function cut(message: string): string {
+  return message.length > MAX_MESSAGE ? message.slice(0, MAX_MESSAGE - 3) + "..." : message;
+}
+
 export class KubeEventRecorder implements EventRecorder {
   // Bounded: every failover adds a distinct message, so this is where a long churn would otherwise grow.
-  private readonly seen = new LRUCache<string, Seen>({ max: 2_000, ttl: REPEAT_WINDOW_MS });
+  private readonly series = new LRUCache<string, Series>({ max: 5_000 });
+  private readonly newWarnings = new LRUCache<string, { since: number; count: number }>({ max: 5_000 });
   private pending = 0;
 
   constructor(
@@ -58,34 +91,80 @@ export class KubeEventRecorder implements EventRecorder {
     private readonly logger: Logger,
     private readonly component = "zen-lead",
     private readonly host = Deno.hostname(),
+    private readonly now: () => number = Date.now,
   ) {}
 
   record(target: EventTarget, type: EventType, reason: string, message: string): void {
-    const log = type === "Warning" ? this.logger.warn : this.logger.info;
-    log.call(this.logger, message, {
+    const text = cut(message);
+    const who = target.uid ?? `${target.namespace}/${target.name}`;
+    const key = `${who}\u0000${reason}\u0000${text}`;
+    const now = this.now();
+    const known = this.series.get(key);
+    if (known) {
+      known.count++;
+      const due = type === "Normal" || now - known.writtenAt >= REPEAT_WINDOW_MS;
+      if (!due || known.busy) return;
+      this.log(target, type, reason, text, known.count);
+      this.bump(target.namespace, known, now);
+      return;
+    }
+    if (type === "Warning" && !this.admitNew(`${who}\u0000${reason}`, now)) {
+      this.logger.debug("event suppressed: too many new warnings for this object and reason", {
+        event: reason,
+        namespace: target.namespace,
+        name: target.name,
+      });
+      return;
+    }
+    const entry: Series = {
+      key,
+      name: `${target.name}.${seriesHash(key)}`,
+      count: 1,
+      writtenAt: now,
+      busy: true,
+    };
+    this.series.set(key, entry);
+    this.log(target, type, reason, text, 1);
+    this.background(this.create(target, type, reason, text, entry, now));
+  }
+
+  /** At most NEW_WARNINGS_PER_WINDOW distinct warning messages per object and reason per window. */
+  private admitNew(key: string, now: number): boolean {
+    const w = this.newWarnings.get(key);
+    if (!w || now - w.since >= REPEAT_WINDOW_MS) {
+      this.newWarnings.set(key, { since: now, count: 1 });
+      return true;
+    }
+    w.count++;
+    return w.count <= NEW_WARNINGS_PER_WINDOW;
+  }
+
+  private log(target: EventTarget, type: EventType, reason: string, message: string, count: number): void {
+    const fields = {
       event: reason,
       namespace: target.namespace,
       kind: target.kind,
       name: target.name,
-    });
-    const key = `${target.uid ?? target.namespace + "/" + target.name}\u0000${reason}\u0000${message}`;
-    const seen = this.seen.get(key);
-    const now = new Date();
-    if (seen) {
-      seen.count++;
-      if (seen.name) {
-        this.background(this.sink.patchCount(target.namespace, seen.name, seen.count, now.toISOString()));
-      }
-      return;
-    }
-    const entry: Seen = { count: 1, first: now.getTime() };
-    this.seen.set(key, entry);
-    const stamp = now.toISOString().replace(/\.\d{3}Z$/, "Z");
-    this.background(
-      this.sink.create(target.namespace, {
+      count,
+    };
+    if (type === "Warning") this.logger.warn(message, fields);
+    else this.logger.info(message, fields);
+  }
+
+  private async create(
+    target: EventTarget,
+    type: EventType,
+    reason: string,
+    message: string,
+    entry: Series,
+    now: number,
+  ): Promise<void> {
+    const stamp = new Date(now).toISOString().replace(/\.\d{3}Z$/, "Z");
+    try {
+      await this.sink.create(target.namespace, {
         apiVersion: "v1",
         kind: "Event",
-        metadata: { generateName: `${target.name}.`, namespace: target.namespace },
+        metadata: { name: entry.name, namespace: target.namespace },
         involvedObject: {
           apiVersion: target.apiVersion ?? "v1",
           kind: target.kind,
@@ -94,7 +173,7 @@ export class KubeEventRecorder implements EventRecorder {
           uid: target.uid,
         },
         reason,
-        message: message.length > 1024 ? message.slice(0, 1021) + "..." : message,
+        message,
         type,
         count: 1,
         firstTimestamp: stamp,
@@ -102,10 +181,45 @@ export class KubeEventRecorder implements EventRecorder {
         source: { component: this.component, host: this.host },
         reportingComponent: this.component,
         reportingInstance: this.host,
-      }).then((e) => {
-        entry.name = e.metadata.name;
-      }),
+      });
+      entry.busy = false;
+    } catch (error) {
+      if (!isAlreadyExists(error)) {
+        // Not written: forget the series so the next reconcile tries again.
+        this.forget(entry);
+        throw error;
+      }
+      // Written before (this process or one before a restart): continue that series instead of a duplicate.
+      const existing = await this.sink.get(target.namespace, entry.name);
+      entry.count += existing?.count ?? 1;
+      const last = Date.parse(existing?.lastTimestamp ?? "");
+      entry.busy = false;
+      if (type === "Warning" && Number.isFinite(last) && now - last < REPEAT_WINDOW_MS) {
+        entry.count--; // this sighting is the one already written
+        entry.writtenAt = last;
+        return;
+      }
+      this.bump(target.namespace, entry, now);
+    }
+  }
+
+  private bump(namespace: string, entry: Series, now: number): void {
+    entry.busy = true;
+    entry.writtenAt = now;
+    const count = entry.count;
+    this.background(
+      this.sink.patchCount(
+        namespace,
+        entry.name,
+        count,
+        new Date(now).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      )
+        .finally(() => entry.busy = false),
     );
+  }
+
+  private forget(entry: Series): void {
+    if (this.series.get(entry.key) === entry) this.series.delete(entry.key);
   }
 
   private background(p: Promise<unknown>): void {

@@ -72,6 +72,20 @@ export class KubeLeaderApi implements LeaderApi {
     return {
       create: (namespace: string, event: KubeObject & Record<string, unknown>) =>
         client.create<KubeObject>(Events, { ...event, metadata: { ...event.metadata, namespace } }),
+      // RBAC grants create and patch on Events, not get: an empty merge patch returns the Event unchanged.
+      get: async (namespace: string, name: string) => {
+        try {
+          return await client.mergePatch<KubeObject & { count?: number; lastTimestamp?: string }>(
+            Events,
+            namespace,
+            name,
+            {},
+          );
+        } catch (e) {
+          if (isNotFound(e)) return undefined;
+          throw e;
+        }
+      },
       patchCount: async (namespace: string, name: string, count: number, lastTimestamp: string) => {
         await client.mergePatch<KubeObject>(Events, namespace, name, { count, lastTimestamp });
       },

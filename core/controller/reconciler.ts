@@ -24,7 +24,7 @@ import {
   serviceNeedsRecreate,
   sliceDrift,
 } from "../leader/compare.ts";
-import { defaultLeaderName, leaderNameFor } from "../leader/names.ts";
+import { effectiveLeaderName } from "../leader/names.ts";
 import { classifyPods, podIPs, selectorMatches, toNodeView, toPodView } from "../leader/pods.ts";
 import { resolvePorts } from "../leader/ports.ts";
 import { parseServiceSettings, type ServiceSettings, type SettingsContext } from "../leader/settings.ts";
@@ -32,9 +32,11 @@ import type { LeaderApi } from "./api.ts";
 import type { EventRecorder, EventTarget } from "./events.ts";
 import type { ControllerMetrics } from "./metrics.ts";
 import { WriteOverlay } from "./overlay.ts";
+import type { LeaderHistory } from "../status/history.ts";
 import { SettingsMemo } from "./settings_memo.ts";
 import { type ControllerStores, INDEX } from "./stores.ts";
 import type { TriggerTracker } from "./triggers.ts";
+import { REQUEUE_FLOOR_MS, safeTimeout } from "../timers.ts";
 
 /** What the reconciler needs from the plugin kernel. */
 export interface PluginAccess {
@@ -63,6 +65,8 @@ export interface ReconcilerDeps {
   probeWaitMs?: number;
   /** `--max-cache-size-per-namespace`: the bound of the parsed-settings memo. */
   maxCacheSizePerNamespace?: number;
+  /** Leader changes as they route, for the status endpoint and page. */
+  history?: LeaderHistory;
 }
 
 export interface ReconcileResult {
@@ -185,14 +189,16 @@ export class Reconciler {
     this.lastGood.set(uid, settings);
 
     const managed = this.managedFor(ns, name);
-    const nameChoice = leaderNameFor(name, svc.metadata.annotations ?? {});
-    let leaderName: string;
+    const nameChoice = effectiveLeaderName(
+      name,
+      svc.metadata.annotations ?? {},
+      managed.services[0]?.metadata.name,
+    );
+    const leaderName = nameChoice.name;
     if (nameChoice.error !== undefined) {
       this.d.metrics.invalidAnnotations.inc({ annotation: ANN.leaderServiceName });
       this.d.events.record(target, "Warning", "InvalidAnnotation", nameChoice.error);
-      // Keep the name already routed to, so a typo never moves routing.
-      leaderName = managed.services[0]?.metadata.name ?? defaultLeaderName(name);
-    } else leaderName = nameChoice.name;
+    }
 
     const observedSvc = this.svcView(`${ns}/${leaderName}`);
     const observedSlice = this.sliceView(`${ns}/${leaderName}`);
@@ -337,6 +343,18 @@ export class Reconciler {
       failedCheck,
     );
 
+    if (decision.reason && sliceWritten) {
+      this.d.history?.record({
+        service: key,
+        at: new Date(wroteAt).toISOString(),
+        from: pods.find((p) => p.metadata.uid === currentLeaders[0])?.metadata.name ?? currentLeaders[0],
+        to: decision.leaders[0]?.metadata.name,
+        reason: decision.reason,
+        failover: decision.failover !== undefined,
+        latencyMs: trigger ? wroteAt - trigger.at : undefined,
+      });
+    }
+
     if (!created) {
       const current = this.svcView(`${ns}/${leaderName}`) ?? leaderSvc;
       if (serviceDrift(desiredSvc, current)) await this.replaceService(ns, mergeService(desiredSvc, current));
@@ -354,7 +372,7 @@ export class Reconciler {
     this.d.triggers.clear(key, trigger);
 
     if (decision.requeueAt !== undefined) {
-      return { requeueAfterMs: Math.max(1, decision.requeueAt - this.now()) };
+      return { requeueAfterMs: Math.max(REQUEUE_FLOOR_MS, decision.requeueAt - this.now()) };
     }
     return {};
   }
@@ -414,6 +432,19 @@ export class Reconciler {
         "Warning",
         "NoPodsFound",
         `no pods match the selector of Service ${target.name}`,
+      );
+    } else if (decision.leaders.length === 0 && decision.noneEligible && decision.warmingCount > 0) {
+      // Not "no pod is Ready": they are, and wait out min-ready-duration. Say when the first qualifies.
+      const n = decision.warmingCount;
+      this.d.events.record(
+        target,
+        "Warning",
+        "NoReadyPods",
+        `${n} pod${n === 1 ? " is" : "s are"} Ready and qualif${n === 1 ? "ies" : "y"} at ${
+          new Date(decision.requeueAt ?? this.now()).toISOString()
+        } (${ANN.minReadyDuration} ${
+          settings.minReadyMs / 1000
+        }s); no leader for Service ${target.name} until then`,
       );
     } else if (decision.leaders.length === 0) {
       const why = decision.allUnhealthy
@@ -505,7 +536,7 @@ export class Reconciler {
           if ((await this.d.probes.probeNow(key, u)).healthy) passed.add(u);
         } catch { /* an error is a failed probe */ }
       })),
-      new Promise((r) => timer = setTimeout(r, wait)),
+      new Promise<void>((r) => timer = safeTimeout(r, wait)),
     ]);
     clearTimeout(timer);
     return passed;
@@ -593,6 +624,7 @@ export class Reconciler {
     for (const s of managed.services) await this.deleteService(ns, s);
     if (svc?.metadata.uid) this.lastGood.delete(svc.metadata.uid);
     this.settingsMemo.forget(ns, name);
+    this.d.history?.forget(key);
     this.d.triggers.clear(key);
     this.sliceConflicts.delete(key);
     const labels = { namespace: ns, service: name };
@@ -713,6 +745,11 @@ export class Reconciler {
     }
     this.d.metrics.writes.inc({ kind: "EndpointSlice", verb: "update" });
     return true;
+  }
+
+  /** The settings the last reconcile of a Service used (invalid annotations keep their last good value). */
+  settingsOf(uid: string): ServiceSettings | undefined {
+    return this.lastGood.get(uid);
   }
 
   /** Forgets per-Service memory of a Service UID that no longer exists. */

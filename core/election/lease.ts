@@ -16,6 +16,7 @@ import { sleep } from "../queue/clock.ts";
 import { canAcquire, leaseSpecFor, type Observation, observe, releasedSpec } from "./lease_record.ts";
 import { electionMetrics } from "./metrics.ts";
 import { DEFAULT_LEASE_TIMINGS, validateLeaseTimings } from "./timings.ts";
+import { safeInterval, safeTimeout, timeoutSignal } from "../timers.ts";
 
 export interface LeaseElectorOptions {
   client: KubeClient;
@@ -109,7 +110,7 @@ export class LeaseElector {
     const stopScope = () => runScope.abort(signal.reason);
     signal.addEventListener("abort", stopScope, { once: true });
     const watching = this.watchLease(runScope.signal);
-    const gauge = setInterval(() => this.updateSinceRenew(), 1000);
+    const gauge = safeInterval(() => this.updateSinceRenew(), 1000);
     Deno.unrefTimer(gauge as unknown as number);
     let failures = 0;
     try {
@@ -203,7 +204,7 @@ export class LeaseElector {
   private async attempt(signal: AbortSignal, budgetMs: number): Promise<number | undefined> {
     const { client, namespace, name, identity } = this.opts;
     const deadline = Date.now() + budgetMs;
-    const budget = AbortSignal.any([signal, AbortSignal.timeout(budgetMs)]);
+    const budget = AbortSignal.any([signal, timeoutSignal(budgetMs)]);
     const call = () => ({ signal: budget, timeoutMs: Math.max(1, deadline - Date.now()), maxRetries: 0 });
     let lease: Lease;
     try {
@@ -282,7 +283,7 @@ export class LeaseElector {
   private armLoseTimer(): void {
     clearTimeout(this.loseTimer);
     const ms = this.lastRenewAt + this.renewDeadlineMs - Date.now();
-    this.loseTimer = setTimeout(() => this.stopLeading("renew deadline passed"), Math.max(0, ms));
+    this.loseTimer = safeTimeout(() => this.stopLeading("renew deadline passed"), ms);
   }
 
   /** Renews every retry period until leadership ends; never throws (a failed renewal is retried in time). */
@@ -334,7 +335,7 @@ export class LeaseElector {
         this.wake = undefined;
         resolve();
       };
-      const timer = setTimeout(done, waitMs);
+      const timer = safeTimeout(done, waitMs);
       signal.addEventListener("abort", done, { once: true });
       this.wake = done;
     });

@@ -10,6 +10,7 @@ import type { HealthChecker, HealthResult, PodView } from "../plugin/types.ts";
 import { MinHeap } from "./heap.ts";
 import type { ProbeSchedule } from "./spec.ts";
 import { type ProbeRole, type ProbeState, recordResult, UNPROBED } from "./threshold.ts";
+import { safeTimeout } from "../timers.ts";
 
 export interface ProbeTarget {
   podUID: string;
@@ -36,7 +37,7 @@ export interface ProbeClock {
 
 export const realProbeClock: ProbeClock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, ms)),
+  setTimeout: (fn, ms) => safeTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as number),
 };
 
@@ -218,6 +219,16 @@ export class ProbeScheduler {
       const entry = this.entries.get(key);
       if (entry) this.remove(entry.target.podUID, serviceKey);
     }
+  }
+
+  /** The thresholded health of every registered pod of a Service, by pod UID (the status endpoint). */
+  serviceStates(serviceKey: string): Map<string, ProbeState> {
+    const out = new Map<string, ProbeState>();
+    for (const key of this.byService.get(serviceKey) ?? []) {
+      const entry = this.entries.get(key);
+      if (entry) out.set(entry.target.podUID, { ...entry.state });
+    }
+    return out;
   }
 
   /** The thresholded health of a registered pod, or undefined when it is not registered. */

@@ -5,6 +5,7 @@
  */
 import * as v from "valibot";
 import type { AnySchema, HealthChecker } from "../plugin/types.ts";
+import { RANGES, rangeSchema, rangeText, shownValue } from "../config/ranges.ts";
 
 export const HEALTH_CHECK_ANNOTATION = "zen-lead.io/health-check";
 
@@ -39,17 +40,18 @@ export interface ParsedHealthCheck {
 
 export type HealthCheckParse = { ok: true; value: ParsedHealthCheck } | { ok: false; error: string };
 
-const seconds = (min: number) => v.pipe(v.number(), v.finite(), v.minValue(min));
-const count = v.pipe(v.number(), v.integer(), v.minValue(1));
-
-/** The fields the kernel reads; the plugin never sees them. */
+/** The fields the kernel reads; the plugin never sees them. Ranges: core/config/ranges.ts. */
 const scheduleSchema = v.object({
-  intervalSeconds: v.optional(seconds(0.1)),
-  timeoutSeconds: v.optional(seconds(0.01)),
-  failureThreshold: v.optional(count),
-  successThreshold: v.optional(count),
-  candidateIntervalSeconds: v.optional(seconds(0.1)),
+  intervalSeconds: v.optional(rangeSchema(RANGES.intervalSeconds)),
+  timeoutSeconds: v.optional(rangeSchema(RANGES.timeoutSeconds)),
+  failureThreshold: v.optional(rangeSchema(RANGES.failureThreshold)),
+  successThreshold: v.optional(rangeSchema(RANGES.successThreshold)),
+  candidateIntervalSeconds: v.optional(rangeSchema(RANGES.candidateIntervalSeconds)),
 });
+
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
 
 const SCHEDULE_FIELDS = ["type", ...Object.keys(scheduleSchema.entries)];
 
@@ -71,11 +73,12 @@ export function parseHealthCheck(
   knownTypes: readonly string[] = [],
 ): HealthCheckParse {
   const trimmed = text.trim();
+  // The annotation and what is valid first, then what is wrong, then the value cut to ~200 characters.
   const fail = (what: string, expected: string): HealthCheckParse => ({
     ok: false,
-    error: `annotation ${HEALTH_CHECK_ANNOTATION}: ${what}; got ${
-      JSON.stringify(text)
-    }; expected ${expected}`,
+    error: `annotation ${HEALTH_CHECK_ANNOTATION}: expected ${expected}; ${cut(what, 300)}; received ${
+      shownValue(text)
+    }`,
   });
   const typesHint = knownTypes.length ? `one of the types [${knownTypes.join(", ")}]` : "a registered type";
   const formsHint = `JSON like {"type":"http","port":8080,"path":"/healthz"} or a short form like ` +
@@ -109,14 +112,16 @@ export function parseHealthCheck(
       else rest[k] = val;
     }
     checker = lookup(type);
-    if (!checker) return fail(`unknown health check type "${type}"`, typesHint);
+    if (!checker) return fail(`unknown health check type ${shownValue(type, 60)}`, typesHint);
     specInput = rest;
   } else {
     const colon = trimmed.indexOf(":");
     type = colon < 0 ? trimmed : trimmed.slice(0, colon);
     const arg = colon < 0 ? "" : trimmed.slice(colon + 1);
     checker = lookup(type);
-    if (!checker) return fail(`unknown health check type "${type}"`, `${typesHint}, or ${formsHint}`);
+    if (!checker) {
+      return fail(`unknown health check type ${shownValue(type, 60)}`, `${typesHint}, or ${formsHint}`);
+    }
     if (checker.parseShort) {
       try {
         specInput = checker.parseShort(arg);
@@ -137,7 +142,11 @@ export function parseHealthCheck(
     return fail(
       describeIssues(sched.issues),
       `scheduling fields [${SCHEDULE_FIELDS.join(", ")}]: ` +
-        `seconds as positive numbers, thresholds as integers >= 1`,
+        `intervalSeconds ${rangeText(RANGES.intervalSeconds)}, timeoutSeconds ${
+          rangeText(RANGES.timeoutSeconds)
+        }, ` +
+        `candidateIntervalSeconds ${rangeText(RANGES.candidateIntervalSeconds)}, thresholds ` +
+        `${rangeText(RANGES.failureThreshold)}`,
     );
   }
 
@@ -193,7 +202,11 @@ function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
     if ((i.type === "strict_object" || i.type === "object") && path) {
       return i.expected === "never" ? `unknown field "${path}"` : `missing field "${path}"`;
     }
-    return path ? `${path}: ${i.message}` : i.message;
+    // a range check's message is the range; say it is what was expected, and what came.
+    const message = i.type === "check" || i.type === "custom"
+      ? `expected ${i.message}, received ${i.received}`
+      : i.message;
+    return path ? `${path}: ${message}` : message;
   }).join("; ");
 }
 

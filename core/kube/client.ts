@@ -17,6 +17,7 @@ import { HttpTransport, type RawRequest } from "./transport.ts";
 import type { ClusterCredentials } from "./kubeconfig.ts";
 import type { KubeObject, ObjectList, WatchEvent } from "./types.ts";
 import { decodeJsonLines } from "./watch_stream.ts";
+import { safeTimeout, timeoutSignal } from "../timers.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -363,7 +364,7 @@ export class KubeClient {
     signal.addEventListener("abort", onAbort, { once: true });
     const headerTimeoutMs = o?.timeoutMs ?? this.timeoutMs;
     let headersLate = false;
-    const headerTimer = setTimeout(() => {
+    const headerTimer = safeTimeout(() => {
       headersLate = true;
       stream.abort(new Error("watch headers timeout"));
     }, headerTimeoutMs);
@@ -421,7 +422,7 @@ export class KubeClient {
     // After the rate limiter: the wait there can outlast what the check is about (leadership).
     r.beforeAttempt?.();
     const timeoutMs = r.timeoutMs ?? this.timeoutMs;
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const timeout = timeoutSignal(timeoutMs);
     const signal = r.signal ? AbortSignal.any([r.signal, timeout]) : timeout;
     const errorContext = { operation: r.operation, method: r.method, path: r.path };
     const started = performance.now();

@@ -14,6 +14,7 @@ import { resourcePath, type ResourceType } from "./paths.ts";
 import { relistDiff } from "./relist_diff.ts";
 import { type IndexFunc, ObjectStore } from "./store.ts";
 import { type KubeObject, objectKey } from "./types.ts";
+import { safeTimeout } from "../timers.ts";
 
 export interface InformerHandlers<T> {
   add?(obj: T): void;
@@ -317,7 +318,7 @@ export class Informer<T extends KubeObject> {
     let stallTimer: ReturnType<typeof setTimeout> | undefined;
     const armStallTimer = () => {
       clearTimeout(stallTimer);
-      stallTimer = setTimeout(() => {
+      stallTimer = safeTimeout(() => {
         stalled = true;
         watchAbort.abort(new WatchStalled("watch stalled"));
       }, this.stallTimeoutMs);

@@ -7,6 +7,7 @@
 import { Buffer } from "node:buffer";
 import { parse as parseYaml } from "yaml";
 import type { AgentOptions } from "node:https";
+import { readEnv } from "../config/env.ts";
 
 /** TLS material and a source of auth headers for one cluster. */
 export interface ClusterCredentials {
@@ -48,7 +49,7 @@ function material(obj: Record<string, unknown>, field: string, base: string): st
 
 /** The in-cluster configuration: KUBERNETES_SERVICE_HOST/PORT and the mounted (rotating) token. */
 export function inClusterCredentials(
-  env: Record<string, string | undefined> = Deno.env.toObject(),
+  env: Record<string, string | undefined> = readEnv(),
 ): ClusterCredentials {
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;

@@ -43,9 +43,15 @@ export interface Decision {
   allUnhealthy: boolean;
   noPods: boolean;
   noneEligible: boolean;
+  /** Ready pods still waiting out min-ready-duration (they qualify at `requeueAt` at the earliest). */
+  warmingCount: number;
   /** Pods that may lead now, before health checks. */
   eligibleCount: number;
   priorityErrors: { pod: string; message: string }[];
+  /** What the strategy was given (eligible pods that passed health, with their priority); for `explain`. */
+  candidates: readonly Candidate[];
+  /** The strategy's order of `candidates`, best first, before sticky and priority rules; for `explain`. */
+  ranked: readonly string[];
 }
 
 /** Whether a pod may be chosen given its health: a sitting leader until proven unhealthy, others once proven. */
@@ -57,7 +63,7 @@ function acceptable(isLeader: boolean, health: boolean | undefined, passive: boo
 export function decideLeaders(input: DecideInput): Decision {
   const { settings, now } = input;
   const passive = input.settings.healthCheck.checker.passive === true;
-  const { eligible, nextQualifiesAt } = classifyPods(input.pods, now, settings.minReadyMs);
+  const { eligible, warming, nextQualifiesAt } = classifyPods(input.pods, now, settings.minReadyMs);
   const current = new Set(input.currentLeaders);
   const priorityErrors: Decision["priorityErrors"] = [];
 
@@ -146,7 +152,10 @@ export function decideLeaders(input: DecideInput): Decision {
     noPods: input.pods.length === 0,
     noneEligible: eligible.length === 0,
     eligibleCount: eligible.length,
+    warmingCount: warming.length,
     priorityErrors,
+    candidates,
+    ranked,
   };
 }
 

@@ -1,4 +1,5 @@
 /** The leader Service's name: a user's choice when valid, else `<svc>-leader`, shortened to fit 63 characters. */
+import { shownValue } from "../config/ranges.ts";
 import { ANN } from "./annotations.ts";
 
 const DNS1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -42,16 +43,31 @@ export function leaderNameFor(source: string, annotations: Readonly<Record<strin
   if (!isDns1035Label(custom)) {
     return {
       custom: true,
-      error: `annotation ${ANN.leaderServiceName}="${custom}" is not a valid DNS-1035 label ` +
-        `(lower-case letters, digits and '-', starting with a letter, at most 63 characters)`,
+      error:
+        `annotation ${ANN.leaderServiceName}: expected a DNS-1035 label (lower-case letters, digits and ` +
+        `'-', starting with a letter, at most 63 characters); received ${shownValue(custom)}`,
     };
   }
   if (custom === source) {
     return {
       custom: true,
-      error: `annotation ${ANN.leaderServiceName}="${custom}" names the source Service itself; ` +
-        `choose a different name or remove the annotation for "${defaultLeaderName(source)}"`,
+      error: `annotation ${ANN.leaderServiceName}: expected a name other than the source Service's own ` +
+        `(or no annotation, for "${defaultLeaderName(source)}"); received ${shownValue(custom)}`,
     };
   }
   return { name: custom, custom: true };
+}
+
+/**
+ * The leader name a reconcile uses: the wanted one, or on an invalid annotation the name already managed (else
+ * the default), so a typo never moves routing. `error` is reported as InvalidAnnotation.
+ */
+export function effectiveLeaderName(
+  source: string,
+  annotations: Readonly<Record<string, string>>,
+  managedName: string | undefined,
+): { name: string; error?: string } {
+  const choice = leaderNameFor(source, annotations);
+  if (choice.error === undefined) return { name: choice.name };
+  return { name: managedName ?? defaultLeaderName(source), error: choice.error };
 }

@@ -41,6 +41,11 @@ export interface Eligibility {
   nextQualifiesAt?: number;
 }
 
+/** When an eligible pod has been Ready for `minReadyMs` (epoch ms); at or before `now` means it qualifies. */
+export function qualifiesAt(pod: Pod, now: number, minReadyMs: number): number {
+  return (readySince(pod) ?? now) + minReadyMs;
+}
+
 /** Splits selected pods into those that may lead now and those waiting out min-ready-duration. */
 export function classifyPods(pods: readonly Pod[], now: number, minReadyMs: number): Eligibility {
   const eligible: Pod[] = [];
@@ -49,12 +54,10 @@ export function classifyPods(pods: readonly Pod[], now: number, minReadyMs: numb
   for (const pod of pods) {
     if (ineligibleReason(pod)) continue;
     if (minReadyMs > 0) {
-      const qualifiesAt = (readySince(pod) ?? now) + minReadyMs;
-      if (qualifiesAt > now) {
+      const at = qualifiesAt(pod, now, minReadyMs);
+      if (at > now) {
         warming.push(pod);
-        nextQualifiesAt = nextQualifiesAt === undefined
-          ? qualifiesAt
-          : Math.min(nextQualifiesAt, qualifiesAt);
+        nextQualifiesAt = nextQualifiesAt === undefined ? at : Math.min(nextQualifiesAt, at);
         continue;
       }
     }

@@ -1,5 +1,7 @@
 /** Parses a pod's `zen-lead.io/priority`: higher-priority pods lead first, before sticky and strategy order. */
 
+import { shownValue } from "../config/ranges.ts";
+
 export const PRIORITY_KEY = "zen-lead.io/priority";
 export const PRIORITY_MIN = -1000;
 export const PRIORITY_MAX = 1000;
@@ -35,7 +37,7 @@ export function parsePriority(
   if (!Number.isInteger(value) || value < PRIORITY_MIN || value > PRIORITY_MAX) {
     return {
       error: `pod ${where} "${PRIORITY_KEY}": expected an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}, ` +
-        `received ${JSON.stringify(raw)}`,
+        `received ${shownValue(raw)}`,
     };
   }
   // `-0` would print oddly in events and compare equal anyway.

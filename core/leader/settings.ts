@@ -7,9 +7,12 @@ import type { AnySchema, HealthChecker } from "../plugin/types.ts";
 import { type ParsedHealthCheck, parseHealthCheck } from "../health/spec.ts";
 import { ANN } from "./annotations.ts";
 import { parseGoDuration } from "./duration.ts";
+import { inRange, RANGES, rangeText, shownValue } from "../config/ranges.ts";
 
 export type FailMode = "open" | "closed";
-export const MAX_LEADER_COUNT = 64;
+export const MAX_LEADER_COUNT = RANGES.leaderCount.max;
+/** The longest `zen-lead.io/min-ready-duration` (24 h): anything longer is a typo, not a wait. */
+export const MAX_MIN_READY_MS = RANGES.minReadyMs.max;
 
 export interface ServiceSettings {
   strategy: string;
@@ -54,6 +57,12 @@ function choices(list: readonly string[]): string {
   return list.map((s) => `"${s}"`).join(", ");
 }
 
+/** A parse error's message, short: V8 quotes the input in it. */
+function shortError(e: unknown): string {
+  const text = (e as Error)?.message ?? String(e);
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
 function issuesText(issues: readonly v.BaseIssue<unknown>[]): string {
   return issues.map((i) => {
     const path = i.path?.map((p) => String(p.key)).join(".");
@@ -68,18 +77,19 @@ export function parseServiceSettings(
   serviceType?: string,
 ): SettingsResult {
   const errors: AnnotationError[] = [];
+  // The annotation and what is valid come first; the offending value last, cut to ~200 characters.
   const bad = (annotation: string, message: string) =>
     errors.push({
       annotation,
       value: annotations[annotation],
-      message: `annotation ${annotation}="${annotations[annotation]}": ${message}`,
+      message: `annotation ${annotation}: ${message}; received ${shownValue(annotations[annotation])}`,
     });
 
   let strategy = lastGood?.strategy ?? ctx.defaultStrategy;
   const rawStrategy = annotations[ANN.strategy];
   if (rawStrategy === undefined || rawStrategy === "") strategy = ctx.defaultStrategy;
   else if (ctx.strategies.includes(rawStrategy)) strategy = rawStrategy;
-  else bad(ANN.strategy, `unknown strategy; valid choices: ${choices(ctx.strategies)}`);
+  else bad(ANN.strategy, `valid choices: ${choices(ctx.strategies)} (the enabled strategies)`);
 
   let strategyOptions: unknown = lastGood?.strategy === strategy ? lastGood.strategyOptions : undefined;
   const base = ctx.strategyDefaults[strategy] ?? {};
@@ -97,7 +107,7 @@ export function parseServiceSettings(
       optionsOk = false;
       bad(
         ANN.strategyOptions,
-        `expected a JSON object of options for strategy "${strategy}" (${(e as Error).message})`,
+        `expected a JSON object of options for strategy "${strategy}" (${shortError(e)})`,
       );
     }
   }
@@ -108,7 +118,10 @@ export function parseServiceSettings(
       const r = v.safeParse(schema, merged);
       if (r.success) strategyOptions = r.output;
       else if (rawOptions) {
-        bad(ANN.strategyOptions, `invalid options for strategy "${strategy}": ${issuesText(r.issues)}`);
+        bad(
+          ANN.strategyOptions,
+          `invalid options for strategy "${strategy}": ${issuesText(r.issues).slice(0, 400)}`,
+        );
       } else {
         // Broken ConfigMap defaults are the ConfigMap's error, reported at reload; fall back to no options.
         strategyOptions = strategyOptions ?? v.safeParse(schema, {}).output;
@@ -125,17 +138,17 @@ export function parseServiceSettings(
   let count = lastGood?.count ?? 1;
   const rawCount = annotations[ANN.leaderCount];
   if (rawCount === undefined || rawCount === "") count = 1;
-  else if (/^\d+$/.test(rawCount.trim()) && +rawCount >= 1 && +rawCount <= MAX_LEADER_COUNT) {
+  else if (/^\d{1,6}$/.test(rawCount.trim()) && inRange(+rawCount, RANGES.leaderCount)) {
     count = +rawCount;
-  } else bad(ANN.leaderCount, `expected an integer from 1 to ${MAX_LEADER_COUNT}`);
+  } else bad(ANN.leaderCount, `expected ${rangeText(RANGES.leaderCount)}`);
 
   let minReadyMs = lastGood?.minReadyMs ?? 0;
   const rawMin = annotations[ANN.minReadyDuration];
   if (rawMin === undefined || rawMin === "") minReadyMs = 0;
   else {
     const ms = parseGoDuration(rawMin);
-    if (ms === undefined) {
-      bad(ANN.minReadyDuration, `expected a non-negative Go duration such as "30s", "1m30s", "500ms"`);
+    if (ms === undefined || !inRange(ms, RANGES.minReadyMs)) {
+      bad(ANN.minReadyDuration, `expected a Go duration from 0s to 24h such as "30s", "1m30s", "500ms"`);
     } else minReadyMs = ms;
   }
 
@@ -171,7 +184,7 @@ export function parseServiceSettings(
     bad(
       ANN.backend,
       ctx.backends.length
-        ? `unknown or disabled backend; enabled backends: ${choices(ctx.backends)}`
+        ? `valid choices: ${choices(ctx.backends)} (the enabled backends)`
         : `no cloud backend is enabled in the zen-lead ConfigMap`,
     );
   }

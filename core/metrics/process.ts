@@ -4,6 +4,7 @@
  */
 import process from "node:process";
 import type { MetricsRegistry } from "./registry.ts";
+import { safeInterval } from "../timers.ts";
 
 /** Registers the process gauges and keeps them fresh every `intervalMs`; returns a function that stops it. */
 export function startProcessMetrics(registry: MetricsRegistry, intervalMs = 2000): () => void {
@@ -36,7 +37,7 @@ export function startProcessMetrics(registry: MetricsRegistry, intervalMs = 2000
     cpuSeen = Math.max(cpuSeen, seconds);
   };
   refresh();
-  const timer = setInterval(refresh, intervalMs);
+  const timer = safeInterval(refresh, intervalMs);
   // Metrics alone must never keep the process alive.
   Deno.unrefTimer(timer);
   return () => clearInterval(timer);

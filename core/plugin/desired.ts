@@ -60,6 +60,67 @@ export function validateOptions(
   return { ok: false, problems: describeIssues(`${label(def)}: `, "options", result.issues) };
 }
 
+/** One configuration entry as it is before any module is imported. */
+export interface EntryPlan {
+  readonly name: string;
+  /** The entry names a `module` (its definition is not known until it is imported). */
+  readonly module: boolean;
+  readonly enabled?: boolean;
+  readonly options?: unknown;
+}
+
+/**
+ * Everything about the entries that can be checked without importing a module: names listed once, a module
+ * not taking a built-in's name, built-ins that exist, the fallbacks left on, and built-ins' options. Run before
+ * any import, so a version refused for these reasons runs no code.
+ */
+export function entryProblems(
+  registered: ReadonlyMap<string, PluginDefinition>,
+  entries: readonly EntryPlan[],
+  fallbacks: Partial<Record<PluginKind, string>>,
+): string[] {
+  const problems: string[] = [];
+  const listed = new Set<string>();
+  entries.forEach((entry, i) => {
+    const where = `plugins[${i}] (${entry.name})`;
+    if (listed.has(entry.name)) {
+      problems.push(`${where}: the name "${entry.name}" is listed twice; expected each plugin once`);
+      return;
+    }
+    listed.add(entry.name);
+    const builtin = registered.get(entry.name);
+    if (entry.module) {
+      if (builtin) {
+        problems.push(
+          `${where}: a module may not define "${entry.name}", a name already taken by the built-in ` +
+            `${builtin.kind} plugin; expected a unique name`,
+        );
+      }
+      return;
+    }
+    if (!builtin) {
+      problems.push(
+        `${where}: no plugin named "${entry.name}"; expected a built-in (${
+          [...registered.keys()].sort().join(", ")
+        }) or a "module" to load it from`,
+      );
+      return;
+    }
+    if (entry.enabled === false) {
+      if (fallbacks[builtin.kind] === entry.name) {
+        problems.push(
+          `${where}: enabled: false is not allowed for "${entry.name}", the default ${builtin.kind} that ` +
+            `takes over when another ${builtin.kind} fails; expected it enabled`,
+        );
+      }
+      return;
+    }
+    const checked = validateOptions(builtin, entry.options);
+    if (!checked.ok) problems.push(...checked.problems);
+  });
+  return problems;
+}
+
 /**
  * Merges registered definitions and configuration entries. `fallbacks` (per kind) cannot be turned off: they
  * take over when another plugin of their kind fails. A registered plugin that is not listed and whose schema

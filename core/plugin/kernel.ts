@@ -5,7 +5,13 @@
  */
 import type { Logger } from "../log.ts";
 import type { Counter, MetricsRegistry } from "../metrics/registry.ts";
-import { type DesiredPlugin, desiredPlugins, type PluginSpec } from "./desired.ts";
+import {
+  type DesiredPlugin,
+  desiredPlugins,
+  type EntryPlan,
+  entryProblems,
+  type PluginSpec,
+} from "./desired.ts";
 import { errorText, PluginConfigError } from "./errors.ts";
 import { DEFAULT_FALLBACKS } from "./fallback.ts";
 import { ALWAYS_ACTIVE } from "./leadership.ts";
@@ -152,6 +158,11 @@ export class PluginKernel {
     }
     if (problems.length) throw new PluginConfigError(problems);
     this.registered.set(def.name, def);
+  }
+
+  /** Problems of configuration entries found without importing any module (see entryProblems). */
+  precheck(entries: readonly EntryPlan[]): string[] {
+    return entryProblems(this.registered, entries, this.fallbacks);
   }
 
   /**
@@ -397,9 +408,12 @@ export class PluginKernel {
     });
   }
 
-  /** Names of all registered definitions (built-ins and registered plugins), enabled or not. */
-  registeredNames(): string[] {
-    return [...this.registered.keys()].sort();
+  /** Names of all registered definitions (built-ins and registered plugins, of `kind` if given), enabled or not. */
+  registeredNames(kind?: PluginKind): string[] {
+    return [...this.registered.values()].filter((d) => kind === undefined || d.kind === kind).map((d) =>
+      d.name
+    )
+      .sort();
   }
 
   /** Called after every configure that changed something; returns an unsubscribe function. */

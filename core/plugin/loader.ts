@@ -1,33 +1,77 @@
 /**
- * Loads users' plugins from source: a ConfigMap entry's `module` (a file path relative to the working directory,
- * or a URL) is imported, and its default export or named exports that are plugin definitions are checked.
+ * Loads users' plugins from source: a ConfigMap entry's `module` that the policy (module_policy.ts) allowed is
+ * imported, and its default export or named exports that are plugin definitions are checked. Files are imported
+ * once their real path (symlinks resolved) is still under an allowed directory; URLs are fetched, verified
+ * against their integrity hash and evaluated from memory (module_source.ts).
  */
 import { errorText, PluginLoadError } from "./errors.ts";
+import { type AllowPrefix, isUnder, type ModuleDecision } from "./module_policy.ts";
+import { evaluateBytes, fetchModule, importProblem, integrityProblem } from "./module_source.ts";
 import { definitionProblems, looksLikePlugin } from "./shape.ts";
 import type { PluginDefinition } from "./types.ts";
 
-/** The URL `specifier` names: URLs as they are, paths resolved against `baseDir` (absolute paths kept). */
-export function resolveModuleUrl(specifier: string, baseDir: string): URL {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(specifier) && !/^[a-z]:[\\/]/i.test(specifier)) return new URL(specifier);
-  const base = new URL(`file://${baseDir.endsWith("/") ? baseDir : baseDir + "/"}`);
-  return new URL(specifier, base);
+/** A module the policy allowed. */
+export type ApprovedModule = Extract<ModuleDecision, { ok: true }>;
+
+export interface LoadOptions {
+  /** The allow-list the module was approved under (file modules are re-checked on their real path). */
+  readonly allow: readonly AllowPrefix[];
+  /** Replaces `fetch` for URL modules (tests). */
+  readonly fetch?: typeof fetch;
 }
 
-/** Every plugin definition a module exports (default first, then named exports in order), each validated. */
+function describe(module: ApprovedModule): string {
+  return module.kind === "url" ? module.url.href : module.path;
+}
+
+async function realPathUnderAllowed(path: string, allow: readonly AllowPrefix[]): Promise<string> {
+  const real = await Deno.realPath(path);
+  for (const p of allow) {
+    if (p.kind !== "path") continue;
+    const dir = await Deno.realPath(p.dir).catch(() => undefined);
+    if (dir !== undefined && isUnder(real, dir)) return real;
+  }
+  throw new Error(`its real path ${real} (symlinks resolved) is under none of the allowed directories`);
+}
+
+/** A URL module's bytes, verified once per (URL, hash): a reload with the same entry does not fetch again. */
+const verified = new Map<string, Record<string, unknown>>();
+
+async function importApproved(module: ApprovedModule, opts: LoadOptions): Promise<Record<string, unknown>> {
+  if (module.kind === "file") {
+    const real = await realPathUnderAllowed(module.path, opts.allow);
+    if (module.integrity) {
+      const problem = await integrityProblem(await Deno.readFile(real), module.integrity);
+      if (problem) throw new Error(problem);
+    }
+    return await import(`file://${real}`);
+  }
+  const cacheKey = `${module.url.href}\u0000${module.integrity}`;
+  const cached = verified.get(cacheKey);
+  if (cached) return cached;
+  const bytes = await fetchModule(module.url, opts.fetch);
+  const mismatch = await integrityProblem(bytes, module.integrity);
+  if (mismatch) throw new Error(mismatch);
+  const imports = importProblem(new TextDecoder().decode(bytes));
+  if (imports) throw new Error(imports);
+  const exports = await evaluateBytes(bytes, module.url);
+  verified.set(cacheKey, exports);
+  return exports;
+}
+
+/** Every plugin definition an allowed module exports (default first, then named exports in order), validated. */
 export async function loadPluginModule(
-  specifier: string,
-  baseDir: string = Deno.cwd(),
+  module: ApprovedModule,
+  opts: LoadOptions,
 ): Promise<PluginDefinition[]> {
-  const url = resolveModuleUrl(specifier, baseDir);
+  const specifier = describe(module);
   let exports: Record<string, unknown>;
   try {
-    exports = await import(url.href);
+    exports = await importApproved(module, opts);
   } catch (error) {
-    throw new PluginLoadError(
-      specifier,
-      `plugin module ${specifier}: cannot import ${url.href}: ${errorText(error)}`,
-      { cause: error },
-    );
+    throw new PluginLoadError(specifier, `plugin module ${specifier}: cannot load: ${errorText(error)}`, {
+      cause: error,
+    });
   }
   const candidates = Object.entries(exports)
     .sort(([a], [b]) => (a === "default" ? -1 : b === "default" ? 1 : 0))
@@ -55,15 +99,16 @@ export async function loadPluginModule(
   return plugins;
 }
 
-/** The plugin named `name` among a module's exports; a module with one plugin must name it `name` too. */
+/** The plugin named `name` among an allowed module's exports. */
 export async function loadPlugin(
   name: string,
-  specifier: string,
-  baseDir?: string,
+  module: ApprovedModule,
+  opts: LoadOptions,
 ): Promise<PluginDefinition> {
-  const plugins = await loadPluginModule(specifier, baseDir);
+  const plugins = await loadPluginModule(module, opts);
   const found = plugins.find((p) => p.name === name);
   if (found) return found;
+  const specifier = describe(module);
   throw new PluginLoadError(
     specifier,
     `plugin module ${specifier}: has no plugin named "${name}"; expected one of its plugins [${

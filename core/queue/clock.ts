@@ -1,4 +1,5 @@
 /** Time as the queue, rate limiter and informer see it; injected so unit tests control it. */
+import { safeTimeout } from "../timers.ts";
 
 // Node typings (pulled in by npm packages) make setTimeout return a Timeout object; the manual clock uses numbers.
 export type TimerHandle = ReturnType<typeof setTimeout> | number;
@@ -11,7 +12,7 @@ export interface Clock {
 
 export const realClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, ms)),
+  setTimeout: (fn, ms) => safeTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h),
 };
 

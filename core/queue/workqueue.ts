@@ -7,6 +7,7 @@ import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { backoffDelay, type Random } from "./backoff.ts";
 import { type Clock, realClock, type TimerHandle } from "./clock.ts";
+import { REQUEUE_FLOOR_MS } from "../timers.ts";
 
 export interface WorkContext {
   /** Aborted when shutdown's grace period ends while the handler still runs. */
@@ -278,7 +279,10 @@ export class WorkQueue {
       this.failures.delete(key);
       this.strikes.delete(key);
       this.unpark(key);
-      if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
+      // A handler's requeue is floored: whatever it computed, the key does not come back within 100 ms.
+      if (result?.requeueAfterMs !== undefined) {
+        this.addAfter(key, Math.max(REQUEUE_FLOOR_MS, result.requeueAfterMs));
+      }
     } catch (error) {
       const count = failures + 1;
       this.failures.set(key, count);

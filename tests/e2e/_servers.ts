@@ -95,13 +95,19 @@ export interface GrpcTarget {
   close(): Promise<void>;
 }
 
-/** A grpc.health.v1 target in a child process (see _grpc_target_main.ts for why not in this one). */
+/**
+ * A grpc.health.v1 target in a child process (see _grpc_target_main.ts for why not in this one); with `netns`,
+ * inside that network namespace (a pod's, for tests on real pod IPs).
+ */
 export async function startGrpcTarget(
   ip: string,
   statuses: Record<string, number | "hang">,
+  opts: { netns?: string } = {},
 ): Promise<GrpcTarget> {
-  const child = new Deno.Command(Deno.execPath(), {
+  const inNs = opts.netns ? ["netns", "exec", opts.netns, Deno.execPath()] : [];
+  const child = new Deno.Command(opts.netns ? "ip" : Deno.execPath(), {
     args: [
+      ...inNs,
       "run",
       "-A",
       new URL("./_grpc_target_main.ts", import.meta.url).pathname,

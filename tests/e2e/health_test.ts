@@ -1,6 +1,9 @@
 /**
- * Issue 6 on a real API server: pods whose IP is this machine's address, where real HTTP and gRPC servers answer
- * (one port per pod; see _servers.ts for why not 127.0.0.x).
+ * Issue 6 on a real API server, with real HTTP and gRPC servers behind the pods. Where this machine allows
+ * network namespaces (root, nft: tests/dataplane/capability.ts) every pod is a server in its own namespace with
+ * that namespace's address as its pod IP and the controller probes it from its own (issue 17); elsewhere the
+ * pods share this machine's address and differ by port (see _servers.ts for why not 127.0.0.x), and the
+ * pod-IP-only case is skipped with the reason.
  * The leader turns unhealthy (HTTP 500, gRPC NOT_SERVING, a timeout, a refused connection) and leadership moves
  * within interval x failureThreshold + 1 s (measured and printed); a flapping leader keeps leading; fail-mode
  * open and closed; probing stops when the Service opts out; invalid health annotations keep routing.
@@ -8,41 +11,32 @@
 import assert from "node:assert/strict";
 import { Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
-import type { ZenLeadHandle } from "../../core/app.ts";
-import {
-  type E2E,
-  eventsFor,
-  getService,
-  HTTP_PORT,
-  noSanitize,
-  optedInService,
-  routedPods,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
-import { metric } from "./_metrics.ts";
-import {
-  type GrpcTarget,
-  type HttpTarget,
-  podAddress,
-  SERVING_STATUS,
-  startGrpcTarget,
-  startHttpTarget,
-} from "./_servers.ts";
+import { dataplaneUnsupported } from "../dataplane/capability.ts";
+import { startPodIpHealthEnv } from "../dataplane/health_env.ts";
+import { eventsFor, getService, HTTP_PORT, noSanitize, optedInService, routedPods, waitFor } from "./_env.ts";
+import { type HealthEnv, type HealthHttpTarget, startHostHealthEnv } from "./_health_env.ts";
+import { sample } from "./_metrics.ts";
+import { type GrpcTarget, SERVING_STATUS } from "./_servers.ts";
 
-let env: E2E;
-let h: ZenLeadHandle;
+const noPodIPs = dataplaneUnsupported();
+if (noPodIPs) {
+  console.error(`[health e2e] real pod IPs skipped (${noPodIPs}): the checks run on this machine's address`);
+}
+let env: HealthEnv;
 
 Deno.test({
   name: "setup: control plane, RBAC from deploy/, controller under its ServiceAccount",
   ...noSanitize,
   async fn() {
-    env = await startE2E();
-    h = await env.startController();
-    await h.leading;
-    assert.equal(h.controller.synced(), true);
+    env = noPodIPs ? await startHostHealthEnv() : await startPodIpHealthEnv();
+    console.log(`health e2e on ${env.where}`);
   },
 });
+
+/** One sample of the controller's metrics (summed over labels not given). */
+async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+  return sample(await env.metrics(), name, labels);
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -72,7 +66,7 @@ async function app(
   pods: { ip: string; ports: { name: string; containerPort: number }[] }[],
   annotations: Record<string, string>,
 ): Promise<App> {
-  const ns = await env.cluster.newNamespace(prefix);
+  const ns = await env.newNamespace(prefix);
   const uids: string[] = [];
   for (const [i, p] of pods.entries()) {
     const pod = await env.kubelet.createPod(ns, {
@@ -93,8 +87,11 @@ async function app(
 }
 
 /** `n` HTTP servers, and pods declaring their server's port as their `http` port. */
-function httpTargets(n: number): { targets: HttpTarget[]; pods: Parameters<typeof app>[1] } {
-  const targets = Array.from({ length: n }, () => startHttpTarget(podAddress()));
+async function httpTargets(
+  n: number,
+): Promise<{ targets: HealthHttpTarget[]; pods: Parameters<typeof app>[1] }> {
+  const targets: HealthHttpTarget[] = [];
+  for (let i = 0; i < n; i++) targets.push(await env.httpTarget());
   return {
     targets,
     pods: targets.map((t) => ({ ip: t.ip, ports: [{ name: "http", containerPort: t.port }] })),
@@ -151,6 +148,24 @@ async function optOutAndWaitForProbesToStop(ns: string): Promise<void> {
   await sleep(300);
 }
 
+/**
+ * Waits until the controller holds `pod` unhealthy: from its probe state when it runs in this process, else
+ * once the target answered failureThreshold failing checks (and the last answer had time to arrive).
+ */
+async function unhealthy(pod: string, target: HealthHttpTarget, key: string, uid: string): Promise<void> {
+  if (env.probeState) {
+    const state = env.probeState;
+    await waitFor(`${pod} unhealthy`, () => Promise.resolve(state(key, uid)?.healthy === false || undefined));
+    return;
+  }
+  const since = Date.now();
+  await waitFor(
+    `${pod} probed ${FAST.failureThreshold} times while failing`,
+    () => Promise.resolve(hitsBetween(target, since, Date.now()) >= FAST.failureThreshold || undefined),
+  );
+  await sleep(200);
+}
+
 function hitsBetween(t: { hits: number[] }, from: number, to: number): number {
   return t.hits.filter((at) => at >= from && at < to).length;
 }
@@ -160,7 +175,7 @@ Deno.test({
     "HTTP 500 with the default schedule: probed every 1 s, failover within 1 s x 3 + 1 s, event names the check",
   ...noSanitize,
   async fn() {
-    const { targets, pods } = httpTargets(2);
+    const { targets, pods } = await httpTargets(2);
     try {
       // The short form; interval 1 s and failureThreshold 3 are the defaults.
       const { ns } = await app("http500", pods, { "zen-lead.io/health-check": "http:http/healthz" });
@@ -174,33 +189,33 @@ Deno.test({
       );
       assert.ok(probes >= 2 && probes <= 5, `leader probed ${probes} times in 3 s at a 1 s interval`);
       assert.ok(candidateProbes <= 1, `candidate probed ${candidateProbes} times in 3 s at a 5 s cadence`);
-      const before = await metric(h.metricsPort, "zen_lead_health_checks_total", {
+      const before = await metric("zen_lead_health_checks_total", {
         plugin: "http",
         result: "unhealthy",
       });
 
       const t0 = performance.now();
-      targets[0].mode = "fail";
+      await targets[0].setMode("fail");
       assert.equal(await failedOver("HTTP 500", ns, "web-0", t0, 1000 * 3 + 1000), "web-1");
       const ev = await leaderChanged(ns, /web-1/);
       assert.match(ev.message, /reason: unhealthy \(http check of pod web-0 failed: HTTP 500/);
       assert.ok(
-        (await metric(h.metricsPort, "zen_lead_health_checks_total", {
+        (await metric("zen_lead_health_checks_total", {
           plugin: "http",
           result: "unhealthy",
         })) >=
           before + 3,
       );
       assert.equal(
-        await metric(h.metricsPort, "zen_lead_failover_count_total", { namespace: ns, reason: "unhealthy" }),
+        await metric("zen_lead_failover_count_total", { namespace: ns, reason: "unhealthy" }),
         1,
       );
       assert.ok(
-        (await metric(h.metricsPort, "zen_lead_health_check_duration_seconds_count", { plugin: "http" })) > 0,
+        (await metric("zen_lead_health_check_duration_seconds_count", { plugin: "http" })) > 0,
       );
       // Failover latency runs from the failed probe's transition to the acknowledged slice write.
       assert.ok(
-        (await metric(h.metricsPort, "zen_lead_failover_latency_seconds_count", { reason: "unhealthy" })) >=
+        (await metric("zen_lead_failover_latency_seconds_count", { reason: "unhealthy" })) >=
           1,
       );
     } finally {
@@ -217,7 +232,7 @@ Deno.test({
     let ns = "";
     try {
       for (let i = 0; i < 2; i++) {
-        targets.push(await startGrpcTarget(podAddress(), { "app.Health": SERVING_STATUS.SERVING }));
+        targets.push(await env.grpcTarget({ "app.Health": SERVING_STATUS.SERVING }));
       }
       ({ ns } = await app(
         "grpc",
@@ -238,11 +253,11 @@ Deno.test({
       const ev = await leaderChanged(ns, /web-1/);
       assert.match(ev.message, /grpc check of pod web-0 failed: NOT_SERVING/);
       assert.ok(
-        (await metric(h.metricsPort, "zen_lead_health_checks_total", { plugin: "grpc", result: "healthy" })) >
+        (await metric("zen_lead_health_checks_total", { plugin: "grpc", result: "healthy" })) >
           0,
       );
       assert.ok(
-        (await metric(h.metricsPort, "zen_lead_health_checks_total", {
+        (await metric("zen_lead_health_checks_total", {
           plugin: "grpc",
           result: "unhealthy",
         })) >= 2,
@@ -258,12 +273,12 @@ Deno.test({
   name: "a leader that stops answering (timeout): failover within 0.5 s x 2 + 1 s",
   ...noSanitize,
   async fn() {
-    const { targets, pods } = httpTargets(2);
+    const { targets, pods } = await httpTargets(2);
     try {
       const { ns } = await app("timeout", pods, { "zen-lead.io/health-check": httpCheck() });
       await sleep(1000);
       const t0 = performance.now();
-      targets[0].mode = "hang";
+      await targets[0].setMode("hang");
       assert.equal(await failedOver("timeout", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
       const ev = await leaderChanged(ns, /web-1/);
       assert.match(ev.message, /http check of pod web-0 failed: timeout after 300ms/);
@@ -277,7 +292,7 @@ Deno.test({
   name: "a leader that refuses connections: failover within 0.5 s x 2 + 1 s",
   ...noSanitize,
   async fn() {
-    const { targets, pods } = httpTargets(2);
+    const { targets, pods } = await httpTargets(2);
     try {
       const { ns } = await app("refused", pods, { "zen-lead.io/health-check": httpCheck() });
       await sleep(1000);
@@ -293,13 +308,33 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a pod whose network is gone (veth down, real pod IPs only): failover within 0.5 s x 2 + 1 s",
+  ignore: noPodIPs !== undefined,
+  ...noSanitize,
+  async fn() {
+    const { targets, pods } = await httpTargets(2);
+    try {
+      const { ns } = await app("netgone", pods, { "zen-lead.io/health-check": httpCheck() });
+      await sleep(1000);
+      const t0 = performance.now();
+      await env.cutNetwork!(targets[0]);
+      assert.equal(await failedOver("network gone", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
+      const ev = await leaderChanged(ns, /web-1/);
+      assert.match(ev.message, /http check of pod web-0 failed: timeout after 300ms/);
+    } finally {
+      for (const t of targets) await t.close();
+    }
+  },
+});
+
+Deno.test({
   name: "a flapping leader (200, 500, 200, ...) keeps leading: leadership does not flap",
   ...noSanitize,
   async fn() {
-    const { targets, pods } = httpTargets(2);
+    const { targets, pods } = await httpTargets(2);
     try {
       const { ns } = await app("flap", pods, { "zen-lead.io/health-check": httpCheck() });
-      targets[0].mode = "flap";
+      await targets[0].setMode("flap");
       const from = Date.now();
       await staysRouted(ns, ["web-0"], 4000);
       const probes = hitsBetween(targets[0], from, Date.now());
@@ -318,21 +353,15 @@ Deno.test({
     "every candidate failing: fail-mode open keeps the Ready leader, closed routes nowhere; opting out stops probes",
   ...noSanitize,
   async fn() {
-    const { targets, pods } = httpTargets(2);
+    const { targets, pods } = await httpTargets(2);
     try {
       const { ns, uids } = await app("failmode", pods, { "zen-lead.io/health-check": httpCheck() });
       const key = `${ns}/web`;
       // The candidate first, so the leader has nowhere healthy to go when it fails too.
-      targets[1].mode = "fail";
-      await waitFor(
-        "web-1 unhealthy",
-        () => Promise.resolve(h.controller.probes.state(key, uids[1])?.healthy === false || undefined),
-      );
-      targets[0].mode = "fail";
-      await waitFor(
-        "web-0 unhealthy",
-        () => Promise.resolve(h.controller.probes.state(key, uids[0])?.healthy === false || undefined),
-      );
+      await targets[1].setMode("fail");
+      await unhealthy("web-1", targets[1], key, uids[1]);
+      await targets[0].setMode("fail");
+      await unhealthy("web-0", targets[0], key, uids[0]);
       // open (the default): the Kubernetes-Ready leader keeps routing.
       await staysRouted(ns, ["web-0"], 1500);
 
@@ -355,7 +384,7 @@ Deno.test({
       await staysRouted(ns, [], 1000);
 
       // A candidate that passes again is promoted (successThreshold 1).
-      targets[1].mode = "ok";
+      await targets[1].setMode("ok");
       await waitFor(
         "web-1 routed after recovery",
         async () => (await routedPods(env.client, ns, "web-leader"))?.join() === "web-1" || undefined,
@@ -370,8 +399,10 @@ Deno.test({
         "leader Service gone",
         async () => (await getService(env.client, ns, "web-leader")) ? undefined : true,
       );
-      assert.equal(h.controller.probes.state(key, uids[0]), undefined);
-      assert.equal(h.controller.probes.state(key, uids[1]), undefined);
+      if (env.probeState) {
+        assert.equal(env.probeState(key, uids[0]), undefined);
+        assert.equal(env.probeState(key, uids[1]), undefined);
+      }
       await sleep(300); // a check already in flight may still land
       const quietFrom = Date.now();
       await sleep(1500);
@@ -387,14 +418,14 @@ Deno.test({
   name: "a candidate must pass successThreshold checks in a row before it is promoted",
   ...noSanitize,
   async fn() {
-    const { targets, pods } = httpTargets(2);
+    const { targets, pods } = await httpTargets(2);
     try {
       const { ns } = await app("success", pods, {
         "zen-lead.io/health-check": httpCheck({ successThreshold: 3 }),
         "zen-lead.io/health-fail-mode": "closed",
       });
-      targets[1].mode = "fail";
-      targets[0].mode = "fail";
+      await targets[1].setMode("fail");
+      await targets[0].setMode("fail");
       await waitFor(
         "endpoints []",
         async () => (await routedPods(env.client, ns, "web-leader"))?.length === 0 || undefined,
@@ -402,7 +433,7 @@ Deno.test({
       );
 
       const recoveredAt = Date.now();
-      targets[1].mode = "ok";
+      await targets[1].setMode("ok");
       await waitFor(
         "web-1 promoted",
         async () => (await routedPods(env.client, ns, "web-leader"))?.join() === "web-1" || undefined,
@@ -421,7 +452,7 @@ Deno.test({
   name: "invalid health-check annotations keep routing and the last good check, with InvalidAnnotation",
   ...noSanitize,
   async fn() {
-    const { targets, pods } = httpTargets(2);
+    const { targets, pods } = await httpTargets(2);
     try {
       const { ns } = await app("badhealth", pods, { "zen-lead.io/health-check": httpCheck() });
       const invalid = async (value: string, match: RegExp) => {
@@ -450,7 +481,7 @@ Deno.test({
 
       // The last good check still runs: the leader's failure still fails it over.
       const t0 = performance.now();
-      targets[0].mode = "fail";
+      await targets[0].setMode("fail");
       assert.equal(
         await failedOver("HTTP 500 under an invalid annotation", ns, "web-0", t0, 500 * 2 + 1000),
         "web-1",

@@ -34,7 +34,7 @@ Deno.test({
   ...noSanitize,
   async fn() {
     env = await startE2E();
-    h = await env.startController();
+    h = await env.startController([`--plugin-module-allow=${ROOT}examples/`]);
     await h.leading;
     assert.equal(h.controller.synced(), true);
   },
@@ -153,7 +153,7 @@ Deno.test({
     await staysRouted(ns, "web-leader", [expected], 1000);
 
     await h.stop(2000);
-    h = await env.startController();
+    h = await env.startController([`--plugin-module-allow=${ROOT}examples/`]);
     await h.leading;
     // The new controller reconciles everything once it leads; give it time to do so, then compare.
     await waitFor(

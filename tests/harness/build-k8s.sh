@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the test control plane from the Go module proxy: etcd, and kube-apiserver,
-# kube-controller-manager and kubectl of the one Kubernetes release pinned in versions.env.
-# Binaries land in ~/.cache/zen-lead/k8s/<version>/bin; a stamp file makes a second run a no-op.
+# kube-controller-manager, kubectl and kube-proxy (for tests/dataplane/) of the one Kubernetes release pinned
+# in versions.env. Binaries land in ~/.cache/zen-lead/k8s/<version>/bin; a stamp file makes a second run a no-op.
+# A cache whose stamp is current but lacks a binary (one built before kube-proxy joined the list) gets only the
+# missing ones, so older checkouts sharing the cache keep their stamp and never rebuild over the newer binaries.
 #
 # Usage: build-k8s.sh [--force]
 # Env:   ZEN_LEAD_K8S_CACHE  cache root (default ~/.cache/zen-lead/k8s)
@@ -16,7 +18,7 @@ OUT=$CACHE_ROOT/$KUBERNETES_VERSION
 BIN=$OUT/bin
 STAMP=$OUT/stamp
 WANT="kubernetes=$KUBERNETES_VERSION etcd=$ETCD_VERSION recipe=$BUILD_RECIPE"
-BINARIES=(etcd kube-apiserver kube-controller-manager kubectl)
+BINARIES=(etcd kube-apiserver kube-controller-manager kubectl kube-proxy)
 FORCE=${1:-}
 
 log() { printf '[build-k8s] %s\n' "$*" >&2; }
@@ -24,11 +26,16 @@ die() { log "error: $*"; exit 1; }
 
 fmt_secs() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
-up_to_date() {
-  [[ $FORCE != --force && -f $STAMP && "$(head -n1 "$STAMP")" == "$WANT" ]] || return 1
-  local b
-  for b in "${BINARIES[@]}"; do [[ -x $BIN/$b ]] || return 1; done
+stamp_current() { [[ $FORCE != --force && -f $STAMP && "$(head -n1 "$STAMP")" == "$WANT" ]]; }
+
+# The binaries of BINARIES not yet in $BIN, space-separated.
+missing_binaries() {
+  local b out=()
+  for b in "${BINARIES[@]}"; do [[ -x $BIN/$b ]] || out+=("$b"); done
+  echo "${out[*]}"
 }
+
+up_to_date() { stamp_current && [[ -z $(missing_binaries) ]]; }
 
 if up_to_date; then
   log "Kubernetes $KUBERNETES_VERSION and etcd $ETCD_VERSION are cached in $BIN ($(sed -n 2p "$STAMP"))"
@@ -59,7 +66,17 @@ if command -v flock >/dev/null; then
 fi
 
 BUILD_START=$(date +%s)
-log "cold build of Kubernetes $KUBERNETES_VERSION + etcd $ETCD_VERSION with $($GO version | cut -d' ' -f3) into $BIN"
+# TARGETS: what this run builds. A current stamp means the other binaries are good: add only the missing ones.
+if stamp_current; then
+  read -r -a TARGETS <<<"$(missing_binaries)"
+  PARTIAL=1
+  log "adding ${TARGETS[*]} to the cached Kubernetes $KUBERNETES_VERSION in $BIN"
+else
+  TARGETS=("${BINARIES[@]}")
+  PARTIAL=0
+  log "cold build of Kubernetes $KUBERNETES_VERSION + etcd $ETCD_VERSION with $($GO version | cut -d' ' -f3) into $BIN"
+fi
+wants() { [[ " ${TARGETS[*]} " == *" $1 "* ]]; }
 
 # Runs "$@" in the background and prints which step is running and for how long.
 run_step() {
@@ -161,7 +178,10 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   LDFLAGS+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$BUILD_DATE"
 done
 
-K8S_COMMANDS=(kube-apiserver kube-controller-manager kubectl)
+K8S_COMMANDS=()
+for c in kube-apiserver kube-controller-manager kubectl kube-proxy; do
+  if wants "$c"; then K8S_COMMANDS+=("$c"); fi
+done
 K8S_PACKAGES=()
 for c in "${K8S_COMMANDS[@]}"; do K8S_PACKAGES+=("k8s.io/kubernetes/cmd/$c"); done
 
@@ -172,17 +192,29 @@ build_kubernetes_command() {
   (cd "$SRC/kubernetes" && "$GO" build -trimpath -ldflags "$LDFLAGS" -o "$BIN.tmp/$1" "k8s.io/kubernetes/cmd/$1")
 }
 
-run_step "download etcd modules" download_etcd_modules
-run_step "download kubernetes modules" download_kubernetes_modules
-run_step etcd build_etcd
+if wants etcd; then
+  run_step "download etcd modules" download_etcd_modules
+  run_step etcd build_etcd
+fi
+if ((${#K8S_COMMANDS[@]})); then run_step "download kubernetes modules" download_kubernetes_modules; fi
 for c in "${K8S_COMMANDS[@]}"; do run_step "$c" build_kubernetes_command "$c"; done
 
-got=$("$BIN.tmp/kube-apiserver" --version)
-[[ $got == "Kubernetes $KUBERNETES_VERSION" ]] || die "expected kube-apiserver --version to say 'Kubernetes $KUBERNETES_VERSION', found '$got'"
+for c in "${K8S_COMMANDS[@]}"; do
+  if [[ $c == kubectl ]]; then continue; fi # kubectl has no plain --version; it carries the same ldflags
+  got=$("$BIN.tmp/$c" --version)
+  [[ $got == "Kubernetes $KUBERNETES_VERSION" ]] || die "expected $c --version to say 'Kubernetes $KUBERNETES_VERSION', found '$got'"
+done
 
+ELAPSED=$(($(date +%s) - BUILD_START))
+if ((PARTIAL)); then
+  for b in "${TARGETS[@]}"; do mv "$BIN.tmp/$b" "$BIN/$b"; done
+  rmdir "$BIN.tmp"
+  printf 'added %s in %s (%ss) on %s\n' "${TARGETS[*]}" "$(fmt_secs "$ELAPSED")" "$ELAPSED" "$(date -u +%FT%TZ)" >>"$STAMP"
+  log "added ${TARGETS[*]} to $BIN in $(fmt_secs "$ELAPSED") (${ELAPSED}s)"
+  exit 0
+fi
 rm -rf "$BIN"
 mv "$BIN.tmp" "$BIN"
-ELAPSED=$(($(date +%s) - BUILD_START))
 printf '%s\ncold build took %s (%ss) on %s\n' "$WANT" "$(fmt_secs "$ELAPSED")" "$ELAPSED" "$(date -u +%FT%TZ)" >"$STAMP"
 log "built ${BINARIES[*]} into $BIN"
 log "cold build time: $(fmt_secs "$ELAPSED") (${ELAPSED}s)"

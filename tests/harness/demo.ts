@@ -2,6 +2,8 @@
  * `deno task demo`: zen-lead's main job on a local control plane. Starts the cluster, a sample workload of three
  * pods behind an opted-in Service and the controller; prints the leader, fails it, prints the new leader and the
  * measured failover time, then stays up with its addresses printed until Ctrl-C (`--once` exits instead).
+ * The controller is a child process with exactly the permissions of `deno task start`; the harness around it
+ * (etcd, kube-apiserver, the pod simulator) needs more, and has them.
  */
 import { startCluster } from "./cluster.ts";
 import { KubeletSimulator } from "./kubelet.ts";
@@ -9,17 +11,26 @@ import { KubeClient } from "../../core/kube/client.ts";
 import { EndpointSlices, Services } from "../../core/kube/paths.ts";
 import type { EndpointSlice, Service } from "../../core/kube/types.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
-import { startZenLead } from "../../core/app.ts";
+import { startZenLeadProcess } from "./zen_lead_process.ts";
+import { freePorts } from "./ports.ts";
+import { builtinPlugins } from "../../core/app.ts";
+import { runCli } from "../../core/cli/main.ts";
 
 const once = Deno.args.includes("--once");
 const say = (s: string) => console.log(`[demo] ${s}`);
+
+if (Deno.args.includes("--dataplane")) {
+  // The same story through kube-proxy, with a client's answers printed (tests/dataplane/demo.ts).
+  const { runDataplaneDemo } = await import("../dataplane/demo.ts");
+  Deno.exit(await runDataplaneDemo({ once }));
+}
 
 function freePortOr(preferred: number): number {
   try {
     Deno.listen({ hostname: "127.0.0.1", port: preferred }).close();
     return preferred;
   } catch {
-    return 0;
+    return freePorts(1)[0];
   }
 }
 
@@ -50,15 +61,18 @@ await client.create<Service>(Services, {
 
 const metricsPort = freePortOr(8080);
 const healthPort = freePortOr(8081);
-const zl = await startZenLead([
-  "--kubeconfig",
-  cluster.kubeconfigPath,
-  `--metrics-bind-address=127.0.0.1:${metricsPort}`,
-  `--health-probe-bind-address=127.0.0.1:${healthPort}`,
-  "--leader-elect=false",
-  "--log-level=warn",
-], { env: { POD_NAMESPACE: "default" } });
-await zl.leading;
+const uiPort = freePortOr(8082);
+const zl = await startZenLeadProcess({
+  kubeconfig: await Deno.readTextFile(cluster.kubeconfigPath),
+  args: [
+    `--metrics-bind-address=127.0.0.1:${metricsPort}`,
+    `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+    `--ui-bind-address=127.0.0.1:${uiPort}`,
+    "--leader-elect=false",
+    "--log-level=warn",
+  ],
+  env: { POD_NAMESPACE: "default" },
+});
 
 async function leader(): Promise<{ name: string; ip: string } | undefined> {
   try {
@@ -98,8 +112,27 @@ say(
     `(${(seen - t0).toFixed(1)} ms including the write itself)`,
 );
 
+// Why web-1 leads now, as `zen-lead explain` (and `kubectl zen-lead explain`) tells it.
+const explainArgs = [
+  "explain",
+  `${ns}/web`,
+  "--kubeconfig",
+  cluster.kubeconfigPath,
+  "--status-url",
+  `http://127.0.0.1:${metricsPort}/status`,
+];
+say(`zen-lead ${explainArgs.join(" ")}:`);
+let explained = "";
+await runCli(explainArgs, builtinPlugins(), {
+  out: (t) => explained += t,
+  err: (t) => explained += t,
+  env: {},
+});
+for (const line of explained.trimEnd().split("\n")) console.log(`[demo]   ${line}`);
+say(`status page: http://127.0.0.1:${uiPort}/ (live; the failover above is on it)`);
+
 if (once) {
-  await zl.stop(2000);
+  await zl.stop();
   await kubelet.stop();
   client.close();
   await cluster.stop();
@@ -108,11 +141,16 @@ if (once) {
 
 const kubectl = `${cluster.binaries.kubectl} --kubeconfig ${cluster.kubeconfigPath}`;
 say("zen-lead keeps running:");
-say(`  metrics:    http://127.0.0.1:${zl.metricsPort}/metrics`);
-say(`  health:     http://127.0.0.1:${zl.healthPort}/healthz and /readyz`);
+say(`  metrics:    http://127.0.0.1:${metricsPort}/metrics`);
+say(`  health:     http://127.0.0.1:${healthPort}/healthz and /readyz`);
+say(`  status:     http://127.0.0.1:${uiPort}/ (the status page; JSON at /api/status)`);
+say(`  permissions: those of \`deno task start\` (deno.json), not -A`);
 say(`  kubeconfig: ${cluster.kubeconfigPath}`);
 say(`  try:        ${kubectl} -n ${ns} get endpointslice web-leader -o yaml`);
 say(`              ${kubectl} -n ${ns} delete pod ${next.name}   # and watch the leader move`);
+say(
+  `              deno task explain ${ns}/web --kubeconfig ${cluster.kubeconfigPath} --status-url http://127.0.0.1:${metricsPort}/status`,
+);
 say("press Ctrl-C to stop");
 
 await new Promise<void>((resolve) => {
@@ -120,7 +158,7 @@ await new Promise<void>((resolve) => {
   Deno.addSignalListener("SIGTERM", () => resolve());
 });
 say("stopping");
-await zl.stop(2000);
+await zl.stop();
 await kubelet.stop();
 client.close();
 await cluster.stop();

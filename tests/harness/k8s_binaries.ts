@@ -11,6 +11,8 @@ export interface K8sBinaries {
   kubeApiserver: string;
   kubeControllerManager: string;
   kubectl: string;
+  /** For tests/dataplane/: the real service proxy, run in a network namespace. */
+  kubeProxy: string;
 }
 
 const HARNESS_DIR = fileURLToPath(new URL(".", import.meta.url));
@@ -52,6 +54,7 @@ export function binaryPaths(): K8sBinaries {
     kubeApiserver: join(binDir, "kube-apiserver"),
     kubeControllerManager: join(binDir, "kube-controller-manager"),
     kubectl: join(binDir, "kubectl"),
+    kubeProxy: join(binDir, "kube-proxy"),
   };
 }
 
@@ -60,7 +63,13 @@ function stampIsCurrent(paths: K8sBinaries): boolean {
   const want = `kubernetes=${versions.kubernetes} etcd=${versions.etcd} recipe=${versions.recipe}`;
   try {
     const stamp = Deno.readTextFileSync(join(paths.binDir, "..", "stamp"));
-    const binaries = [paths.etcd, paths.kubeApiserver, paths.kubeControllerManager, paths.kubectl];
+    const binaries = [
+      paths.etcd,
+      paths.kubeApiserver,
+      paths.kubeControllerManager,
+      paths.kubectl,
+      paths.kubeProxy,
+    ];
     return stamp.split("\n")[0] === want && binaries.every((b) => Deno.statSync(b).isFile);
   } catch {
     return false;

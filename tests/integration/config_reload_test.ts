@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { CoreV1Api, type CoreV1Event, type V1ConfigMap, Watch } from "@kubernetes/client-node";
+import { parseAllowList } from "../../core/plugin/module_policy.ts";
 import { ConfigReloader, INVALID_CONFIGURATION } from "../../core/config/reloader.ts";
 import { defaultSettings } from "../../core/config/settings.ts";
 import type { ConfigMap } from "../../core/kube/types.ts";
@@ -84,6 +85,7 @@ Deno.test({
       flags: {},
       defaults: defaultSettings({ POD_NAMESPACE: namespace }),
       baseDir: repoRoot,
+      moduleAllow: parseAllowList("./examples/", repoRoot),
       // what the controller's event recorder does: a core/v1 Event whose involvedObject is the ConfigMap.
       recordEvent: async (reason, message) => {
         const now = new Date();

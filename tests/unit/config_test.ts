@@ -8,6 +8,7 @@ import type { ConfigMap } from "../../core/kube/types.ts";
 import { RootLogger } from "../../core/log.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { PluginKernel } from "../../core/plugin/kernel.ts";
+import { parseAllowList } from "../../core/plugin/module_policy.ts";
 import type { LeaderStrategy, PluginDefinition } from "../../core/plugin/types.ts";
 
 Deno.test("config.yaml problems name the path, what was expected and what was received", () => {
@@ -17,9 +18,8 @@ Deno.test("config.yaml problems name the path, what was expected and what was re
   assert.deepEqual(result, {
     ok: false,
     problems: [
-      'config.yaml: controller.qps: expected number, received "fast"',
-      "config.yaml: controller.burst: expected integer, received 0.5",
-      "config.yaml: controller.burst: expected >=1, received 0.5",
+      'config.yaml: controller.qps: expected a number > 0 and <= 10000, received "fast"',
+      "config.yaml: controller.burst: expected an integer from 1 to 100000, received 0.5",
       'config.yaml: controller.logLevel: expected ("debug" | "info" | "warn" | "error"), received "loud"',
       'config.yaml: controller.speed: unknown key (expected none of that name), received "speed"',
       'config.yaml: plugins[0].enable: unknown key (expected none of that name), received "enable"',
@@ -85,7 +85,7 @@ Deno.test("flags: an unknown flag or a bad value is a clear error", () => {
     message: /^unknown flag --qsp; expected one of --metrics-bind-address, .*--qps, .* or --help$/,
   });
   assert.throws(() => parseFlags(["--max-concurrent-reconciles=0"]), {
-    message: 'flag --max-concurrent-reconciles: expected a whole number >= 1, received "0"',
+    message: 'flag --max-concurrent-reconciles: expected an integer from 1 to 1000, received "0"',
   });
   assert.throws(() => parseFlags(["--leader-elect=maybe"]), {
     message: 'flag --leader-elect: expected true or false, received "maybe"',
@@ -170,7 +170,11 @@ function reloaderHarness(load?: (name: string, specifier: string) => Promise<Plu
     },
     flags: { qps: 7 },
     defaults: defaultSettings(),
-    load: load ? (name, specifier) => load(name, specifier) : undefined,
+    load: load
+      ? (name, module) => load(name, module.kind === "file" ? module.path : module.url.href)
+      : undefined,
+    baseDir: "/srv",
+    moduleAllow: parseAllowList("/srv/", "/"),
   });
   const reloadErrors = () => metrics.counter({ name: "zen_lead_config_reload_errors_total", help: "" }).get();
   return { kernel, reloader, events, logs, setups, reloadErrors };
@@ -270,10 +274,16 @@ Deno.test("defaults must name enabled plugins and pass their schemas", async () 
     ].join("\n"),
   ));
   assert.ok(!result.ok);
+  // names are checked before anything is imported or set up; schemas once the plugins are staged.
   assert.deepEqual(result.problems, [
     'config.yaml: defaults.strategy: expected one of the enabled strategy plugins [node-aware, oldest], received "zone-first"',
-    "config.yaml: defaults.strategyOptions.node-aware.preferredZone: expected string, received 5",
     'config.yaml: defaults.healthCheck: expected one of the enabled health plugins [], received "http"',
+  ]);
+  const options = await reloader.apply(
+    configMap("defaults:\n  strategyOptions:\n    node-aware: { preferredZone: 5 }\n"),
+  );
+  assert.deepEqual(options.ok ? [] : options.problems, [
+    "config.yaml: defaults.strategyOptions.node-aware.preferredZone: expected string, received 5",
   ]);
 });
 
@@ -291,7 +301,9 @@ Deno.test("module entries are loaded; a load failure refuses the version naming 
   const loaded: string[] = [];
   const { reloader, kernel } = reloaderHarness((name, specifier) => {
     loaded.push(`${name}@${specifier}`);
-    if (specifier === "./gone.ts") return Promise.reject(new Error("plugin module ./gone.ts: cannot import"));
+    if (specifier === "/srv/gone.ts") {
+      return Promise.reject(new Error("plugin module ./gone.ts: cannot import"));
+    }
     return Promise.resolve(strategy(name));
   });
   const ok = await reloader.apply(configMap("plugins:\n  - name: mine\n    module: ./mine.ts\n"));
@@ -302,5 +314,71 @@ Deno.test("module entries are loaded; a load failure refuses the version naming 
     "config.yaml: plugins[0] (gone): plugin module ./gone.ts: cannot import",
   ]);
   assert.ok(kernel.has("strategy", "mine"), "the last good plugins stay");
-  assert.deepEqual(loaded, ["mine@./mine.ts", "gone@./gone.ts"]);
+  assert.deepEqual(loaded, ["mine@/srv/mine.ts", "gone@/srv/gone.ts"]);
+});
+
+Deno.test("nothing is imported before the whole version validated: a refused version runs no module", async () => {
+  const loaded: string[] = [];
+  const { reloader, events } = reloaderHarness((name, specifier) => {
+    loaded.push(`${name}@${specifier}`);
+    return Promise.resolve(strategy(name));
+  });
+  const mine = "plugins:\n  - name: mine\n    module: /srv/mine.ts\n";
+  const refused = [
+    [
+      mine + "  - name: inline\n    module: 'data:text/javascript,export default 1'\n",
+      /data: modules never load/,
+    ],
+    [
+      mine + "  - name: far\n    module: /tmp/far.ts\n",
+      /under none of the directories --plugin-module-allow/,
+    ],
+    [mine + "  - name: web\n    module: http://127.0.0.1:1/x.js\n", /under none of the prefixes/],
+    [
+      mine + "defaults:\n  strategy: nope\n",
+      /defaults\.strategy: expected one of the enabled strategy plugins/,
+    ],
+    [mine + "controller:\n  qps: -1\n", /controller\.qps/],
+    [mine + "  - name: oldest\n    module: /srv/oldest.ts\n", /a name already taken by the built-in/],
+    [mine + "  - name: mine\n    module: /srv/mine.ts\n", /listed twice/],
+  ] as const;
+  for (const [i, [text, why]] of refused.entries()) {
+    const r = await reloader.apply(configMap(text, String(i + 1)));
+    assert.equal(r.ok, false, text);
+    assert.match(r.ok ? "" : r.reason, why);
+  }
+  assert.deepEqual(loaded, [], "no module of a refused version was imported");
+  assert.equal(events.length, refused.length);
+  assert.match(
+    events[0],
+    /^InvalidConfiguration: .*plugins\[1\] \(inline\): module "data:text\/javascript,export default 1" refused/,
+  );
+  assert.ok((await reloader.apply(configMap(mine, "99"))).ok);
+  assert.deepEqual(loaded, ["mine@/srv/mine.ts"]);
+});
+
+Deno.test("without --plugin-module-allow a module entry is refused and nothing is imported", async () => {
+  const loaded: string[] = [];
+  const metrics = new MetricsRegistry();
+  const logger = new RootLogger("error", () => {});
+  const events: string[] = [];
+  const reloader = new ConfigReloader({
+    kernel: new PluginKernel({ plugins: [strategy("oldest")], logger, metrics }),
+    logger,
+    metrics,
+    recordEvent: (reason, message) => void events.push(`${reason}: ${message}`),
+    flags: {},
+    defaults: defaultSettings(),
+    load: (name) => {
+      loaded.push(name);
+      return Promise.resolve(strategy(name));
+    },
+  });
+  const r = await reloader.apply(configMap("plugins:\n  - name: mine\n    module: ./mine.ts\n"));
+  assert.equal(r.ok, false);
+  assert.match(
+    events[0],
+    /module "\.\/mine\.ts" refused: loading plugin modules from the ConfigMap is off; .*--plugin-module-allow=/,
+  );
+  assert.deepEqual(loaded, []);
 });

@@ -106,7 +106,7 @@ Deno.test("unknown type names the annotation, the bad value and the valid types"
   assert.match(e, /unknown health check type "tcp"/);
   assert.match(e, /"tcp:80"/);
   assert.match(e, /\[ready, http, grpc\]/);
-  assert.match(err(`{"type":"tcp"}`), /unknown health check type "tcp".*\[ready, http, grpc\]/);
+  assert.match(err(`{"type":"tcp"}`), /\[ready, http, grpc\].*unknown health check type "tcp"/);
 });
 
 Deno.test("malformed JSON, non-object JSON and a missing type are reported", () => {
@@ -118,7 +118,16 @@ Deno.test("malformed JSON, non-object JSON and a missing type are reported", () 
 Deno.test("bad scheduling values name the field and the expectation", () => {
   const e = err(`{"type":"http","port":80,"failureThreshold":0}`);
   assert.match(e, /failureThreshold/);
-  assert.match(e, /thresholds as integers >= 1/);
+  assert.match(e, /failureThreshold: expected an integer from 1 to 100, received 0/);
+  assert.match(e, /thresholds an integer from 1 to 100/);
+  assert.match(
+    err(`{"type":"http","port":80,"timeoutSeconds":3000000}`),
+    /timeoutSeconds: expected a number from 0\.01 to 600 seconds, received 3000000/,
+  );
+  assert.match(
+    err(`{"type":"http","port":80,"intervalSeconds":1e400}`),
+    /intervalSeconds: expected a number from 0\.1 to 3600 seconds, received Infinity/,
+  );
   assert.match(err(`{"type":"http","port":80,"intervalSeconds":"1s"}`), /intervalSeconds/);
   assert.match(err(`{"type":"http","port":80,"successThreshold":1.5}`), /successThreshold/);
 });

@@ -16,9 +16,12 @@ Deno.test("leader name: a valid custom name is used", () => {
 Deno.test("leader name: invalid or self-referencing custom names are errors naming the annotation", () => {
   const bad = leaderNameFor("web", { "zen-lead.io/leader-service-name": "Bad_Name" });
   assert.equal(bad.name, undefined);
-  assert.match(bad.error!, /zen-lead\.io\/leader-service-name="Bad_Name" is not a valid DNS-1035 label/);
+  assert.match(
+    bad.error!,
+    /^annotation zen-lead\.io\/leader-service-name: expected a DNS-1035 label .*; received "Bad_Name"$/,
+  );
   const self = leaderNameFor("web", { "zen-lead.io/leader-service-name": "web" });
-  assert.match(self.error!, /names the source Service itself/);
+  assert.match(self.error!, /expected a name other than the source Service's own .*; received "web"$/);
 });
 
 Deno.test("leader name: shortened deterministically to 63 characters when <svc>-leader is too long", () => {

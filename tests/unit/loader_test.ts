@@ -4,7 +4,8 @@ import { RootLogger } from "../../core/log.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { PluginLoadError } from "../../core/plugin/errors.ts";
 import { PluginKernel } from "../../core/plugin/kernel.ts";
-import { loadPlugin, loadPluginModule, resolveModuleUrl } from "../../core/plugin/loader.ts";
+import { type ApprovedModule, loadPlugin, loadPluginModule } from "../../core/plugin/loader.ts";
+import { decideModule, parseAllowList } from "../../core/plugin/module_policy.ts";
 import type { Candidate, PluginDefinition, StrategyInput } from "../../core/plugin/types.ts";
 import oldest from "../../strategies/oldest.ts";
 
@@ -20,8 +21,21 @@ async function loadError(p: Promise<unknown>): Promise<string> {
   throw new Error("expected the module to be refused");
 }
 
+/** The loader's options allowing `dir`, and `specifier` as the policy approves it there. */
+function approved(
+  specifier: string,
+  dir: string,
+): [ApprovedModule, { allow: ReturnType<typeof parseAllowList> }] {
+  const allow = parseAllowList(dir, "/");
+  const d = decideModule("test", specifier, undefined, allow, dir);
+  if (!d.ok) throw new Error(d.problem);
+  return [d, { allow }];
+}
+
+const tmpRoot = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "zen-lead-loader-" }));
+
 async function moduleFile(source: string): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "zen-lead-loader-" });
+  const dir = await Deno.makeTempDir({ dir: tmpRoot });
   const path = `${dir}/plugin.ts`;
   await Deno.writeTextFile(path, source);
   return path;
@@ -58,14 +72,11 @@ function input(options: unknown): StrategyInput {
   };
 }
 
-Deno.test("relative paths resolve against the base directory; URLs stay as they are", () => {
-  assert.equal(resolveModuleUrl("./plugins/x.ts", "/srv/app").href, "file:///srv/app/plugins/x.ts");
-  assert.equal(resolveModuleUrl("/abs/x.ts", "/srv/app").href, "file:///abs/x.ts");
-  assert.equal(resolveModuleUrl("https://example.com/x.ts", "/srv").href, "https://example.com/x.ts");
-});
-
 Deno.test("the example strategy loads from source and ranks through the kernel", async () => {
-  const zoneFirst = await loadPlugin("zone-first", "./examples/zone-first-strategy.ts", repoRoot);
+  const zoneFirst = await loadPlugin(
+    "zone-first",
+    ...approved("./examples/zone-first-strategy.ts", repoRoot),
+  );
   assert.equal(zoneFirst.kind, "strategy");
   const kernel = new PluginKernel({
     plugins: [oldest as PluginDefinition],
@@ -91,17 +102,14 @@ Deno.test("the example strategy loads from source and ranks through the kernel",
 });
 
 Deno.test("a missing module is a clear error naming the specifier", async () => {
-  const message = await loadError(loadPluginModule("./plugins/nope.ts", "/nonexistent"));
-  assert.match(
-    message,
-    /^plugin module \.\/plugins\/nope\.ts: cannot import file:\/\/\/nonexistent\/plugins\/nope\.ts: /,
-  );
+  const message = await loadError(loadPluginModule(...approved("./plugins/nope.ts", "/nonexistent")));
+  assert.match(message, /^plugin module \/nonexistent\/plugins\/nope\.ts: cannot load: /);
 });
 
 Deno.test("a module exporting no plugin says what it exports and what was expected", async () => {
   const path = await moduleFile("export const answer = 42;\nexport function helper() {}\n");
   assert.equal(
-    await loadError(loadPluginModule(path)),
+    await loadError(loadPluginModule(...approved(path, tmpRoot))),
     `plugin module ${path}: exports no plugin definition; expected a default or named export ` +
       "{ name, kind, version, setup } (e.g. from defineStrategy), received exports [answer, helper]",
   );
@@ -112,7 +120,7 @@ Deno.test("an export that looks like a plugin but is malformed is refused with e
     'export default { name: "half", kind: "strategy", setup: "not a function" };\n',
   );
   assert.equal(
-    await loadError(loadPluginModule(path)),
+    await loadError(loadPluginModule(...approved(path, tmpRoot))),
     `plugin module ${path}, export default: version: expected a value (the key is required), received undefined; ` +
       `plugin module ${path}, export default: setup: expected a function, received "not a function"`,
   );
@@ -125,10 +133,13 @@ export const first = { name: "first", kind: "strategy", version: "1", setup };
 export const second = { name: "second", kind: "strategy", version: "1", setup };
 export default first;
 `);
-  assert.deepEqual((await loadPluginModule(`file://${path}`)).map((p) => p.name), ["first", "second"]);
-  assert.equal((await loadPlugin("second", path)).name, "second");
+  assert.deepEqual((await loadPluginModule(...approved(`file://${path}`, tmpRoot))).map((p) => p.name), [
+    "first",
+    "second",
+  ]);
+  assert.equal((await loadPlugin("second", ...approved(path, tmpRoot))).name, "second");
   assert.equal(
-    await loadError(loadPlugin("third", path)),
+    await loadError(loadPlugin("third", ...approved(path, tmpRoot))),
     `plugin module ${path}: has no plugin named "third"; expected one of its plugins [first, second] as the ` +
       "entry's name",
   );

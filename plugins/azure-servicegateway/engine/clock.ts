@@ -1,4 +1,5 @@
 /** Time as the engine sees it: injectable so tests drive backoffs and deadlines without real waits. */
+import { safeTimeout } from "../../../core/timers.ts";
 
 /** Opaque handle of a scheduled timer. */
 export type TimerId = unknown;
@@ -11,7 +12,7 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimer: (fn, ms) => setTimeout(fn, Math.max(0, ms)),
+  setTimer: (fn, ms) => safeTimeout(fn, ms),
   clearTimer: (id) => clearTimeout(id as number),
 };
 

@@ -1,0 +1,188 @@
+/**
+ * No input kills or spins the controller (issue 11), on a real control plane: `controller: *nope` and an alias
+ * bomb in the ConfigMap leave the controller up with an InvalidConfiguration Event, absurd numbers are refused
+ * naming the field and the range, and `zen-lead.io/min-ready-duration: 1000h` does not start a hot loop.
+ */
+import assert from "node:assert/strict";
+import { ConfigMaps, Services } from "../../core/kube/paths.ts";
+import type { ConfigMap, Service } from "../../core/kube/types.ts";
+import type { ZenLeadHandle } from "../../core/app.ts";
+import {
+  agedPods,
+  CONTROLLER_NS,
+  type E2E,
+  eventsFor,
+  leaderIs,
+  noSanitize,
+  optedInService,
+  startE2E,
+  waitFor,
+} from "./_env.ts";
+
+let env: E2E;
+let h: ZenLeadHandle;
+let ns = "";
+
+async function setConfig(text: string): Promise<void> {
+  const cm: ConfigMap = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "zen-lead-config", namespace: CONTROLLER_NS },
+    data: { "config.yaml": text },
+  };
+  try {
+    const cur = await env.client.get<ConfigMap>(ConfigMaps, CONTROLLER_NS, "zen-lead-config");
+    await env.client.replace(ConfigMaps, {
+      ...cm,
+      metadata: { ...cm.metadata, resourceVersion: cur.metadata.resourceVersion },
+    });
+  } catch {
+    await env.client.create(ConfigMaps, cm);
+  }
+}
+
+function configEvent(match: RegExp) {
+  return waitFor(`InvalidConfiguration matching ${match}`, async () => {
+    const list = await eventsFor(env.client, CONTROLLER_NS, "zen-lead-config");
+    return list.find((e) => e.reason === "InvalidConfiguration" && match.test(e.message));
+  });
+}
+
+/** The controller still works: a new opted-in Service gets its leader. */
+async function stillRouting(name: string): Promise<void> {
+  await env.client.create<Service>(Services, optedInService(ns, name, { selector: { app: "web" } }));
+  await leaderIs(env.client, ns, `${name}-leader`, "web-0");
+}
+
+function reconciles(): number {
+  const c = h.metrics.counter({
+    name: "zen_lead_reconciliations_total",
+    help: "",
+    labelNames: ["result"],
+  });
+  return ["success", "error", "skipped"].reduce((sum, result) => sum + c.get({ result }), 0);
+}
+
+Deno.test({
+  name: "setup: controller and two pods",
+  ...noSanitize,
+  async fn() {
+    env = await startE2E();
+    h = await env.startController();
+    await h.leading;
+    ns = await env.cluster.newNamespace("hostile");
+    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
+  },
+});
+
+Deno.test({
+  name: "controller: *nope is an InvalidConfiguration Event; the controller stays up and routes",
+  ...noSanitize,
+  async fn() {
+    await setConfig("controller: *nope\n");
+    const ev = await configEvent(/Unresolved alias/);
+    assert.match(ev.message, /config\.yaml: not valid YAML: Unresolved alias .*: nope/);
+    await stillRouting("after-alias");
+  },
+});
+
+Deno.test({
+  name: "an alias bomb is an InvalidConfiguration Event; the controller stays up and routes",
+  ...noSanitize,
+  async fn() {
+    const lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"];
+    for (let i = 1; i < 9; i++) {
+      const [prev, name] = [String.fromCharCode(96 + i), String.fromCharCode(97 + i)];
+      lines.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(", ")}]`);
+    }
+    await setConfig(lines.join("\n") + "\n");
+    await configEvent(/Excessive alias count/);
+    await stillRouting("after-bomb");
+  },
+});
+
+Deno.test({
+  name: "absurd numbers in the ConfigMap are refused naming field, range and value; settings unchanged",
+  ...noSanitize,
+  async fn() {
+    await setConfig(
+      "controller:\n  qps: .inf\n  apiTimeoutSeconds: 3000000\n  cacheUpdateTimeoutSeconds: 1e12\n",
+    );
+    const ev = await configEvent(/controller\.qps/);
+    assert.match(ev.message, /controller\.qps: expected a number > 0 and <= 10000, received Infinity/);
+    assert.match(
+      ev.message,
+      /controller\.apiTimeoutSeconds: expected a number from 0\.1 to 600 seconds, received 3000000/,
+    );
+    assert.match(
+      ev.message,
+      /controller\.cacheUpdateTimeoutSeconds: expected a number from 0\.1 to 600 seconds/,
+    );
+    assert.equal(h.settings.qps, 50);
+    assert.equal(h.settings.apiTimeoutSeconds, 30);
+    await stillRouting("after-numbers");
+  },
+});
+
+Deno.test({
+  name: "during min-ready-duration the Event says how many pods are Ready and when they qualify, once",
+  ...noSanitize,
+  async fn() {
+    await env.client.create<Service>(
+      Services,
+      optedInService(ns, "warm", {
+        selector: { app: "web" },
+        annotations: { "zen-lead.io/min-ready-duration": "1h" },
+      }),
+    );
+    const ev = await waitFor("NoReadyPods on warm", async () => {
+      const list = await eventsFor(env.client, ns, "warm");
+      return list.find((e) => e.reason === "NoReadyPods");
+    });
+    assert.match(
+      ev.message,
+      /^2 pods are Ready and qualify at \d{4}-\d\d-\d\dT[\d:.]+Z \(zen-lead\.io\/min-ready-duration 3600s\)/,
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    const all = (await eventsFor(env.client, ns, "warm")).filter((e) => e.reason === "NoReadyPods");
+    assert.equal(all.length, 1);
+    assert.equal((all[0] as { count?: number }).count ?? 1, 1, "not re-recorded");
+  },
+});
+
+Deno.test({
+  name:
+    "min-ready-duration: 1000h is refused as InvalidAnnotation; it and a 1h wait cost <= 50 reconciles in 20 s",
+  ...noSanitize,
+  async fn() {
+    const before = reconciles();
+    await env.client.create<Service>(
+      Services,
+      optedInService(ns, "slow", {
+        selector: { app: "web" },
+        annotations: { "zen-lead.io/min-ready-duration": "1000h" },
+      }),
+    );
+    const ev = await waitFor("InvalidAnnotation on slow", async () => {
+      const list = await eventsFor(env.client, ns, "slow");
+      return list.find((e) => e.reason === "InvalidAnnotation");
+    });
+    assert.match(
+      ev.message,
+      /^annotation zen-lead\.io\/min-ready-duration: expected a Go duration from 0s to 24h/,
+    );
+    assert.match(ev.message, /received "1000h"$/);
+    await new Promise((r) => setTimeout(r, 20_000));
+    const spent = reconciles() - before;
+    console.log(`reconciles in 20 s with min-ready-duration 1000h: ${spent}`);
+    assert.ok(spent <= 50, `${spent} reconciles in 20 s`);
+  },
+});
+
+Deno.test({
+  name: "teardown",
+  ...noSanitize,
+  async fn() {
+    await env?.stop();
+  },
+});

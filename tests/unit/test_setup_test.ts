@@ -1,0 +1,20 @@
+/** The test setup fails a run on any unhandled promise rejection (issue 11). */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+Deno.test("an unhandled rejection fails the test it happened in and the run, naming the reason", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["test", "--frozen", "-A", "--preload", "tests/_setup.ts", "tests/fixtures/unhandled_rejection.ts"],
+    cwd: root,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert.notEqual(out.code, 0, text);
+  assert.match(text, /unhandled promise rejection \(a bug; this run fails\): Error: nobody handles this/);
+  assert.match(text, /leaves a rejection unhandled \.\.\. FAILED/);
+  assert.match(text, /a later test still runs \.\.\. ok/);
+});
