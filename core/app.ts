@@ -19,6 +19,8 @@ import { ConfigReloader } from "./config/reloader.ts";
 import { FlagError, flagsHelp, parseFlags } from "./config/flags.ts";
 import { parseAllowList } from "./plugin/module_policy.ts";
 import { readEnv } from "./config/env.ts";
+import { OTEL_ENV_VARS } from "./tracing/config.ts";
+import { metricsTls, securedApp, startTracingFrom } from "./observability.ts";
 import { type ControllerSettings, defaultSettings, resolveSettings } from "./config/settings.ts";
 import { LeaderController } from "./controller/controller.ts";
 import { KubeEventRecorder } from "./controller/events.ts";
@@ -98,6 +100,8 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   }
   const logger = new RootLogger(settings.logLevel);
   const log = logger.child({ component: "zen-lead" });
+  const otelEnv = opts.env ?? readEnv(OTEL_ENV_VARS);
+  let tracing = await startTracingFrom(otelEnv, log);
   const metrics = new MetricsRegistry();
   metrics.gauge({
     name: "zen_lead_build_info",
@@ -224,8 +228,23 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     for (const b of kernel.names("backend")) kernel.backend(b)?.onStatus(statusListener);
   };
 
+  let tracingSection = "";
   reloader.onChange((applied) => {
     settings = applied.settings;
+    const section = JSON.stringify(applied.config.tracing ?? null);
+    if (section !== tracingSection) {
+      // The SDK is installed once per process: the first `tracing:` section starts it, later edits wait.
+      if (tracing && tracingSection !== "") {
+        log.info("tracing settings changed; they apply at the next restart");
+      }
+      tracingSection = section;
+      if (!tracing && applied.config.tracing) {
+        startTracingFrom(otelEnv, log, applied.config.tracing).then(
+          (t) => tracing = t,
+          (e) => log.warn("tracing section not applied", { error: e }),
+        );
+      }
+    }
     configGeneration++;
     controller.reconciler.settingsMemo.setMax(settings.maxCacheSizePerNamespace);
     logger.setLevel(settings.logLevel);
@@ -281,10 +300,11 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   // Probe results and recent leader changes for `zen-lead explain` / `status`, which cannot see them otherwise.
   metricsRoutes.get("/status", (c) => c.json(controllerStatus(controller, identity)));
   servers.push(serve(
-    metricsRoutes,
+    settings.metricsSecure ? securedApp(metricsRoutes, client, log) : metricsRoutes,
     settings.metricsBindAddress,
     log,
     "metrics",
+    settings.metricsSecure ? await metricsTls(settings.metricsCertDir, identity) : undefined,
   ));
   servers.push(serve(
     healthApp({
@@ -388,6 +408,8 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       stopProcessMetrics();
       client.close();
       eventsClient.close();
+      // What the last reconciles traced reaches the collector before the process ends.
+      await tracing?.shutdown().catch((e) => log.warn("trace export at shutdown failed", { error: e }));
     },
   };
 }

@@ -1,4 +1,5 @@
 /** Structured JSON logging: one line per record on stderr, fields flattened beside `level` and `msg`. */
+import { logCorrelation } from "./tracing/spans.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFields = Record<string, unknown>;
@@ -56,6 +57,9 @@ class JsonLogger implements Logger {
     const record: LogFields = { time: new Date().toISOString(), level, msg: bounded(msg) };
     for (const [k, v] of Object.entries(this.fields)) record[k] = plain(v);
     if (fields) { for (const [k, v] of Object.entries(fields)) if (v !== undefined) record[k] = plain(v); }
+    // Inside a traced reconcile or backend operation: the line names its span.
+    const span = logCorrelation();
+    if (span) Object.assign(record, span);
     this.root.sink(JSON.stringify(record));
   }
 

@@ -30,6 +30,19 @@ interface FlagDef {
 const FLAGS: readonly FlagDef[] = [
   { flag: "metrics-bind-address", field: "metricsBindAddress", kind: "string", help: "address of /metrics" },
   {
+    flag: "metrics-secure",
+    field: "metricsSecure",
+    kind: "bool",
+    help:
+      "serve the metrics address over HTTPS, callers authenticated by TokenReview and authorized by SubjectAccessReview",
+  },
+  {
+    flag: "metrics-cert-dir",
+    field: "metricsCertDir",
+    kind: "string",
+    help: "directory with tls.crt and tls.key for --metrics-secure (default: a self-signed certificate)",
+  },
+  {
     flag: "health-probe-bind-address",
     field: "healthProbeBindAddress",
     kind: "string",

@@ -41,8 +41,20 @@ export const pluginEntry = v.strictObject({
   options: v.optional(v.unknown()),
 });
 
+/** `tracing:` — OpenTelemetry traces when no OTEL_* variable says otherwise (the environment wins). */
+export const tracingSection = v.strictObject({
+  /** Collector base URL, e.g. http://otel-collector.observability:4318 (/v1/traces is appended). */
+  endpoint: v.optional(v.pipe(v.string(), v.url(), v.regex(/^https?:\/\//, "expected an http(s) URL"))),
+  protocol: v.optional(v.picklist(["http/protobuf", "http/json"])),
+  /** Share of ordinary reconciles traced (parent-based); failovers and errors are always kept. */
+  sampleRatio: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+  serviceName: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(200))),
+  resourceAttributes: v.optional(v.record(v.string(), v.pipe(v.string(), v.maxLength(1000)))),
+});
+
 export const configSchema = v.strictObject({
   controller: v.optional(controllerSection),
+  tracing: v.optional(tracingSection),
   defaults: v.optional(defaultsSection),
   plugins: v.optional(v.array(pluginEntry)),
 });

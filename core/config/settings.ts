@@ -3,6 +3,10 @@ import type { LogLevel } from "../log.ts";
 
 export interface ControllerSettings {
   metricsBindAddress: string;
+  /** HTTPS with TokenReview + SubjectAccessReview on the metrics address. */
+  metricsSecure: boolean;
+  /** tls.crt / tls.key for metricsSecure; empty: self-signed. */
+  metricsCertDir: string;
   healthProbeBindAddress: string;
   /** Address of the read-only status page; empty: off. */
   uiBindAddress: string;
@@ -47,6 +51,8 @@ export type ReloadableSettings = Pick<
 export function defaultSettings(env: Readonly<Record<string, string | undefined>> = {}): ControllerSettings {
   return {
     metricsBindAddress: ":8080",
+    metricsSecure: false,
+    metricsCertDir: "",
     healthProbeBindAddress: ":8081",
     uiBindAddress: "",
     leaderElect: true,

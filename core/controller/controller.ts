@@ -17,6 +17,7 @@ import { selectorMatches, toPodView } from "../leader/pods.ts";
 import { KubeEventRecorder, serviceTarget } from "./events.ts";
 import { KubeLeaderApi } from "./kube_api.ts";
 import { controllerMetrics } from "./metrics.ts";
+import { traceReconcile } from "../tracing/reconcile.ts";
 import { NotLeaderError, type PluginAccess, Reconciler, WriteConflictError } from "./reconciler.ts";
 import { INDEX } from "./stores.ts";
 import { TriggerTracker } from "./triggers.ts";
@@ -142,7 +143,12 @@ export class LeaderController {
         const started = performance.now();
         const reconcileID = crypto.randomUUID().slice(0, 8);
         try {
-          const r = await this.reconciler.reconcile(key, log.child({ reconcileID, key }));
+          const r = await traceReconcile(
+            key,
+            reconcileID,
+            this.triggers.peek(key),
+            () => this.reconciler.reconcile(key, log.child({ reconcileID, key })),
+          );
           this.m.reconciliations.inc({ result: "success" });
           for (const l of this.reconciledListeners) l(key);
           return r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : undefined;

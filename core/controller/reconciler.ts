@@ -36,6 +36,8 @@ import type { LeaderHistory } from "../status/history.ts";
 import { SettingsMemo } from "./settings_memo.ts";
 import { type ControllerStores, INDEX } from "./stores.ts";
 import type { TriggerTracker } from "./triggers.ts";
+import { traceDecision } from "../tracing/reconcile.ts";
+import { inSpan } from "../tracing/spans.ts";
 import { REQUEUE_FLOOR_MS, safeTimeout } from "../timers.ts";
 
 /** What the reconciler needs from the plugin kernel. */
@@ -242,11 +244,15 @@ export class Reconciler {
         seed,
         now,
       });
+    const decideStarted = Date.now();
     let decision = decideWith(new Set());
+    let probedOnDemand = 0;
     if (decision.unprobed.length > 0 && decision.leaders.length < settings.count) {
       // A successor is needed and some candidates were never probed: probe them now rather than wait a cadence.
+      probedOnDemand = decision.unprobed.length;
       decision = decideWith(await this.probeOnDemand(key, pods, decision.unprobed, settings));
     }
+    traceDecision(settings.strategy, pods.length, decision, decideStarted, probedOnDemand);
     this.syncProbes(key, pods, decision, settings);
     for (const e of decision.priorityErrors) {
       this.d.events.record(target, "Warning", "InvalidAnnotation", `pod ${e.pod}: ${e.message}`);
@@ -531,11 +537,23 @@ export class Reconciler {
     const passed = new Set<string>();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      Promise.all(uids.map(async (u) => {
-        try {
-          if ((await this.d.probes.probeNow(key, u)).healthy) passed.add(u);
-        } catch { /* an error is a failed probe */ }
-      })),
+      Promise.all(uids.map((u) =>
+        inSpan("probe", {
+          "k8s.pod.name": byUID.get(u)?.metadata.name,
+          "k8s.pod.uid": u,
+          "zen_lead.health_check": hc.type,
+        }, async (span) => {
+          try {
+            const healthy = (await this.d.probes.probeNow(key, u)).healthy;
+            span.setAttribute("zen_lead.probe.healthy", healthy);
+            if (healthy) passed.add(u);
+          } catch (e) {
+            // An error is a failed probe.
+            span.setAttribute("zen_lead.probe.healthy", false);
+            span.setAttribute("zen_lead.probe.error", String((e as Error)?.message ?? e));
+          }
+        })
+      )),
       new Promise<void>((r) => timer = safeTimeout(r, wait)),
     ]);
     clearTimeout(timer);

@@ -66,32 +66,39 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function serve(app: Hono, bind: string, logger: Logger, name: string): RunningServer {
+/** PEM certificate and key: the server speaks HTTPS. */
+export interface TlsPair {
+  cert: string;
+  key: string;
+}
+
+export function serve(app: Hono, bind: string, logger: Logger, name: string, tls?: TlsPair): RunningServer {
   const { hostname, port } = parseBindAddress(bind);
-  const servers = hostname === "" ? serveEveryAddress(app, port) : [listen(app, hostname, port)];
+  const servers = hostname === "" ? serveEveryAddress(app, port, tls) : [listen(app, hostname, port, tls)];
   const actual = (servers[0].addr as Deno.NetAddr).port;
   logger.info(`${name} server listening`, {
     address: servers.map((s) => `${(s.addr as Deno.NetAddr).hostname}:${actual}`).join(", "),
+    https: tls !== undefined,
   });
   return { port: actual, close: async () => void await Promise.all(servers.map((s) => s.shutdown())) };
 }
 
-function listen(app: Hono, hostname: string, port: number): Deno.HttpServer {
-  return Deno.serve({ hostname, port, onListen: () => {} }, app.fetch);
+function listen(app: Hono, hostname: string, port: number, tls?: TlsPair): Deno.HttpServer {
+  return Deno.serve({ hostname, port, onListen: () => {}, ...tls }, app.fetch);
 }
 
 /**
  * IPv4 and IPv6 on one port, so probes of an IPv6-only (or IPv4-only) cluster reach it: `[::]` first, which on
  * most Linux hosts takes IPv4 too; `0.0.0.0` beside it where `[::]` is IPv6-only; `0.0.0.0` alone without IPv6.
  */
-function serveEveryAddress(app: Hono, port: number): Deno.HttpServer[] {
+function serveEveryAddress(app: Hono, port: number, tls?: TlsPair): Deno.HttpServer[] {
   const out: Deno.HttpServer[] = [];
   try {
-    out.push(listen(app, "::", port));
+    out.push(listen(app, "::", port, tls));
   } catch { /* no IPv6 on this host */ }
   const samePort = out.length ? (out[0].addr as Deno.NetAddr).port : port;
   try {
-    out.push(listen(app, "0.0.0.0", samePort));
+    out.push(listen(app, "0.0.0.0", samePort, tls));
   } catch (error) {
     // AddrInUse: `[::]` is dual-stack and already takes IPv4.
     if (out.length === 0) throw error;

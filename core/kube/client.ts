@@ -18,6 +18,7 @@ import type { ClusterCredentials } from "./kubeconfig.ts";
 import type { KubeObject, ObjectList, WatchEvent } from "./types.ts";
 import { decodeJsonLines } from "./watch_stream.ts";
 import { safeTimeout, timeoutSignal } from "../timers.ts";
+import { endHttpSpan, startHttpSpan, traceHeaders } from "../tracing/spans.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -188,7 +189,7 @@ export class KubeClient {
     let reauthenticated = false;
     for (;;) {
       try {
-        const result = await this.attempt<T>(r);
+        const result = await this.attempt<T>(r, retries);
         if (retries > 0) this.metrics.successAfterRetry.inc({ operation: r.operation });
         return result;
       } catch (error) {
@@ -417,7 +418,8 @@ export class KubeClient {
     }
   }
 
-  private async attempt<T>(r: KubeRequest): Promise<T> {
+  /** One attempt; `resendCount` is how many tried before it (its span's http.request.resend_count). */
+  private async attempt<T>(r: KubeRequest, resendCount = 0): Promise<T> {
     await this.limiter.take(r.signal);
     // After the rate limiter: the wait there can outlast what the check is about (leadership).
     r.beforeAttempt?.();
@@ -426,16 +428,23 @@ export class KubeClient {
     const signal = r.signal ? AbortSignal.any([r.signal, timeout]) : timeout;
     const errorContext = { operation: r.operation, method: r.method, path: r.path };
     const started = performance.now();
+    const span = startHttpSpan(r.method, () => new URL(this.transport.server.origin + r.path), {
+      "zen_lead.operation": r.operation,
+    }, resendCount);
+    const raw = this.rawRequest(r, signal);
+    Object.assign(raw.headers, traceHeaders(span));
     let res;
     try {
-      res = await this.transport.send(this.rawRequest(r, signal));
+      res = await this.transport.send(raw);
     } catch (e) {
+      endHttpSpan(span, undefined, e);
       if (r.signal?.aborted) throw r.signal.reason;
       this.reachability.failed();
       throw networkError(errorContext, e, timeout.aborted ? timeoutMs : undefined);
     } finally {
       this.metrics.duration.observe({ operation: r.operation }, (performance.now() - started) / 1000);
     }
+    endHttpSpan(span, res.status);
     this.noteStatus(res.status);
     if (res.status < 200 || res.status >= 300) {
       throw errorFromResponse(errorContext, res.status, res.body, res.headers["retry-after"]);

@@ -71,6 +71,32 @@ abstract class Metric {
     }
   }
   abstract render(): string[];
+  /** Every series as data (the OTLP bridge reads this; `render` is the Prometheus text of the same). */
+  abstract samples(): Sample[];
+}
+
+/** One series of a counter or gauge (`value`) or a histogram (cumulative `counts` per bucket, `sum`, `count`). */
+export interface Sample {
+  labels: Labels;
+  value?: number;
+  counts?: readonly number[];
+  sum?: number;
+  count?: number;
+}
+
+/** A metric family as data: what `MetricsRegistry.collect` returns. */
+export interface Family {
+  name: string;
+  help: string;
+  type: MetricType;
+  buckets?: readonly number[];
+  samples: Sample[];
+}
+
+function labelsOf(names: readonly string[], values: readonly string[]): Labels {
+  const out: Labels = {};
+  names.forEach((n, i) => out[n] = values[i]);
+  return out;
 }
 
 export class Counter extends Metric {
@@ -86,6 +112,12 @@ export class Counter extends Metric {
   }
   get(labels?: Labels): number {
     return this.values.get(labelKey(this.labelNames, labels))?.value ?? 0;
+  }
+  samples(): Sample[] {
+    return [...this.values.values()].map((v) => ({
+      labels: labelsOf(this.labelNames, v.labels),
+      value: v.value,
+    }));
   }
   render(): string[] {
     return [...this.values.values()].map((v) =>
@@ -112,6 +144,12 @@ export class Gauge extends Metric {
   }
   get(labels?: Labels): number {
     return this.values.get(labelKey(this.labelNames, labels))?.value ?? 0;
+  }
+  samples(): Sample[] {
+    return [...this.values.values()].map((v) => ({
+      labels: labelsOf(this.labelNames, v.labels),
+      value: v.value,
+    }));
   }
   /** Drops one series, e.g. when the Service it describes is gone. */
   remove(labels?: Labels): void {
@@ -164,6 +202,14 @@ export class Histogram extends Metric {
     const s = this.series.get(labelKey(this.labelNames, labels));
     return { count: s?.count ?? 0, sum: s?.sum ?? 0 };
   }
+  samples(): Sample[] {
+    return [...this.series.values()].map((s) => ({
+      labels: labelsOf(this.labelNames, s.labels),
+      counts: [...s.counts],
+      sum: s.sum,
+      count: s.count,
+    }));
+  }
   render(): string[] {
     const out: string[] = [];
     for (const s of this.series.values()) {
@@ -209,6 +255,17 @@ export class MetricsRegistry {
   }
   histogram(o: HistogramOptions): Histogram {
     return this.register(new Histogram(o.name, o.help, o.labelNames ?? [], o.buckets ?? SECONDS_BUCKETS));
+  }
+
+  /** Every metric family with its series, sorted by name. */
+  collect(): Family[] {
+    return [...this.metrics.values()].sort((a, b) => a.name.localeCompare(b.name)).map((m) => ({
+      name: m.name,
+      help: m.help,
+      type: m.type,
+      buckets: m instanceof Histogram ? m.buckets : undefined,
+      samples: m.samples(),
+    }));
   }
 
   /** The registry in the Prometheus text exposition format 0.0.4. */

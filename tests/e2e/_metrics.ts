@@ -32,3 +32,33 @@ export function sample(text: string, name: string, labels: Record<string, string
 export async function metric(port: number, name: string, labels: Record<string, string> = {}) {
   return sample(await scrape(port), name, labels);
 }
+
+/**
+ * The metric families of a scrape as sorted lines `name type [label,...] help`: what a dashboard or alert
+ * depends on (names, types, label names, HELP), without the values.
+ */
+export function families(text: string): string[] {
+  const help = new Map<string, string>();
+  const type = new Map<string, string>();
+  const labels = new Map<string, Set<string>>();
+  for (const line of text.split("\n")) {
+    let m;
+    if ((m = /^# HELP (\S+) (.*)$/.exec(line))) help.set(m[1], m[2]);
+    else if ((m = /^# TYPE (\S+) (\S+)$/.exec(line))) type.set(m[1], m[2]);
+    else if ((m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? /.exec(line))) {
+      const base = [...type.keys()].find((n) =>
+        m![1] === n || /^_(bucket|sum|count)$/.test(m![1].slice(n.length)) && m![1].startsWith(n)
+      ) ?? m![1];
+      const set = labels.get(base) ?? new Set<string>();
+      for (const l of (m[3] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)) {
+        if (l[1] !== "le") {
+          set.add(l[1]);
+        }
+      }
+      labels.set(base, set);
+    }
+  }
+  return [...type.keys()].sort().map((n) =>
+    `${n} ${type.get(n)} [${[...(labels.get(n) ?? [])].sort().join(",")}] ${help.get(n) ?? ""}`
+  );
+}

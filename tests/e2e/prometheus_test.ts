@@ -15,6 +15,7 @@ import {
   startE2E,
   waitFor,
 } from "./_env.ts";
+import { families } from "./_metrics.ts";
 
 let env: E2E;
 let metricsPort = 0;
@@ -73,12 +74,47 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "the scrape's metric families (names, types, labels, HELP) are exactly those before OTLP (golden file)",
+  ...noSanitize,
+  async fn() {
+    // tests/e2e/golden/metric_families.txt was written by this test on main before the otlp exporter existed.
+    const golden = `${ROOT}tests/e2e/golden/metric_families.txt`;
+    const text = await waitFor("the failover counter", async () => {
+      const t = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return /zen_lead_failover_count_total\{/.test(t) ? t : undefined;
+    });
+    // Only the controller's own families: process_* / deno_* vary by platform.
+    const got = families(text).filter((l) => l.startsWith("zen_lead_"));
+    if (Deno.env.get("UPDATE_GOLDEN")) await Deno.writeTextFile(golden, got.join("\n") + "\n");
+    const want = (await Deno.readTextFile(golden)).trim().split("\n");
+    assert.deepEqual(got, want);
+  },
+});
+
+Deno.test({
   name: "promtool check rules: deploy/helm/zen-lead/files/alerts.yaml is valid",
   ...noSanitize,
   async fn() {
     const r = await run("promtool", ["check", "rules", ROOT + "deploy/helm/zen-lead/files/alerts.yaml"]);
     assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /SUCCESS: 6 rules found/);
+    assert.match(r.out, /SUCCESS: 25 rules found/);
+  },
+});
+
+Deno.test({
+  name: "promtool test rules: every alert fires when it should and stays silent when it should not",
+  ...noSanitize,
+  async fn() {
+    const r = await run("promtool", ["test", "rules", ROOT + "tests/prometheus/alerts_test.yaml"]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /SUCCESS/);
+    // Every alert of the rule file has at least one test case.
+    const rules = await Deno.readTextFile(ROOT + "deploy/helm/zen-lead/files/alerts.yaml");
+    const tests = await Deno.readTextFile(ROOT + "tests/prometheus/alerts_test.yaml");
+    const alerts = [...rules.matchAll(/- alert: (\w+)/g)].map((m) => m[1]);
+    assert.equal(alerts.length, 10);
+    for (const a of alerts) assert.match(tests, new RegExp(`alertname: ${a}\n`), `no promtool test for ${a}`);
   },
 });
 
@@ -129,7 +165,7 @@ Deno.test({
         data: { groups: { rules: { name: string; health: string }[] }[] };
       };
       const all = rules.data.groups.flatMap((g) => g.rules);
-      assert.equal(all.length, 6);
+      assert.equal(all.length, 25);
       await waitFor(
         "rules evaluated without errors",
         () =>

@@ -13,6 +13,7 @@ import {
   type PipelineResponse,
   RestError,
 } from "@azure/core-rest-pipeline";
+import { armTracingPolicy } from "./tracing.ts";
 import type { TokenCredential } from "@azure/identity";
 import { type Clock, systemClock } from "../engine/clock.ts";
 import { bearerPolicy } from "./credential.ts";
@@ -104,6 +105,7 @@ export class ArmClient {
     );
     const scope = opts.scope ?? `${this.origin.origin}/.default`;
     this.pipeline.addPolicy(bearerPolicy(opts.credential, scope, () => this.clock.now()));
+    this.pipeline.addPolicy(armTracingPolicy());
   }
 
   /** Absolute URL of a resource path, with api-version. */

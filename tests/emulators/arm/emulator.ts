@@ -105,7 +105,13 @@ export function startArmEmulator(opts: ArmEmulatorOptions = {}): ArmEmulator {
         armError(400, "InvalidJson", "bad JSON"),
       );
     }
-    const entry = { method: req.method, path, route: routeOf(path), body } as const;
+    const entry = {
+      method: req.method,
+      path,
+      route: routeOf(path),
+      body,
+      traceparent: req.headers.get("traceparent") ?? undefined,
+    } as const;
     if (opts.token && req.headers.get("authorization") !== `Bearer ${opts.token}`) {
       return record(entry, armError(401, "AuthenticationFailed", "missing or wrong bearer token"));
     }

@@ -58,4 +58,6 @@ export interface RecordedRequest {
   body?: unknown;
   fault?: Fault["kind"];
   at: number;
+  /** The W3C trace context the request carried, if any. */
+  traceparent?: string;
 }
