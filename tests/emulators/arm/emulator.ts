@@ -138,7 +138,9 @@ export function startArmEmulator(opts: ArmEmulatorOptions = {}): ArmEmulator {
     if (fault?.kind === "hang") {
       if (fault.apply) handle(req.method, path, entry.route, body, url);
       requests.push({ ...entry, status: 0, fault: "hang", at: Date.now() });
-      await new Promise<void>((resolve) => hung.add(resolve));
+      // Released by close(), or at once when the emulator already closed while this request was being read:
+      // a hung handler that close() never saw would keep server.shutdown() waiting for ever.
+      await new Promise<void>((resolve) => closed ? resolve() : hung.add(resolve));
       return armError(503, "EmulatorClosed", "emulator closed while the request hung");
     }
     if (fault?.kind === "applyLater") {
