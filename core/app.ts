@@ -24,6 +24,7 @@ import { LeaderController } from "./controller/controller.ts";
 import { KubeEventRecorder } from "./controller/events.ts";
 import { KubeLeaderApi } from "./controller/kube_api.ts";
 import { LeaseElector } from "./election/lease.ts";
+import { type LeaseTimings, leaseTimingsProblem } from "./election/timings.ts";
 import { debugApp, healthApp, metricsApp, type RunningServer, serve } from "./http/servers.ts";
 import type { SettingsContext } from "./leader/settings.ts";
 import { settingsContextOf } from "./plugin/settings_context.ts";
@@ -61,6 +62,8 @@ export interface ZenLeadHandle {
   /** Port of the status page; undefined when --ui-bind-address is not set. */
   uiPort?: number;
   identity: string;
+  /** The replica election (absent with --leader-elect=false). */
+  elector?: LeaseElector;
   /** Resolves when this replica first leads (at once without leader election). */
   leading: Promise<void>;
   /** Graceful stop: intake stops, in-flight reconciles finish within `graceMs`, the Lease is released. */
@@ -81,6 +84,17 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     moduleAllow = parseAllowList(settings.pluginModuleAllow, Deno.cwd());
   } catch (e) {
     throw new FlagError((e as Error).message);
+  }
+  const leaseTimings: LeaseTimings = {
+    leaseDurationMs: opts.lease?.durationMs ?? settings.leaderElectLeaseDurationMs,
+    renewDeadlineMs: opts.lease?.renewDeadlineMs ?? settings.leaderElectRenewDeadlineMs,
+    retryPeriodMs: opts.lease?.retryPeriodMs ?? settings.leaderElectRetryPeriodMs,
+  };
+  const timingProblem = leaseTimingsProblem(leaseTimings);
+  if (timingProblem) {
+    throw new FlagError(
+      `flags --leader-elect-lease-duration, --leader-elect-renew-deadline, --leader-elect-retry-period: ${timingProblem}`,
+    );
   }
   const logger = new RootLogger(settings.logLevel);
   const log = logger.child({ component: "zen-lead" });
@@ -109,6 +123,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   // not queue the EndpointSlice writes that route traffic behind it.
   const eventsClient = await KubeClient.fromCredentials(credentials, {
     metrics,
+    reportReachability: false,
     logger,
     qps: settings.qps,
     burst: settings.burst,
@@ -171,7 +186,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     },
     maxCacheSizePerNamespace: settings.maxCacheSizePerNamespace,
     canWrite: () => elector ? elector.isLeader() : true,
-    stallTimeoutMs: opts.stallTimeoutMs,
+    stallTimeoutMs: opts.stallTimeoutMs ?? settings.watchStallTimeoutMs,
     listTimeoutMs: () => settings.cacheUpdateTimeoutSeconds * 1000,
   });
 
@@ -187,7 +202,14 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       ns,
       name,
       { status: { loadBalancer: { ingress: status.ingress } } },
-      { subresource: "status" },
+      {
+        subresource: "status",
+        beforeAttempt: () => {
+          if (!controller.isActive || !(elector?.isLeader() ?? true)) {
+            throw new Error("not leading; write refused");
+          }
+        },
+      },
     ).catch((e) => log.warn("could not write backend status", { namespace: ns, service: name, error: e }));
   };
   const attachBackends = () => {
@@ -217,7 +239,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     transform: dropManagedFields,
     logger,
     metrics,
-    stallTimeoutMs: opts.stallTimeoutMs,
+    stallTimeoutMs: opts.stallTimeoutMs ?? settings.watchStallTimeoutMs,
   });
   const applyConfig = async (cm: ConfigMap | undefined) => {
     configMapUID = cm?.metadata.uid;
@@ -243,7 +265,10 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   const servers: RunningServer[] = [];
   const metricsRoutes = metricsApp(
     () => kernel.exporters(),
-    debugApp(() => kernel.names("backend").map((n) => kernel.backend(n))),
+    debugApp(
+      () => kernel.names("backend").map((n) => kernel.backend(n)),
+      () => ({ deadletters: () => controller.queue.deadLetters() }),
+    ),
   );
   // Probe results and recent leader changes for `zen-lead explain` / `status`, which cannot see them otherwise.
   metricsRoutes.get("/status", (c) => c.json(controllerStatus(controller, identity)));
@@ -255,6 +280,8 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   ));
   servers.push(serve(
     healthApp({
+      notLiveReason: () =>
+        elector?.notLiveReason() ?? controller.notLiveReason() ?? configInformer.notLiveReason(),
       notReadyReason: () =>
         !controller.synced()
           ? "caches not synced"
@@ -297,9 +324,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       namespace: settings.configMapNamespace,
       name: settings.leaderElectionId,
       identity,
-      leaseDurationMs: opts.lease?.durationMs,
-      renewDeadlineMs: opts.lease?.renewDeadlineMs,
-      retryPeriodMs: opts.lease?.retryPeriodMs,
+      ...leaseTimings,
       logger,
       metrics,
       onStartedLeading: () => {
@@ -312,7 +337,11 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
         leadership.set(false);
       },
     });
-    elector.run(abort.signal).catch((e) => log.error("leader election stopped", { error: e }));
+    elector.run(abort.signal)
+      .catch((e) => log.error("leader election stopped", { error: e }))
+      .finally(() => {
+        if (!abort.signal.aborted) log.error("leader election loop ended; /healthz now fails");
+      });
   } else {
     leadership.set(true);
     controller.activate();
@@ -328,6 +357,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     kernel,
     reloader,
     metrics,
+    elector,
     metricsPort: servers[0].port,
     healthPort: servers[1].port,
     uiPort: uiServer?.port,

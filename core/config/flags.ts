@@ -5,6 +5,7 @@
 import { LOG_LEVELS, type LogLevel } from "../log.ts";
 import { ALLOW_FLAG, parseAllowList } from "../plugin/module_policy.ts";
 import { type Range, rangeProblem, RANGES, rangeText } from "./ranges.ts";
+import { parseGoDuration } from "../leader/duration.ts";
 import type { ControllerSettings } from "./settings.ts";
 
 export class FlagError extends Error {
@@ -14,7 +15,7 @@ export class FlagError extends Error {
   }
 }
 
-type Kind = "string" | "bool" | "int" | "number" | "logLevel" | "namespaces" | "allowList";
+type Kind = "string" | "bool" | "int" | "number" | "logLevel" | "namespaces" | "allowList" | "duration";
 
 interface FlagDef {
   readonly flag: string;
@@ -45,6 +46,32 @@ const FLAGS: readonly FlagDef[] = [
     field: "leaderElect",
     kind: "bool",
     help: "elect one active replica through a Lease",
+  },
+  {
+    flag: "leader-elect-lease-duration",
+    field: "leaderElectLeaseDurationMs",
+    kind: "duration",
+    help:
+      "how long a standby waits after the leader's last renewal before taking over (failover time on a crash)",
+  },
+  {
+    flag: "leader-elect-renew-deadline",
+    field: "leaderElectRenewDeadlineMs",
+    kind: "duration",
+    help: "how long the leader keeps writing without a successful renewal; must be < lease duration",
+  },
+  {
+    flag: "leader-elect-retry-period",
+    field: "leaderElectRetryPeriodMs",
+    kind: "duration",
+    help: "pause between renewals and between a standby's tries; must be < renew deadline",
+  },
+  {
+    flag: "watch-stall-timeout",
+    field: "watchStallTimeoutMs",
+    kind: "duration",
+    help:
+      "a watch with no event or bookmark for this long is restarted (watches are also restarted after an outage)",
   },
   {
     flag: "leader-election-id",
@@ -143,6 +170,14 @@ function convert(def: FlagDef, raw: string, source: string): unknown {
       }
       return n;
     }
+    case "duration": {
+      // Go syntax like the predecessor's (15s, 1m30s); bounded so a typo cannot disable failover for days.
+      const ms = parseGoDuration(raw);
+      if (ms === undefined || ms < 100 || ms > 3_600_000) {
+        throw bad("a duration from 100ms to 1h, such as 15s");
+      }
+      return ms;
+    }
     case "logLevel":
       if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw bad(`one of ${LOG_LEVELS.join(", ")}`);
       return raw as LogLevel;
@@ -237,7 +272,11 @@ export function parseFlags(
 export function flagsHelp(defaults: ControllerSettings): string {
   const lines = FLAGS.map((f) => {
     const value = defaults[f.field];
-    const shown = Array.isArray(value) ? value.join(",") : value;
+    const shown = Array.isArray(value)
+      ? value.join(",")
+      : f.kind === "duration"
+      ? `${Number(value) / 1000}s`
+      : value;
     const env = f.env ? ` (env ${f.env})` : "";
     return `  --${f.flag}${f.kind === "bool" ? "[=true|false]" : "=<value>"}${env}\n      ${f.help}` +
       (shown === undefined || shown === "" ? "" : ` (default ${shown})`) +

@@ -8,6 +8,12 @@ export interface ControllerSettings {
   uiBindAddress: string;
   leaderElect: boolean;
   leaderElectionId: string;
+  /** `--leader-elect-lease-duration`, `--leader-elect-renew-deadline`, `--leader-elect-retry-period` (ms). */
+  leaderElectLeaseDurationMs: number;
+  leaderElectRenewDeadlineMs: number;
+  leaderElectRetryPeriodMs: number;
+  /** `--watch-stall-timeout` (ms). */
+  watchStallTimeoutMs: number;
   maxCacheSizePerNamespace: number;
   maxConcurrentReconciles: number;
   qps: number;
@@ -45,6 +51,10 @@ export function defaultSettings(env: Readonly<Record<string, string | undefined>
     uiBindAddress: "",
     leaderElect: true,
     leaderElectionId: "zen-lead-controller-leader-election",
+    leaderElectLeaseDurationMs: 15_000,
+    leaderElectRenewDeadlineMs: 10_000,
+    leaderElectRetryPeriodMs: 2_000,
+    watchStallTimeoutMs: 150_000,
     maxCacheSizePerNamespace: 1000,
     maxConcurrentReconciles: 10,
     qps: 50,

@@ -5,12 +5,15 @@ export interface LeaderApi {
   getService(namespace: string, name: string): Promise<Service | undefined>;
   createService(namespace: string, svc: Service): Promise<Service>;
   replaceService(namespace: string, svc: Service): Promise<Service>;
-  /** Deletes only the object with `uid` (a precondition), so a stranger's new object of that name is safe. */
-  deleteService(namespace: string, name: string, uid: string): Promise<void>;
+  /**
+   * Deletes only the object with `uid` and, when given, `resourceVersion` (preconditions): a stranger's new object
+   * of that name is safe, and a delete decided from an old view fails with 409.
+   */
+  deleteService(namespace: string, name: string, uid: string, resourceVersion?: string): Promise<void>;
   getSlice(namespace: string, name: string): Promise<EndpointSlice | undefined>;
   createSlice(namespace: string, slice: EndpointSlice): Promise<EndpointSlice>;
   replaceSlice(namespace: string, slice: EndpointSlice): Promise<EndpointSlice>;
-  deleteSlice(namespace: string, name: string, uid: string): Promise<void>;
+  deleteSlice(namespace: string, name: string, uid: string, resourceVersion?: string): Promise<void>;
   /** Writes `status.loadBalancer` of a source Service (what a cloud backend reported). */
   patchServiceStatus(namespace: string, name: string, status: Service["status"]): Promise<void>;
 }

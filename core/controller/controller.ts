@@ -6,6 +6,7 @@ import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { dropManagedFields, Informer } from "../kube/informer.ts";
+import { isUnavailable } from "../kube/errors.ts";
 import { EndpointSlices, Nodes, Pods, Services } from "../kube/paths.ts";
 import type { EndpointSlice, KubeObject, Node, Pod, Service } from "../kube/types.ts";
 import { objectKey } from "../kube/types.ts";
@@ -16,7 +17,7 @@ import { selectorMatches, toPodView } from "../leader/pods.ts";
 import { KubeEventRecorder } from "./events.ts";
 import { KubeLeaderApi } from "./kube_api.ts";
 import { controllerMetrics } from "./metrics.ts";
-import { NotLeaderError, type PluginAccess, Reconciler } from "./reconciler.ts";
+import { NotLeaderError, type PluginAccess, Reconciler, WriteConflictError } from "./reconciler.ts";
 import { INDEX } from "./stores.ts";
 import { TriggerTracker } from "./triggers.ts";
 import { LeaderHistory } from "../status/history.ts";
@@ -103,7 +104,9 @@ export class LeaderController {
     this.events = new KubeEventRecorder(KubeLeaderApi.eventSink(o.eventsClient ?? o.client), log);
     this.reconciler = new Reconciler({
       stores: { services: this.services, pods: this.pods, slices: this.slices, nodes: this.nodes },
-      api: new KubeLeaderApi(o.client),
+      api: new KubeLeaderApi(o.client, () => {
+        if (!(this.active && o.canWrite())) throw new NotLeaderError();
+      }),
       events: this.events,
       metrics: this.m,
       plugins: o.plugins,
@@ -119,6 +122,26 @@ export class LeaderController {
       workers: o.workers,
       logger: log,
       metrics: o.metrics,
+      // Outages and 409s while the cache catches up are not the Service's fault: they never park it.
+      countsTowardDeadLetter: (error) => !isUnavailable(error) && !(error instanceof WriteConflictError),
+      onDeadLetter: (key, failures, error) => {
+        const src = this.services.get(key);
+        if (!src || !this.active) return;
+        this.events.record(
+          {
+            kind: "Service",
+            namespace: src.metadata.namespace ?? "",
+            name: src.metadata.name ?? "",
+            uid: src.metadata.uid,
+          },
+          "Warning",
+          "ReconcileParked",
+          `reconcile failed ${failures} times in a row (last: ${
+            String((error as Error)?.message ?? error).slice(0, 200)
+          }); ` +
+            "retried every 5 minutes or when the Service changes",
+        );
+      },
       handler: async (key) => {
         if (!this.active) return;
         const started = performance.now();
@@ -133,6 +156,12 @@ export class LeaderController {
             this.m.reconciliations.inc({ result: "skipped" });
             return;
           }
+          if (e instanceof WriteConflictError) {
+            // Not a failure: the queue's backoff gives the cache time to catch up before the next decision.
+            this.m.reconciliations.inc({ result: "conflict" });
+            log.info("write conflict; requeued", { key, reconcileID, object: e.key });
+            throw e;
+          }
           this.m.reconciliations.inc({ result: "error" });
           log.error("reconcile failed", { key, reconcileID, error: e });
           throw e;
@@ -142,6 +171,8 @@ export class LeaderController {
       },
     });
     this.wireHandlers();
+    // Back after an outage: whatever was parked meanwhile gets a prompt try.
+    o.client.reachability.onRecovered(() => this.queue.unparkAll());
   }
 
   private enqueue(key: string, cause?: string): void {
@@ -164,6 +195,8 @@ export class LeaderController {
 
   private wireHandlers(): void {
     const onService = (s: Service) => {
+      // A change by the user is worth a prompt try even for a key parked after failing.
+      this.queue.unpark(objectKey(s));
       if (isOptedIn(s.metadata.annotations)) this.enqueue(objectKey(s));
       const source = managedSource(s);
       if (source) this.enqueue(source);
@@ -302,6 +335,16 @@ export class LeaderController {
       this.m.cacheSize.set({ resource: "endpointslices" }, this.slices.size);
       if (this.nodes) this.m.cacheSize.set({ resource: "nodes" }, this.nodes.size);
     }, 5000);
+  }
+
+  /** Undefined while every informer's watch loop runs (see Informer.notLiveReason). */
+  notLiveReason(): string | undefined {
+    const informers = [this.services, this.pods, this.slices, ...(this.nodes ? [this.nodes] : [])];
+    for (const i of informers) {
+      const why = i.notLiveReason();
+      if (why) return why;
+    }
+    return undefined;
   }
 
   synced(): boolean {

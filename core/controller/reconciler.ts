@@ -86,6 +86,16 @@ export class NotLeaderError extends Error {
   }
 }
 
+/**
+ * A write to a managed object got 409 (someone wrote it since the view it was decided from). The key is requeued,
+ * and the next reconcile decides again from the cache instead of overwriting what it has not seen.
+ */
+export class WriteConflictError extends Error {
+  constructor(readonly kind: string, readonly key: string, options?: ErrorOptions) {
+    super(`${kind} ${key} changed since it was read; requeued to decide again from the cache`, options);
+  }
+}
+
 /** How often a name held by a stranger's EndpointSlice is looked at again. */
 const CONFLICT_RECHECK_MS = 30_000;
 
@@ -640,10 +650,8 @@ export class Reconciler {
       this.services.remember(key, await this.d.api.replaceService(ns, obj));
     } catch (e) {
       if (!isConflict(e)) throw e;
-      // Someone else wrote it since our read: lay our fields over the fresh object once.
-      const fresh = await this.d.api.getService(ns, obj.metadata.name ?? "");
-      if (!fresh) throw e;
-      this.services.remember(key, await this.d.api.replaceService(ns, mergeService(obj, fresh)));
+      this.services.forget(key);
+      throw new WriteConflictError("Service", key, { cause: e });
     }
     this.d.metrics.writes.inc({ kind: "Service", verb: "update" });
   }
@@ -658,10 +666,20 @@ export class Reconciler {
   private async deleteService(ns: string, obj: Service): Promise<void> {
     this.guard();
     try {
-      await this.d.api.deleteService(ns, obj.metadata.name ?? "", obj.metadata.uid ?? "");
+      await this.d.api.deleteService(
+        ns,
+        obj.metadata.name ?? "",
+        obj.metadata.uid ?? "",
+        obj.metadata.resourceVersion,
+      );
       this.d.metrics.writes.inc({ kind: "Service", verb: "delete" });
     } catch (e) {
-      if (!isNotFound(e) && !isConflict(e)) throw e;
+      if (isConflict(e)) {
+        // Changed since the view this delete was decided from (or replaced by another object): decide again.
+        this.services.forget(`${ns}/${obj.metadata.name}`);
+        throw new WriteConflictError("Service", `${ns}/${obj.metadata.name}`, { cause: e });
+      }
+      if (!isNotFound(e)) throw e;
     }
     this.services.remember(`${ns}/${obj.metadata.name}`, null, obj.metadata.resourceVersion);
   }
@@ -669,10 +687,19 @@ export class Reconciler {
   private async deleteSlice(ns: string, obj: EndpointSlice): Promise<void> {
     this.guard();
     try {
-      await this.d.api.deleteSlice(ns, obj.metadata.name ?? "", obj.metadata.uid ?? "");
+      await this.d.api.deleteSlice(
+        ns,
+        obj.metadata.name ?? "",
+        obj.metadata.uid ?? "",
+        obj.metadata.resourceVersion,
+      );
       this.d.metrics.writes.inc({ kind: "EndpointSlice", verb: "delete" });
     } catch (e) {
-      if (!isNotFound(e) && !isConflict(e)) throw e;
+      if (isConflict(e)) {
+        this.slices.forget(`${ns}/${obj.metadata.name}`);
+        throw new WriteConflictError("EndpointSlice", `${ns}/${obj.metadata.name}`, { cause: e });
+      }
+      if (!isNotFound(e)) throw e;
     }
     this.slices.remember(`${ns}/${obj.metadata.name}`, null, obj.metadata.resourceVersion);
   }
@@ -704,16 +731,17 @@ export class Reconciler {
         if (!isManagedFor(fresh, source)) {
           throw new LeaderNameConflictError("EndpointSlice", ns, desired.metadata.name ?? "");
         }
-        observed = fresh;
+        // Ours, made by a write this view has not seen: decide again over it rather than overwrite it now.
+        this.slices.remember(key, fresh);
+        throw new WriteConflictError("EndpointSlice", key, { cause: e });
       }
     }
     try {
       this.slices.remember(key, await this.d.api.replaceSlice(ns, mergeSlice(desired, observed)));
     } catch (e) {
       if (!isConflict(e)) throw e;
-      const fresh = await this.d.api.getSlice(ns, desired.metadata.name ?? "");
-      if (!fresh) throw e;
-      this.slices.remember(key, await this.d.api.replaceSlice(ns, mergeSlice(desired, fresh)));
+      this.slices.forget(key);
+      throw new WriteConflictError("EndpointSlice", key, { cause: e });
     }
     this.d.metrics.writes.inc({ kind: "EndpointSlice", verb: "update" });
     return true;

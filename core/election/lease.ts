@@ -2,7 +2,8 @@
  * Leader election among zen-lead's own replicas over a coordination.k8s.io/v1 Lease. The leader renews every
  * retryPeriod and considers itself leader only until lastSuccessfulRenew + renewDeadline, which is shorter than
  * the leaseDuration others wait, so it stops writing before anyone else may start. Standbys watch the Lease and try
- * at once when it is released or expires; writes use resourceVersion for optimistic concurrency.
+ * at once when it is released or expires; writes use resourceVersion for optimistic concurrency. The loop never
+ * ends while the process runs: every error of every phase is retried with capped, jittered backoff.
  */
 import type { KubeClient } from "../kube/client.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "../kube/errors.ts";
@@ -10,9 +11,12 @@ import { apiVersionOf, Leases, resourcePath } from "../kube/paths.ts";
 import type { Lease } from "../kube/types.ts";
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
+import { backoffDelay, type Random } from "../queue/backoff.ts";
 import { sleep } from "../queue/clock.ts";
 import { canAcquire, leaseSpecFor, type Observation, observe, releasedSpec } from "./lease_record.ts";
 import { safeTimeout } from "../timers.ts";
+import { electionMetrics } from "./metrics.ts";
+import { DEFAULT_LEASE_TIMINGS, validateLeaseTimings } from "./timings.ts";
 
 export interface LeaseElectorOptions {
   client: KubeClient;
@@ -29,6 +33,7 @@ export interface LeaseElectorOptions {
   onStoppedLeading?(): void;
   logger: Logger;
   metrics: MetricsRegistry;
+  random?: Random;
 }
 
 export class LeaseElector {
@@ -42,37 +47,30 @@ export class LeaseElector {
   private loseTimer: ReturnType<typeof setTimeout> | undefined;
   private wake: (() => void) | undefined;
   private released = false;
+  private running = false;
+  private lastTickAt = -Infinity;
+  private readonly stopper = new AbortController();
   private readonly log: Logger;
   private readonly metrics;
+  private readonly random: Random;
 
   constructor(private readonly opts: LeaseElectorOptions) {
-    this.leaseDurationMs = opts.leaseDurationMs ?? 15_000;
-    this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
-    this.retryPeriodMs = opts.retryPeriodMs ?? 2_000;
-    if (!(this.leaseDurationMs > this.renewDeadlineMs && this.renewDeadlineMs > this.retryPeriodMs)) {
-      throw new RangeError(
-        `leader election ${opts.namespace}/${opts.name}: expected leaseDuration > renewDeadline > retryPeriod, ` +
-          `received ${this.leaseDurationMs}ms, ${this.renewDeadlineMs}ms, ${this.retryPeriodMs}ms`,
-      );
-    }
+    this.leaseDurationMs = opts.leaseDurationMs ?? DEFAULT_LEASE_TIMINGS.leaseDurationMs;
+    this.renewDeadlineMs = opts.renewDeadlineMs ?? DEFAULT_LEASE_TIMINGS.renewDeadlineMs;
+    this.retryPeriodMs = opts.retryPeriodMs ?? DEFAULT_LEASE_TIMINGS.retryPeriodMs;
+    validateLeaseTimings({
+      leaseDurationMs: this.leaseDurationMs,
+      renewDeadlineMs: this.renewDeadlineMs,
+      retryPeriodMs: this.retryPeriodMs,
+    }, `leader election ${opts.namespace}/${opts.name}`);
     if (!opts.identity) throw new Error(`leader election ${opts.namespace}/${opts.name}: identity is empty`);
+    this.random = opts.random ?? Math.random;
     this.log = opts.logger.child({ lease: `${opts.namespace}/${opts.name}`, identity: opts.identity });
-    this.metrics = {
-      status: opts.metrics.gauge({
-        name: "zen_lead_leader_election_status",
-        help: "1 while this replica is the active controller.",
-        labelNames: ["name"],
-      }),
-      transitions: opts.metrics.counter({
-        name: "zen_lead_leader_election_transitions_total",
-        help: "Times this replica started or stopped leading.",
-        labelNames: ["name", "event"],
-      }),
-    };
+    this.metrics = electionMetrics(opts.metrics);
     this.metrics.status.set({ name: opts.name }, 0);
   }
 
-  /** True only while a renewal succeeded less than renewDeadline ago. */
+  /** True only while a renewal sent less than renewDeadline ago succeeded. */
   isLeader(): boolean {
     return this.leading && Date.now() < this.lastRenewAt + this.renewDeadlineMs;
   }
@@ -82,29 +80,90 @@ export class LeaseElector {
     return this.observation?.holder ?? "";
   }
 
+  /**
+   * Undefined while the election loop runs and moves; otherwise why not (for `/healthz`). Every step of the loop
+   * is bounded (a try by the renew deadline, a wait by the retry period), so no tick for longer than the lease
+   * duration means it is wedged.
+   */
+  notLiveReason(now = Date.now()): string | undefined {
+    if (!this.running) return "leader election loop is not running";
+    const idleMs = now - this.lastTickAt;
+    if (idleMs > this.leaseDurationMs + this.renewDeadlineMs) {
+      return `leader election loop made no progress for ${Math.round(idleMs)}ms`;
+    }
+    return undefined;
+  }
+
+  /** Ends `run` for good without releasing the Lease (as an aborted signal does). */
+  stop(): void {
+    this.stopper.abort(new Error("election stopped"));
+  }
+
   /** Campaigns, leads and renews until `signal` aborts (then leadership ends without releasing the Lease). */
-  async run(signal: AbortSignal): Promise<void> {
+  async run(outer: AbortSignal): Promise<void> {
+    const signal = AbortSignal.any([outer, this.stopper.signal]);
     this.released = false;
+    this.running = true;
+    this.lastTickAt = Date.now();
     // The Lease watch lives as long as this run, also when release() ends it without `signal`.
     const runScope = new AbortController();
     const stopScope = () => runScope.abort(signal.reason);
     signal.addEventListener("abort", stopScope, { once: true });
     const watching = this.watchLease(runScope.signal);
+    const gauge = setInterval(() => this.updateSinceRenew(), 1000);
+    Deno.unrefTimer(gauge as unknown as number);
+    let failures = 0;
     try {
       while (!signal.aborted && !this.released) {
-        if (await this.attempt(signal)) {
-          this.startLeading();
-          await this.renewLoop(signal);
-        } else {
-          await this.waitForChance(signal);
+        this.lastTickAt = Date.now();
+        try {
+          const before = this.observation?.holder;
+          const renewedAt = await this.attempt(signal, this.renewDeadlineMs);
+          failures = 0;
+          if (renewedAt !== undefined) {
+            this.startLeading(renewedAt, before);
+            await this.renewLoop(signal);
+          } else {
+            await this.waitForChance(signal);
+          }
+        } catch (error) {
+          if (signal.aborted || this.released) break;
+          failures++;
+          this.metrics.errors.inc({ name: this.opts.name, phase: "campaign" });
+          const delayMs = this.backoff(failures);
+          this.log.warn("leader election try failed; campaigning again", {
+            error,
+            failures,
+            retryInMs: delayMs,
+          });
+          await this.pause(delayMs, signal);
         }
       }
     } finally {
+      this.running = false;
+      clearInterval(gauge);
       this.stopLeading("shutdown");
       signal.removeEventListener("abort", stopScope);
       runScope.abort(new Error("election stopped"));
       await watching;
     }
+  }
+
+  /** Sleeps `ms`, cut short when the API server answers again after an outage. */
+  private async pause(ms: number, signal: AbortSignal): Promise<void> {
+    const stop = new AbortController();
+    const both = AbortSignal.any([signal, stop.signal]);
+    const reach = this.opts.client.reachability;
+    const answered = reach.downSince === undefined ? new Promise<void>(() => {}) : reach.whenAnswering(both);
+    await Promise.race([sleep(ms, both).catch(() => {}), answered]);
+    stop.abort();
+  }
+
+  /** Capped and jittered: up to a quarter less than base*2^n, never above the retry period. */
+  private backoff(failures: number): number {
+    const base = Math.min(500, this.retryPeriodMs / 2);
+    const d = backoffDelay(failures, { baseMs: base, maxMs: this.retryPeriodMs, jitter: 0 }, this.random);
+    return Math.round(d * (1 - 0.25 * this.random()));
   }
 
   /**
@@ -137,53 +196,63 @@ export class LeaseElector {
     }
   }
 
-  /** One try to take or renew the Lease; false when someone else validly holds it or a write raced. */
-  private async attempt(signal: AbortSignal, timeoutMs = this.renewDeadlineMs): Promise<boolean> {
+  /**
+   * One try to take or renew the Lease, all of it (read and write) within `budgetMs`. Resolves to when the
+   * successful write was sent (the renewTime it carries), or undefined when someone else validly holds the Lease
+   * or a write raced. Throws on any other error.
+   */
+  private async attempt(signal: AbortSignal, budgetMs: number): Promise<number | undefined> {
     const { client, namespace, name, identity } = this.opts;
-    const call = { signal, timeoutMs, maxRetries: 0 };
-    const now = Date.now();
+    const deadline = Date.now() + budgetMs;
+    const budget = AbortSignal.any([signal, AbortSignal.timeout(budgetMs)]);
+    const call = () => ({ signal: budget, timeoutMs: Math.max(1, deadline - Date.now()), maxRetries: 0 });
     let lease: Lease;
     try {
-      lease = await client.get<Lease>(Leases, namespace, name, call);
+      lease = await client.get<Lease>(Leases, namespace, name, call());
     } catch (error) {
       if (!isNotFound(error)) throw error;
+      const sentAt = Date.now();
       try {
         const created = await client.create<Lease>(Leases, {
           apiVersion: apiVersionOf(Leases),
           kind: "Lease",
           metadata: { namespace, name },
-          spec: leaseSpecFor(undefined, identity, this.leaseDurationMs, now),
-        }, call);
+          spec: leaseSpecFor(undefined, identity, this.leaseDurationMs, sentAt),
+        }, call());
         this.observation = observe(this.observation, created, Date.now());
-        return true;
+        return sentAt;
       } catch (e) {
-        if (isAlreadyExists(e)) return false;
+        if (isAlreadyExists(e)) return undefined;
         throw e;
       }
     }
     this.observation = observe(this.observation, lease, Date.now());
-    if (!canAcquire(this.observation, identity, Date.now())) return false;
+    if (!canAcquire(this.observation, identity, Date.now())) return undefined;
+    // renewTime is the moment the write leaves, not when the try began: a slow read must not age the record.
+    const sentAt = Date.now();
     try {
       const written = await client.replace<Lease>(Leases, {
         ...lease,
-        spec: leaseSpecFor(lease.spec, identity, this.leaseDurationMs, now),
-      }, call);
+        spec: leaseSpecFor(lease.spec, identity, this.leaseDurationMs, sentAt),
+      }, call());
       this.observation = observe(this.observation, written, Date.now());
-      return true;
+      return sentAt;
     } catch (error) {
-      if (isConflict(error)) return false;
+      if (isConflict(error)) return undefined;
       throw error;
     }
   }
 
-  private startLeading(): void {
+  private startLeading(renewedAt: number, previousHolder: string | undefined): void {
+    if (Date.now() >= renewedAt + this.renewDeadlineMs) return; // won too late to count
     this.leading = true;
-    this.lastRenewAt = Date.now();
+    this.lastRenewAt = renewedAt;
+    this.updateSinceRenew();
     this.armLoseTimer();
     this.term = new AbortController();
     this.metrics.status.set({ name: this.opts.name }, 1);
     this.metrics.transitions.inc({ name: this.opts.name, event: "started" });
-    this.log.info("started leading");
+    this.log.info("started leading", { previousHolder: previousHolder ?? "unknown" });
     const signal = this.term.signal;
     Promise.resolve()
       .then(() => this.opts.onStartedLeading(signal))
@@ -197,12 +266,17 @@ export class LeaseElector {
     this.term?.abort(new Error(`leadership ended: ${why}`));
     this.metrics.status.set({ name: this.opts.name }, 0);
     this.metrics.transitions.inc({ name: this.opts.name, event: "stopped" });
-    this.log.warn("stopped leading", { reason: why });
+    this.log.warn("stopped leading", { reason: why, msSinceLastRenew: Date.now() - this.lastRenewAt });
     try {
       this.opts.onStoppedLeading?.();
     } catch (error) {
       this.log.error("onStoppedLeading failed", { error });
     }
+  }
+
+  private updateSinceRenew(): void {
+    if (this.lastRenewAt === -Infinity) return;
+    this.metrics.sinceRenew.set({ name: this.opts.name }, (Date.now() - this.lastRenewAt) / 1000);
   }
 
   /** Ends leadership exactly at the renew deadline, even while a renewal request hangs. */
@@ -212,29 +286,36 @@ export class LeaseElector {
     this.loseTimer = safeTimeout(() => this.stopLeading("renew deadline passed"), ms);
   }
 
+  /** Renews every retry period until leadership ends; never throws (a failed renewal is retried in time). */
   private async renewLoop(signal: AbortSignal): Promise<void> {
     while (this.leading && !signal.aborted) {
+      this.lastTickAt = Date.now();
       await sleep(this.retryPeriodMs, signal).catch(() => {});
       if (!this.leading || signal.aborted) return;
-      const started = Date.now();
-      const remaining = this.lastRenewAt + this.renewDeadlineMs - started;
+      this.lastTickAt = Date.now();
+      const remaining = this.lastRenewAt + this.renewDeadlineMs - Date.now();
       if (remaining <= 0) return this.stopLeading("renew deadline passed");
-      let renewed = false;
+      let renewedAt: number | undefined;
       try {
-        renewed = await this.attempt(signal, remaining);
+        renewedAt = await this.attempt(signal, remaining);
       } catch (error) {
         if (signal.aborted) return;
+        this.metrics.errors.inc({ name: this.opts.name, phase: "renew" });
         this.log.warn("lease renewal failed", {
           error,
           msLeft: this.lastRenewAt + this.renewDeadlineMs - Date.now(),
         });
       }
       if (!this.leading) return;
-      if (renewed) {
-        // Counted from when the request was sent: the written renewTime is no earlier than that.
-        this.lastRenewAt = started;
+      // Never valid after the deadline of the renewal before it, even if the answer came just in time.
+      if (renewedAt !== undefined && Date.now() < this.lastRenewAt + this.renewDeadlineMs) {
+        this.lastRenewAt = renewedAt;
+        this.updateSinceRenew();
         this.armLoseTimer();
-      } else if (this.observation && this.observation.holder !== this.opts.identity) {
+        continue;
+      }
+      this.metrics.renewFailures.inc({ name: this.opts.name });
+      if (this.observation && this.observation.holder !== this.opts.identity) {
         return this.stopLeading(`lease taken by ${this.observation.holder || "nobody"}`);
       }
     }
@@ -263,6 +344,7 @@ export class LeaseElector {
   /** Follows the Lease so a standby reacts to a release or a change of holder immediately. */
   private async watchLease(signal: AbortSignal): Promise<void> {
     const path = resourcePath(Leases, this.opts.namespace);
+    let failures = 0;
     while (!signal.aborted && !this.released) {
       try {
         const events = this.opts.client.watch<Lease>(
@@ -275,6 +357,7 @@ export class LeaseElector {
           { operation: "watch_leases" },
         );
         for await (const event of events) {
+          failures = 0;
           if (event.type !== "ADDED" && event.type !== "MODIFIED" && event.type !== "DELETED") continue;
           const lease = event.type === "DELETED" ? { ...event.object, spec: {} } : event.object;
           this.observation = observe(this.observation, lease, Date.now());
@@ -282,9 +365,10 @@ export class LeaseElector {
         }
       } catch (error) {
         if (signal.aborted) return;
+        failures++;
         this.log.debug("lease watch ended; reconnecting", { error });
       }
-      await sleep(this.retryPeriodMs, signal).catch(() => {});
+      await this.pause(failures ? this.backoff(failures) : this.retryPeriodMs, signal);
     }
   }
 }

@@ -10,11 +10,16 @@ import { parseBindAddress } from "./bind.ts";
 export interface Readiness {
   /** Undefined when ready; otherwise why not (e.g. "caches not synced"). */
   notReadyReason(): string | undefined;
+  /** Undefined while the process does its work; otherwise why not (a loop ended or is wedged): the kubelet restarts it. */
+  notLiveReason?(): string | undefined;
 }
 
 export function healthApp(readiness: Readiness): Hono {
   const app = new Hono();
-  app.get("/healthz", (c) => c.text("ok"));
+  app.get("/healthz", (c) => {
+    const why = readiness.notLiveReason?.();
+    return why === undefined ? c.text("ok") : c.text(`not live: ${why}`, 503);
+  });
   app.get("/readyz", (c) => {
     const why = readiness.notReadyReason();
     return why === undefined ? c.text("ok") : c.text(`not ready: ${why}`, 503);
@@ -36,13 +41,15 @@ export function metricsApp(exporters: () => readonly MetricsExporter[], debug?: 
 }
 
 /** `/debug/<path>`: the JSON snapshots plugins offer (e.g. the Azure engine's `difftracker/services`). */
-export function debugApp(backends: () => readonly (CloudBackend | undefined)[]): Hono {
+export function debugApp(
+  backends: () => readonly (CloudBackend | undefined)[],
+  own: () => Record<string, () => unknown> = () => ({}),
+): Hono {
   const app = new Hono();
   app.get("/*", (c) => {
     const path = new URL(c.req.url).pathname.replace(/^\/debug\/?/, "");
     const offered: string[] = [];
-    for (const b of backends()) {
-      const routes = b?.debug?.() ?? {};
+    for (const routes of [own(), ...backends().map((b) => b?.debug?.() ?? {})]) {
       if (routes[path]) return c.json(routes[path]());
       offered.push(...Object.keys(routes));
     }

@@ -12,6 +12,7 @@ import { errorFromResponse, errorFromWatchStatus, KubeApiError } from "./errors.
 import { resourcePath, type ResourceType } from "./paths.ts";
 import { TokenBucket } from "./ratelimit.ts";
 import { retryDelay } from "./retry.ts";
+import { Reachability } from "./reachability.ts";
 import { HttpTransport, type RawRequest } from "./transport.ts";
 import type { ClusterCredentials } from "./kubeconfig.ts";
 import type { KubeObject, ObjectList, WatchEvent } from "./types.ts";
@@ -41,6 +42,8 @@ export interface KubeClientOptions {
   maxRetryAfterMs?: number;
   userAgent?: string;
   random?: Random;
+  /** Export zen_lead_api_server_unreachable for this client (default true; one client per process should). */
+  reportReachability?: boolean;
 }
 
 export interface KubeRequest {
@@ -58,6 +61,8 @@ export interface KubeRequest {
   maxRetries?: number;
   /** Defaults to every method except POST. */
   idempotent?: boolean;
+  /** Runs before every attempt, retries included; a throw ends the call (e.g. "this replica no longer leads"). */
+  beforeAttempt?: () => void;
 }
 
 export interface CallOptions {
@@ -65,6 +70,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
   maxRetries?: number;
+  /** See KubeRequest.beforeAttempt. */
+  beforeAttempt?: () => void;
 }
 
 export interface WriteOptions extends CallOptions {
@@ -96,8 +103,14 @@ export class KubeClient {
   private readonly maxRetries: number;
   private readonly userAgent: string;
   private readonly metrics;
+  /** Whether the API server answers this client (see core/kube/reachability.ts). */
+  readonly reachability: Reachability;
 
   constructor(private readonly transport: HttpTransport, private readonly opts: KubeClientOptions) {
+    this.reachability = new Reachability(
+      () => this.probeReady(),
+      opts.reportReachability === false ? undefined : opts.metrics,
+    );
     this.limiter = new TokenBucket(opts.qps ?? 50, opts.burst ?? 100);
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.maxRetries = opts.maxRetries ?? 3;
@@ -148,6 +161,18 @@ export class KubeClient {
   /** Changes the global rate limit at run time (configuration reload). */
   setRateLimit(qps: number, burst: number): void {
     this.limiter.setRate(qps, burst);
+  }
+
+  /** GET /readyz (open to every user): its status, 0 when unreachable within a second. */
+  private async probeReady(): Promise<number> {
+    try {
+      const res = await this.transport.send(
+        this.rawRequest({ operation: "readyz", method: "GET", path: "/readyz" }, AbortSignal.timeout(1000)),
+      );
+      return res.status;
+    } catch {
+      return 0;
+    }
   }
 
   /** Closes idle connections. */
@@ -355,11 +380,13 @@ export class KubeClient {
         );
       } catch (e) {
         if (signal.aborted) return;
+        this.reachability.failed();
         throw networkError(errorContext, e, headersLate ? headerTimeoutMs : undefined);
       } finally {
         clearTimeout(headerTimer);
         this.metrics.duration.observe({ operation }, (performance.now() - started) / 1000);
       }
+      this.noteStatus(res.status);
       if (res.status < 200 || res.status >= 300) {
         const chunks: string[] = [];
         const decoder = new TextDecoder();
@@ -368,7 +395,7 @@ export class KubeClient {
           errorContext,
           res.status,
           chunks.join(""),
-          headerValue(res.headers["retry-after"]),
+          res.headers["retry-after"],
         );
       }
       try {
@@ -380,6 +407,7 @@ export class KubeClient {
       } catch (e) {
         if (signal.aborted) return;
         if (e instanceof KubeApiError) throw e;
+        this.reachability.failed();
         throw networkError(errorContext, e);
       }
     } finally {
@@ -391,6 +419,8 @@ export class KubeClient {
 
   private async attempt<T>(r: KubeRequest): Promise<T> {
     await this.limiter.take(r.signal);
+    // After the rate limiter: the wait there can outlast what the check is about (leadership).
+    r.beforeAttempt?.();
     const timeoutMs = r.timeoutMs ?? this.timeoutMs;
     const timeout = timeoutSignal(timeoutMs);
     const signal = r.signal ? AbortSignal.any([r.signal, timeout]) : timeout;
@@ -401,12 +431,14 @@ export class KubeClient {
       res = await this.transport.send(this.rawRequest(r, signal));
     } catch (e) {
       if (r.signal?.aborted) throw r.signal.reason;
+      this.reachability.failed();
       throw networkError(errorContext, e, timeout.aborted ? timeoutMs : undefined);
     } finally {
       this.metrics.duration.observe({ operation: r.operation }, (performance.now() - started) / 1000);
     }
+    this.noteStatus(res.status);
     if (res.status < 200 || res.status >= 300) {
-      throw errorFromResponse(errorContext, res.status, res.body, headerValue(res.headers["retry-after"]));
+      throw errorFromResponse(errorContext, res.status, res.body, res.headers["retry-after"]);
     }
     if (!res.body) return undefined as T;
     try {
@@ -420,6 +452,12 @@ export class KubeClient {
         cause: e,
       });
     }
+  }
+
+  /** 5xx means the server (or its etcd) is in trouble; anything else is an answer. */
+  private noteStatus(status: number): void {
+    if (status >= 500) this.reachability.failed();
+    else this.reachability.answered();
   }
 
   private rawRequest(
@@ -436,8 +474,15 @@ export class KubeClient {
   }
 }
 
-function callFields(o?: CallOptions): Pick<KubeRequest, "signal" | "timeoutMs" | "maxRetries"> {
-  return { signal: o?.signal, timeoutMs: o?.timeoutMs, maxRetries: o?.maxRetries };
+function callFields(
+  o?: CallOptions,
+): Pick<KubeRequest, "signal" | "timeoutMs" | "maxRetries" | "beforeAttempt"> {
+  return {
+    signal: o?.signal,
+    timeoutMs: o?.timeoutMs,
+    maxRetries: o?.maxRetries,
+    beforeAttempt: o?.beforeAttempt,
+  };
 }
 
 function operationName(verb: string, res: ResourceType, subresource?: string): string {
@@ -456,10 +501,6 @@ function queryString(query?: Query): string {
   for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== "") params.set(k, String(v));
   const s = params.toString();
   return s ? `?${s}` : "";
-}
-
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }
 
 function networkError(

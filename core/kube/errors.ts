@@ -137,3 +137,9 @@ export function isGone(e: unknown): boolean {
 export function isForbidden(e: unknown): boolean {
   return statusOf(e) === 403;
 }
+
+/** The API server (or the way to it) failed, not the request: no answer, a timeout, a 5xx or 429. */
+export function isUnavailable(e: unknown): boolean {
+  const status = statusOf(e);
+  return status === 0 || status === 429 || (status !== undefined && status >= 500);
+}

@@ -9,7 +9,7 @@ import type { MetricsRegistry } from "../metrics/registry.ts";
 import { backoffDelay, type BackoffPolicy, type Random } from "../queue/backoff.ts";
 import { sleep } from "../queue/clock.ts";
 import type { KubeClient } from "./client.ts";
-import { isGone } from "./errors.ts";
+import { isGone, isUnavailable } from "./errors.ts";
 import { resourcePath, type ResourceType } from "./paths.ts";
 import { relistDiff } from "./relist_diff.ts";
 import { type IndexFunc, ObjectStore } from "./store.ts";
@@ -47,9 +47,11 @@ export interface InformerOptions<T extends KubeObject> {
 }
 
 /** Why a watch was restarted: the `reason` label of zen_lead_watch_restarts_total. */
-export type WatchRestartReason = "stall" | "expired" | "error" | "closed";
+export type WatchRestartReason = "stall" | "expired" | "error" | "closed" | "recovered";
 
 class WatchStalled extends Error {}
+/** The API server answers again after an outage: a watch that saw nothing since may sit on a dead connection. */
+class WatchAfterOutage extends Error {}
 
 export class Informer<T extends KubeObject> {
   private readonly store = new ObjectStore<T>();
@@ -57,6 +59,9 @@ export class Informer<T extends KubeObject> {
   private readonly synced = new Set<string>();
   private readonly scopes: string[];
   private readonly syncWaiters: (() => void)[] = [];
+  private readonly openWatches = new Set<{ abort: AbortController; lastEventAt: number }>();
+  /** Scopes whose list/watch loop ended while it should still run. */
+  private readonly deadLoops = new Set<string>();
   private readonly log: Logger;
   private readonly label: string;
   private readonly random: Random;
@@ -86,6 +91,13 @@ export class Informer<T extends KubeObject> {
         labelNames: ["resource"],
       }),
     };
+  }
+
+  /** Restarts, after an outage, every watch that delivered nothing since it began. */
+  private restartWatchesAfterOutage(downSince: number): void {
+    for (const w of this.openWatches) {
+      if (w.lastEventAt < downSince) w.abort.abort(new WatchAfterOutage("restart after outage"));
+    }
   }
 
   /** Registers handlers; objects already cached are replayed to them as adds. */
@@ -134,12 +146,29 @@ export class Informer<T extends KubeObject> {
 
   /** Runs the list/watch loops until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    await Promise.all(this.scopes.map((ns) => this.loop(ns, signal)));
+    const unsubscribe = this.opts.client.reachability.onRecovered((since) =>
+      this.restartWatchesAfterOutage(since)
+    );
+    signal.addEventListener("abort", unsubscribe, { once: true });
+    await Promise.all(this.scopes.map(async (ns) => {
+      try {
+        await this.loop(ns, signal);
+      } finally {
+        if (!signal.aborted) this.deadLoops.add(ns || "(all namespaces)");
+      }
+    }));
+  }
+
+  /** Undefined while every list/watch loop runs; otherwise which ended (for `/healthz`). */
+  notLiveReason(): string | undefined {
+    if (this.deadLoops.size === 0) return undefined;
+    return `${this.label} watch loop not running (${[...this.deadLoops].join(", ")})`;
   }
 
   private async loop(namespace: string, signal: AbortSignal): Promise<void> {
     let resourceVersion: string | undefined;
     let failures = 0;
+    let lastWasOutage = false;
     const where = namespace ? { namespace } : {};
     while (!signal.aborted) {
       try {
@@ -172,6 +201,12 @@ export class Informer<T extends KubeObject> {
           });
           continue;
         }
+        if (error instanceof WatchAfterOutage) {
+          this.metrics.restarts.inc({ resource: this.label, reason: "recovered" });
+          this.log.info("API server answers again; restarting a watch that saw nothing since", where);
+          failures = 0;
+          continue;
+        }
         if (isGone(error)) {
           this.metrics.restarts.inc({ resource: this.label, reason: "expired" });
           this.log.info("watch resourceVersion expired (410); relisting", {
@@ -182,6 +217,10 @@ export class Informer<T extends KubeObject> {
           resourceVersion = undefined;
           continue;
         }
+        // The first answer after an outage (a 403 while RBAC loads, a 429) starts a new count, not the outage's.
+        const outage = isUnavailable(error);
+        if (!outage && lastWasOutage) failures = 0;
+        lastWasOutage = outage;
         failures++;
         this.metrics.restarts.inc({ resource: this.label, reason: "error" });
         const delayMs = backoffDelay(
@@ -195,9 +234,21 @@ export class Informer<T extends KubeObject> {
           retryInMs: delayMs,
           error,
         });
-        await sleep(delayMs, signal).catch(() => {});
+        await this.backoff(delayMs, signal);
+        // The server answered meanwhile: resume at once, as after a first failure.
+        if (this.opts.client.reachability.downSince === undefined) failures = 0;
       }
     }
+  }
+
+  /** Sleeps `ms`, cut short when the API server answers again after an outage (probed by the client). */
+  private async backoff(ms: number, signal: AbortSignal): Promise<void> {
+    const reach = this.opts.client.reachability;
+    if (reach.downSince === undefined) return await sleep(ms, signal).catch(() => {});
+    const stop = new AbortController();
+    const both = AbortSignal.any([signal, stop.signal]);
+    await Promise.race([sleep(ms, both).catch(() => {}), reach.whenAnswering(both)]);
+    stop.abort();
   }
 
   private get stallTimeoutMs(): number {
@@ -273,6 +324,12 @@ export class Informer<T extends KubeObject> {
       }, this.stallTimeoutMs);
     };
     const base = this.opts.watchTimeoutSeconds ?? 300;
+    const open = { abort: watchAbort, lastEventAt: Date.now() };
+    this.openWatches.add(open);
+    let afterOutage = false;
+    watchAbort.signal.addEventListener("abort", () => {
+      afterOutage = watchAbort.signal.reason instanceof WatchAfterOutage;
+    }, { once: true });
     try {
       armStallTimer();
       const events = this.opts.client.watch<T>(resourcePath(this.opts.resource, namespace), {
@@ -284,6 +341,7 @@ export class Informer<T extends KubeObject> {
       }, watchAbort.signal);
       for await (const event of events) {
         armStallTimer();
+        open.lastEventAt = Date.now();
         state.events++;
         const rv = event.object?.metadata?.resourceVersion;
         if (event.type === "ADDED" || event.type === "MODIFIED") {
@@ -299,7 +357,9 @@ export class Informer<T extends KubeObject> {
         this.metrics.objects.set({ resource: this.label }, this.store.size);
       }
       if (stalled) throw new WatchStalled("watch stalled");
+      if (afterOutage) throw new WatchAfterOutage("restart after outage");
     } finally {
+      this.openWatches.delete(open);
       clearTimeout(stallTimer);
       signal.removeEventListener("abort", onAbort);
     }

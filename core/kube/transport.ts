@@ -1,13 +1,13 @@
 /**
- * HTTP to the API server over node:http(s) with one keep-alive agent. Credentials (TLS material and auth
- * headers) come from core/kube/kubeconfig.ts; requests, streaming and timeouts are ours.
+ * HTTP to the API server over Deno's `fetch` with one `Deno.HttpClient` (CA, client certificate; HTTP/1.1 only).
+ * An `AbortSignal` ends a request at once on every connection, new or reused: in Deno 2.9.6 `node:http`'s
+ * `destroy()` is ignored on a reused keep-alive socket, so a timeout there bounded nothing. Credentials (TLS
+ * material and auth headers) come from core/kube/kubeconfig.ts; requests, streaming and timeouts are ours.
  */
-import { Buffer } from "node:buffer";
-import * as http from "node:http";
-import * as https from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { ClusterCredentials } from "./kubeconfig.ts";
 import { credentialsFromKubeConfig } from "./kubeconfig_client_node.ts";
+import { nodeTlsOnly, openWithNodeHttp } from "./transport_node.ts";
 
 export interface RawRequest {
   method: string;
@@ -20,13 +20,14 @@ export interface RawRequest {
 
 export interface RawResponse {
   status: number;
-  headers: http.IncomingHttpHeaders;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
   body: string;
 }
 
 export interface StreamResponse {
   status: number;
-  headers: http.IncomingHttpHeaders;
+  headers: Record<string, string>;
   body: AsyncIterable<Uint8Array>;
 }
 
@@ -40,8 +41,8 @@ export class HttpTransport {
   private constructor(
     readonly server: URL,
     private readonly credentials: ClusterCredentials,
-    private readonly agent: http.Agent,
-    private readonly secure: boolean,
+    /** Undefined when the TLS options need node:https (see transport_node.ts). */
+    private readonly client: Deno.HttpClient | undefined,
   ) {}
 
   /** A transport for a client-node KubeConfig's current context (tests use it). */
@@ -52,14 +53,17 @@ export class HttpTransport {
   /** A transport for loaded credentials (core/kube/kubeconfig.ts); throws on a server URL that is not http(s). */
   static async fromCredentials(credentials: ClusterCredentials): Promise<HttpTransport> {
     const server = credentials.server;
-    const secure = server.protocol === "https:";
-    if (!secure && server.protocol !== "http:") {
+    if (server.protocol !== "https:" && server.protocol !== "http:") {
       throw new Error(`kubeconfig: cluster server must be an http(s) URL, received "${server.href}"`);
     }
-    const agent = secure
-      ? new https.Agent({ keepAlive: true, keepAliveMsecs: 30_000, ...credentials.tls })
-      : new http.Agent({ keepAlive: true });
-    const transport = new HttpTransport(server, credentials, agent, secure);
+    const tls = credentials.tls;
+    const client = server.protocol === "https:" && nodeTlsOnly(tls) ? undefined : Deno.createHttpClient({
+      ...(tls.ca ? { caCerts: [tls.ca].flat().map(String) } : {}),
+      ...(tls.cert && tls.key ? { cert: String(tls.cert), key: String(tls.key) } : {}),
+      // One stream per connection: a stalled connection then stalls one request, which its timeout ends.
+      http2: false,
+    });
+    const transport = new HttpTransport(server, credentials, client);
     await transport.headers();
     return transport;
   }
@@ -77,42 +81,34 @@ export class HttpTransport {
     } catch (e) {
       throw req.signal.aborted ? req.signal.reason : e;
     }
-    return { status: res.status, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") };
+    return { status: res.status, headers: res.headers, body: new TextDecoder().decode(concat(chunks)) };
   }
 
   /** Sends a request and resolves when the response headers arrive; the body streams until it ends or aborts. */
   async open(req: RawRequest): Promise<StreamResponse> {
     const headers: Record<string, string> = { ...(await this.headers()), ...req.headers };
-    // An explicit length: a chunked DELETE body left the keep-alive connection unusable for the next request.
-    if (req.body !== undefined) headers["Content-Length"] = String(Buffer.byteLength(req.body));
-    return await new Promise<StreamResponse>((resolve, reject) => {
-      const { signal } = req;
-      if (signal.aborted) return reject(signal.reason);
-      const options: https.RequestOptions = {
-        protocol: this.server.protocol,
-        hostname: this.server.hostname.replace(/^\[(.*)\]$/, "$1"),
-        port: this.server.port || (this.secure ? 443 : 80),
-        path: this.basePath() + req.path,
+    const url = this.server.origin + this.basePath() + req.path;
+    if (!this.client) return await openWithNodeHttp(url, req, headers, this.credentials.tls);
+    let res: Response;
+    try {
+      res = await fetch(url, {
         method: req.method,
         headers,
-        agent: this.agent,
-      };
-      const request = (this.secure ? https : http).request(options, (res) => {
-        res.on("error", () => {}); // surfaced through the async iterator
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
+        body: req.body,
+        signal: req.signal,
+        client: this.client,
       });
-      const onAbort = () =>
-        request.destroy(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
-      signal.addEventListener("abort", onAbort, { once: true });
-      request.on("error", (e) => reject(signal.aborted ? signal.reason : e));
-      request.on("close", () => signal.removeEventListener("abort", onAbort));
-      request.end(req.body);
-    });
+    } catch (e) {
+      throw req.signal.aborted ? req.signal.reason : e;
+    }
+    const out: Record<string, string> = {};
+    res.headers.forEach((v, k) => out[k] = v);
+    return { status: res.status, headers: out, body: bodyOf(res, req.signal) };
   }
 
   /** Closes idle keep-alive connections. */
   close(): void {
-    this.agent.destroy();
+    this.client?.close();
   }
 
   private basePath(): string {
@@ -126,4 +122,32 @@ export class HttpTransport {
     }
     return this.authHeaders;
   }
+}
+
+/** The response body as chunks; a consumer that stops early cancels it (the connection is not left half-read). */
+async function* bodyOf(res: Response, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  if (!res.body) return;
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } catch (e) {
+    throw signal.aborted ? signal.reason : e;
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }

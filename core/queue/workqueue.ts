@@ -32,6 +32,30 @@ export interface WorkQueueOptions {
   metrics: MetricsRegistry;
   clock?: Clock;
   random?: Random;
+  /** Consecutive failures after which a key is parked in the dead-letter set (default 15: minutes of failing). */
+  deadLetterAfter?: number;
+  /**
+   * Whether a failure counts toward parking (default: all). An outage is not the key's fault: the controller
+   * counts only failures the API server answered, so no key is parked because the server was down.
+   */
+  countsTowardDeadLetter?(error: unknown): boolean;
+  /** How often a parked key is tried again (default 5 min); events do not wake it, unpark() does. */
+  deadLetterRetryMs?: number;
+  /**
+   * Retries of one namespace that may run at once (default: half the workers, at least 1), so one namespace's
+   * failing keys cannot hold every worker while other namespaces' keys wait.
+   */
+  namespaceRetryBudget?: number;
+  /** Called once when a key is parked, with the error of its last attempt. */
+  onDeadLetter?(key: string, failures: number, error: unknown): void;
+}
+
+/** A key that kept failing: tried again only on the slow cadence. */
+export interface DeadLetter {
+  key: string;
+  failures: number;
+  since: string;
+  lastError: string;
 }
 
 export interface WorkQueueStats {
@@ -49,6 +73,11 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly waiting = new Map<string, { due: number; timer: TimerHandle }>();
   private readonly failures = new Map<string, number>();
+  private readonly dead = new Map<string, DeadLetter>();
+  /** Consecutive failures that count toward parking, per key. */
+  private readonly strikes = new Map<string, number>();
+  /** Retries running now, per namespace (the part of a key before "/"). */
+  private readonly retriesRunning = new Map<string, number>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private workers: number;
@@ -91,6 +120,12 @@ export class WorkQueue {
         help: "Keys requeued with backoff after a failed reconcile.",
         labelNames,
       }),
+      deadLetters: m.gauge({
+        name: "zen_lead_workqueue_dead_letters",
+        help:
+          "Keys parked after failing too often; retried on a slow cadence (listed at /debug/deadletters).",
+        labelNames,
+      }),
       duration: m.histogram({
         name: "zen_lead_workqueue_work_duration_seconds",
         help: "Time a handler took for one key.",
@@ -98,11 +133,14 @@ export class WorkQueue {
       }),
     };
     this.updateDepth();
+    this.metrics.deadLetters.set({ name: this.name }, 0);
   }
 
   /** Queues `key` to run as soon as a worker is free; a no-op if it is already queued or after shutdown. */
   add(key: string): void {
     if (this.stopping) return;
+    // A parked key runs only on its slow cadence (addAfter) or once unparked.
+    if (this.dead.has(key) && !this.dueNow.has(key)) return;
     this.metrics.adds.inc({ name: this.name });
     if (this.dirty.has(key)) return;
     this.dirty.add(key);
@@ -123,7 +161,9 @@ export class WorkQueue {
     if (existing) this.clock.clearTimeout(existing.timer);
     const timer = this.clock.setTimeout(() => {
       this.waiting.delete(key);
+      this.dueNow.add(key);
       this.add(key);
+      this.dueNow.delete(key);
     }, delayMs);
     this.waiting.set(key, { due, timer });
   }
@@ -138,6 +178,26 @@ export class WorkQueue {
   /** Forgets a key's failure count (e.g. the object was deleted). */
   forget(key: string): void {
     this.failures.delete(key);
+    this.strikes.delete(key);
+    this.unpark(key);
+  }
+
+  /** Takes every key out of the dead-letter set and runs it now (e.g. the API server is back after an outage). */
+  unparkAll(): void {
+    const keys = [...this.dead.keys()];
+    for (const k of keys) this.unpark(k);
+    for (const k of keys) this.add(k);
+  }
+
+  /** Takes a key out of the dead-letter set (its object changed: worth a prompt try), keeping its failures. */
+  unpark(key: string): void {
+    if (!this.dead.delete(key)) return;
+    this.metrics.deadLetters.set({ name: this.name }, this.dead.size);
+  }
+
+  /** The parked keys, for the debug endpoint. */
+  deadLetters(): DeadLetter[] {
+    return [...this.dead.values()];
   }
 
   /** Consecutive failures of `key` so far. */
@@ -183,9 +243,23 @@ export class WorkQueue {
     return finished;
   }
 
+  private readonly dueNow = new Set<string>();
+
+  private get retryBudget(): number {
+    return this.opts.namespaceRetryBudget ?? Math.max(1, Math.floor(this.workers / 2));
+  }
+
   private dispatch(): void {
-    while (!this.stopping && this.processing.size < this.workers && this.ready.length > 0) {
+    let deferred = 0;
+    while (!this.stopping && this.processing.size < this.workers && this.ready.length > deferred) {
       const key = this.ready.shift()!;
+      const ns = namespaceOf(key);
+      if (this.failures.has(key) && (this.retriesRunning.get(ns) ?? 0) >= this.retryBudget) {
+        // Over its namespace's retry budget: to the back of the line, behind other namespaces' keys.
+        this.ready.push(key);
+        deferred++;
+        continue;
+      }
       this.dirty.delete(key);
       this.processing.add(key);
       const run = this.run(key);
@@ -198,9 +272,13 @@ export class WorkQueue {
   private async run(key: string): Promise<void> {
     const started = this.clock.now();
     const failures = this.failures.get(key) ?? 0;
+    const ns = namespaceOf(key);
+    if (failures > 0) this.retriesRunning.set(ns, (this.retriesRunning.get(ns) ?? 0) + 1);
     try {
       const result = await this.opts.handler(key, { signal: this.abort.signal, failures });
       this.failures.delete(key);
+      this.strikes.delete(key);
+      this.unpark(key);
       // A handler's requeue is floored: whatever it computed, the key does not come back within 100 ms.
       if (result?.requeueAfterMs !== undefined) {
         this.addAfter(key, Math.max(REQUEUE_FLOOR_MS, result.requeueAfterMs));
@@ -208,6 +286,13 @@ export class WorkQueue {
     } catch (error) {
       const count = failures + 1;
       this.failures.set(key, count);
+      const counts = this.opts.countsTowardDeadLetter?.(error) ?? true;
+      const strikes = (this.strikes.get(key) ?? 0) + (counts ? 1 : 0);
+      this.strikes.set(key, strikes);
+      if (strikes >= (this.opts.deadLetterAfter ?? 15) && !this.stopping) {
+        this.park(key, count, error);
+        return;
+      }
       const delayMs = backoffDelay(count, { baseMs: this.baseDelayMs, maxMs: this.maxDelayMs }, this.random);
       this.opts.logger.warn("reconcile failed; retrying with backoff", {
         queue: this.name,
@@ -221,6 +306,7 @@ export class WorkQueue {
         this.addAfter(key, delayMs);
       }
     } finally {
+      if (failures > 0) this.retriesRunning.set(ns, (this.retriesRunning.get(ns) ?? 1) - 1);
       this.metrics.duration.observe({ name: this.name }, (this.clock.now() - started) / 1000);
       this.processing.delete(key);
       // Added while it ran: run it once more now that it is free.
@@ -229,9 +315,40 @@ export class WorkQueue {
     }
   }
 
+  private park(key: string, failures: number, error: unknown): void {
+    const retryMs = this.opts.deadLetterRetryMs ?? 5 * 60_000;
+    const first = !this.dead.has(key);
+    this.dead.set(key, {
+      key,
+      failures,
+      since: this.dead.get(key)?.since ?? new Date(this.clock.now()).toISOString(),
+      lastError: (error instanceof Error ? error.message : String(error)).slice(0, 300),
+    });
+    this.metrics.deadLetters.set({ name: this.name }, this.dead.size);
+    this.dirty.delete(key); // events while parked do not bring it back early
+    this.addAfter(key, retryMs);
+    if (first) {
+      this.opts.logger.error("key keeps failing; parked in the dead-letter set", {
+        queue: this.name,
+        key,
+        failures,
+        retryInMs: retryMs,
+        error,
+      });
+      try {
+        this.opts.onDeadLetter?.(key, failures, error);
+      } catch { /* a listener's problem is its own */ }
+    }
+  }
+
   private updateDepth(): void {
     this.metrics.depth.set({ name: this.name }, this.ready.length);
   }
+}
+
+function namespaceOf(key: string): string {
+  const i = key.indexOf("/");
+  return i < 0 ? "" : key.slice(0, i);
 }
 
 function validateWorkers(workers: number): void {

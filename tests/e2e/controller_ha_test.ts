@@ -5,10 +5,10 @@
 import assert from "node:assert/strict";
 import { Leases, Services } from "../../core/kube/paths.ts";
 import type { Lease, Service } from "../../core/kube/types.ts";
+import { Replica } from "./_replica.ts";
 import {
   agedPods,
   applyManifest,
-  CONTROLLER_ARGS,
   CONTROLLER_NS,
   type E2E,
   getService,
@@ -16,69 +16,12 @@ import {
   leaderIs,
   noSanitize,
   optedInService,
-  ROOT,
   routedPods,
   startE2E,
   waitFor,
 } from "./_env.ts";
 
 let env: E2E;
-
-/** A controller replica as a child process, with its JSON log lines collected. */
-class Replica {
-  readonly lines: Record<string, unknown>[] = [];
-  readonly child: Deno.ChildProcess;
-  private readonly done: Promise<void>;
-
-  constructor(readonly identity: string, kubeconfig: string, args: string[] = []) {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        ROOT + "main.ts",
-        "--kubeconfig",
-        kubeconfig,
-        ...CONTROLLER_ARGS,
-        "--log-level=info",
-        ...args,
-      ],
-      env: { POD_NAMESPACE: CONTROLLER_NS, POD_NAME: identity, NO_COLOR: "1" },
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    this.child = child;
-    this.done = (async () => {
-      const decoder = new TextDecoderStream();
-      let buf = "";
-      for await (const chunk of child.stderr.pipeThrough(decoder)) {
-        buf += chunk;
-        let i;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          try {
-            this.lines.push(JSON.parse(line));
-          } catch {
-            this.lines.push({ msg: line });
-          }
-        }
-      }
-    })();
-  }
-
-  logged(msg: string): boolean {
-    return this.lines.some((l) => String(l.msg).includes(msg));
-  }
-
-  async signal(sig: Deno.Signal): Promise<Deno.CommandStatus> {
-    try {
-      this.child.kill(sig);
-    } catch { /* already exited */ }
-    const status = await this.child.status;
-    await this.done;
-    return status;
-  }
-}
 
 async function leaseHolder(): Promise<string | undefined> {
   try {

@@ -45,6 +45,11 @@ export interface ClusterOptions {
    * server sends GOAWAY to a connection with an open watch — which every cluster stop() does.
    */
   http2?: boolean;
+  /**
+   * Write an audit log of every request to managed objects' kinds and Leases (RequestResponse for writes) at
+   * `<dataDir>/logs/audit.log`: who wrote what, and when.
+   */
+  auditLog?: boolean;
   /** Extra flags appended to each process's command line. */
   extraArgs?: { etcd?: string[]; apiserver?: string[]; controllerManager?: string[] };
 }
@@ -93,9 +98,25 @@ export interface Cluster extends AsyncDisposable {
     name: string,
     opts?: { expirationSeconds?: number; audiences?: string[] },
   ): Promise<string>;
+  /**
+   * Sends `signal` to the server process `name` ("etcd", "kube-apiserver", "kube-controller-manager") that this
+   * cluster started, by its pid (never by name: other clusters run on the machine). SIGSTOP/SIGCONT pause it.
+   */
+  signalProcess(name: ClusterProcessName, signal: Deno.Signal): void;
+  /**
+   * Kills the server process `name` (SIGKILL unless told otherwise) and waits until it is gone; the API server
+   * then refuses connections until restartProcess().
+   */
+  killProcess(name: ClusterProcessName, signal?: Deno.Signal): Promise<void>;
+  /** Starts a killed process again with the same flags and data; for the API server waits for /readyz. */
+  restartProcess(name: ClusterProcessName, timeoutMs?: number): Promise<void>;
+  /** The API server's audit log (JSON lines), when started with `auditLog: true`. */
+  readonly auditLogPath: string | undefined;
   /** Stops every process (SIGTERM, then SIGKILL) and removes the data dir. Idempotent. */
   stop(): Promise<void>;
 }
+
+export type ClusterProcessName = "etcd" | "kube-apiserver" | "kube-controller-manager";
 
 const live = new Set<LocalCluster>();
 let unloadHookInstalled = false;
@@ -153,6 +174,12 @@ class LocalCluster implements Cluster {
   controllers: readonly string[];
   startMs = 0;
   #procs: SupervisedProcess[] = [];
+  #specs = new Map<
+    string,
+    { command: string; args: string[]; orphanDir?: string; env?: Record<string, string> }
+  >();
+  #pki: ClusterPki | undefined;
+  auditLogPath: string | undefined;
   #http: Deno.HttpClient | undefined;
   #stopping: Promise<void> | undefined;
   #keepData: boolean;
@@ -204,7 +231,10 @@ class LocalCluster implements Cluster {
         mode: 0o600,
       },
     );
+    const audit = this.opts.auditLog ? await this.#writeAuditPolicy() : [];
+    this.#pki = pki;
     this.#spawn("kube-apiserver", this.binaries.kubeApiserver, [
+      ...audit,
       `--etcd-servers=${etcdUrl}`,
       "--bind-address=127.0.0.1",
       `--secure-port=${apiPort}`,
@@ -258,6 +288,40 @@ class LocalCluster implements Cluster {
     }
   }
 
+  /** Flags of an audit log of writes to Services, EndpointSlices and Leases (with the Lease record written). */
+  async #writeAuditPolicy(): Promise<string[]> {
+    const policy = join(this.dataDir, "audit-policy.yaml");
+    await Deno.writeTextFile(
+      policy,
+      `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived", "ResponseStarted"]
+rules:
+  - level: Request
+    verbs: ["create", "update", "patch"]
+    resources:
+      - group: "coordination.k8s.io"
+        resources: ["leases"]
+  - level: Metadata
+    verbs: ["create", "update", "patch", "delete", "deletecollection"]
+    resources:
+      - group: ""
+        resources: ["services", "services/status"]
+      - group: "discovery.k8s.io"
+        resources: ["endpointslices"]
+  - level: None
+`,
+    );
+    this.auditLogPath = join(this.dataDir, "logs", "audit.log");
+    return [
+      `--audit-policy-file=${policy}`,
+      `--audit-log-path=${this.auditLogPath}`,
+      "--audit-log-format=json",
+      "--audit-log-mode=blocking",
+      "--audit-log-maxsize=0",
+    ];
+  }
+
   async #writeKubeconfigs(pki: ClusterPki): Promise<void> {
     const caPem = await Deno.readTextFile(pki.caCert);
     const certUser = async (name: string, cert: string, key: string) => ({
@@ -289,6 +353,7 @@ class LocalCluster implements Cluster {
     orphanDir?: string,
     env?: Record<string, string>,
   ): void {
+    this.#specs.set(name, { command, args, orphanDir, env });
     this.#procs.push(SupervisedProcess.start({
       name,
       command,
@@ -326,7 +391,7 @@ class LocalCluster implements Cluster {
   }
 
   async #waitReady(pki: ClusterPki, deadline: number): Promise<void> {
-    this.#http = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(pki.caCert)] });
+    this.#http ??= Deno.createHttpClient({ caCerts: [await Deno.readTextFile(pki.caCert)] });
     const client = this.#http;
     await this.#whileRunning("GET /readyz to return 200", deadline, async () => {
       const res = await fetch(`${this.server}/readyz`, {
@@ -342,6 +407,37 @@ class LocalCluster implements Cluster {
 
   #core(): CoreV1Api {
     return this.kubeConfig().makeApiClient(CoreV1Api);
+  }
+
+  #proc(name: ClusterProcessName): SupervisedProcess {
+    const p = this.#procs.findLast((p) => p.name === name);
+    if (!p) throw new Error(`expected a ${name} process in this cluster, found none`);
+    return p;
+  }
+
+  signalProcess(name: ClusterProcessName, signal: Deno.Signal): void {
+    const pid = this.#proc(name).serverPid;
+    if (pid === undefined) throw new Error(`expected ${name} to have recorded its pid, found none`);
+    Deno.kill(pid, signal);
+  }
+
+  async killProcess(name: ClusterProcessName, signal: Deno.Signal = "SIGKILL"): Promise<void> {
+    const p = this.#proc(name);
+    if (p.status !== undefined) return;
+    this.signalProcess(name, signal);
+    // Its supervisor ends when the server does (a SIGTERMed API server takes a few seconds).
+    await p.exited;
+  }
+
+  async restartProcess(name: ClusterProcessName, timeoutMs = 60_000): Promise<void> {
+    const old = this.#proc(name);
+    if (old.status === undefined) {
+      throw new Error(`expected ${name} to be stopped before a restart, found it running`);
+    }
+    const spec = this.#specs.get(name)!;
+    this.#procs = this.#procs.filter((p) => p !== old);
+    this.#spawn(name, spec.command, spec.args, spec.orphanDir, spec.env);
+    if (name === "kube-apiserver") await this.#waitReady(this.#pki!, Date.now() + timeoutMs);
   }
 
   processes(): ClusterProcess[] {

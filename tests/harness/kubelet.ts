@@ -5,19 +5,25 @@ import {
   PatchStrategy,
   setHeaderOptions,
   type V1ContainerPort,
-  type V1ContainerStatus,
   type V1Node,
-  type V1NodeCondition,
   type V1OwnerReference,
   type V1Pod,
   type V1PodCondition,
   type V1PodStatus,
   type V1Taint,
-  Watch,
 } from "@kubernetes/client-node";
 import { type IPFamilyChoice, PodIPPool } from "./ip_pool.ts";
 import { runBounded } from "./pool.ts";
 import { RestClient } from "./rest.ts";
+import { type PodEventType, watchAllPods } from "./pod_watch.ts";
+import {
+  CONTAINER,
+  containerStatus,
+  fakeNodeInfo,
+  IMAGE,
+  nodeReadyCondition,
+  podConditions,
+} from "./kubelet_status.ts";
 import { errorText, httpStatus, sleep } from "./wait.ts";
 
 export interface NodeOptions {
@@ -71,10 +77,10 @@ export interface SimulatedPod {
 }
 
 export const DEFAULT_NODE = "zen-lead-node-1";
-const CONTAINER = "app";
-const IMAGE = "zen-lead.test/fake-app:1";
 const MERGE_PATCH = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 const NODE_TAINTS = ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"];
+/** On pods whose creator reports their status itself (createPod/createPods): the watch leaves them alone. */
+const STARTED_BY_CREATOR = "zen-lead.test/started-by-creator";
 
 /** Pretends to be the kubelets of a set of fake nodes. One instance per cluster (it owns an IP pool). */
 export class KubeletSimulator {
@@ -86,7 +92,10 @@ export class KubeletSimulator {
   #kc: KubeConfig;
   #watch: AbortController | undefined;
   #running = false;
-  #resourceVersion: string | undefined;
+  #rest: RestClient | undefined;
+  /** Pods (by uid) this simulator is binding or starting, so events that repeat do not start them twice. */
+  #starting = new Set<string>();
+  #bindings = 0;
   /** Final deletions scheduled by the running simulator, by pod uid. */
   #finishing = new Map<string, ReturnType<typeof setTimeout>>();
 
@@ -228,7 +237,7 @@ export class KubeletSimulator {
       metadata: {
         ...(opts.name ? { name: opts.name } : { generateName: opts.generateName ?? "pod-" }),
         labels: opts.labels,
-        annotations: opts.annotations,
+        annotations: { ...opts.annotations, [STARTED_BY_CREATOR]: "true" },
         ownerReferences: opts.ownerReferences,
       },
       spec: {
@@ -300,19 +309,29 @@ export class KubeletSimulator {
   }
 
   /**
-   * Starts acting on deletions made by others (the garbage collector, a controller, a test): every
-   * terminating pod bound to a node of this simulator is deleted for good once its container "exited".
+   * Starts acting like the kubelets (and the scheduler) of its nodes for pods made by others (a Deployment, the
+   * garbage collector, a test): an unscheduled pod is bound to one of this simulator's nodes, a pod bound to one
+   * is started (Running, Ready, an IP), and a terminating one is deleted for good once its container "exited".
    */
-  async start(): Promise<void> {
-    if (this.#running) return;
+  start(): Promise<void> {
+    if (this.#running) return Promise.resolve();
     this.#running = true;
-    await this.#watchTerminatingPods();
+    this.#rest = RestClient.fromKubeConfig(this.#kc);
+    this.#watch = new AbortController();
+    void watchAllPods(this.#rest, (type, pod) => this.#onPod(type, pod), this.#watch.signal, {
+      onError: (e) => {
+        if (this.#running) console.error(`[kubelet] pod watch failed, restarting: ${errorText(e)}`);
+      },
+    });
+    return Promise.resolve();
   }
 
   /** Stops the watch and drops scheduled final deletions. */
   stop(): Promise<void> {
     this.#running = false;
     this.#watch?.abort();
+    this.#rest?.close();
+    this.#rest = undefined;
     for (const timer of this.#finishing.values()) clearTimeout(timer);
     this.#finishing.clear();
     return Promise.resolve();
@@ -322,36 +341,92 @@ export class KubeletSimulator {
     return this.stop();
   }
 
-  async #watchTerminatingPods(): Promise<void> {
-    const onEvent = (phase: string, pod: V1Pod) => {
-      if (phase === "ERROR") {
-        // Typically 410 Gone: the resourceVersion we resume from was compacted; start over with a full replay.
-        this.#resourceVersion = undefined;
-        return;
-      }
-      this.#resourceVersion = pod.metadata?.resourceVersion ?? this.#resourceVersion;
-      const uid = pod.metadata?.uid;
-      const deletion = pod.metadata?.deletionTimestamp;
-      const node = pod.spec?.nodeName;
-      if (!uid || !node || !(this.#nodeIPs.has(node) || node === DEFAULT_NODE)) return;
-      if (phase === "DELETED") {
-        clearTimeout(this.#finishing.get(uid));
-        this.#finishing.delete(uid);
-        return;
-      }
-      if (!deletion || this.#finishing.has(uid)) return;
+  #ownsNode(node: string | undefined): boolean {
+    return !!node && (this.#nodeIPs.has(node) || node === DEFAULT_NODE);
+  }
+
+  #onPod(type: PodEventType, pod: V1Pod): void {
+    const uid = pod.metadata?.uid;
+    const node = pod.spec?.nodeName;
+    if (!uid) return;
+    if (type === "DELETED") {
+      clearTimeout(this.#finishing.get(uid));
+      this.#finishing.delete(uid);
+      this.#starting.delete(uid);
+      return;
+    }
+    const deletion = pod.metadata?.deletionTimestamp;
+    if (deletion) {
+      if (!this.#ownsNode(node) || this.#finishing.has(uid)) return;
       // deletionTimestamp is when the grace period ends; a container that exits earlier ends it early.
       const graceLeftMs = Math.max(0, new Date(deletion).getTime() - Date.now());
       const delayMs = Math.min(graceLeftMs, this.#exitAfterMs);
       this.#finishing.set(uid, setTimeout(() => this.#finishDeletion(pod), delayMs));
-    };
-    const onDone = () => {
-      // Watches end (server timeouts, client-node's 30 s inactivity limit): resume where this one stopped,
-      // so thousands of benchmark pods are not replayed each time.
-      if (this.#running) setTimeout(() => this.#running && this.#watchTerminatingPods().catch(() => {}), 200);
-    };
-    const query = { allowWatchBookmarks: true, resourceVersion: this.#resourceVersion };
-    this.#watch = await new Watch(this.#kc).watch("/api/v1/pods", query, onEvent, onDone);
+      return;
+    }
+    if (pod.metadata?.annotations?.[STARTED_BY_CREATOR] || this.#starting.has(uid)) return;
+    const phase = pod.status?.phase ?? "Pending";
+    if (phase !== "Pending") return;
+    if (!node) {
+      this.#starting.add(uid);
+      this.#bind(pod).catch((e) => this.#gaveUp(uid, `bind ${pod.metadata?.name}`, e));
+    } else if (this.#ownsNode(node)) {
+      this.#starting.add(uid);
+      this.#startPod(pod, node).catch((e) => this.#gaveUp(uid, `start ${pod.metadata?.name}`, e));
+    }
+  }
+
+  #gaveUp(uid: string, what: string, e: unknown): void {
+    this.#starting.delete(uid);
+    // 404/409: deleted meanwhile, or another simulator was first.
+    if (this.#running && httpStatus(e) !== 404 && httpStatus(e) !== 409) {
+      console.error(`[kubelet] ${what} failed: ${errorText(e)}`);
+    }
+  }
+
+  /** What the scheduler would do: bind to this simulator's nodes in turn (the default node when it has none). */
+  async #bind(pod: V1Pod): Promise<void> {
+    const { namespace, name } = pod.metadata!;
+    const nodes = [...this.#nodeIPs.keys()];
+    if (nodes.length === 0) await this.#ensureDefaultNode();
+    const node = nodes.length ? nodes[this.#bindings++ % nodes.length] : DEFAULT_NODE;
+    await this.#rest!.request("POST", `/api/v1/namespaces/${namespace}/pods/${name}/binding`, {
+      body: {
+        apiVersion: "v1",
+        kind: "Binding",
+        metadata: { name },
+        target: { apiVersion: "v1", kind: "Node", name: node },
+      },
+    });
+    // Its MODIFIED event (now with nodeName) may come before this answer: start it here, not from the event.
+    await this.#startPod(pod, node);
+  }
+
+  /** What the pod's kubelet would report once its containers run: Running, Ready, an IP from the pool. */
+  async #startPod(pod: V1Pod, node: string): Promise<void> {
+    const { namespace, name } = pod.metadata!;
+    const ips = this.ips.allocate();
+    const hostIP = this.#nodeIPs.get(node);
+    const now = new Date();
+    const containers = pod.spec?.containers ?? [];
+    await this.#rest!.request("PATCH", `/api/v1/namespaces/${namespace}/pods/${name}/status`, {
+      body: {
+        status: {
+          phase: "Running",
+          ...(hostIP ? { hostIP, hostIPs: [{ ip: hostIP }] } : {}),
+          podIP: ips[0],
+          podIPs: ips.map((ip) => ({ ip })),
+          startTime: now,
+          conditions: podConditions(true, now),
+          containerStatuses: containers.map((c) => ({
+            ...containerStatus(name!, true, now),
+            name: c.name,
+            image: c.image,
+          })),
+        },
+      },
+      contentType: PatchStrategy.MergePatch,
+    });
   }
 
   async #finishDeletion(pod: V1Pod): Promise<void> {
@@ -394,60 +469,4 @@ async function retryMissingServiceAccount<T>(create: () => Promise<T>): Promise<
       await sleep(100);
     }
   }
-}
-
-function nodeReadyCondition(status: string, now: Date, since: Date): V1NodeCondition {
-  const reason = status === "True"
-    ? "KubeletReady"
-    : status === "False"
-    ? "KubeletNotReady"
-    : "NodeStatusUnknown";
-  return {
-    type: "Ready",
-    status,
-    reason,
-    message: `simulated: ${reason}`,
-    lastHeartbeatTime: now,
-    lastTransitionTime: since,
-  };
-}
-
-function podConditions(ready: boolean, now: Date): V1PodCondition[] {
-  const readiness = ready ? "True" : "False";
-  const notReady = ready ? {} : { reason: "ContainersNotReady" };
-  return [
-    { type: "PodReadyToStartContainers", status: "True", lastTransitionTime: now },
-    { type: "Initialized", status: "True", lastTransitionTime: now },
-    { type: "Ready", status: readiness, lastTransitionTime: now, ...notReady },
-    { type: "ContainersReady", status: readiness, lastTransitionTime: now, ...notReady },
-    { type: "PodScheduled", status: "True", lastTransitionTime: now },
-  ];
-}
-
-function containerStatus(podName: string, ready: boolean, startedAt: Date): V1ContainerStatus {
-  return {
-    name: CONTAINER,
-    image: IMAGE,
-    imageID: `${IMAGE}@sha256:${"0".repeat(64)}`,
-    containerID: `containerd://${podName}`,
-    ready,
-    started: true,
-    restartCount: 0,
-    state: { running: { startedAt } },
-  };
-}
-
-function fakeNodeInfo() {
-  return {
-    architecture: "amd64",
-    operatingSystem: "linux",
-    osImage: "zen-lead simulated node",
-    kernelVersion: "0.0.0",
-    containerRuntimeVersion: "containerd://0.0.0",
-    kubeletVersion: "simulated",
-    kubeProxyVersion: "",
-    bootID: "",
-    machineID: "",
-    systemUUID: "",
-  };
 }

@@ -44,7 +44,7 @@ export class RestClient {
   async request<T>(
     method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE",
     path: string,
-    opts: { body?: unknown; contentType?: string; query?: Query } = {},
+    opts: { body?: unknown; contentType?: string; query?: Query; signal?: AbortSignal } = {},
   ): Promise<T> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) {
@@ -59,10 +59,20 @@ export class RestClient {
         ...(opts.body === undefined ? {} : { "content-type": opts.contentType ?? "application/json" }),
       },
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      signal: opts.signal ?? AbortSignal.timeout(30_000),
     });
     const text = await res.text();
     if (!res.ok) throw new ApiError(res.status, text, method, path);
     return JSON.parse(text) as T;
+  }
+
+  /** A GET whose body streams (watches); rejects on a status other than 200. */
+  async open(method: "GET", path: string, query: Query, signal: AbortSignal): Promise<Response> {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    const res = await fetch(url, { method, client: this.#client, headers: this.#auth, signal });
+    if (!res.ok) throw new ApiError(res.status, await res.text(), method, path);
+    return res;
   }
 
   close(): void {

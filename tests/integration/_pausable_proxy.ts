@@ -1,11 +1,14 @@
 /**
  * A TCP proxy in front of the API server that can be paused: while paused, bytes in both directions are held
  * (connections stay open, nothing flows), which is how a half-dead network or a partitioned replica looks.
+ * `pause("upstream")` holds only what the client sends (a one-way partition: watch events still arrive, requests
+ * do not, until resume() delivers what was held).
  */
 import { KubeConfig } from "@kubernetes/client-node";
 
 export class PausableProxy {
   private paused = false;
+  private upstreamOnly = false;
   private resumed = Promise.withResolvers<void>();
   private readonly conns = new Set<Deno.TcpConn>();
   private readonly listener: Deno.TcpListener;
@@ -20,7 +23,8 @@ export class PausableProxy {
     return (this.listener.addr as Deno.NetAddr).port;
   }
 
-  pause(): void {
+  pause(direction: "both" | "upstream" = "both"): void {
+    this.upstreamOnly = direction === "upstream";
     if (this.paused) return;
     this.paused = true;
     this.resumed = Promise.withResolvers<void>();
@@ -76,18 +80,18 @@ export class PausableProxy {
             this.conns.delete(c);
           }
         };
-        Promise.race([this.pump(client, server), this.pump(server, client)]).finally(closeBoth);
+        Promise.race([this.pump(client, server, true), this.pump(server, client, false)]).finally(closeBoth);
       }).catch(() => client.close());
     }
   }
 
-  private async pump(from: Deno.TcpConn, to: Deno.TcpConn): Promise<void> {
+  private async pump(from: Deno.TcpConn, to: Deno.TcpConn, upstream: boolean): Promise<void> {
     const buf = new Uint8Array(64 * 1024);
     try {
       for (;;) {
         const n = await from.read(buf);
         if (n === null) return;
-        while (this.paused) await this.resumed.promise;
+        while (this.paused && (upstream || !this.upstreamOnly)) await this.resumed.promise;
         let off = 0;
         while (off < n) off += await to.write(buf.subarray(off, n));
       }
