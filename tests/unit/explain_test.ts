@@ -122,7 +122,10 @@ Deno.test("explain names each setting's source, the min-ready time, the NotReady
   assert.equal(e.decision.keepsCurrent, true);
   assert.equal(e.decision.requeueAt, "2026-12-01T10:00:20.000Z");
   assert.ok(
-    e.warnings.some((w) => w.kind === "InvalidAnnotation" && /zen-lead\.io\/sticky: valid choices: .*received "yes"/.test(w.message)),
+    e.warnings.some((w) =>
+      w.kind === "InvalidAnnotation" &&
+      /zen-lead\.io\/sticky: valid choices: .*received "yes"/.test(w.message)
+    ),
   );
   assert.ok(e.warnings.some((w) => w.kind === "InvalidAnnotation" && /pod web-f/.test(w.message)));
 });

@@ -101,7 +101,10 @@ Deno.test("status: the last failover comes from the controller, with its latency
   });
   assert.deepEqual(web.problems, []);
   const bad = r.services[0];
-  assert.ok(bad.problems.some((p) => /zen-lead\.io\/leader-count: .*received "zero"/.test(p)), bad.problems.join("\n"));
+  assert.ok(
+    bad.problems.some((p) => /zen-lead\.io\/leader-count: .*received "zero"/.test(p)),
+    bad.problems.join("\n"),
+  );
   assert.ok(bad.problems.includes("no leader Service bad-leader yet"));
   assert.ok(bad.problems.includes("no pod routes (endpoints: [])"));
   const text = renderStatusText(r, NOW);
