@@ -105,6 +105,8 @@ export interface BackgroundResult {
 export interface MemoryReading {
   rssMb: number;
   heapMb: number;
+  /** V8's committed heap (used plus free space it keeps). */
+  heapTotalMb: number;
   mainRssMb: number;
   processes: number;
 }

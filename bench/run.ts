@@ -151,6 +151,7 @@ export async function runScale(
       return {
         rssMb: s.rssBytes / MB,
         heapMb: sumOf(m, "zen_lead_heap_used_bytes") / MB,
+        heapTotalMb: sumOf(m, "zen_lead_heap_total_bytes") / MB,
         mainRssMb: s.main.rssBytes / MB,
         processes: s.processes,
       };
@@ -164,6 +165,7 @@ export async function runScale(
     const steady = {
       rssMb: median(readings.map((r) => r.rssMb)),
       heapMb: median(readings.map((r) => r.heapMb)),
+      heapTotalMb: median(readings.map((r) => r.heapTotalMb)),
       mainRssMb: median(readings.map((r) => r.mainRssMb)),
       processes: readings[readings.length - 1].processes,
     };

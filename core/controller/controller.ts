@@ -253,7 +253,10 @@ export class LeaderController {
       this.queue.unpark(objectKey(s));
       if (isOptedIn(s.metadata.annotations)) this.enqueue(objectKey(s));
       const source = managedSource(s);
-      if (source) this.enqueue(source);
+      if (source) {
+        this.reconciler.services.view(objectKey(s), s); // the watch caught up: drop our copy of the write
+        this.enqueue(source);
+      }
     };
     this.services.addHandlers({
       add: onService,
@@ -302,15 +305,14 @@ export class LeaderController {
       },
     });
 
+    const onSlice = (s: EndpointSlice) => {
+      this.reconciler.slices.view(objectKey(s), s); // the watch caught up: drop our copy of the write
+      const source = managedSource(s);
+      if (source) this.enqueue(source);
+    };
     this.slices.addHandlers({
-      add: (s) => {
-        const source = managedSource(s);
-        if (source) this.enqueue(source);
-      },
-      update: (_old, s) => {
-        const source = managedSource(s);
-        if (source) this.enqueue(source);
-      },
+      add: onSlice,
+      update: (_old, s) => onSlice(s),
       delete: (s) => {
         const source = managedSource(s);
         if (!source) return;
