@@ -14,7 +14,7 @@ import type { ConfigMap } from "./kube/types.ts";
 import { PluginKernel } from "./plugin/kernel.ts";
 import { registeredPlugins } from "./plugin/registry.ts";
 import { LeadershipState } from "./plugin/leadership.ts";
-import type { PluginDefinition } from "./plugin/types.ts";
+import type { BackendStatus, PluginDefinition } from "./plugin/types.ts";
 import { ConfigReloader } from "./config/reloader.ts";
 import { FlagError, flagsHelp, parseFlags } from "./config/flags.ts";
 import { parseAllowList } from "./plugin/module_policy.ts";
@@ -192,12 +192,20 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   });
 
   // Backends report cloud status; the controller writes it to the source Service (the "status watcher").
-  const statusListener = (
-    key: string,
-    status: { ingress: readonly { ip?: string; hostname?: string }[] },
-  ) => {
+  const statusListener = (key: string, status: BackendStatus) => {
     const [ns, name] = [key.slice(0, key.indexOf("/")), key.slice(key.indexOf("/") + 1)];
     if (!controller.isActive) return;
+    if (status.warning) {
+      // A backend's problem with this Service (e.g. an operation parked): an Event, the status stays as it is.
+      const { reason, message } = status.warning;
+      controller.events.record(
+        { kind: "Service", apiVersion: "v1", namespace: ns, name },
+        "Warning",
+        reason,
+        message,
+      );
+      return;
+    }
     client.mergePatch(
       Services,
       ns,

@@ -5,6 +5,7 @@
 import type { EndpointSlice, OwnerReference, Service, ServicePort } from "../kube/types.ts";
 import { canonicalJson } from "../plugin/canonical.ts";
 import { COPIED_SPEC_FIELDS } from "./desired.ts";
+import { ANN } from "./annotations.ts";
 
 function subsetEqual(want: Record<string, string> = {}, have: Record<string, string> = {}): boolean {
   return Object.entries(want).every(([k, v]) => have[k] === v);
@@ -27,9 +28,14 @@ function portShape(p: ServicePort) {
 /** The spec fields zen-lead owns on a leader Service: its type and what it copies from the source. */
 const SPEC_KEYS = ["type", ...COPIED_SPEC_FIELDS] as const;
 
-/** zen-lead.io/ annotations on the observed object that the desired one no longer carries. */
+/**
+ * zen-lead.io/ annotations on the observed object that the desired one no longer carries, and a copied
+ * last-applied-configuration (the Go predecessor copied the source's; zen-lead never writes one).
+ */
 function staleOwnAnnotations(desired: Record<string, string> = {}, observed: Record<string, string> = {}) {
-  return Object.keys(observed).filter((k) => k.startsWith("zen-lead.io/") && !(k in desired));
+  return Object.keys(observed).filter((k) =>
+    (k.startsWith("zen-lead.io/") || k === ANN.lastAppliedConfiguration) && !(k in desired)
+  );
 }
 
 /** Fields of a Service that only an API server default could make differ, compared in their defaulted form. */

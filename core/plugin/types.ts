@@ -150,6 +150,11 @@ export interface BackendServiceState {
 /** What a backend reports back; the controller writes it to the Service's status.loadBalancer. */
 export interface BackendStatus {
   ingress: readonly { ip?: string; hostname?: string }[];
+  /**
+   * A problem the backend has with the Service (e.g. an operation parked after ARM refused it): recorded as a
+   * Warning Event on the Service; a status carrying it leaves `ingress` as it is (it is not written).
+   */
+  warning?: { reason: string; message: string };
 }
 
 export interface CloudBackend {

@@ -7,19 +7,19 @@ import type { PluginContext, PodView } from "../../core/plugin/types.ts";
 import { ArmClient } from "./arm/client.ts";
 import { credentialFrom } from "./arm/credential.ts";
 import { ServiceGatewayOps } from "./arm/gateway_ops.ts";
-import { systemClock } from "./engine/clock.ts";
-import { type EgressPod, ServiceGatewayEngine } from "./engine/engine.ts";
-import { engineMetrics, throttleObserver } from "./engine/metrics.ts";
+import { type Clock, systemClock } from "./engine/clock.ts";
+import { type EgressPod, type EngineConfig, ServiceGatewayEngine } from "./engine/engine.ts";
+import { type EngineMetrics, engineMetrics, throttleObserver } from "./engine/metrics.ts";
 import { LeaderOnlyBackend } from "./leader_only.ts";
 import type { AzureServiceGatewayOptions } from "./options.ts";
 
-export function createBackend(
-  ctx: PluginContext<AzureServiceGatewayOptions>,
-  egressPodOf: (pod: PodView, nodeIP: string | undefined, options: AzureServiceGatewayOptions) => EgressPod,
-): LeaderOnlyBackend {
-  const o = ctx.options;
-  const metrics = engineMetrics(ctx.metrics);
-  const arm = new ArmClient({
+/** The ARM client the options describe (tests pass their own clock to count its timers). */
+export function armClientOf(
+  o: AzureServiceGatewayOptions,
+  metrics: EngineMetrics,
+  clock: Clock = systemClock,
+): ArmClient {
+  return new ArmClient({
     endpoint: o.armEndpoint,
     apiVersion: o.apiVersion,
     credential: credentialFrom(o.credential),
@@ -32,8 +32,12 @@ export function createBackend(
     maxThrottleWaitMs: o.retry.maxThrottleWaitMs,
     throttleAttempts: o.retry.throttleAttempts,
     observer: throttleObserver(metrics),
+    clock,
   });
-  const api = new ServiceGatewayOps(arm, {
+}
+
+export function gatewayOpsOf(o: AzureServiceGatewayOptions, arm: ArmClient): ServiceGatewayOps {
+  return new ServiceGatewayOps(arm, {
     subscriptionId: o.subscriptionId,
     resourceGroup: o.resourceGroup,
     serviceGatewayName: o.serviceGatewayName,
@@ -41,21 +45,36 @@ export function createBackend(
     location: o.location,
     createGateway: o.createGateway,
   });
+}
+
+export function engineConfigOf(o: AzureServiceGatewayOptions): Partial<EngineConfig> {
+  return {
+    servicePrefix: o.servicePrefix,
+    maxInFlight: o.maxConcurrentOperations,
+    backoff: { ...o.backoff },
+    orphanGraceMs: o.timeouts.orphanGraceMs,
+    operationTimeoutMs: o.timeouts.operationMs,
+    locationsTimeoutMs: o.timeouts.locationsMs,
+    drainTimeoutMs: o.timeouts.drainMs,
+    reconcileIntervalMs: o.timeouts.reconcileMs,
+    reconcileAfterFailureMs: o.timeouts.reconcileAfterFailureMs,
+  };
+}
+
+export function createBackend(
+  ctx: PluginContext<AzureServiceGatewayOptions>,
+  egressPodOf: (pod: PodView, nodeIP: string | undefined, options: AzureServiceGatewayOptions) => EgressPod,
+): LeaderOnlyBackend {
+  const o = ctx.options;
+  const metrics = engineMetrics(ctx.metrics);
+  const api = gatewayOpsOf(o, armClientOf(o, metrics));
   const makeEngine = () =>
     new ServiceGatewayEngine({
       api,
       clock: systemClock,
       logger: ctx.logger,
       metrics,
-      config: {
-        servicePrefix: o.servicePrefix,
-        maxInFlight: o.maxConcurrentOperations,
-        backoff: { ...o.backoff },
-        orphanGraceMs: o.timeouts.orphanGraceMs,
-        operationTimeoutMs: o.timeouts.operationMs,
-        locationsTimeoutMs: o.timeouts.locationsMs,
-        drainTimeoutMs: o.timeouts.drainMs,
-      },
+      config: engineConfigOf(o),
     });
   const backend = new LeaderOnlyBackend(
     makeEngine,

@@ -56,6 +56,10 @@ export const optionsSchema = v.object({
       locationsMs: ms("timeouts.locationsMs", 1, 300_000),
       drainMs: ms("timeouts.drainMs", 0, 10_000),
       orphanGraceMs: ms("timeouts.orphanGraceMs", 0, 60_000),
+      /** Period of the reconciliation with the gateway; 0 turns the periodic run off. */
+      reconcileMs: ms("timeouts.reconcileMs", 0, 300_000),
+      /** How soon after a write with an unknown outcome (no answer, 5xx) the gateway is reconciled. */
+      reconcileAfterFailureMs: ms("timeouts.reconcileAfterFailureMs", 0, 5_000),
     }),
     {},
   ),

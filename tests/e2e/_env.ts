@@ -25,6 +25,8 @@ const PLURALS: Record<string, [string, boolean]> = {
   Role: ["roles", true],
   RoleBinding: ["rolebindings", true],
   ConfigMap: ["configmaps", true],
+  ValidatingAdmissionPolicy: ["validatingadmissionpolicies", false],
+  ValidatingAdmissionPolicyBinding: ["validatingadmissionpolicybindings", false],
 };
 
 /** Creates every object of a manifest file (YAML, several documents); existing ones are left as they are. */

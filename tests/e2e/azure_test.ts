@@ -11,6 +11,7 @@ import {
   agedPods,
   CONTROLLER_NS,
   type E2E,
+  eventsFor,
   getService,
   noSanitize,
   optedInService,
@@ -169,6 +170,32 @@ Deno.test({
         ((await getService(env.client, ns, "web"))?.status?.loadBalancer?.ingress ?? []).length === 0 ||
         undefined,
     );
+  },
+});
+
+Deno.test({
+  name:
+    "an operation ARM refuses (400) is parked: a ServiceGatewayOperationParked Warning Event on the Service",
+  ...noSanitize,
+  async fn() {
+    arm.script([{ route: "publicIPAddresses", method: "PUT", status: 400, code: "InvalidRequest" }]);
+    await agedPods(env.kubelet, ns, ["bad-0"], { labels: { app: "bad" } });
+    await env.client.create<Service>(
+      Services,
+      optedInService(ns, "bad", {
+        type: "LoadBalancer",
+        annotations: { "zen-lead.io/backend": "azure-servicegateway" },
+      }),
+    );
+    const event = await waitFor("the Warning Event", async () => {
+      const events = await eventsFor(env.client, ns, "bad");
+      return events.find((e) => e.reason === "ServiceGatewayOperationParked");
+    }, 20_000);
+    assert.equal(event.type, "Warning");
+    assert.match(event.message, /create of zl-.* parked until .*ARM refused the request.*InvalidRequest/);
+    assert.equal(arm.pendingFaults(), 0);
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(metrics, /engine_operations_parked_total\{operation="create",reason="rejected"\} 1/);
   },
 });
 

@@ -73,10 +73,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "promtool check rules: deploy/prometheus-rules.yaml is valid",
+  name: "promtool check rules: deploy/helm/zen-lead/files/alerts.yaml is valid",
   ...noSanitize,
   async fn() {
-    const r = await run("promtool", ["check", "rules", ROOT + "deploy/prometheus-rules.yaml"]);
+    const r = await run("promtool", ["check", "rules", ROOT + "deploy/helm/zen-lead/files/alerts.yaml"]);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /SUCCESS: 6 rules found/);
   },
@@ -93,7 +93,7 @@ Deno.test({
     await Deno.writeTextFile(
       `${dir}/prometheus.yml`,
       `global: { scrape_interval: 1s, evaluation_interval: 1s }\n` +
-        `rule_files: ["${ROOT}deploy/prometheus-rules.yaml"]\n` +
+        `rule_files: ["${ROOT}deploy/helm/zen-lead/files/alerts.yaml"]\n` +
         `scrape_configs:\n  - job_name: zen-lead\n    static_configs: [{ targets: ["127.0.0.1:${metricsPort}"] }]\n`,
     );
     const prom = new Deno.Command("prometheus", {

@@ -242,7 +242,14 @@ export class KubeletSimulator {
       },
       spec: {
         nodeName: node,
-        containers: [{ name: CONTAINER, image: IMAGE, ports: opts.ports }],
+        // Pod Security "restricted" compliant, so the simulated pods are admitted in namespaces that enforce it.
+        securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } },
+        containers: [{
+          name: CONTAINER,
+          image: IMAGE,
+          ports: opts.ports,
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+        }],
         terminationGracePeriodSeconds: opts.terminationGracePeriodSeconds,
         automountServiceAccountToken: false,
       },

@@ -1,22 +1,15 @@
 /**
  * The azure-servicegateway backend against the local ARM emulator: every long-running-operation shape, scripted
- * faults, throttling bursts, and (property-based) random operation sequences with a restart in the middle,
- * after which the gateway must hold exactly the desired state.
+ * faults and throttling bursts. Random operation sequences under faults and restarts are in
+ * azure_sequences_test.ts.
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
 import type { BackendServiceState } from "../../core/plugin/types.ts";
 import { ArmClient } from "../../plugins/azure-servicegateway/arm/client.ts";
 import { StaticTokenCredential } from "../../plugins/azure-servicegateway/arm/credential.ts";
 import { ArmError } from "../../plugins/azure-servicegateway/arm/errors.ts";
 import { ServiceGatewayOps } from "../../plugins/azure-servicegateway/arm/gateway_ops.ts";
-import {
-  type ArmEmulator,
-  type Fault,
-  RESPONSE_MODES,
-  type ResponseMode,
-  startArmEmulator,
-} from "../emulators/arm/emulator.ts";
+import { type ArmEmulator, RESPONSE_MODES, startArmEmulator } from "../emulators/arm/emulator.ts";
 import { API_VERSION, type Backend, startBackend, TOKEN, waitUntil } from "./azure_helpers.ts";
 
 const nodeOf = (podIP: string) => `192.168.0.${(Number(podIP.split(".")[3]) % 3) + 1}`;
@@ -282,116 +275,3 @@ Deno.test("engine: throttling burst on writes and reads converges and is counted
     await emulator.close();
   }
 });
-
-// ---- property: random sequences, faults and a restart ----
-
-type Step =
-  | { op: "apply"; uid: string; pods: string[]; port: number }
-  | { op: "remove"; uid: string }
-  | { op: "addPod"; pod: string; egress: string }
-  | { op: "deletePod"; pod: string }
-  | { op: "restart" };
-
-const podIP = fc.integer({ min: 1, max: 8 }).map((n) => `10.0.0.${n}`);
-const step: fc.Arbitrary<Step> = fc.oneof(
-  {
-    weight: 4,
-    arbitrary: fc.record({
-      op: fc.constant("apply" as const),
-      uid: fc.constantFrom("a", "b", "c"),
-      pods: fc.uniqueArray(podIP, { maxLength: 2 }),
-      port: fc.constantFrom(80, 81),
-    }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({ op: fc.constant("remove" as const), uid: fc.constantFrom("a", "b", "c") }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      op: fc.constant("addPod" as const),
-      pod: fc.constantFrom("p1", "p2", "p3"),
-      egress: fc.constantFrom("e1", "e2"),
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({ op: fc.constant("deletePod" as const), pod: fc.constantFrom("p1", "p2", "p3") }),
-  },
-);
-const fault: fc.Arbitrary<Fault> = fc.oneof(
-  fc.record({ status: fc.constantFrom(500, 502, 503, 504, 409), times: fc.integer({ min: 1, max: 3 }) }),
-  fc.record({
-    status: fc.constant(429),
-    retryAfter: fc.constant("0"),
-    times: fc.integer({ min: 1, max: 4 }),
-  }),
-  fc.record({ kind: fc.constant("applyThenError" as const), status: fc.constantFrom(500, 503) }),
-  fc.record({ kind: fc.constant("pollFailed" as const), method: fc.constantFrom("PUT", "POST") }),
-  fc.record({ kind: fc.constant("hang" as const), method: fc.constant("POST"), apply: fc.boolean() }),
-);
-
-Deno.test("engine (property): 200 random sequences under every response mode, fault script and a restart", async () => {
-  let runs = 0;
-  await fc.assert(
-    fc.asyncProperty(
-      fc.constantFrom<ResponseMode>(...RESPONSE_MODES),
-      fc.array(step, { minLength: 3, maxLength: 12 }),
-      fc.array(fault, { maxLength: 3 }),
-      fc.option(fc.nat(12), { nil: undefined }),
-      async (mode, steps, faults, restartAt) => {
-        runs++;
-        const emulator = startArmEmulator({ token: TOKEN, apiVersion: API_VERSION });
-        emulator.setMode("*", mode);
-        emulator.script(faults);
-        let backend = await startBackend(emulator);
-        const d: Desired = { services: new Map(), egress: new Map() };
-        const ports = new Map<string, number>();
-        try {
-          for (let i = 0; i < steps.length; i++) {
-            if (restartAt === i) {
-              // A crash-like restart: in-flight work gets a short drain, then the new process re-applies.
-              await backend.close();
-              backend = await startBackend(emulator);
-              for (const [uid, pods] of d.services) backend.engine.apply(service(uid, pods, ports.get(uid)));
-              backend.engine.applyEgress(
-                [...d.egress].map(([uid, p]) => ({ uid, ip: p.ip, nodeIP: nodeOf(p.ip), egress: p.egress })),
-              );
-              backend.engine.resyncDone();
-            }
-            const s = steps[i];
-            if (s.op === "apply") {
-              d.services.set(s.uid, s.pods);
-              ports.set(s.uid, s.port);
-              backend.engine.apply(service(s.uid, s.pods, s.port));
-            } else if (s.op === "remove") {
-              d.services.delete(s.uid);
-              backend.engine.remove(`default/svc-${s.uid}`, s.uid);
-            } else if (s.op === "addPod") {
-              const ip = egressIP(s.pod);
-              d.egress.set(s.pod, { ip, egress: s.egress });
-              backend.engine.addPod({ uid: s.pod, ip, nodeIP: nodeOf(ip), egress: s.egress });
-            } else if (s.op === "deletePod") {
-              d.egress.delete(s.pod);
-              backend.engine.deletePod(s.pod);
-            }
-            // Interleave: sometimes let work start before the next change arrives.
-            if (i % 3 === 0) await new Promise((r) => setTimeout(r, 2));
-          }
-          await converge(emulator, backend, d);
-        } finally {
-          await backend.close();
-          await emulator.close();
-        }
-      },
-    ),
-    { numRuns: 200 },
-  );
-  assert.equal(runs >= 200, true);
-});
-
-/** A pod's IP is fixed by its name (p1 -> 10.0.0.1), so an egress pod may also be a Service's leader. */
-function egressIP(pod: string): string {
-  return `10.0.0.${pod.slice(1)}`;
-}

@@ -1,130 +1,8 @@
 /** The engine against a scripted GatewayApi and a manual clock: the races of issue 7. */
 import assert from "node:assert/strict";
-import { RootLogger } from "../../core/log.ts";
-import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { ArmError } from "../../plugins/azure-servicegateway/arm/errors.ts";
-import type { GatewayApi, ServiceSpec } from "../../plugins/azure-servicegateway/arm/gateway_api.ts";
-import type {
-  AddressLocation,
-  AddressLocationsRequest,
-  GatewayService,
-} from "../../plugins/azure-servicegateway/arm/shapes.ts";
-import { ManualClock } from "../../plugins/azure-servicegateway/engine/clock.ts";
-import { ServiceGatewayEngine } from "../../plugins/azure-servicegateway/engine/engine.ts";
-import { engineMetrics } from "../../plugins/azure-servicegateway/engine/metrics.ts";
-import type { BackendServiceState, BackendStatus } from "../../core/plugin/types.ts";
-
-interface Call {
-  method: "ensureService" | "deleteService" | "updateAddressLocations";
-  arg: unknown;
-  done: boolean;
-  resolve(v?: unknown): void;
-  reject(e: unknown): void;
-}
-
-/** A GatewayApi whose writes wait until the test settles them. */
-class ScriptedApi implements GatewayApi {
-  calls: Call[] = [];
-  services: GatewayService[] = [];
-  listing: AddressLocation[] = [];
-  private ips = 0;
-
-  ensureGateway(): Promise<void> {
-    return Promise.resolve();
-  }
-  listServices(): Promise<GatewayService[]> {
-    return Promise.resolve(this.services);
-  }
-  listAddressLocations(): Promise<AddressLocation[]> {
-    return Promise.resolve(this.listing);
-  }
-  leftovers: { name: string; kind: "inbound" | "outbound" }[] = [];
-  listOwnedResources() {
-    return Promise.resolve(this.leftovers);
-  }
-  private pending<T>(method: Call["method"], arg: unknown, signal: AbortSignal): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const call: Call = {
-        method,
-        arg,
-        done: false,
-        resolve: (v) => {
-          call.done = true;
-          resolve(v as T);
-        },
-        reject: (e) => {
-          call.done = true;
-          reject(e);
-        },
-      };
-      signal.addEventListener("abort", () => call.reject(signal.reason), { once: true });
-      this.calls.push(call);
-    });
-  }
-  ensureService(spec: ServiceSpec, signal: AbortSignal) {
-    return this.pending<{ frontendIP?: string }>("ensureService", spec, signal);
-  }
-  deleteService(name: string, _kind: string, signal: AbortSignal) {
-    return this.pending<void>("deleteService", name, signal);
-  }
-  updateAddressLocations(request: AddressLocationsRequest, signal: AbortSignal) {
-    return this.pending<void>("updateAddressLocations", request, signal);
-  }
-  open(method?: Call["method"]): Call[] {
-    return this.calls.filter((c) => !c.done && (!method || c.method === method));
-  }
-  nextIP(): string {
-    return `20.0.0.${++this.ips}`;
-  }
-}
-
-const flush = async () => {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
-};
-
-function setup(api = new ScriptedApi()) {
-  const clock = new ManualClock();
-  const registry = new MetricsRegistry();
-  const statuses: [string, BackendStatus][] = [];
-  const engine = new ServiceGatewayEngine({
-    api,
-    clock,
-    logger: new RootLogger("error", () => {}),
-    metrics: engineMetrics(registry),
-    random: () => 0.5,
-    config: { orphanGraceMs: 60_000, drainTimeoutMs: 5_000 },
-  });
-  engine.onStatus((k, s) => statuses.push([k, s]));
-  return { api, clock, registry, engine, statuses };
-}
-
-function svc(uid: string, leaders: [string, string][]): BackendServiceState {
-  return {
-    key: `default/${uid}`,
-    uid,
-    ports: [{ name: "http", port: 80, targetPort: 8080, protocol: "TCP" }],
-    leaders: leaders.map(([podIP, nodeIP], i) => ({
-      podName: `p${i}`,
-      podUID: `pu-${podIP}`,
-      podIP,
-      nodeIP,
-    })),
-  };
-}
-
-/** Settles every open call successfully (ensureService with a fresh IP) until none is left. */
-async function settleAll(api: ScriptedApi, rounds = 20) {
-  for (let i = 0; i < rounds; i++) {
-    await flush();
-    const open = api.open();
-    if (open.length === 0) return;
-    for (const c of open) c.resolve(c.method === "ensureService" ? { frontendIP: api.nextIP() } : undefined);
-  }
-}
-
-function services(engine: ServiceGatewayEngine) {
-  return engine.debugServices().services as { name: string; state: string; attempts: number }[];
-}
+import type { AddressLocationsRequest } from "../../plugins/azure-servicegateway/arm/shapes.ts";
+import { flush, ScriptedApi, services, settleAll, setup, svc } from "./azure_scripted_api.ts";
 
 Deno.test("engine: endpoints before create are buffered in order and replayed; status follows creation", async () => {
   const { api, engine, statuses } = setup();
@@ -238,24 +116,47 @@ Deno.test("engine: a failed operation reported as 200 on the poll is retried wit
   await engine.close();
 });
 
-Deno.test("engine: a 400 is terminal; a changed spec tries again", async () => {
-  const { api, engine, clock } = setup();
+Deno.test("engine: a 400 parks the step visibly (metric, Warning status, debug); a changed spec tries again", async () => {
+  const { api, engine, clock, registry, statuses } = setup();
   await engine.start();
   engine.apply(svc("u1", []));
   await flush();
   api.open("ensureService")[0].reject(new ArmError("PUT", "/x", 400, "InvalidRequest", "bad"));
   await flush();
-  clock.advance(3_600_000);
+  clock.advance(299_999);
   await flush();
-  assert.equal(api.open().length, 0);
-  assert.match(
-    String((engine.debugServices().services as { terminalError?: string }[])[0].terminalError),
-    /400/,
-  );
+  assert.equal(api.open().length, 0, "parked: no retry before parkMs");
+  const rec =
+    (engine.debugServices().services as { terminalError?: string; parked: boolean; retryAt?: string }[])[0];
+  assert.match(String(rec.terminalError), /400/);
+  assert.equal(rec.parked, true);
+  assert.ok(rec.retryAt);
+  assert.match(registry.render(), /engine_operations_parked_total\{operation="create",reason="rejected"\} 1/);
+  const warning = statuses.find(([, s]) => s.warning)?.[1].warning;
+  assert.equal(warning?.reason, "ServiceGatewayOperationParked");
+  assert.match(String(warning?.message), /create of zl-u1 parked until .*ARM refused the request/);
   engine.apply({ ...svc("u1", []), ports: [{ port: 81, targetPort: 8081, protocol: "TCP" }] });
   await flush();
   assert.equal(api.open("ensureService").length, 1);
   await settleAll(api);
+  await engine.close();
+});
+
+Deno.test("engine: a 400 on the delete step parks it and retries after parkMs: the service does not leak", async () => {
+  const { api, engine, clock } = setup();
+  await engine.start();
+  engine.apply(svc("u1", []));
+  await settleAll(api);
+  engine.remove("default/u1", "u1");
+  await flush();
+  api.open("deleteService")[0].reject(new ArmError("POST", "/x", 400, "InvalidRequest", "refused"));
+  await flush();
+  assert.equal(services(engine)[0].state, "DeletionPending");
+  clock.advance(300_000);
+  await flush();
+  assert.equal(api.open("deleteService").length, 1, "retried after parking");
+  await settleAll(api);
+  assert.deepEqual(services(engine), []);
   await engine.close();
 });
 

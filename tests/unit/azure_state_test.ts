@@ -6,8 +6,10 @@ import {
   adoptedRecord,
   begin,
   desire,
+  drifted,
   fail,
   isDisposable,
+  lost,
   newRecord,
   nextAction,
   type ServiceRecord,
@@ -110,14 +112,42 @@ Deno.test("state: wanted again while deletion is pending: kept if registered, el
   assert.equal(nextAction(r, noRefs), "create");
 });
 
-Deno.test("state: 400/422 are terminal until the wanted spec changes", () => {
+Deno.test("state: 400/422 park the step for parkMs (not lost); a changed spec tries again at once", () => {
   let r = begin(desire(newRecord("zl-a", "inbound", T0), true, true, T0), "create", 1, T0);
-  r = fail(r, 1, { message: "bad ports", terminal: true }, T0, DEFAULT_BACKOFF, half).record!;
+  const c = fail(r, 1, { message: "bad ports", terminal: true }, T0, DEFAULT_BACKOFF, half);
+  r = c.record!;
+  assert.equal(c.parked, true);
   assert.equal(r.terminalError, "bad ports");
-  assert.equal(nextAction(r, { now: T0 + 3_600_000, azureReferences: 0 }), undefined);
-  assert.equal(desire(r, true, false, T0).terminalError, "bad ports", "the same wish does not retry");
+  assert.equal(r.parked, true);
+  assert.equal(nextAction(r, { now: T0 + DEFAULT_BACKOFF.parkMs - 1, azureReferences: 0 }), undefined);
+  assert.equal(nextAction(r, { now: T0 + DEFAULT_BACKOFF.parkMs, azureReferences: 0 }), "create");
+  assert.equal(desire(r, true, false, T0).terminalError, "bad ports", "the same wish does not retry early");
   r = desire(r, true, true, T0);
   assert.equal(nextAction(r, noRefs), "create");
+});
+
+Deno.test("state: a 400 on a delete step parks it; it is retried, never dropped", () => {
+  let r = begin(desire(created(), false, false, T0), "delete", 2, T0);
+  r = fail(r, 2, { message: "refused", terminal: true }, T0, DEFAULT_BACKOFF, half).record!;
+  assert.equal(r.state, "DeletionPending");
+  assert.equal(isDisposable(r), false);
+  assert.equal(nextAction(r, { now: T0 + DEFAULT_BACKOFF.parkMs, azureReferences: 0 }), "delete");
+});
+
+Deno.test("state: no delete while the gateway's addresses are uncertain", () => {
+  const r = desire(created(), false, false, T0);
+  assert.equal(nextAction(r, { ...noRefs, addressesUncertain: true }), undefined);
+  assert.equal(nextAction(r, { ...noRefs, addressesUncertain: false }), "delete");
+});
+
+Deno.test("state: a lost service is registered again; a drifted one is updated; both keep their wish", () => {
+  const l = lost(created(), T0);
+  assert.equal(l.state, "NotStarted");
+  assert.equal(l.registered, false);
+  assert.equal(nextAction(l, noRefs), "create");
+  const d = drifted(created());
+  assert.equal(d.state, "Created");
+  assert.equal(nextAction(d, noRefs), "update");
 });
 
 Deno.test("state: a spec change on a created service asks for an update; adopted services re-apply", () => {

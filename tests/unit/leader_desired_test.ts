@@ -174,6 +174,30 @@ Deno.test("compare: no drift after a round trip through the API's defaults; a le
   assert.equal(merged.metadata.annotations!["zen-lead.io/current-leader"], "p2");
 });
 
+Deno.test("compare: a leader Service adopted from the Go predecessor loses its copied enabled and last-applied annotations", () => {
+  const src = service();
+  const leader = pod({ name: "p1" });
+  const decision = {
+    leaders: [leader],
+    ports: resolvePorts(src.spec!.ports!, leader),
+    triggeredAt: NOW,
+    seed: "s",
+  };
+  const desired = desiredLeaderService(src, "web-leader", decision, undefined, NOW);
+  const observed: Service = structuredClone(desired);
+  // The predecessor copied every source annotation (its defect 5), kubectl's last-applied one included.
+  observed.metadata.annotations!["zen-lead.io/enabled"] = "true";
+  observed.metadata.annotations!["kubectl.kubernetes.io/last-applied-configuration"] =
+    '{"metadata":{"name":"web"}}';
+  observed.metadata.annotations!["team/owner"] = "payments";
+  assert.equal(serviceDrift(desired, observed), "annotations");
+  const merged = mergeService(desired, observed);
+  assert.equal(merged.metadata.annotations!["zen-lead.io/enabled"], undefined);
+  assert.equal(merged.metadata.annotations!["kubectl.kubernetes.io/last-applied-configuration"], undefined);
+  assert.equal(merged.metadata.annotations!["team/owner"], "payments", "other annotations stay");
+  assert.equal(serviceDrift(desired, merged), undefined);
+});
+
 Deno.test("compare: slice drift ignores the trigger-time annotation alone", () => {
   const src = service();
   const leader = pod();

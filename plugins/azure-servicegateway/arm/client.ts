@@ -1,9 +1,9 @@
 /**
  * A small ARM client on @azure/core-rest-pipeline: api-version on every call, a per-attempt timeout, retries of
- * 5xx and network errors, the throttling gate, and long-running operations in the three shapes ARM uses.
+ * 5xx answers and of network errors that cannot duplicate a write (network_retry.ts), the throttling gate, and
+ * long-running operations in the three shapes ARM uses. Requests go out through FetchHttpClient.
  */
 import {
-  createDefaultHttpClient,
   createEmptyPipeline,
   createHttpHeaders,
   createPipelineRequest,
@@ -11,11 +11,14 @@ import {
   type HttpClient,
   type Pipeline,
   type PipelineResponse,
+  RestError,
 } from "@azure/core-rest-pipeline";
 import type { TokenCredential } from "@azure/identity";
 import { type Clock, systemClock } from "../engine/clock.ts";
 import { bearerPolicy } from "./credential.ts";
 import { ArmError } from "./errors.ts";
+import { FetchHttpClient, NETWORK_CODES } from "./fetch_client.ts";
+import { networkRetryPolicy } from "./network_retry.ts";
 import type { ArmErrorBody, AsyncOperationStatus, ListResult } from "./shapes.ts";
 import {
   parseRetryAfter,
@@ -75,7 +78,7 @@ export class ArmClient {
       );
     }
     this.gate = new ThrottleGate(this.clock, opts.maxThrottleWaitMs);
-    this.http = opts.httpClient ?? createDefaultHttpClient();
+    this.http = opts.httpClient ?? new FetchHttpClient();
     this.pipeline = createEmptyPipeline();
     // Outermost first: wait at the gate, then retry transient failures, each attempt with a fresh token.
     this.pipeline.addPolicy(
@@ -90,6 +93,13 @@ export class ArmClient {
         maxRetries: opts.maxRetries,
         retryDelayInMs: opts.retryDelayMs,
         maxRetryDelayInMs: opts.maxRetryDelayMs,
+      }),
+    );
+    this.pipeline.addPolicy(
+      networkRetryPolicy(this.clock, {
+        maxRetries: opts.maxRetries,
+        retryDelayMs: opts.retryDelayMs,
+        maxRetryDelayMs: opts.maxRetryDelayMs,
       }),
     );
     const scope = opts.scope ?? `${this.origin.origin}/.default`;
@@ -129,14 +139,7 @@ export class ArmClient {
       response = await this.pipeline.sendRequest(this.http, request);
     } catch (err) {
       if (signal.aborted) throw signal.reason ?? err;
-      const detail = err instanceof Error ? err.message : String(err);
-      throw new ArmError(
-        method,
-        path,
-        0,
-        "RequestFailed",
-        `no answer within ${this.opts.requestTimeoutMs}ms: ${detail}`,
-      );
+      throw this.sendFailure(method, path, err);
     }
     const parsed = parseJson(response.bodyAsText ?? undefined);
     if (response.status >= 400) {
@@ -154,6 +157,20 @@ export class ArmClient {
       body: parsed as T | undefined,
       headers: { get: (n) => response.headers.get(n) },
     };
+  }
+
+  /** A request that got no answer, described as what happened: refused, reset, timed out. */
+  private sendFailure(method: string, path: string, err: unknown): ArmError {
+    const code = isRestErrorLike(err) ? err.code : undefined;
+    const detail = err instanceof Error ? err.message : String(err);
+    const what = code === NETWORK_CODES.timeout
+      ? `no answer within ${this.opts.requestTimeoutMs}ms`
+      : code === NETWORK_CODES.refused
+      ? `connection refused by ${this.origin.host}: ${detail}`
+      : code === NETWORK_CODES.reset
+      ? `connection reset before the answer: ${detail}`
+      : `request failed: ${detail}`;
+    return new ArmError(method, path, 0, code ?? "RequestFailed", what);
   }
 
   /** GET a resource; undefined when it does not exist. */
@@ -272,6 +289,10 @@ export class ArmClient {
     }
     return u.toString();
   }
+}
+
+function isRestErrorLike(err: unknown): err is RestError {
+  return err instanceof RestError || (err instanceof Error && err.name === "RestError");
 }
 
 function parseJson(text: string | undefined): unknown {

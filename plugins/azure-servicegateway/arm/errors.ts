@@ -15,10 +15,17 @@ export class ArmError extends Error {
   get terminal(): boolean {
     return this.status === 400 || this.status === 422;
   }
+
+  /** No answer, or a 5xx: the write may have been applied although it failed. */
+  get uncertain(): boolean {
+    return this.status === 0 || this.status >= 500;
+  }
 }
 
-/** Turns any thrown value into the engine's failure shape. */
-export function failureOf(err: unknown): { message: string; terminal: boolean } {
-  if (err instanceof ArmError) return { message: err.message, terminal: err.terminal };
-  return { message: err instanceof Error ? err.message : String(err), terminal: false };
+/** Turns any thrown value into the engine's failure shape; anything but an ARM answer leaves the outcome open. */
+export function failureOf(err: unknown): { message: string; terminal: boolean; uncertain: boolean } {
+  if (err instanceof ArmError) {
+    return { message: err.message, terminal: err.terminal, uncertain: err.uncertain };
+  }
+  return { message: err instanceof Error ? err.message : String(err), terminal: false, uncertain: true };
 }

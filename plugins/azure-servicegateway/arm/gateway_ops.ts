@@ -1,6 +1,14 @@
 /** GatewayApi over ARM: the resource paths and request bodies of one service gateway and its services. */
 import type { ArmClient } from "./client.ts";
-import type { GatewayApi, InboundSpec, ServiceSpec } from "./gateway_api.ts";
+import {
+  type GatewayApi,
+  type InboundSpec,
+  lbProtocol,
+  type OwnedResources,
+  portsKey,
+  SERVICE_KEY_TAG,
+  type ServiceSpec,
+} from "./gateway_api.ts";
 import type {
   AddressLocation,
   AddressLocationsRequest,
@@ -20,11 +28,6 @@ export interface GatewayCoordinates {
   location: string;
   /** Create the gateway at start when it does not exist. */
   createGateway: boolean;
-}
-
-function lbProtocol(protocol: string): "Tcp" | "Udp" | "All" {
-  const p = protocol.toUpperCase();
-  return p === "TCP" ? "Tcp" : p === "UDP" ? "Udp" : "All";
 }
 
 export class ServiceGatewayOps implements GatewayApi {
@@ -76,15 +79,28 @@ export class ServiceGatewayOps implements GatewayApi {
     return this.arm.list<AddressLocation>(`${this.gatewayPath}/addressLocations`, signal);
   }
 
-  async listOwnedResources(signal: AbortSignal): Promise<{ name: string; kind: ServiceSpec["kind"] }[]> {
-    const out = new Map<string, ServiceSpec["kind"]>();
+  async listOwnedResources(signal: AbortSignal): Promise<OwnedResources[]> {
+    const out = new Map<string, OwnedResources>();
+    const entry = (name: string, kind: ServiceSpec["kind"] | undefined) => {
+      let e = out.get(name);
+      if (!e) {
+        e = {
+          name,
+          kind: kind ?? (name.includes("-egress-") ? "outbound" : "inbound"),
+          publicIP: false,
+          frontend: false,
+        };
+        out.set(name, e);
+      } else if (kind) e.kind = kind;
+      return e;
+    };
     const kinds: [string, string, ServiceSpec["kind"] | undefined][] = [
       ["publicIPAddresses", "-pip", undefined],
       ["loadBalancers", "-lb", "inbound"],
       ["natGateways", "-nat", "outbound"],
     ];
     for (const [type, suffix, kind] of kinds) {
-      const list = await this.arm.list<{ name?: string; tags?: Record<string, string> }>(
+      const list = await this.arm.list<Partial<LoadBalancerResource> & { name?: string }>(
         `${this.group}/providers/Microsoft.Network/${type}`,
         signal,
       );
@@ -92,13 +108,24 @@ export class ServiceGatewayOps implements GatewayApi {
         if (r.tags?.["zen-lead-gateway"] !== this.at.serviceGatewayName || !r.name?.endsWith(suffix)) {
           continue;
         }
-        const name = r.name.slice(0, -suffix.length);
-        if (kind || !out.has(name)) {
-          out.set(name, kind ?? (name.includes("-egress-") ? "outbound" : "inbound"));
+        const e = entry(r.name.slice(0, -suffix.length), kind);
+        if (!kind) e.publicIP = true;
+        else e.frontend = true;
+        e.key ??= r.tags?.[SERVICE_KEY_TAG];
+        if (type === "loadBalancers") {
+          e.portsKey = portsKey((r.properties?.loadBalancingRules ?? []).map((rule) => ({
+            port: rule.properties.frontendPort,
+            targetPort: rule.properties.backendPort,
+            protocol: rule.properties.protocol,
+          })));
         }
       }
     }
-    return [...out].map(([name, kind]) => ({ name, kind }));
+    return [...out.values()];
+  }
+
+  private tagsOf(spec: ServiceSpec): Record<string, string> {
+    return spec.kind === "inbound" && spec.key ? { ...this.tags, [SERVICE_KEY_TAG]: spec.key } : this.tags;
   }
 
   async ensureService(spec: ServiceSpec, signal: AbortSignal): Promise<{ frontendIP?: string }> {
@@ -106,7 +133,7 @@ export class ServiceGatewayOps implements GatewayApi {
     const pipBody: PublicIPResource = {
       location: this.at.location,
       sku: { name: "Standard" },
-      tags: this.tags,
+      tags: this.tagsOf(spec),
       properties: { publicIPAllocationMethod: "Static", publicIPAddressVersion: "IPv4" },
     };
     const pip = await this.arm.put<PublicIPResource>(pipPath, pipBody, signal);
@@ -129,7 +156,7 @@ export class ServiceGatewayOps implements GatewayApi {
     const body: LoadBalancerResource = {
       location: this.at.location,
       sku: { name: "Standard" },
-      tags: this.tags,
+      tags: this.tagsOf(spec),
       properties: {
         frontendIPConfigurations: [{ name: "frontend", properties: { publicIPAddress: { id: pipPath } } }],
         backendAddressPools: [{ name: "leaders" }],

@@ -16,6 +16,9 @@ export interface EngineMetrics {
   retries: Counter;
   throttled: Counter;
   throttleWait: Histogram;
+  parked: Counter;
+  reconciles: Counter;
+  repairs: Counter;
 }
 
 /** not_started, creation_in_progress, ...: the label values of engine_pending_service_operations. */
@@ -80,6 +83,23 @@ export function engineMetrics(registry: MetricsRegistry): EngineMetrics {
       name: "engine_arm_throttle_wait_seconds",
       help: "Time ARM requests waited at the throttling gate, by request class.",
       labelNames: ["class"],
+    }),
+    parked: registry.counter({
+      name: "engine_operations_parked_total",
+      help: "Service operations parked for backoff.parkMs, by operation and reason (rejected: a 400/422; " +
+        "attempts: parkAfterAttempts failures in a row).",
+      labelNames: ["operation", "reason"],
+    }),
+    reconciles: registry.counter({
+      name: "engine_reconcile_total",
+      help:
+        "Reconciliations with the gateway (periodic and after writes with an unknown outcome), by status.",
+      labelNames: ["status"],
+    }),
+    repairs: registry.counter({
+      name: "engine_reconcile_repairs_total",
+      help: "Divergences the reconciliation repaired, by kind (lost, drifted, leaked).",
+      labelNames: ["kind"],
     }),
   };
   for (const s of SERVICE_STATES) m.pending.set({ state: stateLabel(s) }, 0);

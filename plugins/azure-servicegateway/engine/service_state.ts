@@ -52,7 +52,7 @@ export interface ServiceRecord {
   /** No operation before this time (backoff). */
   readonly notBefore: number;
   readonly parked: boolean;
-  /** A 400/422 answer: not retried until the wanted state changes. */
+  /** A 400/422 answer: the step is parked (retried after parkMs, or at once when the wanted state changes). */
   readonly terminalError?: string;
   readonly lastError?: string;
   readonly frontendIP?: string;
@@ -135,11 +135,16 @@ export interface ActionContext {
   now: number;
   /** How many addresses in Azure (or in a request in flight) still reference the service. */
   azureReferences: number;
+  /**
+   * A write to the addresses failed or timed out and the gateway was not re-read since: it may hold references
+   * the engine does not know of, so no service may be deleted until a re-read settles it.
+   */
+  addressesUncertain?: boolean;
 }
 
 /** The operation the record needs now, if any. */
 export function nextAction(rec: ServiceRecord, ctx: ActionContext): OperationKind | undefined {
-  if (rec.token !== undefined || ctx.now < rec.notBefore || rec.terminalError !== undefined) return undefined;
+  if (rec.token !== undefined || ctx.now < rec.notBefore) return undefined;
   switch (rec.state) {
     case "NotStarted":
       return rec.wantPresent ? "create" : undefined;
@@ -147,7 +152,7 @@ export function nextAction(rec: ServiceRecord, ctx: ActionContext): OperationKin
       return rec.wantPresent && rec.specVersion !== rec.appliedVersion ? "update" : undefined;
     case "DeletionPending":
       // Deleting a service that addresses still reference would strand them; the locations updater goes first.
-      return ctx.azureReferences === 0 ? "delete" : undefined;
+      return !ctx.addressesUncertain && ctx.azureReferences === 0 ? "delete" : undefined;
     default:
       return undefined;
   }
@@ -250,7 +255,19 @@ export function fail(
     registered: op === "delete" ? false : rec.registered,
   };
   if (failure.terminal) {
-    return { record: { ...base, terminalError: failure.message, attempts: 0 }, stale: false, parked: false };
+    // Sending the same request again cannot succeed soon, but leaving it for ever would leak the service (a
+    // delete step) or never notice a fixed quota: park it, visibly, and try again after parkMs.
+    return {
+      record: {
+        ...base,
+        terminalError: failure.message,
+        attempts: 0,
+        notBefore: now + policy.parkMs,
+        parked: true,
+      },
+      stale: false,
+      parked: true,
+    };
   }
   const retry = retryAfterFailure(policy, rec.attempts + 1, random);
   return {
@@ -258,4 +275,16 @@ export function fail(
     stale: false,
     parked: retry.parked,
   };
+}
+
+/** The gateway no longer lists a service the record says it has: register it again (create is idempotent). */
+export function lost(rec: ServiceRecord, now: number): ServiceRecord {
+  const next = { ...rec, registered: false, appliedVersion: 0, mayExist: true };
+  if (!isLive(rec)) return next;
+  return enter(next, rec.wantPresent ? "NotStarted" : "DeletionPending", now);
+}
+
+/** Its resources differ from the spec (a wrong port, a missing load balancer): apply the spec again. */
+export function drifted(rec: ServiceRecord): ServiceRecord {
+  return { ...rec, appliedVersion: -1, notBefore: 0, parked: false };
 }

@@ -7,62 +7,17 @@
  * `pollsBeforeDone` polls before it reports Succeeded.
  */
 import { ArmFault, type EmulatorState, GatewayModel } from "./model.ts";
+import type { Fault, RecordedRequest, ResponseMode, RouteName } from "./types.ts";
+import { WRITE_ROUTES } from "./types.ts";
 
-export type RouteName =
-  | "gateway"
-  | "services"
-  | "addressLocations"
-  | "updateServices"
-  | "updateAddressLocations"
-  | "publicIPAddresses"
-  | "loadBalancers"
-  | "natGateways"
-  | "operations";
-
-export const WRITE_ROUTES: readonly RouteName[] = [
-  "gateway",
-  "updateServices",
-  "updateAddressLocations",
-  "publicIPAddresses",
-  "loadBalancers",
-  "natGateways",
-];
-
-/**
- * How a write answers: `sync` (200/201, no polling), `sync-polling` (200 that still carries
- * Azure-AsyncOperation), `async` (201/202 with Azure-AsyncOperation), `location` (202 with Location).
- */
-export type ResponseMode = "sync" | "sync-polling" | "async" | "location";
-export const RESPONSE_MODES: readonly ResponseMode[] = ["sync", "sync-polling", "async", "location"];
-
-export interface Fault {
-  /** Which route it hits; any when absent. */
-  route?: RouteName;
-  method?: string;
-  /**
-   * `error`: answer `status` without applying; `applyThenError`: apply, then answer `status` (the caller
-   * cannot know it worked); `hang`: never answer (until close), applying first when `apply` is set;
-   * `pollFailed`: accept with 202, do not apply, report Failed on an HTTP 200 poll.
-   */
-  kind?: "error" | "applyThenError" | "hang" | "pollFailed";
-  status?: number;
-  code?: string;
-  /** Retry-After header value (seconds or an HTTP date). */
-  retryAfter?: string;
-  apply?: boolean;
-  /** How many matching requests it hits; 1 when absent. */
-  times?: number;
-}
-
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  route: RouteName | "unknown";
-  status: number;
-  body?: unknown;
-  fault?: Fault["kind"];
-  at: number;
-}
+export {
+  type Fault,
+  type RecordedRequest,
+  RESPONSE_MODES,
+  type ResponseMode,
+  type RouteName,
+  WRITE_ROUTES,
+} from "./types.ts";
 
 export interface ArmEmulatorOptions {
   /** The bearer token required; any token when absent. */
@@ -83,6 +38,10 @@ export interface ArmEmulator {
   script(faults: readonly Fault[]): void;
   /** Faults not yet consumed. */
   pendingFaults(): number;
+  /** Late writes (`applyLater`) not yet applied. */
+  pendingLateWrites(): number;
+  /** Changes the model behind the client's back (what another actor, or a lost write, would do). */
+  tamper(fn: (model: GatewayModel) => void): void;
   close(): Promise<void>;
 }
 
@@ -116,11 +75,13 @@ function armError(
 export function startArmEmulator(opts: ArmEmulatorOptions = {}): ArmEmulator {
   const model = new GatewayModel();
   const modes = new Map<RouteName, ResponseMode>();
-  const faults: (Fault & { left: number })[] = [];
+  const faults: (Fault & { left: number; skip: number })[] = [];
+  const lateTimers = new Set<ReturnType<typeof setTimeout>>();
   const requests: RecordedRequest[] = [];
   const operations = new Map<string, Operation>();
   const hung = new Set<() => void>();
   let opSeq = 0;
+  let closed = false;
   const defaultMode = opts.defaultMode ?? "sync";
   if (opts.gateway !== false) {
     const g = opts.gateway ??
@@ -174,6 +135,23 @@ export function startArmEmulator(opts: ArmEmulatorOptions = {}): ArmEmulator {
       await new Promise<void>((resolve) => hung.add(resolve));
       return armError(503, "EmulatorClosed", "emulator closed while the request hung");
     }
+    if (fault?.kind === "applyLater") {
+      const id = setTimeout(() => {
+        lateTimers.delete(id);
+        if (closed) return;
+        try {
+          handle(req.method, path, entry.route, body, url);
+        } catch {
+          // ARM would refuse the late write the same way: nothing applied.
+        }
+      }, fault.delayMs ?? 100);
+      lateTimers.add(id);
+      const status = fault.status ?? 500;
+      return record(
+        { ...entry, fault: "applyLater" },
+        armError(status, fault.code ?? `Scripted${status}`, "scripted; applied later"),
+      );
+    }
     if (fault?.kind === "pollFailed") {
       const id = `op${++opSeq}`;
       operations.set(id, {
@@ -214,6 +192,10 @@ export function startArmEmulator(opts: ArmEmulatorOptions = {}): ArmEmulator {
     const i = faults.findIndex((f) => (!f.route || f.route === route) && (!f.method || f.method === method));
     if (i < 0) return undefined;
     const f = faults[i];
+    if (f.skip > 0) {
+      f.skip--;
+      return undefined;
+    }
     if (--f.left <= 0) faults.splice(i, 1);
     return f;
   }
@@ -376,10 +358,15 @@ export function startArmEmulator(opts: ArmEmulatorOptions = {}): ArmEmulator {
       else modes.set(route, mode);
     },
     script(list) {
-      faults.push(...list.map((f) => ({ ...f, left: f.times ?? 1 })));
+      faults.push(...list.map((f) => ({ ...f, left: f.times ?? 1, skip: f.after ?? 0 })));
     },
     pendingFaults: () => faults.reduce((n, f) => n + f.left, 0),
+    pendingLateWrites: () => lateTimers.size,
+    tamper: (fn) => fn(model),
     async close() {
+      closed = true;
+      for (const id of lateTimers) clearTimeout(id);
+      lateTimers.clear();
       for (const release of hung) release();
       hung.clear();
       await server.shutdown();
