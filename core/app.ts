@@ -79,12 +79,6 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     Deno.exit(0);
   }
   let settings = resolveSettings(flags.settings, {}, defaults);
-  let moduleAllow;
-  try {
-    moduleAllow = parseAllowList(settings.pluginModuleAllow, Deno.cwd());
-  } catch (e) {
-    throw new FlagError((e as Error).message);
-  }
   const leaseTimings: LeaseTimings = {
     leaseDurationMs: opts.lease?.durationMs ?? settings.leaderElectLeaseDurationMs,
     renewDeadlineMs: opts.lease?.renewDeadlineMs ?? settings.leaderElectRenewDeadlineMs,
@@ -95,6 +89,12 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     throw new FlagError(
       `flags --leader-elect-lease-duration, --leader-elect-renew-deadline, --leader-elect-retry-period: ${timingProblem}`,
     );
+  }
+  let moduleAllow;
+  try {
+    moduleAllow = parseAllowList(settings.pluginModuleAllow, Deno.cwd());
+  } catch (e) {
+    throw new FlagError((e as Error).message);
   }
   const logger = new RootLogger(settings.logLevel);
   const log = logger.child({ component: "zen-lead" });

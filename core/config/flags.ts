@@ -3,9 +3,9 @@
  * is returned, so that everything else can come from the ConfigMap (see resolveSettings).
  */
 import { LOG_LEVELS, type LogLevel } from "../log.ts";
+import { parseGoDuration } from "../leader/duration.ts";
 import { ALLOW_FLAG, parseAllowList } from "../plugin/module_policy.ts";
 import { type Range, rangeProblem, RANGES, rangeText } from "./ranges.ts";
-import { parseGoDuration } from "../leader/duration.ts";
 import type { ControllerSettings } from "./settings.ts";
 
 export class FlagError extends Error {

@@ -14,7 +14,7 @@ import { WorkQueue } from "../queue/workqueue.ts";
 import { ProbeScheduler } from "../health/scheduler.ts";
 import { ANN, isOptedIn, LABEL, MANAGER } from "../leader/annotations.ts";
 import { selectorMatches, toPodView } from "../leader/pods.ts";
-import { KubeEventRecorder } from "./events.ts";
+import { KubeEventRecorder, serviceTarget } from "./events.ts";
 import { KubeLeaderApi } from "./kube_api.ts";
 import { controllerMetrics } from "./metrics.ts";
 import { NotLeaderError, type PluginAccess, Reconciler, WriteConflictError } from "./reconciler.ts";
@@ -143,12 +143,7 @@ export class LeaderController {
         const src = this.services.get(key);
         if (!src || !this.active) return;
         this.events.record(
-          {
-            kind: "Service",
-            namespace: src.metadata.namespace ?? "",
-            name: src.metadata.name ?? "",
-            uid: src.metadata.uid,
-          },
+          serviceTarget(src),
           "Warning",
           "ReconcileParked",
           `reconcile failed ${failures} times in a row (last: ${
@@ -324,12 +319,7 @@ export class LeaderController {
           !this.reconciler.slices.deletedByUs(key)
         ) {
           this.events.record(
-            {
-              kind: "Service",
-              namespace: src.metadata.namespace ?? "",
-              name: src.metadata.name ?? "",
-              uid: src.metadata.uid,
-            },
+            serviceTarget(src),
             "Warning",
             "EndpointSliceDeleted",
             `EndpointSlice ${key} managed by zen-lead was deleted; it is being recreated`,

@@ -23,6 +23,16 @@ export interface EventTarget {
   uid?: string;
 }
 
+/** The Event target for a Service (the source Service Events are recorded on). */
+export function serviceTarget(svc: KubeObject): EventTarget {
+  return {
+    kind: "Service",
+    namespace: svc.metadata.namespace ?? "",
+    name: svc.metadata.name ?? "",
+    uid: svc.metadata.uid,
+  };
+}
+
 /** What the recorder needs from the API: create an Event, read one, or patch the count of one. */
 export interface EventSink {
   create(

@@ -14,9 +14,9 @@ import type { MetricsRegistry } from "../metrics/registry.ts";
 import { backoffDelay, type Random } from "../queue/backoff.ts";
 import { sleep } from "../queue/clock.ts";
 import { canAcquire, leaseSpecFor, type Observation, observe, releasedSpec } from "./lease_record.ts";
-import { safeTimeout } from "../timers.ts";
 import { electionMetrics } from "./metrics.ts";
 import { DEFAULT_LEASE_TIMINGS, validateLeaseTimings } from "./timings.ts";
+import { safeInterval, safeTimeout, timeoutSignal } from "../timers.ts";
 
 export interface LeaseElectorOptions {
   client: KubeClient;
@@ -110,7 +110,7 @@ export class LeaseElector {
     const stopScope = () => runScope.abort(signal.reason);
     signal.addEventListener("abort", stopScope, { once: true });
     const watching = this.watchLease(runScope.signal);
-    const gauge = setInterval(() => this.updateSinceRenew(), 1000);
+    const gauge = safeInterval(() => this.updateSinceRenew(), 1000);
     Deno.unrefTimer(gauge as unknown as number);
     let failures = 0;
     try {
@@ -204,7 +204,7 @@ export class LeaseElector {
   private async attempt(signal: AbortSignal, budgetMs: number): Promise<number | undefined> {
     const { client, namespace, name, identity } = this.opts;
     const deadline = Date.now() + budgetMs;
-    const budget = AbortSignal.any([signal, AbortSignal.timeout(budgetMs)]);
+    const budget = AbortSignal.any([signal, timeoutSignal(budgetMs)]);
     const call = () => ({ signal: budget, timeoutMs: Math.max(1, deadline - Date.now()), maxRetries: 0 });
     let lease: Lease;
     try {
