@@ -101,6 +101,42 @@ export async function startE2E(): Promise<E2E> {
   };
 }
 
+/**
+ * Lets the zen-lead ServiceAccount use one more election Lease: deploy/rbac.yaml grants only the default one
+ * (by resourceNames), so a test that runs a second, independent election names its Lease here first.
+ */
+export async function grantLease(client: KubeClient, lease: string): Promise<void> {
+  const name = `zen-lead-lease-${lease}`;
+  const rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/" + CONTROLLER_NS;
+  const objects: [string, KubeObject & Record<string, unknown>][] = [
+    [`${rbac}/roles`, {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name, namespace: CONTROLLER_NS },
+      rules: [{
+        apiGroups: ["coordination.k8s.io"],
+        resources: ["leases"],
+        resourceNames: [lease],
+        verbs: ["get", "watch", "update"],
+      }],
+    }],
+    [`${rbac}/rolebindings`, {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name, namespace: CONTROLLER_NS },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      subjects: [{ kind: "ServiceAccount", name: "zen-lead", namespace: CONTROLLER_NS }],
+    }],
+  ];
+  for (const [path, body] of objects) {
+    try {
+      await client.request({ operation: "grant_lease", method: "POST", path, body });
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
+    }
+  }
+}
+
 /** A client for another kubeconfig file (e.g. a ServiceAccount's). */
 export function clientFor(path: string): Promise<KubeClient> {
   const kc = new KubeConfig();

@@ -12,6 +12,7 @@ import {
   agedPods,
   CONTROLLER_NS,
   type E2E,
+  grantLease,
   noSanitize,
   optedInService,
   routedPods,
@@ -158,8 +159,12 @@ Deno.test({
   name: "/healthz fails once the election loop is not running",
   ...noSanitize,
   async fn() {
+    // A second election of its own (the replicas hold the default Lease), which deploy/rbac.yaml does not name.
+    await grantLease(env.client, "healthz-probe");
     const h = await env.startController(["--leader-election-id=healthz-probe"]);
-    await h.leading;
+    let led = false;
+    h.leading.then(() => led = true);
+    await waitFor("the healthz-probe election to lead", () => Promise.resolve(led || undefined), 20_000);
     const url = `http://127.0.0.1:${h.healthPort}/healthz`;
     assert.equal((await fetch(url)).status, 200);
     h.elector!.stop();
