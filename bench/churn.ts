@@ -7,7 +7,7 @@ import type { ControllerProcess } from "./controller_process.ts";
 import { sumOf } from "./controller_process.ts";
 import { type Fleet, podOptions, type Progress } from "./fleet.ts";
 import type { FleetWatch } from "./fleet_watch.ts";
-import { collectionLows, slope, windowMinima } from "./stats.ts";
+import { collectionLows, rSquared, slope, windowMinima } from "./stats.ts";
 
 export interface MemoryPoint {
   /** Seconds since the churn started. */
@@ -22,6 +22,8 @@ export interface MemoryTrend {
   heapLows: { t: number; mb: number }[];
   /** Least-squares trend of the heap lows (or of per-minute floors when fewer than 3 lows), MB per hour. */
   heapTrendMbPerHour: number;
+  /** R^2 of that trend line. */
+  heapTrendR2: number;
   /** Least-squares trend of per-minute RSS floors after the first minute, MB per hour. */
   rssTrendMbPerHour: number;
   heapFirstMb: number;
@@ -166,6 +168,7 @@ export function summarizeMemory(memory: readonly MemoryPoint[], minutes: number)
   return {
     heapLows: lows.map((l) => ({ t: l.x / 1000, mb: l.y })),
     heapTrendMbPerHour: perHour(heapPoints),
+    heapTrendR2: rSquared(heapPoints),
     rssTrendMbPerHour: perHour(rssPoints),
     heapFirstMb: first(heapPoints),
     heapLastMb: last(heapPoints),

@@ -133,6 +133,20 @@ export interface ControllerProcess {
   stop(): Promise<void>;
 }
 
+/** The runtime settings deploy/deployment.yaml gives the controller (glibc malloc and V8). */
+export const CONTROLLER_RUNTIME_ENV: Record<string, string> = {
+  POD_NAMESPACE: "zen-lead-system",
+  MALLOC_MMAP_THRESHOLD_: "65536",
+  MALLOC_TRIM_THRESHOLD_: "131072",
+  DENO_V8_FLAGS: "--max-semi-space-size=1",
+};
+
+function pick(env: Record<string, string>, keys: string[]): Record<string, string> {
+  return Object.fromEntries(
+    keys.filter((k) => env[k] !== undefined && k !== "POD_NAMESPACE").map((k) => [k, env[k]]),
+  );
+}
+
 /** Spawns the controller on `kubeconfig` with free loopback ports, no leader election, logs to `logPath`. */
 export async function spawnController(
   kubeconfig: string,
@@ -154,7 +168,8 @@ export async function spawnController(
       "--log-level=warn",
       ...extraArgs,
     ],
-    env: { POD_NAMESPACE: "zen-lead-system" },
+    // As deploy/deployment.yaml runs it (README "Tuning"); a caller's environment may override these.
+    env: { ...CONTROLLER_RUNTIME_ENV, ...pick(Deno.env.toObject(), Object.keys(CONTROLLER_RUNTIME_ENV)) },
     stdout: "piped",
     stderr: "piped",
     stdin: "null",

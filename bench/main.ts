@@ -114,6 +114,13 @@ export async function runBench(o: BenchOptions): Promise<ScaleDetails[]> {
         failoverTimeoutMs: o.failoverTimeoutMs,
         paceMs: o.paceMs,
         convergenceTimeoutS: o.convergenceTimeoutS,
+        background: {
+          pods: o.backgroundPods,
+          services: o.backgroundServices,
+          namespaces: o.backgroundNamespaces,
+          churnPerSecond: o.backgroundChurn,
+          churnSeconds: o.backgroundChurnSeconds,
+        },
         logDir,
       }, log);
       runs.push(d);

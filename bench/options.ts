@@ -27,6 +27,14 @@ export interface BenchOptions {
   paceMs: number;
   /** Seconds to wait for convergence before the run is declared failed. */
   convergenceTimeoutS: number;
+  /** Pods and Services nothing opts in, over `backgroundNamespaces` namespaces of their own. */
+  backgroundPods: number;
+  backgroundServices: number;
+  backgroundNamespaces: number;
+  /** Background pod status updates per second during the churn window (0: none). */
+  backgroundChurn: number;
+  /** Length of the idle window and of the churn window that follows it, seconds. */
+  backgroundChurnSeconds: number;
   help: boolean;
 }
 
@@ -43,6 +51,11 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   failoverTimeoutMs: 10_000,
   paceMs: 200,
   convergenceTimeoutS: 900,
+  backgroundPods: 0,
+  backgroundServices: 0,
+  backgroundNamespaces: 200,
+  backgroundChurn: 0,
+  backgroundChurnSeconds: 30,
   help: false,
 };
 
@@ -60,7 +73,12 @@ export const OPTIONS_HELP = `deno task bench [flags]
   --create-concurrency=32       pod creations in flight
   --failover-timeout-ms=10000   a failover not seen on the watch within this long counts as failed
   --pace-ms=200                 least time between two sampled failovers (0: back to back)
-  --convergence-timeout-s=900   give up on convergence after this long`;
+  --convergence-timeout-s=900   give up on convergence after this long
+  --background-pods=0           Running pods that no opted-in Service selects (a large cluster's rest)
+  --background-services=0       Services that are not opted in, selecting the background pods
+  --background-namespaces=200   namespaces the background pods and Services are spread over
+  --background-churn=0          background pod status updates per second, measured after an idle window
+  --background-churn-seconds=30 length of the idle window and of the churn window`;
 
 export class BenchOptionError extends Error {}
 
@@ -145,6 +163,21 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         break;
       case "convergence-timeout-s":
         o.convergenceTimeoutS = positiveInt(flag, value);
+        break;
+      case "background-pods":
+        o.backgroundPods = positiveInt(flag, value, 0);
+        break;
+      case "background-services":
+        o.backgroundServices = positiveInt(flag, value, 0);
+        break;
+      case "background-namespaces":
+        o.backgroundNamespaces = positiveInt(flag, value);
+        break;
+      case "background-churn":
+        o.backgroundChurn = positiveInt(flag, value, 0);
+        break;
+      case "background-churn-seconds":
+        o.backgroundChurnSeconds = positiveInt(flag, value);
         break;
       default:
         throw new BenchOptionError(`unknown flag --${flag}; run with --help for the list`);

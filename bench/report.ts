@@ -10,8 +10,21 @@ export interface ScaleResult {
   convergence_s: number;
   failover_ms: { p50: number; p90: number; p99: number; max: number };
   floor_ms: { p50: number; p99: number };
+  /** Pod status event after its acknowledged write + one EndpointSlice write to its watch event. */
+  chain_floor_ms: { p50: number; p99: number };
+  /** Failover latency over the chain floor. */
   ratio_p50: number;
   ratio_p99: number;
+  ready_s: number;
+  metrics_scrape: { kib: number; ms: number };
+  background?: {
+    pods: number;
+    services: number;
+    namespaces: number;
+    churn_per_s: number;
+    churn_cpu_percent: number;
+    idle_cpu_percent: number;
+  };
   rss_mb: number;
   heap_mb: number;
   cpu_s: number;
@@ -42,6 +55,14 @@ export interface ScaleDetails {
   floor: { roundTrip: Distribution; afterAck: Distribution };
   /** EndpointSlice replace to watch event, the write each failover ends with. */
   sliceFloor: { roundTrip: Distribution; afterAck: Distribution };
+  /** Per failover: the pod floor's ack-to-event plus the slice write's send-to-event (what a failover must pay). */
+  chainFloor: Distribution;
+  scrape: { bytes: number; ms: number };
+  /** Objects in the controller's pod and Service caches at steady state. */
+  cachedObjects: { pods: number; services: number };
+  background?: BackgroundResult;
+  /** 1-minute load average when the run ended (the machine is shared). */
+  machineLoad: number;
   /** Least time between the starts of two sampled failovers. */
   paceMs: number;
   /** The controller's own failover_latency_seconds mean per kind: observed cause to acknowledged slice write. */
@@ -65,9 +86,27 @@ export interface ScaleDetails {
   sliceFloorSamples: number[];
 }
 
+export interface BackgroundResult {
+  pods: number;
+  services: number;
+  namespaces: number;
+  churnPerSecond: number;
+  churnUpdates: number;
+  churnFailed: number;
+  churnSeconds: number;
+  /** The controller's CPU in % of one core: over an idle window, over the churn window, and their difference. */
+  idleCpuPercent: number;
+  churnCpuPercent: number;
+  churnCostPercent: number;
+  rssAfterChurnMb: number;
+  heapAfterChurnMb: number;
+}
+
 export interface MemoryReading {
   rssMb: number;
   heapMb: number;
+  /** V8's committed heap (used plus free space it keeps). */
+  heapTotalMb: number;
   mainRssMb: number;
   processes: number;
 }
@@ -75,14 +114,31 @@ export interface MemoryReading {
 export function scaleResult(d: ScaleDetails): ScaleResult {
   const f = d.failover.all;
   const fl = d.floor.roundTrip;
+  const chain = d.chainFloor;
+  const bg = d.background;
   return {
     services: d.services,
     pods: d.pods,
     convergence_s: round(d.convergenceS, 2),
     failover_ms: { p50: round(f.p50), p90: round(f.p90), p99: round(f.p99), max: round(f.max) },
     floor_ms: { p50: round(fl.p50), p99: round(fl.p99) },
-    ratio_p50: round(f.p50 / fl.p50, 2),
-    ratio_p99: round(f.p99 / fl.p99, 2),
+    chain_floor_ms: { p50: round(chain.p50), p99: round(chain.p99) },
+    ratio_p50: round(f.p50 / chain.p50, 2),
+    ratio_p99: round(f.p99 / chain.p99, 2),
+    ready_s: round(d.controllerReadyS, 2),
+    metrics_scrape: { kib: round(d.scrape.bytes / 1024), ms: round(d.scrape.ms) },
+    ...(bg
+      ? {
+        background: {
+          pods: bg.pods,
+          services: bg.services,
+          namespaces: bg.namespaces,
+          churn_per_s: bg.churnSeconds > 0 ? round(bg.churnUpdates / bg.churnSeconds) : 0,
+          churn_cpu_percent: round(bg.churnCpuPercent, 2),
+          idle_cpu_percent: round(bg.idleCpuPercent, 2),
+        },
+      }
+      : {}),
     rss_mb: round(d.memory.steady.rssMb),
     heap_mb: round(d.memory.steady.heapMb),
     cpu_s: round(d.cpu.totalS, 2),
@@ -117,7 +173,7 @@ export function formatTable(runs: readonly ScaleDetails[]): string {
       "p90",
       "p99",
       "max ms",
-      "floor p50",
+      "chain floor p50",
       "p99 ms",
       "ratio p50",
       "p99",
@@ -136,8 +192,8 @@ export function formatTable(runs: readonly ScaleDetails[]): string {
         ms(r.failover_ms.p90),
         ms(r.failover_ms.p99),
         ms(r.failover_ms.max),
-        ms(r.floor_ms.p50),
-        ms(r.floor_ms.p99),
+        ms(r.chain_floor_ms.p50),
+        ms(r.chain_floor_ms.p99),
         r.ratio_p50.toFixed(2),
         r.ratio_p99.toFixed(2),
         r.rss_mb.toFixed(0),
@@ -167,19 +223,34 @@ export function formatTable(runs: readonly ScaleDetails[]): string {
       ),
       kindRow(d.services, "slice write to event", d.sliceFloor.roundTrip),
       kindRow(d.services, "floor (ack to event)", d.floor.afterAck),
+      kindRow(d.services, "chain floor", d.chainFloor),
     ]),
   );
   const churn = runs.filter((d) => d.churn).map((d) => {
     const c = d.churn!;
     return `churn at ${d.services} Services: ${c.minutes} min, ${c.replaced} pods replaced ` +
       `(${c.failoversDuringChurn} failovers); heap after collections ${c.heapFirstMb.toFixed(1)} -> ` +
-      `${c.heapLastMb.toFixed(1)} MB (${c.heapTrendMbPerHour.toFixed(1)} MB/h), RSS floor ` +
+      `${c.heapLastMb.toFixed(1)} MB (slope ${c.heapTrendMbPerHour.toFixed(1)} MB/h, R^2 ${
+        c.heapTrendR2.toFixed(2)
+      }), RSS floor ` +
       `${c.rssFirstMb.toFixed(0)} -> ${c.rssLastMb.toFixed(0)} MB (${
         c.rssTrendMbPerHour.toFixed(1)
       } MB/h): ` +
       `${c.flat ? "flat" : "grows"}; CPU ${c.cpuSeconds.toFixed(0)} s`;
   });
-  return [main, "", kinds, ...(churn.length ? ["", ...churn] : [])].join("\n");
+  const footprint = runs.map((d) => {
+    const b = d.background;
+    const bgText = b
+      ? `; background ${b.pods} pods, ${b.services} Services in ${b.namespaces} namespaces: ` +
+        `${(b.churnSeconds > 0 ? b.churnUpdates / b.churnSeconds : 0).toFixed(1)} pod updates/s cost ` +
+        `${b.churnCpuPercent.toFixed(2)} % of a core (idle ${b.idleCpuPercent.toFixed(2)} %), RSS after ` +
+        `${b.rssAfterChurnMb.toFixed(0)} MB`
+      : "";
+    return `${d.services} Services: ready ${d.controllerReadyS.toFixed(2)} s after start, /metrics ` +
+      `${(d.scrape.bytes / 1024).toFixed(1)} KiB in ${d.scrape.ms.toFixed(1)} ms${bgText} ` +
+      `(load average ${d.machineLoad})`;
+  });
+  return [main, "", kinds, "", ...footprint, ...(churn.length ? ["", ...churn] : [])].join("\n");
 }
 
 /** One row of the per-kind table: a latency summary with its count, failures and the controller's mean. */

@@ -7,6 +7,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "../core/kube/client.ts";
 import { MetricsRegistry } from "../core/metrics/registry.ts";
 import { KubeletSimulator } from "../tests/harness/kubelet.ts";
+import { backgroundChurn, createBackground, planBackground } from "./background.ts";
 import { runChurn } from "./churn.ts";
 import { apiWritesByOperation, spawnController, sumOf } from "./controller_process.ts";
 import { waitForConvergence } from "./convergence.ts";
@@ -40,6 +41,31 @@ export interface ScaleOptions {
   convergenceTimeoutS: number;
   /** Where the controller's log goes. */
   logDir: string;
+  /** Pods and Services nothing opts in, and the churn among them (absent: none). */
+  background?: {
+    pods: number;
+    services: number;
+    namespaces: number;
+    churnPerSecond: number;
+    churnSeconds: number;
+  };
+}
+
+/** Size and time of one `/metrics` scrape (the median of five). */
+export interface ScrapeReading {
+  bytes: number;
+  ms: number;
+}
+
+async function scrapeMetrics(port: number): Promise<ScrapeReading> {
+  const readings: ScrapeReading[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).arrayBuffer();
+    readings.push({ bytes: body.byteLength, ms: performance.now() - t });
+  }
+  readings.sort((a, b) => a.ms - b.ms);
+  return readings[2];
 }
 
 const MB = 2 ** 20;
@@ -73,6 +99,19 @@ export async function runScale(
     await createFleet(client, kubelet, fleet, o.createConcurrency, progress);
     const fleetCreateS = (performance.now() - t0) / 1000;
     if (!target.disposable) cleanups.push(() => deleteFleet(client, fleet));
+    const bg = o.background;
+    const bgPlan = bg && (bg.pods > 0 || bg.services > 0)
+      ? planBackground(runId, bg.pods, bg.services, bg.namespaces)
+      : undefined;
+    if (bgPlan) {
+      progress(
+        `background: ${bg!.pods} pods, ${bg!.services} Services in ${bgPlan.namespaces.length} namespaces`,
+      );
+      await createBackground(client, kubelet, runId, bgPlan, o.createConcurrency, progress);
+      if (!target.disposable) {
+        cleanups.push(() => deleteFleet(client, { ...fleet, namespaces: bgPlan.namespaces }));
+      }
+    }
 
     const watch = new FleetWatch(client, fleet);
     await watch.start(abort.signal);
@@ -112,6 +151,7 @@ export async function runScale(
       return {
         rssMb: s.rssBytes / MB,
         heapMb: sumOf(m, "zen_lead_heap_used_bytes") / MB,
+        heapTotalMb: sumOf(m, "zen_lead_heap_total_bytes") / MB,
         mainRssMb: s.main.rssBytes / MB,
         processes: s.processes,
       };
@@ -125,10 +165,61 @@ export async function runScale(
     const steady = {
       rssMb: median(readings.map((r) => r.rssMb)),
       heapMb: median(readings.map((r) => r.heapMb)),
+      heapTotalMb: median(readings.map((r) => r.heapTotalMb)),
       mainRssMb: median(readings.map((r) => r.mainRssMb)),
       processes: readings[readings.length - 1].processes,
     };
     progress(`steady state: RSS ${steady.rssMb.toFixed(0)} MB, heap ${steady.heapMb.toFixed(0)} MB`);
+    const scrape = await scrapeMetrics(controller.metricsPort);
+    const samplesNow = await controller.metrics();
+    const cached = (resource: string) =>
+      sumOf(samplesNow, "zen_lead_informer_objects", (l) => l.resource === resource);
+    const cachedObjects = { pods: cached("pods"), services: cached("services") };
+    progress(`/metrics: ${(scrape.bytes / 1024).toFixed(1)} KiB in ${scrape.ms.toFixed(1)} ms`);
+
+    // Background churn: the controller's CPU over an idle window, then over as long a window of pod updates.
+    let background: ScaleDetails["background"];
+    if (bgPlan) {
+      const window = bg!.churnSeconds;
+      const c0 = (await controller.stats()).cpuSeconds;
+      const t0 = performance.now();
+      if (bg!.churnPerSecond > 0) await sleep(window * 1000);
+      const idleS = (performance.now() - t0) / 1000;
+      const c1 = (await controller.stats()).cpuSeconds;
+      const churned = await backgroundChurn(
+        kc,
+        bgPlan,
+        bg!.churnPerSecond,
+        bg!.churnPerSecond > 0 ? window : 0,
+      );
+      const c2 = (await controller.stats()).cpuSeconds;
+      const idlePct = idleS > 0 ? ((c1 - c0) / idleS) * 100 : NaN;
+      const churnPct = churned.seconds > 0 ? ((c2 - c1) / churned.seconds) * 100 : NaN;
+      const after = await memory();
+      background = {
+        pods: bg!.pods,
+        services: bg!.services,
+        namespaces: bgPlan.namespaces.length,
+        churnPerSecond: bg!.churnPerSecond,
+        churnUpdates: churned.updates,
+        churnFailed: churned.failed,
+        churnSeconds: churned.seconds,
+        idleCpuPercent: idlePct,
+        churnCpuPercent: churnPct,
+        churnCostPercent: churnPct - idlePct,
+        rssAfterChurnMb: after.rssMb,
+        heapAfterChurnMb: after.heapMb,
+      };
+      if (bg!.churnPerSecond > 0) {
+        progress(
+          `background churn: ${churned.updates} pod updates in ${churned.seconds.toFixed(1)} s ` +
+            `(${
+              (churned.updates / churned.seconds).toFixed(1)
+            }/s, ${churned.failed} failed): controller CPU ` +
+            `${churnPct.toFixed(2)} % of a core vs ${idlePct.toFixed(2)} % idle`,
+        );
+      }
+    }
 
     const ctx = {
       fleet,
@@ -166,6 +257,10 @@ export async function runScale(
     const per = (n: number) => completed > 0 ? n / completed : NaN;
     const floorSamples = phases.flatMap((p) => p.floor);
     const sliceSamples = phases.flatMap((p) => p.sliceFloor);
+    // The chain a failover cannot beat: the pod status event after its acknowledged write, plus one
+    // EndpointSlice write seen on a watch (each failover is followed by one sample of each).
+    const chainFloorSamples = floorSamples.slice(0, sliceSamples.length)
+      .map((f, i) => f.afterAckMs + sliceSamples[i].roundTripMs);
     const [readiness, deletion] = phases;
     return {
       services: o.services,
@@ -195,6 +290,11 @@ export async function runScale(
         roundTrip: distribution(sliceSamples.map((f) => f.roundTripMs)),
         afterAck: distribution(sliceSamples.map((f) => f.afterAckMs)),
       },
+      chainFloor: distribution(chainFloorSamples),
+      scrape,
+      cachedObjects,
+      background,
+      machineLoad: await loadAverage(),
       paceMs: o.paceMs,
       controllerLatencyMeanMs: {
         readiness: readiness.controllerLatencyMeanMs,
@@ -220,6 +320,15 @@ export async function runScale(
     for (const c of cleanups.reverse()) await c().catch((e) => console.error(`bench cleanup: ${e}`));
     await kubelet.stop();
     client.close();
+  }
+}
+
+/** The 1-minute load average of the machine (shared with other work), or NaN off Linux. */
+async function loadAverage(): Promise<number> {
+  try {
+    return Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
+  } catch {
+    return NaN;
   }
 }
 

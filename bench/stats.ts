@@ -35,6 +35,22 @@ export function round(n: number, digits = 1): number {
   return Math.round(n * f) / f;
 }
 
+/** R^2 of the least-squares line through the points: near 0, the slope is noise; near 1, a real trend. */
+export function rSquared(points: readonly { x: number; y: number }[]): number {
+  const n = points.length;
+  if (n < 3) return NaN;
+  const b = slope(points);
+  const mx = points.reduce((a, p) => a + p.x, 0) / n;
+  const my = points.reduce((a, p) => a + p.y, 0) / n;
+  let ssRes = 0;
+  let ssTot = 0;
+  for (const p of points) {
+    ssRes += (p.y - (my + b * (p.x - mx))) ** 2;
+    ssTot += (p.y - my) ** 2;
+  }
+  return ssTot === 0 ? 0 : 1 - ssRes / ssTot;
+}
+
 /** Least-squares slope of y over x; 0 with fewer than two distinct x. */
 export function slope(points: readonly { x: number; y: number }[]): number {
   const n = points.length;

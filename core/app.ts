@@ -189,6 +189,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       backends: () => kernel.names("backend").map((n) => kernel.backend(n)!).filter((b) => b !== undefined),
     },
     maxCacheSizePerNamespace: settings.maxCacheSizePerNamespace,
+    maxPodWatchNamespaces: settings.maxPodWatchNamespaces,
     canWrite: () => elector ? elector.isLeader() : true,
     stallTimeoutMs: opts.stallTimeoutMs ?? settings.watchStallTimeoutMs,
     listTimeoutMs: () => settings.cacheUpdateTimeoutSeconds * 1000,

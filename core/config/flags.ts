@@ -106,6 +106,14 @@ const FLAGS: readonly FlagDef[] = [
     kind: "int",
     help: "Services reconciled at once",
   },
+  {
+    flag: "max-pod-watch-namespaces",
+    field: "maxPodWatchNamespaces",
+    range: RANGES.maxPodWatchNamespaces,
+    kind: "int",
+    help:
+      "pods are watched per namespace holding an opted-in Service; beyond this many namespaces, in one cluster-wide watch (0: always cluster-wide)",
+  },
   { flag: "qps", field: "qps", kind: "number", range: RANGES.qps, help: "API requests per second" },
   { flag: "burst", field: "burst", kind: "int", range: RANGES.burst, help: "API request burst" },
   {

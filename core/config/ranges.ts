@@ -21,6 +21,7 @@ const HOUR_MS = 3_600_000;
 export const RANGES = {
   maxConcurrentReconciles: { min: 1, max: 1000, integer: true },
   maxCacheSizePerNamespace: { min: 1, max: 1_000_000, integer: true },
+  maxPodWatchNamespaces: { min: 0, max: 10_000, integer: true },
   qps: { min: 0, max: 10_000, minExclusive: true },
   burst: { min: 1, max: 100_000, integer: true },
   cacheUpdateTimeoutSeconds: { min: 0.1, max: 600, unit: "seconds" },

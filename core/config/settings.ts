@@ -19,6 +19,8 @@ export interface ControllerSettings {
   /** `--watch-stall-timeout` (ms). */
   watchStallTimeoutMs: number;
   maxCacheSizePerNamespace: number;
+  /** `--max-pod-watch-namespaces`: beyond this many namespaces with opted-in Services, one cluster-wide pod watch. */
+  maxPodWatchNamespaces: number;
   maxConcurrentReconciles: number;
   qps: number;
   burst: number;
@@ -62,6 +64,7 @@ export function defaultSettings(env: Readonly<Record<string, string | undefined>
     leaderElectRetryPeriodMs: 2_000,
     watchStallTimeoutMs: 150_000,
     maxCacheSizePerNamespace: 1000,
+    maxPodWatchNamespaces: 100,
     maxConcurrentReconciles: 10,
     qps: 50,
     burst: 100,

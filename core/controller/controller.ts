@@ -22,7 +22,8 @@ import { NotLeaderError, type PluginAccess, Reconciler, WriteConflictError } fro
 import { INDEX } from "./stores.ts";
 import { TriggerTracker } from "./triggers.ts";
 import { LeaderHistory } from "../status/history.ts";
-import { podTransform, relevantPodChange, serviceTransform } from "./transforms.ts";
+import { nodeTransform, podTransform, relevantPodChange, serviceTransform } from "./transforms.ts";
+import { desiredPodScopes } from "./pod_scopes.ts";
 import { safeInterval } from "../timers.ts";
 
 export interface LeaderControllerOptions {
@@ -45,6 +46,8 @@ export interface LeaderControllerOptions {
   probeConcurrency?: number;
   /** Timeout of each list page of the informers (`--cache-update-timeout-seconds`). */
   listTimeoutMs?: () => number;
+  /** Beyond this many namespaces with opted-in Services, pods are watched cluster-wide in one watch (default 100). */
+  maxPodWatchNamespaces?: number;
 }
 
 export class LeaderController {
@@ -63,6 +66,11 @@ export class LeaderController {
   private readonly m;
   private active = false;
   private sizeTimer?: ReturnType<typeof setInterval>;
+  /** Namespaces holding an opted-in Service: the pods watched (see pod_scopes.ts). */
+  private readonly optedNamespaces = new Set<string>();
+  /** Pod scopes follow the opted-in namespaces once the Services are listed. */
+  private podScopesLive = false;
+  private podsInitiallySynced = false;
 
   constructor(private readonly o: LeaderControllerOptions) {
     const log = o.logger.child({ component: "controller" });
@@ -76,7 +84,14 @@ export class LeaderController {
       listTimeoutMs: o.listTimeoutMs,
     };
     this.services = new Informer<Service>({ ...common, resource: Services, transform: serviceTransform });
-    this.pods = new Informer<Pod>({ ...common, resource: Pods, transform: podTransform });
+    // Pods are watched per namespace that holds an opted-in Service (applyPodScopes), not cluster-wide.
+    this.pods = new Informer<Pod>({
+      ...common,
+      namespaces: [],
+      dynamicScopes: true,
+      resource: Pods,
+      transform: podTransform,
+    });
     this.slices = new Informer<EndpointSlice>({
       ...common,
       resource: EndpointSlices,
@@ -88,7 +103,7 @@ export class LeaderController {
         ...common,
         namespaces: [],
         resource: Nodes,
-        transform: dropManagedFields,
+        transform: nodeTransform,
       });
     }
 
@@ -140,6 +155,7 @@ export class LeaderController {
       },
       handler: async (key) => {
         if (!this.active) return;
+        if (!this.podsCachedFor(key)) return; // reconciled when its namespace's pods are listed (onScopeSynced)
         const started = performance.now();
         const reconcileID = crypto.randomUUID().slice(0, 8);
         try {
@@ -176,6 +192,43 @@ export class LeaderController {
     o.client.reachability.onRecovered(() => this.queue.unparkAll());
   }
 
+  /** False for an opted-in Service whose namespace's pods are not listed yet: deciding now would see none. */
+  private podsCachedFor(key: string): boolean {
+    const ns = key.slice(0, key.indexOf("/"));
+    if (this.pods.scopeSynced(ns)) return true;
+    const svc = this.services.get(key);
+    if (!svc || !isOptedIn(svc.metadata.annotations)) return true;
+    this.noteNamespace(ns);
+    return false;
+  }
+
+  /** Re-reads whether `ns` holds an opted-in Service; opens or closes its pod watch when that changed. */
+  private noteNamespace(ns: string): void {
+    const has = this.services.byIndex(INDEX.namespace, ns).length > 0;
+    if (has === this.optedNamespaces.has(ns)) return;
+    if (has) this.optedNamespaces.add(ns);
+    else this.optedNamespaces.delete(ns);
+    this.applyPodScopes();
+  }
+
+  /** Points the pod informer at the namespaces that hold opted-in Services (all pods while a backend runs). */
+  applyPodScopes(): void {
+    if (!this.podScopesLive) return;
+    const want = desiredPodScopes({
+      optedIn: this.optedNamespaces,
+      installNamespaces: this.o.namespaces,
+      allPods: (this.o.plugins.backends?.() ?? []).length > 0,
+      maxNamespaces: this.o.maxPodWatchNamespaces ?? 100,
+    });
+    // Leaving the cluster-wide watch: it keeps delivering until each namespace's own list is in.
+    const current = this.pods.watchedScopes;
+    if (current.includes("") && !want.includes("") && !want.every((ns) => this.pods.scopeListed(ns))) {
+      want.push("");
+    }
+    const same = want.length === current.length && want.every((ns) => current.includes(ns));
+    if (!same) this.pods.setScopes(want);
+  }
+
   private enqueue(key: string, cause?: string): void {
     if (cause) this.triggers.note(key, Date.now(), cause);
     this.queue.add(key);
@@ -196,11 +249,15 @@ export class LeaderController {
 
   private wireHandlers(): void {
     const onService = (s: Service) => {
+      this.noteNamespace(s.metadata.namespace ?? "");
       // A change by the user is worth a prompt try even for a key parked after failing.
       this.queue.unpark(objectKey(s));
       if (isOptedIn(s.metadata.annotations)) this.enqueue(objectKey(s));
       const source = managedSource(s);
-      if (source) this.enqueue(source);
+      if (source) {
+        this.reconciler.services.view(objectKey(s), s); // the watch caught up: drop our copy of the write
+        this.enqueue(source);
+      }
     };
     this.services.addHandlers({
       add: onService,
@@ -212,6 +269,7 @@ export class LeaderController {
         }
       },
       delete: (s) => {
+        this.noteNamespace(s.metadata.namespace ?? "");
         if (isOptedIn(s.metadata.annotations)) {
           this.enqueue(objectKey(s));
           if (s.metadata.uid) this.reconciler.forgetService(s.metadata.uid);
@@ -248,15 +306,14 @@ export class LeaderController {
       },
     });
 
+    const onSlice = (s: EndpointSlice) => {
+      this.reconciler.slices.view(objectKey(s), s); // the watch caught up: drop our copy of the write
+      const source = managedSource(s);
+      if (source) this.enqueue(source);
+    };
     this.slices.addHandlers({
-      add: (s) => {
-        const source = managedSource(s);
-        if (source) this.enqueue(source);
-      },
-      update: (_old, s) => {
-        const source = managedSource(s);
-        if (source) this.enqueue(source);
-      },
+      add: onSlice,
+      update: (_old, s) => onSlice(s),
       delete: (s) => {
         const source = managedSource(s);
         if (!source) return;
@@ -286,6 +343,13 @@ export class LeaderController {
       delete: (n) => this.enqueueForNode(n.metadata.name ?? ""),
     });
 
+    // A namespace's first pod list is in: its opted-in Services can be decided (they waited in podsCachedFor).
+    this.pods.onScopeSynced((ns) => {
+      const services = ns === "" ? this.services.list() : this.services.byIndex(INDEX.namespace, ns);
+      for (const s of services) if (isOptedIn(s.metadata.annotations)) this.queue.add(objectKey(s));
+      this.applyPodScopes();
+    });
+
     this.probes.onTransition((serviceKey, _pod, healthy) => {
       this.enqueue(serviceKey, healthy ? "probePassed" : "probeFailed");
     });
@@ -307,6 +371,7 @@ export class LeaderController {
 
   /** Re-reconciles every opted-in Service (configuration or plugin change, new leadership). */
   enqueueAll(): void {
+    this.applyPodScopes(); // a backend configured or removed changes which pods are watched
     for (const s of this.services.list()) if (isOptedIn(s.metadata.annotations)) this.queue.add(objectKey(s));
     // Managed objects whose source opted out while no replica was active are cleaned up too.
     for (const s of this.services.list()) {
@@ -324,7 +389,12 @@ export class LeaderController {
     for (const inf of informers) {
       inf.run(signal).catch((e) => this.o.logger.error("informer stopped", { error: e }));
     }
+    // Which namespaces' pods to list is known once the Services are.
+    await this.services.waitForSync(signal);
+    this.podScopesLive = true;
+    this.applyPodScopes();
     await Promise.all(informers.map((i) => i.waitForSync(signal)));
+    this.podsInitiallySynced = true;
     this.sizeTimer = safeInterval(() => {
       this.m.cacheSize.set({ resource: "services" }, this.services.size);
       this.m.cacheSize.set({ resource: "pods" }, this.pods.size);
@@ -344,7 +414,8 @@ export class LeaderController {
   }
 
   synced(): boolean {
-    return this.services.hasSynced() && this.pods.hasSynced() && this.slices.hasSynced() &&
+    // Pods count once (the first lists): a namespace opting in later must not make the replica unready.
+    return this.services.hasSynced() && this.podsInitiallySynced && this.slices.hasSynced() &&
       (this.nodes?.hasSynced() ?? true);
   }
 

@@ -2,7 +2,8 @@
  * An informer: lists a resource (paginated), then watches from the listed resourceVersion with bookmarks, keeps
  * a cache and calls handlers in order. It restarts a watch that stalls (no event or bookmark within
  * `stallTimeoutMs`), relists on 410 Gone delivering the difference as add/update/delete, and backs off on errors.
- * Several namespaces run one list/watch loop each (namespace-scoped installs have Roles, not ClusterRoles).
+ * Several namespaces run one list/watch loop each (namespace-scoped installs have Roles, not ClusterRoles); with
+ * `dynamicScopes` the namespaces change at run time (setScopes), each new one listed before it counts as synced.
  */
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
@@ -29,6 +30,11 @@ export interface InformerOptions<T extends KubeObject> {
   namespaces?: readonly string[];
   labelSelector?: string;
   fieldSelector?: string;
+  /**
+   * The namespaces watched change at run time through setScopes (starting from `namespaces`, empty meaning none,
+   * not cluster-wide); `""` among them is the whole cluster.
+   */
+  dynamicScopes?: boolean;
   /** Trims an object before it is stored and handed to handlers (drop managedFields, unused spec...). */
   transform?: (obj: T) => T;
   /** Page size of the list (default 500). */
@@ -57,7 +63,11 @@ export class Informer<T extends KubeObject> {
   private readonly store = new ObjectStore<T>();
   private readonly handlers: InformerHandlers<T>[] = [];
   private readonly synced = new Set<string>();
-  private readonly scopes: string[];
+  private readonly scopes: Set<string>;
+  /** The running loop of each scope, aborted when the scope is removed. */
+  private readonly loops = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private runSignal?: AbortSignal;
+  private readonly scopeSyncedListeners: ((namespace: string) => void)[] = [];
   private readonly syncWaiters: (() => void)[] = [];
   private readonly openWatches = new Set<{ abort: AbortController; lastEventAt: number }>();
   /** Scopes whose list/watch loop ended while it should still run. */
@@ -69,7 +79,9 @@ export class Informer<T extends KubeObject> {
 
   constructor(private readonly opts: InformerOptions<T>) {
     const res = opts.resource;
-    this.scopes = res.namespaced && opts.namespaces?.length ? [...new Set(opts.namespaces)] : [""];
+    this.scopes = opts.dynamicScopes
+      ? new Set(opts.namespaces ?? [])
+      : new Set(res.namespaced && opts.namespaces?.length ? opts.namespaces : [""]);
     this.label = res.plural;
     this.random = opts.random ?? Math.random;
     this.log = opts.logger.child({ informer: res.plural });
@@ -128,7 +140,59 @@ export class Informer<T extends KubeObject> {
 
   /** True once every namespace was listed. */
   hasSynced(): boolean {
-    return this.synced.size === this.scopes.length;
+    for (const ns of this.scopes) if (!this.synced.has(ns)) return false;
+    return true;
+  }
+
+  /** The namespaces watched now (`""`: the whole cluster). */
+  get watchedScopes(): string[] {
+    return [...this.scopes];
+  }
+
+  /** True when the objects of `namespace` are cached: its own scope or the cluster-wide one was listed. */
+  scopeSynced(namespace: string): boolean {
+    return this.synced.has(namespace) || this.synced.has("");
+  }
+
+  /** True when `namespace`'s own scope (not the cluster-wide one) was listed. */
+  scopeListed(namespace: string): boolean {
+    return this.synced.has(namespace);
+  }
+
+  /** Calls `listener` when a scope's first list since it was added is in the cache. */
+  onScopeSynced(listener: (namespace: string) => void): void {
+    this.scopeSyncedListeners.push(listener);
+  }
+
+  /**
+   * Watches exactly `namespaces` from now on (dynamicScopes): a new one is listed, then watched; a removed one's
+   * watch is closed and its objects leave the cache without delete handlers (nothing watched them any more),
+   * unless the cluster-wide scope still covers them.
+   */
+  setScopes(namespaces: Iterable<string>): void {
+    const next = new Set(namespaces);
+    for (const ns of [...this.scopes]) {
+      if (next.has(ns)) continue;
+      this.scopes.delete(ns);
+      this.synced.delete(ns);
+      this.deadLoops.delete(ns || "(all namespaces)");
+      this.loops.get(ns)?.abort.abort();
+      this.loops.delete(ns);
+      if (ns === "") {
+        for (const obj of this.store.list()) {
+          if (!next.has(obj.metadata.namespace ?? "")) this.store.remove(objectKey(obj));
+        }
+      } else if (!next.has("")) {
+        for (const obj of this.store.list(ns)) this.store.remove(objectKey(obj));
+      }
+    }
+    for (const ns of next) {
+      if (this.scopes.has(ns)) continue;
+      this.scopes.add(ns);
+      if (this.runSignal) this.startLoop(ns, this.runSignal);
+    }
+    this.metrics.objects.set({ resource: this.label }, this.store.size);
+    if (this.hasSynced()) { for (const w of this.syncWaiters.splice(0)) w(); }
   }
 
   waitForSync(signal?: AbortSignal): Promise<void> {
@@ -150,13 +214,26 @@ export class Informer<T extends KubeObject> {
       this.restartWatchesAfterOutage(since)
     );
     signal.addEventListener("abort", unsubscribe, { once: true });
-    await Promise.all(this.scopes.map(async (ns) => {
+    this.runSignal = signal;
+    for (const ns of this.scopes) this.startLoop(ns, signal);
+    if (signal.aborted) return;
+    await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+    await Promise.all([...this.loops.values()].map((l) => l.done));
+  }
+
+  private startLoop(ns: string, parent: AbortSignal): void {
+    const abort = new AbortController();
+    const signal = AbortSignal.any([parent, abort.signal]);
+    const done = (async () => {
       try {
         await this.loop(ns, signal);
+      } catch (error) {
+        this.log.error("list/watch loop ended", { namespace: ns, error });
       } finally {
         if (!signal.aborted) this.deadLoops.add(ns || "(all namespaces)");
       }
-    }));
+    })();
+    this.loops.set(ns, { abort, done });
   }
 
   /** Undefined while every list/watch loop runs; otherwise which ended (for `/healthz`). */
@@ -282,6 +359,8 @@ export class Informer<T extends KubeObject> {
         }
         throw e;
       }
+      // A scope removed while its list was in flight leaves nothing behind.
+      if (signal.aborted) throw signal.reason;
       for (const item of page.items ?? []) listed.push(this.trim(item));
       cont = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion ?? "";
@@ -340,6 +419,7 @@ export class Informer<T extends KubeObject> {
         fieldSelector: this.opts.fieldSelector,
       }, watchAbort.signal);
       for await (const event of events) {
+        if (watchAbort.signal.aborted) break;
         armStallTimer();
         open.lastEventAt = Date.now();
         state.events++;
@@ -387,8 +467,9 @@ export class Informer<T extends KubeObject> {
   }
 
   private markSynced(namespace: string): void {
-    if (this.synced.has(namespace)) return;
+    if (this.synced.has(namespace) || !this.scopes.has(namespace)) return;
     this.synced.add(namespace);
+    for (const l of this.scopeSyncedListeners) this.call("scopeSynced", () => l(namespace));
     if (this.hasSynced()) { for (const w of this.syncWaiters.splice(0)) w(); }
   }
 }

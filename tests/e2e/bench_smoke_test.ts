@@ -39,6 +39,8 @@ Deno.test({
           failoverTimeoutMs: 10_000,
           paceMs: 100,
           convergenceTimeoutS: 120,
+          // A small cluster's rest: pods and Services nothing opts in, with pod updates among them.
+          background: { pods: 400, services: 40, namespaces: 4, churnPerSecond: 20, churnSeconds: 3 },
           logDir,
         },
         (line) => console.log(`[bench smoke] ${line}`),
@@ -62,13 +64,21 @@ Deno.test({
         "convergence_s",
         "failover_ms",
         "floor_ms",
+        "chain_floor_ms",
         "ratio_p50",
         "ratio_p99",
+        "ready_s",
+        "metrics_scrape",
+        "background",
         "rss_mb",
         "heap_mb",
         "cpu_s",
         "writes_per_failover",
       ]);
+      // Only the opted-in Services' pods are cached: not the background's, not the floor pod's.
+      assert.equal(d.cachedObjects.pods, 300, JSON.stringify(d.cachedObjects));
+      assert.ok(d.background && d.background.churnUpdates >= 40 && d.background.churnFailed === 0);
+      assert.ok(r.chain_floor_ms.p50 > 0 && r.metrics_scrape.kib > 0, JSON.stringify(r));
       assert.deepEqual(Object.keys(r.failover_ms), ["p50", "p90", "p99", "max"]);
       assert.deepEqual(Object.keys(r.floor_ms), ["p50", "p99"]);
       assert.equal(r.pods, 300);

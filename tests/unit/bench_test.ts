@@ -201,3 +201,10 @@ Deno.test("bench process tree: a child process is counted in the RSS and CPU of 
     await child.status;
   }
 });
+
+Deno.test("rSquared: 1 on a line, near 0 on noise around a flat mean", async () => {
+  const { rSquared } = await import("../../bench/stats.ts");
+  assert.equal(rSquared([{ x: 0, y: 1 }, { x: 1, y: 3 }, { x: 2, y: 5 }]), 1);
+  const noise = [5, 7, 5, 7, 5, 7, 5, 7].map((y, x) => ({ x, y }));
+  assert.ok(rSquared(noise) < 0.1, String(rSquared(noise)));
+});
