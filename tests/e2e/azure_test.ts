@@ -9,7 +9,6 @@ import type { Service } from "../../core/kube/types.ts";
 import { type ArmEmulator, startArmEmulator } from "../emulators/arm/emulator.ts";
 import {
   agedPods,
-  CONTROLLER_NS,
   type E2E,
   eventsFor,
   getService,
@@ -19,6 +18,7 @@ import {
   startE2E,
   waitFor,
 } from "./_env.ts";
+import { azureBackendConfigMap } from "./_azure.ts";
 
 let env: E2E;
 let arm: ArmEmulator;
@@ -42,27 +42,7 @@ Deno.test({
   async fn() {
     arm = startArmEmulator();
     env = await startE2E();
-    await env.client.create(ConfigMaps, {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: { name: "zen-lead-config", namespace: CONTROLLER_NS },
-      data: {
-        "config.yaml": [
-          "plugins:",
-          "  - name: azure-servicegateway",
-          "    options:",
-          "      subscriptionId: sub",
-          "      resourceGroup: rg",
-          "      serviceGatewayName: sgw",
-          "      virtualNetworkName: vnet",
-          "      location: westeurope",
-          `      armEndpoint: ${arm.url}`,
-          "      credential: { type: staticToken, token: test-token }",
-          "      timeouts: { pollIntervalMs: 10, orphanGraceMs: 300 }",
-          "",
-        ].join("\n"),
-      },
-    });
+    await env.client.create(ConfigMaps, azureBackendConfigMap(arm.url));
     const h = await env.startController();
     metricsPort = h.metricsPort;
     await h.leading;

@@ -21,6 +21,7 @@ import {
   startE2E,
   waitFor,
 } from "./_env.ts";
+import { azureBackendConfigMap } from "./_azure.ts";
 import { type HttpTarget, podAddress, startHttpTarget } from "./_servers.ts";
 
 const admission = { group: "admissionregistration.k8s.io", version: "v1", namespaced: false };
@@ -85,27 +86,7 @@ Deno.test({
   async fn() {
     arm = startArmEmulator();
     env = await startE2E();
-    await env.client.create(ConfigMaps, {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: { name: "zen-lead-config", namespace: CONTROLLER_NS },
-      data: {
-        "config.yaml": [
-          "plugins:",
-          "  - name: azure-servicegateway",
-          "    options:",
-          "      subscriptionId: sub",
-          "      resourceGroup: rg",
-          "      serviceGatewayName: sgw",
-          "      virtualNetworkName: vnet",
-          "      location: westeurope",
-          `      armEndpoint: ${arm.url}`,
-          "      credential: { type: staticToken, token: test-token }",
-          "      timeouts: { pollIntervalMs: 10, orphanGraceMs: 300 }",
-          "",
-        ].join("\n"),
-      },
-    });
+    await env.client.create(ConfigMaps, azureBackendConfigMap(arm.url));
     const h = await env.startController([], { extraPlugins: [broken] });
     metricsPort = h.metricsPort;
     await h.leading;

@@ -22,6 +22,7 @@ import {
   startE2E,
   waitFor,
 } from "./_env.ts";
+import { azureBackendConfigMap } from "./_azure.ts";
 
 let env: E2E;
 let collector: Collector;
@@ -83,27 +84,7 @@ Deno.test({
   ...noSanitize,
   async fn() {
     // The Azure engine against the ARM emulator: its operations and ARM requests join the traces.
-    await env.client.create(ConfigMaps, {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: { name: "zen-lead-config", namespace: CONTROLLER_NS },
-      data: {
-        "config.yaml": [
-          "plugins:",
-          "  - name: azure-servicegateway",
-          "    options:",
-          "      subscriptionId: sub",
-          "      resourceGroup: rg",
-          "      serviceGatewayName: sgw",
-          "      virtualNetworkName: vnet",
-          "      location: westeurope",
-          `      armEndpoint: ${arm.url}`,
-          "      credential: { type: staticToken, token: test-token }",
-          "      timeouts: { pollIntervalMs: 10, orphanGraceMs: 300 }",
-          "",
-        ].join("\n"),
-      },
-    });
+    await env.client.create(ConfigMaps, azureBackendConfigMap(arm.url));
     zl = await controller({
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
       OTEL_SERVICE_NAME: "zen-lead-e2e",
