@@ -61,11 +61,11 @@ Deno.test({
           ?.["zen-lead.io/current-leader"],
     );
     assert.equal(pod, "web-0", "oldest pod leads");
-    const events = await eventsFor(env.client, ns, "web");
-    assert.ok(
-      events.some((e) => e.reason === "LeaderServiceCreated"),
-      JSON.stringify(events.map((e) => e.reason)),
-    );
+    // Events are written after the objects, on their own rate limit: wait for it rather than read once.
+    await waitFor("a LeaderServiceCreated Event", async () => {
+      const events = await eventsFor(env.client, ns, "web");
+      return events.some((e) => e.reason === "LeaderServiceCreated") || undefined;
+    });
   },
 });
 
