@@ -9,7 +9,7 @@ import { KubeletSimulator } from "../harness/kubelet.ts";
 import { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "../../core/kube/client.ts";
 import { isAlreadyExists, isNotFound } from "../../core/kube/errors.ts";
-import { EndpointSlices, Services } from "../../core/kube/paths.ts";
+import { ConfigMaps, EndpointSlices, Services } from "../../core/kube/paths.ts";
 import type { EndpointSlice, KubeObject, Service } from "../../core/kube/types.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { type StartOptions, startZenLead, type ZenLeadHandle } from "../../core/app.ts";
@@ -134,6 +134,25 @@ export async function grantLease(client: KubeClient, lease: string): Promise<voi
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
     }
+  }
+}
+
+/** Writes the controller's ConfigMap (config.yaml = `text`), creating it or replacing the current version. */
+export async function setControllerConfig(client: KubeClient, text: string): Promise<void> {
+  const cm = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "zen-lead-config", namespace: CONTROLLER_NS },
+    data: { "config.yaml": text },
+  };
+  try {
+    const cur = await client.get<KubeObject>(ConfigMaps, CONTROLLER_NS, "zen-lead-config");
+    await client.replace(ConfigMaps, {
+      ...cm,
+      metadata: { ...cm.metadata, resourceVersion: cur.metadata.resourceVersion },
+    });
+  } catch {
+    await client.create(ConfigMaps, cm);
   }
 }
 

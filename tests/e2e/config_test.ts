@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { ConfigMaps, Services } from "../../core/kube/paths.ts";
-import type { ConfigMap, Service } from "../../core/kube/types.ts";
+import type { Service } from "../../core/kube/types.ts";
 import {
   agedPods,
   CONTROLLER_NS,
@@ -15,6 +15,7 @@ import {
   noSanitize,
   optedInService,
   routedPods,
+  setControllerConfig,
   startE2E,
   waitFor,
 } from "./_env.ts";
@@ -23,21 +24,7 @@ let env: E2E;
 let ns = "";
 
 async function setConfig(text: string): Promise<void> {
-  const cm: ConfigMap = {
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    metadata: { name: "zen-lead-config", namespace: CONTROLLER_NS },
-    data: { "config.yaml": text },
-  };
-  try {
-    const cur = await env.client.get<ConfigMap>(ConfigMaps, CONTROLLER_NS, "zen-lead-config");
-    await env.client.replace(ConfigMaps, {
-      ...cm,
-      metadata: { ...cm.metadata, resourceVersion: cur.metadata.resourceVersion },
-    });
-  } catch {
-    await env.client.create(ConfigMaps, cm);
-  }
+  await setControllerConfig(env.client, text);
 }
 
 Deno.test({

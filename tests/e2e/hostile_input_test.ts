@@ -4,8 +4,8 @@
  * naming the field and the range, and `zen-lead.io/min-ready-duration: 1000h` does not start a hot loop.
  */
 import assert from "node:assert/strict";
-import { ConfigMaps, Services } from "../../core/kube/paths.ts";
-import type { ConfigMap, Service } from "../../core/kube/types.ts";
+import { Services } from "../../core/kube/paths.ts";
+import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import {
   agedPods,
@@ -15,6 +15,7 @@ import {
   leaderIs,
   noSanitize,
   optedInService,
+  setControllerConfig,
   startE2E,
   waitFor,
 } from "./_env.ts";
@@ -24,21 +25,7 @@ let h: ZenLeadHandle;
 let ns = "";
 
 async function setConfig(text: string): Promise<void> {
-  const cm: ConfigMap = {
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    metadata: { name: "zen-lead-config", namespace: CONTROLLER_NS },
-    data: { "config.yaml": text },
-  };
-  try {
-    const cur = await env.client.get<ConfigMap>(ConfigMaps, CONTROLLER_NS, "zen-lead-config");
-    await env.client.replace(ConfigMaps, {
-      ...cm,
-      metadata: { ...cm.metadata, resourceVersion: cur.metadata.resourceVersion },
-    });
-  } catch {
-    await env.client.create(ConfigMaps, cm);
-  }
+  await setControllerConfig(env.client, text);
 }
 
 function configEvent(match: RegExp) {
