@@ -18,7 +18,11 @@ import { KubeEventRecorder, serviceTarget } from "./events.ts";
 import { KubeLeaderApi } from "./kube_api.ts";
 import { controllerMetrics } from "./metrics.ts";
 import { traceReconcile } from "../tracing/reconcile.ts";
-import { NotLeaderError, type PluginAccess, Reconciler, WriteConflictError } from "./reconciler.ts";
+import { NotLeaderError, WriteConflictError } from "./errors.ts";
+import type { PluginAccess } from "./plugin_access.ts";
+import { Reconciler } from "./reconciler.ts";
+import { WriteOverlay } from "./overlay.ts";
+import type { WriteOverlays } from "./writer.ts";
 import { INDEX } from "./stores.ts";
 import { TriggerTracker } from "./triggers.ts";
 import { LeaderHistory } from "../status/history.ts";
@@ -57,6 +61,11 @@ export class LeaderController {
   readonly nodes?: Informer<Node>;
   readonly queue: WorkQueue;
   readonly reconciler: Reconciler;
+  /** zen-lead's own writes of leader objects, laid over the caches until the watch shows them. */
+  readonly overlay: WriteOverlays = {
+    services: new WriteOverlay<Service>(),
+    slices: new WriteOverlay<EndpointSlice>(),
+  };
   readonly probes: ProbeScheduler;
   readonly triggers = new TriggerTracker();
   readonly events: KubeEventRecorder;
@@ -120,6 +129,7 @@ export class LeaderController {
     this.events = new KubeEventRecorder(KubeLeaderApi.eventSink(o.eventsClient ?? o.client), log);
     this.reconciler = new Reconciler({
       stores: { services: this.services, pods: this.pods, slices: this.slices, nodes: this.nodes },
+      overlay: this.overlay,
       api: new KubeLeaderApi(o.client, () => {
         if (!(this.active && o.canWrite())) throw new NotLeaderError();
       }),
@@ -255,7 +265,7 @@ export class LeaderController {
       if (isOptedIn(s.metadata.annotations)) this.enqueue(objectKey(s));
       const source = managedSource(s);
       if (source) {
-        this.reconciler.services.view(objectKey(s), s); // the watch caught up: drop our copy of the write
+        this.overlay.services.view(objectKey(s), s); // the watch caught up: drop our copy of the write
         this.enqueue(source);
       }
     };
@@ -307,7 +317,7 @@ export class LeaderController {
     });
 
     const onSlice = (s: EndpointSlice) => {
-      this.reconciler.slices.view(objectKey(s), s); // the watch caught up: drop our copy of the write
+      this.overlay.slices.view(objectKey(s), s); // the watch caught up: drop our copy of the write
       const source = managedSource(s);
       if (source) this.enqueue(source);
     };
@@ -322,7 +332,7 @@ export class LeaderController {
         // A slice deleted by someone else while its Service is still opted in: say so, then repair it.
         if (
           this.active && src && isOptedIn(src.metadata.annotations) &&
-          !this.reconciler.slices.deletedByUs(key)
+          !this.overlay.slices.deletedByUs(key)
         ) {
           this.events.record(
             serviceTarget(src),

@@ -16,7 +16,7 @@ import { leaderFamily, routableEndpoints } from "../leader/desired.ts";
 import { selectLeaders } from "../leader/select.ts";
 import { parsePriority } from "../leader/priority.ts";
 import { parseServiceSettings, type ServiceSettings, type SettingsContext } from "../leader/settings.ts";
-import { currentLeaderUIDs } from "../controller/reconciler.ts";
+import { currentLeaderUIDs } from "../controller/read.ts";
 import { describeSettings } from "./sources.ts";
 import { type CandidateExplanation, EXPLAIN_API_VERSION, type Explanation, type Warning } from "./model.ts";
 
