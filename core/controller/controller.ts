@@ -11,6 +11,7 @@ import { EndpointSlices, Nodes, Pods, Services } from "../kube/paths.ts";
 import type { EndpointSlice, KubeObject, Node, Pod, Service } from "../kube/types.ts";
 import { objectKey } from "../kube/types.ts";
 import { WorkQueue } from "../queue/workqueue.ts";
+import { type ErrorOutcome, reconcileHandler } from "../queue/reconcile.ts";
 import { ProbeScheduler } from "../health/scheduler.ts";
 import { ANN, isOptedIn, LABEL, MANAGER } from "../leader/annotations.ts";
 import { selectorMatches, toPodView } from "../leader/pods.ts";
@@ -143,6 +144,16 @@ export class LeaderController {
       maxCacheSizePerNamespace: o.maxCacheSizePerNamespace,
       history: this.history,
     });
+    const reconcile = reconcileHandler({
+      reconcile: (key, run) => this.reconciler.reconcile(key, run.log),
+      logger: log,
+      metrics: this.m,
+      classify: reconcileErrorOutcome,
+      around: (key, reconcileID, run) => traceReconcile(key, reconcileID, this.triggers.peek(key), run),
+      onSuccess: (key) => {
+        for (const l of this.reconciledListeners) l(key);
+      },
+    });
     this.queue = new WorkQueue({
       name: "services",
       workers: o.workers,
@@ -163,38 +174,10 @@ export class LeaderController {
             "retried every 5 minutes or when the Service changes",
         );
       },
-      handler: async (key) => {
+      handler: async (key, ctx) => {
         if (!this.active) return;
         if (!this.podsCachedFor(key)) return; // reconciled when its namespace's pods are listed (onScopeSynced)
-        const started = performance.now();
-        const reconcileID = crypto.randomUUID().slice(0, 8);
-        try {
-          const r = await traceReconcile(
-            key,
-            reconcileID,
-            this.triggers.peek(key),
-            () => this.reconciler.reconcile(key, log.child({ reconcileID, key })),
-          );
-          this.m.reconciliations.inc({ result: "success" });
-          for (const l of this.reconciledListeners) l(key);
-          return r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : undefined;
-        } catch (e) {
-          if (e instanceof NotLeaderError) {
-            this.m.reconciliations.inc({ result: "skipped" });
-            return;
-          }
-          if (e instanceof WriteConflictError) {
-            // Not a failure: the queue's backoff gives the cache time to catch up before the next decision.
-            this.m.reconciliations.inc({ result: "conflict" });
-            log.info("write conflict; requeued", { key, reconcileID, object: e.key });
-            throw e;
-          }
-          this.m.reconciliations.inc({ result: "error" });
-          log.error("reconcile failed", { key, reconcileID, error: e });
-          throw e;
-        } finally {
-          this.m.reconcileDuration.observe(undefined, (performance.now() - started) / 1000);
-        }
+        return await reconcile(key, ctx);
       },
     });
     this.wireHandlers();
@@ -490,6 +473,20 @@ export class LeaderController {
     const deadline = Date.now() + Math.min(graceMs, 2000);
     while (this.events.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** Errors a reconcile ends with that are not failures of the Service. */
+function reconcileErrorOutcome(e: unknown): ErrorOutcome | undefined {
+  if (e instanceof NotLeaderError) return { result: "skipped", retry: false };
+  // Not a failure: the queue's backoff gives the cache time to catch up before the next decision.
+  if (e instanceof WriteConflictError) {
+    return {
+      result: "conflict",
+      retry: true,
+      note: { message: "write conflict; requeued", fields: { object: e.key } },
+    };
+  }
+  return undefined;
 }
 
 /** `namespace/source` for a managed leader Service or slice. */
