@@ -1,4 +1,5 @@
 /** The errors a reconcile ends with when it must not, or could not, write what it decided. */
+import type { ErrorOutcome } from "../queue/reconcile.ts";
 
 /** An object of the leader's name exists and is not zen-lead's: it is left alone, never adopted or overwritten. */
 export class LeaderNameConflictError extends Error {
@@ -22,4 +23,18 @@ export class WriteConflictError extends Error {
   constructor(readonly kind: string, readonly key: string, options?: ErrorOptions) {
     super(`${kind} ${key} changed since it was read; requeued to decide again from the cache`, options);
   }
+}
+
+/** How the reconcile wrapper treats the errors above that are not failures of the Service. */
+export function reconcileErrorOutcome(e: unknown): ErrorOutcome | undefined {
+  if (e instanceof NotLeaderError) return { result: "skipped", retry: false };
+  // Not a failure: the queue's backoff gives the cache time to catch up before the next decision.
+  if (e instanceof WriteConflictError) {
+    return {
+      result: "conflict",
+      retry: true,
+      note: { message: "write conflict; requeued", fields: { object: e.key } },
+    };
+  }
+  return undefined;
 }
