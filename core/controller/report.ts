@@ -135,7 +135,7 @@ export function reportRouting(plan: RoutePlan, out: RoutingOutcome): Emission {
   return { metrics, events, logs, change };
 }
 
-/** Names the check that failed the old leader over, for the LeaderChanged event: "http check of pod a failed: HTTP 500". */
+/** Names the check that failed the old leader over, for LeaderChanged: "http check of pod a failed: HTTP 500". */
 function failedCheckOf(plan: RoutePlan, why: string | undefined): string | undefined {
   const uid = plan.snapshot.currentLeaders[0];
   if (plan.decision.failover !== "unhealthy" || !uid) return undefined;
