@@ -17,7 +17,7 @@ import {
 import { type ResolvedPorts, resolvePorts } from "../leader/ports.ts";
 import { concatEmissions, type Emission, emptyEmission } from "./emission.ts";
 import type { EventTarget } from "./events.ts";
-import type { ServiceSnapshot, Snapshot } from "./read.ts";
+import type { GoneSnapshot, NoSelectorSnapshot, ServiceSnapshot, Snapshot } from "./read.ts";
 
 /** How often a name held by a stranger's EndpointSlice is looked at again. */
 export const CONFLICT_RECHECK_MS = 30_000;
@@ -26,6 +26,7 @@ export const CONFLICT_RECHECK_MS = 30_000;
 export interface CleanupPlan {
   kind: "cleanup";
   target: EventTarget;
+  snapshot: GoneSnapshot | NoSelectorSnapshot;
   /** Emitted before the deletes. */
   emission: Emission;
   /** Emitted once the deletes are done: the Service's metric series go. */
@@ -86,7 +87,7 @@ export function planService(s: Snapshot): Plan {
         { remove: "withoutEndpoints", labels },
       ],
     };
-    return { kind: "cleanup", target, emission: cache, afterwards };
+    return { kind: "cleanup", target, snapshot: s, emission: cache, afterwards };
   }
 
   const found = concatEmissions(cache, invalidSettings(s));

@@ -94,7 +94,7 @@ export class Reconciler {
     let plan = planService(snapshot);
     if (plan.kind === "cleanup") {
       this.emit(plan.target, plan.emission, log);
-      await this.cleanup(snapshot as GoneSnapshot | NoSelectorSnapshot);
+      await this.cleanup(plan.snapshot);
       this.emit(plan.target, plan.afterwards, log);
       return {};
     }
@@ -117,7 +117,9 @@ export class Reconciler {
         settings,
         this.d.probeWaitMs,
       );
-      plan = planService(this.reader.afterProbe(plan.snapshot, passed)) as RoutePlan;
+      // The same snapshot with fresher health: the name checks come out as before, so it routes again.
+      const again = planService(this.reader.afterProbe(plan.snapshot, passed));
+      if (again.kind === "route") plan = again;
     }
     traceDecision(settings.strategy, pods.length, plan.decision, decideStarted, probed);
     syncProbeTargets(this.d.probes, key, pods, plan.decision.leaders, settings, this.now());
