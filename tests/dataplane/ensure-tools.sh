@@ -2,7 +2,9 @@
 # Installs what tests/dataplane/ needs from Debian: iproute2 (ip netns, veth), nftables (kube-proxy's nft),
 # socat (relays to the API server), conntrack. As root only; without root the data-plane tests skip and say so.
 set -euo pipefail
-log() { printf '[dataplane-tools] %s\n' "$*" >&2; }
+BUILD_TAG=dataplane-tools
+# shellcheck source=../harness/_build_lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../harness/_build_lib.sh"
 
 declare -A PACKAGE=([ip]=iproute2 [nft]=nftables [socat]=socat [conntrack]=conntrack)
 missing=()
@@ -13,6 +15,5 @@ if [[ $(id -u) != 0 ]]; then
   exit 0
 fi
 log "installing ${missing[*]}"
-apt-get -o DPkg::Lock::Timeout=600 update -qq
-DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
+apt_install "${missing[@]}"
 log "installed ${missing[*]}"
