@@ -2,9 +2,8 @@
 # Installs what tests/dataplane/ needs from Debian: iproute2 (ip netns, veth), nftables (kube-proxy's nft),
 # socat (relays to the API server), conntrack. As root only; without root the data-plane tests skip and say so.
 set -euo pipefail
-BUILD_TAG=dataplane-tools
 # shellcheck source=../harness/_build_lib.sh
-source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../harness/_build_lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../harness/_build_lib.sh" dataplane-tools
 
 declare -A PACKAGE=([ip]=iproute2 [nft]=nftables [socat]=socat [conntrack]=conntrack)
 missing=()

@@ -2,8 +2,14 @@
 # What every build/ensure script shares (sourced, never run): logging, the cache paths, stamps, the cache lock,
 # the Go toolchain, Debian installs, and steps that show which one runs and for how long.
 #
-# Set BUILD_TAG (the log prefix) before sourcing. run_step writes its logs to $BUILD_LOGS and reports the total
-# time since $BUILD_START (both set by the caller; cache_out sets BUILD_LOGS).
+# Usage: source _build_lib.sh TAG [PINS]: TAG prefixes the log lines; PINS, a KEY=VALUE file beside this one
+# (versions.env, tools.env), is sourced as well. run_step writes its logs to $BUILD_LOGS (set by cache_out) and
+# reports the total time since $BUILD_START (set by the caller).
+BUILD_TAG=${1:?usage: source _build_lib.sh TAG [PINS]}
+if [[ -n ${2:-} ]]; then
+  # shellcheck disable=SC1090 # the pins file is the caller's choice
+  source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$2"
+fi
 
 log() { printf '[%s] %s\n' "$BUILD_TAG" "$*" >&2; }
 die() {
@@ -22,15 +28,21 @@ cache_out() {
 # stamp_is FILE WANT: FILE exists and its first line is WANT.
 stamp_is() { [[ -f $1 && "$(head -n1 "$1")" == "$2" ]]; }
 
-# lock_cache DIR: holds DIR/.lock on fd 9 until the script exits; while another build holds it, says so and waits.
-# Two test runs may start at once: the second waits for the first build, then finds its stamp.
+# lock_cache DIR [UP_TO_DATE]: creates DIR and holds DIR/.lock on fd 9 until the script exits; while another
+# build holds it, says so and waits. Two runs may start at once: once the lock is ours, the command UP_TO_DATE
+# (when given) tells whether the other run built it meanwhile, and then the script ends successfully.
 lock_cache() {
+  mkdir -p "$1"
   exec 9>"$1/.lock"
   if command -v flock >/dev/null; then
     flock -n 9 || {
       log "another build holds $1/.lock: waiting for it"
       flock 9
     }
+  fi
+  if [[ -n ${2:-} ]] && "$2"; then
+    log "built meanwhile by another run: $1"
+    exit 0
   fi
 }
 

@@ -9,13 +9,8 @@
 # Env:   ZEN_LEAD_K8S_CACHE  cache root (default ~/.cache/zen-lead/k8s)
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=versions.env
-source "$HERE/versions.env"
-BUILD_TAG=build-k8s
 # shellcheck source=_build_lib.sh
-source "$HERE/_build_lib.sh"
-
+source "$(dirname "${BASH_SOURCE[0]}")/_build_lib.sh" build-k8s versions.env
 cache_out "${ZEN_LEAD_K8S_CACHE:-}" k8s "$KUBERNETES_VERSION"
 BIN=$OUT/bin
 WANT="kubernetes=$KUBERNETES_VERSION etcd=$ETCD_VERSION recipe=$BUILD_RECIPE"
@@ -46,12 +41,7 @@ fi
 
 use_go
 
-mkdir -p "$OUT"
-lock_cache "$OUT"
-if up_to_date; then
-  log "built meanwhile by another run: $BIN"
-  exit 0
-fi
+lock_cache "$OUT" up_to_date
 
 BUILD_START=$(date +%s)
 # TARGETS: what this run builds. A current stamp means the other binaries are good: add only the missing ones.

@@ -12,9 +12,8 @@ set -euo pipefail
 OTELCOL_VERSION=v0.161.0
 RECIPE=1
 
-BUILD_TAG=build-otelcol
 # shellcheck source=_build_lib.sh
-source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/_build_lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/_build_lib.sh" build-otelcol
 
 cache_out "${ZEN_LEAD_OTELCOL_CACHE:-}" otelcol "$OTELCOL_VERSION"
 BIN=$OUT/otelcol-zen-lead
@@ -31,12 +30,7 @@ fi
 use_go
 export PATH="$(dirname "$GO"):$PATH"
 
-mkdir -p "$OUT"
-lock_cache "$OUT"
-if up_to_date; then
-  log "built meanwhile by another run: $BIN"
-  exit 0
-fi
+lock_cache "$OUT" up_to_date
 
 BUILD_START=$(date +%s)
 rm -rf "$OUT/src" "$OUT/logs" "$OUT/tools"

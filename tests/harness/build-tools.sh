@@ -9,13 +9,8 @@
 # Env:   ZEN_LEAD_TOOLS_CACHE  cache root (default ~/.cache/zen-lead/tools)
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tools.env
-source "$HERE/tools.env"
-BUILD_TAG=build-tools
 # shellcheck source=_build_lib.sh
-source "$HERE/_build_lib.sh"
-
+source "$(dirname "${BASH_SOURCE[0]}")/_build_lib.sh" build-tools tools.env
 cache_out "${ZEN_LEAD_TOOLS_CACHE:-}" tools "$TOOLS_RECIPE"
 BIN=$OUT/bin
 WANT="helm=$HELM_VERSION kustomize=$KUSTOMIZE_VERSION syft=$SYFT_VERSION promop=$PROMETHEUS_OPERATOR_VERSION argocd=$ARGOCD_VERSION"

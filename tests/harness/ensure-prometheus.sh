@@ -3,9 +3,8 @@
 # a real Prometheus and lint the exposition and alert rules with promtool.
 set -euo pipefail
 if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; then exit 0; fi
-BUILD_TAG=prometheus
 # shellcheck source=_build_lib.sh
-source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/_build_lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/_build_lib.sh" prometheus
 log "installing the Debian package (prometheus, promtool)..."
 apt_install --no-install-recommends prometheus
 SUDO=""
