@@ -41,7 +41,6 @@ import type {
 
 export type { PluginSpec } from "./desired.ts";
 export type { NamedExporter } from "./guards.ts";
-export type { PluginChange } from "./reload_plan.ts";
 
 export interface KernelOptions {
   /** Built-in and registered definitions; names must be unique. */
