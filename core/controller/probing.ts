@@ -3,7 +3,7 @@
  * probes never-probed candidates on demand when a successor is needed now.
  */
 import type { Pod } from "../kube/types.ts";
-import type { ProbeScheduler, ProbeTarget } from "../health/scheduler.ts";
+import type { ProbeScheduler } from "../health/scheduler.ts";
 import { classifyPods, toPodView } from "../leader/pods.ts";
 import type { ServiceSettings } from "../leader/settings.ts";
 import { inSpan } from "../tracing/spans.ts";
@@ -11,6 +11,7 @@ import { safeTimeout } from "../timers.ts";
 
 /** What of the probe scheduler the reconcile uses. */
 export type ProbePort = Pick<ProbeScheduler, "upsert" | "remove" | "removeService" | "probeNow" | "state">;
+type ProbeTarget = Parameters<ProbePort["upsert"]>[0];
 
 function target(key: string, pod: Pod, role: ProbeTarget["role"], settings: ServiceSettings): ProbeTarget {
   const hc = settings.healthCheck;
