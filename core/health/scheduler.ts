@@ -10,7 +10,7 @@ import type { HealthChecker, HealthResult, PodView } from "../plugin/types.ts";
 import { MinHeap } from "./heap.ts";
 import type { ProbeSchedule } from "./spec.ts";
 import { type ProbeRole, type ProbeState, recordResult, UNPROBED } from "./threshold.ts";
-import { safeTimeout } from "../timers.ts";
+import { type Clock, realClock, type TimerHandle } from "../time/clock.ts";
 
 export interface ProbeTarget {
   podUID: string;
@@ -25,28 +25,12 @@ export interface ProbeTarget {
   type?: string;
 }
 
-/** A timer handle: Deno's number, or Node's Timeout object when Node typings are in scope. */
-export type ProbeTimer = number | ReturnType<typeof setTimeout>;
-
-/** Time as the scheduler sees it; injected so unit tests move it by hand. */
-export interface ProbeClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): ProbeTimer;
-  clearTimeout(handle: ProbeTimer): void;
-}
-
-export const realProbeClock: ProbeClock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => safeTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as number),
-};
-
 export interface ProbeSchedulerOptions {
   /** Most checks in flight at once across all targets; default 64. */
   concurrency?: number;
   metrics?: MetricsRegistry;
   logger?: Logger;
-  clock?: ProbeClock;
+  clock?: Clock;
   /** Source of jitter in [0, 1); default Math.random. */
   random?: () => number;
   /** Called with each scheduled check's start lag in ms (benchmarks read exact percentiles from it). */
@@ -124,7 +108,7 @@ export class ProbeScheduler {
   private readonly deadlines = new MinHeap<DeadlineItem>();
   private readonly listeners = new Set<TransitionListener>();
   private readonly concurrency: number;
-  private readonly clock: ProbeClock;
+  private readonly clock: Clock;
   private readonly random: () => number;
   private readonly logger?: Logger;
   private readonly onLag?: (lagMs: number) => void;
@@ -132,13 +116,13 @@ export class ProbeScheduler {
   private readonly checkDuration;
   private readonly probeLag;
   private inFlight = 0;
-  private timer: ProbeTimer | undefined;
+  private timer: TimerHandle | undefined;
   private timerAt = Infinity;
   private closed = false;
 
   constructor(opts: ProbeSchedulerOptions = {}) {
     this.concurrency = Math.max(1, opts.concurrency ?? DEFAULT_PROBE_CONCURRENCY);
-    this.clock = opts.clock ?? realProbeClock;
+    this.clock = opts.clock ?? realClock;
     this.random = opts.random ?? Math.random;
     this.logger = opts.logger;
     this.onLag = opts.onLag;
