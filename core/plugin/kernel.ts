@@ -13,7 +13,7 @@ import {
   type PluginSpec,
 } from "./desired.ts";
 import { errorText, PluginConfigError } from "./errors.ts";
-import { DEFAULT_FALLBACKS } from "./fallback.ts";
+import { DEFAULT_FALLBACKS, type LastResortRanking } from "./fallback.ts";
 import { ALWAYS_ACTIVE } from "./leadership.ts";
 import {
   guardedBackend,
@@ -41,9 +41,15 @@ export type { NamedExporter } from "./guards.ts";
 
 export type PluginPhase = "setup" | "run" | "close";
 
-export interface KernelOptions {
+/** What the composition root hands every kernel it builds (the controller's, explain's). */
+export interface KernelParts {
   /** Built-in and registered definitions; names must be unique. */
   readonly plugins: readonly PluginDefinition[];
+  /** The `oldest` strategy's ranking, answering when the default strategy fails too. */
+  readonly lastResortRanking: LastResortRanking;
+}
+
+export interface KernelOptions extends KernelParts {
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
   /** The default of each kind, taking over when another fails (default: oldest, ready, prometheus). */
@@ -140,6 +146,7 @@ export class PluginKernel {
     this.host = {
       running: (kind, name) => this.running(kind, name),
       fallback: (kind) => this.fallbacks[kind],
+      lastResortRanking: options.lastResortRanking,
       reportError: (name, kind, phase, error) => this.report(name, kind, phase, error),
       addStatusListener: (name, listener) => this.addStatusListener(name, listener),
     };
