@@ -4,6 +4,7 @@
  * is the process entry that runs until SIGTERM.
  */
 import { RootLogger } from "./log.ts";
+import { sleep } from "./time/sleep.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
 import { startProcessMetrics } from "./metrics/process.ts";
 import { KubeClient } from "./kube/client.ts";
@@ -293,7 +294,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   configInformer.run(abort.signal).catch((e) => log.error("config informer stopped", { error: e }));
   await configInformer.waitForSync(abort.signal);
   if (configInformer.size === 0) await applyConfig(undefined);
-  while (!reloader.current) await new Promise((r) => setTimeout(r, 10));
+  while (!reloader.current) await sleep(10);
 
   const servers: RunningServer[] = [];
   const metricsRoutes = metricsApp(
