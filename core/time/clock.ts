@@ -7,9 +7,13 @@ import { safeTimeout } from "../timers.ts";
 /** A timer handle: Deno's number, or Node's Timeout object when Node typings are in scope. */
 export type TimerHandle = ReturnType<typeof setTimeout> | number;
 
+/** A source of time and timers. */
 export interface Clock {
+  /** Milliseconds since the epoch. */
   now(): number;
+  /** Calls `fn` once after `ms`. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
+  /** Cancels a timer that has not fired yet. */
   clearTimeout(handle: TimerHandle): void;
 }
 
