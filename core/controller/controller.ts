@@ -40,6 +40,7 @@ import { createSources } from "./sources.ts";
 import { INDEX } from "./stores.ts";
 import { TriggerTracker } from "./triggers.ts";
 import type { WriteOverlays } from "./writer.ts";
+import { sleep } from "../time/sleep.ts";
 
 export interface LeaderControllerOptions {
   client: KubeClient;
@@ -322,7 +323,7 @@ export class LeaderController {
       return s.depth + s.processing + s.waiting > 0;
     };
     while (this.active && !this.queue.shuttingDown && busy() && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     if (!this.active) return;
     for (const b of this.o.plugins.backends?.() ?? []) b.resynced?.();
@@ -344,6 +345,6 @@ export class LeaderController {
     await this.queue.shutdown(graceMs);
     this.probes.close();
     const deadline = Date.now() + Math.min(graceMs, 2000);
-    while (this.events.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (this.events.inFlight > 0 && Date.now() < deadline) await sleep(10);
   }
 }
