@@ -348,17 +348,19 @@ export class KubeClient {
   /**
    * A raw watch (`?watch=true`): yields events until the server ends the stream (timeoutSeconds), `signal`
    * aborts (then it just returns) or the consumer stops iterating. An ERROR event becomes a thrown
-   * `KubeApiError` with the event's code (410 = resourceVersion too old). Only opening the stream is rate limited.
+   * `KubeApiError` with the event's code (410 = resourceVersion too old). Only opening the stream is rate limited
+   * (`rateLimited: false`: not even that, for the informers' periodic reopens); `onOpen` runs once the server
+   * accepted the watch (2xx headers), so a silence bound can start there rather than in the rate limiter's queue.
    */
   async *watch<T>(
     path: string,
     query: Query,
     signal: AbortSignal,
-    o?: { operation?: string; timeoutMs?: number },
+    o?: { operation?: string; timeoutMs?: number; rateLimited?: boolean; onOpen?: () => void },
   ): AsyncGenerator<WatchEvent<T>> {
     const operation = o?.operation ?? `watch_${pathResource(path)}`;
     const errorContext = { operation, method: "GET", path };
-    await this.limiter.take(signal);
+    if (o?.rateLimited !== false) await this.limiter.take(signal);
     // Our own controller: aborting it ends the stream when the consumer stops early or headers are late.
     const stream = new AbortController();
     const onAbort = () => stream.abort(signal.reason);
@@ -399,6 +401,7 @@ export class KubeClient {
           res.headers["retry-after"],
         );
       }
+      o?.onOpen?.();
       try {
         for await (const raw of decodeJsonLines(res.body)) {
           const event = raw as WatchEvent<unknown>;
