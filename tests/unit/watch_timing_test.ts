@@ -91,3 +91,23 @@ Deno.test("cache gate: a held key is released once every cache it reads is fresh
   pods.stop();
   nodes.stop();
 });
+
+Deno.test("the controller refuses to start with a stall bound beyond the lease duration, naming the flag", async () => {
+  const { startZenLead } = await import("../../core/app.ts");
+  await assert.rejects(
+    startZenLead(["--watch-stall-timeout=1m"], { env: {} }),
+    /flag --watch-stall-timeout: expected a duration from 4s to the lease duration \(--leader-elect-lease-duration, 15s\), received 60s/,
+  );
+  await assert.rejects(startZenLead(["--watch-stall-timeout=2s"], { env: {} }), /received 2s/);
+  // A longer lease makes room for it.
+  await assert.rejects(
+    startZenLead([
+      "--watch-stall-timeout=20s",
+      "--leader-elect-lease-duration=30s",
+      "--kubeconfig=/nonexistent",
+    ], {
+      env: {},
+    }),
+    (e: Error) => !/watch-stall-timeout/.test(e.message),
+  );
+});
