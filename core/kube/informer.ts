@@ -7,8 +7,8 @@
  * `dynamicScopes` the namespaces change at run time (setScopes), each new one listed before it counts as synced.
  */
 import type { Logger } from "../log.ts";
-import { backoffDelay, type Random } from "../queue/backoff.ts";
-import { sleep } from "../queue/clock.ts";
+import { backoffDelay, type Random } from "../time/backoff.ts";
+import { sleep } from "../time/sleep.ts";
 import { isGone, isUnavailable } from "./errors.ts";
 import { resourcePath } from "./paths.ts";
 import { relistDiff } from "./relist_diff.ts";

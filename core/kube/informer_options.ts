@@ -1,7 +1,7 @@
 /** What an informer is given (InformerOptions), hands to handlers, and the metrics every informer shares. */
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import type { BackoffPolicy, Random } from "../queue/backoff.ts";
+import type { BackoffPolicy, Random } from "../time/backoff.ts";
 import type { KubeClient } from "./client.ts";
 import type { ResourceType } from "./paths.ts";
 import type { KubeObject } from "./types.ts";

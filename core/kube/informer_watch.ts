@@ -1,5 +1,5 @@
 /** One watch stream of an informer: opened with bookmarks and a server-side timeout, ended when it goes silent. */
-import type { Random } from "../queue/backoff.ts";
+import type { Random } from "../time/backoff.ts";
 import { safeTimeout } from "../timers.ts";
 import type { KubeClient } from "./client.ts";
 import type { KubeObject, WatchEvent } from "./types.ts";

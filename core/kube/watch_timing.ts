@@ -10,7 +10,7 @@
  * resumes from a current resourceVersion and is served from the watch cache without a relist; when nothing
  * moved there is no bookmark, and the watch's own resourceVersion is still current.
  */
-import type { Random } from "../queue/backoff.ts";
+import type { Random } from "../time/backoff.ts";
 import type { LeaseTimings } from "../election/timings.ts";
 
 /** The shortest stall bound: a watch must ask for timeoutSeconds >= 3 to get a bookmark before its deadline. */
