@@ -40,6 +40,8 @@ import { createSources } from "./sources.ts";
 import { INDEX } from "./stores.ts";
 import { TriggerTracker } from "./triggers.ts";
 import type { WriteOverlays } from "./writer.ts";
+import { CacheGate } from "../kube/cache_gate.ts";
+import { StaleCacheError } from "../kube/staleness.ts";
 import { sleep } from "../time/sleep.ts";
 
 export interface LeaderControllerOptions {
@@ -83,6 +85,8 @@ export class LeaderController {
   readonly events: KubeEventRecorder;
   /** Recent leader changes per Service (status endpoint and page). */
   readonly history = new LeaderHistory();
+  /** Holds a Service's writes while a cache its decision reads is stale: the last routing stays meanwhile. */
+  readonly caches: CacheGate;
   private readonly reconciledListeners = new Set<(key: string) => void>();
   private readonly m;
   private active = false;
@@ -111,6 +115,11 @@ export class LeaderController {
       maxNamespaces: o.maxPodWatchNamespaces ?? 100,
     });
 
+    this.caches = new CacheGate(
+      [this.services, this.pods, this.slices, ...(this.nodes ? [this.nodes] : [])].map((i) => i.staleness),
+      (key) => this.queue.add(key),
+      log,
+    );
     this.probes = new ProbeScheduler({ concurrency: o.probeConcurrency, metrics: o.metrics, logger: log });
     this.events = new KubeEventRecorder(KubeLeaderApi.eventSink(o.eventsClient ?? o.client), log);
     this.reconciler = new Reconciler({
@@ -118,6 +127,7 @@ export class LeaderController {
       overlay: this.overlay,
       api: new KubeLeaderApi(o.client, () => {
         if (!(this.active && o.canWrite())) throw new NotLeaderError();
+        if (!this.caches.fresh()) throw new StaleCacheError();
       }),
       events: this.events,
       metrics: this.m,
@@ -133,7 +143,10 @@ export class LeaderController {
       reconcile: (key, run) => this.reconciler.reconcile(key, run.log),
       logger: log,
       metrics: this.m,
-      classify: reconcileErrorOutcome,
+      classify: (e, key) =>
+        e instanceof StaleCacheError
+          ? { result: "held", retry: false, then: () => this.caches.hold(key) }
+          : reconcileErrorOutcome(e),
       around: (key, reconcileID, run) => traceReconcile(key, reconcileID, this.triggers.peek(key), run),
       onSuccess: (key) => {
         for (const l of this.reconciledListeners) l(key);
@@ -162,12 +175,19 @@ export class LeaderController {
       handler: async (key, ctx) => {
         if (!this.active) return;
         if (!this.podScopes.podsCachedFor(key)) return; // reconciled once its namespace's pods are listed
+        if (!this.caches.fresh(key)) return this.hold(key);
         return await reconcile(key, ctx);
       },
     });
     this.wireHandlers();
     // Back after an outage: whatever was parked meanwhile gets a prompt try.
     o.client.reachability.onRecovered(() => this.queue.unparkAll());
+  }
+
+  /** No write from a stale cache: the key runs again when the caches it reads have relisted. */
+  private hold(key: string): void {
+    this.m.reconciliations.inc({ result: "held" });
+    this.caches.hold(key);
   }
 
   /** Points the pod informer at the namespaces that hold opted-in Services (all pods while a backend runs). */

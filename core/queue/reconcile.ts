@@ -20,6 +20,8 @@ export interface ErrorOutcome {
   retry: boolean;
   /** Logged at info level (an expected error) instead of as a failure. */
   note?: { message: string; fields?: Record<string, unknown> };
+  /** Runs once it is counted and noted (e.g. holds the key until what it waits for is back). */
+  then?(): void;
 }
 
 export interface ReconcileWrapperOptions {
@@ -30,7 +32,7 @@ export interface ReconcileWrapperOptions {
     reconcileDuration: { observe(labels: undefined, seconds: number): void };
   };
   /** Errors that are not failures; undefined for a failure (counted as "error", logged, retried with backoff). */
-  classify?(error: unknown): ErrorOutcome | undefined;
+  classify?(error: unknown, key: string): ErrorOutcome | undefined;
   /** Runs a reconcile inside whatever carries its ID further (a trace span). */
   around?<T>(key: string, reconcileID: string, run: () => Promise<T>): Promise<T>;
   /** After every successful reconcile. */
@@ -54,7 +56,7 @@ export function reconcileHandler(o: ReconcileWrapperOptions): WorkHandler {
       o.onSuccess?.(key);
       return r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : undefined;
     } catch (e) {
-      const outcome = o.classify?.(e);
+      const outcome = o.classify?.(e, key);
       if (!outcome) {
         o.metrics.reconciliations.inc({ result: "error" });
         o.logger.error("reconcile failed", { key, reconcileID, error: e });
@@ -62,6 +64,7 @@ export function reconcileHandler(o: ReconcileWrapperOptions): WorkHandler {
       }
       o.metrics.reconciliations.inc({ result: outcome.result });
       if (outcome.note) o.logger.info(outcome.note.message, { key, reconcileID, ...outcome.note.fields });
+      outcome.then?.();
       if (outcome.retry) throw e;
       return undefined;
     } finally {

@@ -7,6 +7,7 @@ import {
 } from "../../core/queue/reconcile.ts";
 
 class Terminal extends Error {}
+const held: string[] = [];
 class Expected extends Error {}
 
 function harness(reconcile: ReconcileWrapperOptions["reconcile"]) {
@@ -21,9 +22,9 @@ function harness(reconcile: ReconcileWrapperOptions["reconcile"]) {
       reconciliations: { inc: (l) => results.push(l.result) },
       reconcileDuration: { observe: (_l, s) => durations.push(s) },
     },
-    classify: (e): ErrorOutcome | undefined =>
+    classify: (e, key): ErrorOutcome | undefined =>
       e instanceof Terminal
-        ? { result: "skipped", retry: false }
+        ? { result: "skipped", retry: false, then: () => held.push(key) }
         : e instanceof Expected
         ? { result: "conflict", retry: true, note: { message: "expected", fields: { object: "o" } } }
         : undefined,
@@ -57,6 +58,7 @@ Deno.test("reconcile wrapper: a terminal error is counted under its result and n
   const h = harness(() => Promise.reject(new Terminal("stop")));
   assert.equal(await h.run("ns/a"), undefined);
   assert.deepEqual(h.results, ["skipped"]);
+  assert.deepEqual(held, ["ns/a"], "its follow-up ran with the key");
   assert.deepEqual(h.lines, [], "a terminal error is not a failure to log");
   assert.deepEqual(h.succeeded, []);
 });
