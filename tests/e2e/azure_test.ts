@@ -7,17 +7,9 @@ import assert from "node:assert/strict";
 import { ConfigMaps, Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
 import { type ArmEmulator, startArmEmulator } from "../emulators/arm/emulator.ts";
-import {
-  agedPods,
-  type E2E,
-  eventsFor,
-  getService,
-  noSanitize,
-  optedInService,
-  routedPods,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { type E2E, noSanitize, startE2E } from "./_env.ts";
+import { eventsFor, getService, routedPods, waitFor } from "./_reads.ts";
+import { agedPods, optedInService } from "./_fixtures.ts";
 import { azureBackendConfigMap } from "./_azure.ts";
 
 let env: E2E;

@@ -5,20 +5,9 @@
 import assert from "node:assert/strict";
 import { ConfigMaps, Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
-import {
-  agedPods,
-  CONTROLLER_NS,
-  type E2E,
-  eventsFor,
-  HTTP_PORT,
-  leaderIs,
-  noSanitize,
-  optedInService,
-  routedPods,
-  setControllerConfig,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { CONTROLLER_NS, type E2E, noSanitize, setControllerConfig, startE2E } from "./_env.ts";
+import { eventsFor, leaderIs, routedPods, waitFor } from "./_reads.ts";
+import { agedPods, HTTP_PORT, optedInService } from "./_fixtures.ts";
 
 let env: E2E;
 let ns = "";

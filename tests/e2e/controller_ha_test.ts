@@ -6,20 +6,9 @@ import assert from "node:assert/strict";
 import { Leases, Services } from "../../core/kube/paths.ts";
 import type { Lease, Service } from "../../core/kube/types.ts";
 import { Replica } from "./_replica.ts";
-import {
-  agedPods,
-  applyManifest,
-  CONTROLLER_NS,
-  type E2E,
-  getService,
-  HTTP_PORT,
-  leaderIs,
-  noSanitize,
-  optedInService,
-  routedPods,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { applyManifest, CONTROLLER_NS, type E2E, noSanitize, startE2E } from "./_env.ts";
+import { getService, leaderIs, routedPods, waitFor } from "./_reads.ts";
+import { agedPods, HTTP_PORT, optedInService } from "./_fixtures.ts";
 
 let env: E2E;
 

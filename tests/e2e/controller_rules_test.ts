@@ -5,19 +5,9 @@
 import assert from "node:assert/strict";
 import { EndpointSlices, Services } from "../../core/kube/paths.ts";
 import type { EndpointSlice, Service } from "../../core/kube/types.ts";
-import {
-  type E2E,
-  eventsFor,
-  getService,
-  getSlice,
-  HTTP_PORT,
-  leaderIs,
-  noSanitize,
-  optedInService,
-  routedPods,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { type E2E, noSanitize, startE2E } from "./_env.ts";
+import { eventsFor, getService, getSlice, leaderIs, routedPods, waitFor } from "./_reads.ts";
+import { HTTP_PORT, optedInService } from "./_fixtures.ts";
 
 let env: E2E;
 let metricsPort = 0;

@@ -10,17 +10,9 @@ import type { KubeObject, Service } from "../../core/kube/types.ts";
 import { type ArmEmulator, startArmEmulator } from "../emulators/arm/emulator.ts";
 import { defineStrategy } from "../../mod.ts";
 import { scrape } from "./_metrics.ts";
-import {
-  CONTROLLER_NS,
-  type E2E,
-  HTTP_PORT,
-  noSanitize,
-  optedInService,
-  ROOT,
-  routedPods,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { CONTROLLER_NS, type E2E, noSanitize, ROOT, startE2E } from "./_env.ts";
+import { routedPods, waitFor } from "./_reads.ts";
+import { HTTP_PORT, optedInService } from "./_fixtures.ts";
 import { azureBackendConfigMap } from "./_azure.ts";
 import { type HttpTarget, podAddress, startHttpTarget } from "./_servers.ts";
 

@@ -14,18 +14,9 @@ import type { Explanation } from "../../core/explain/model.ts";
 import type { StatusReport } from "../../core/cli/status.ts";
 import { validate } from "../unit/_json_schema.ts";
 import { podAddress, startHttpTarget } from "./_servers.ts";
-import {
-  agedPods,
-  CONTROLLER_NS,
-  type E2E,
-  leaderIs,
-  noSanitize,
-  optedInService,
-  ROOT,
-  routedPods,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { CONTROLLER_NS, type E2E, noSanitize, ROOT, startE2E } from "./_env.ts";
+import { leaderIs, routedPods, waitFor } from "./_reads.ts";
+import { agedPods, optedInService } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;

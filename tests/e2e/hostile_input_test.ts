@@ -7,18 +7,9 @@ import assert from "node:assert/strict";
 import { Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
-import {
-  agedPods,
-  CONTROLLER_NS,
-  type E2E,
-  eventsFor,
-  leaderIs,
-  noSanitize,
-  optedInService,
-  setControllerConfig,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { CONTROLLER_NS, type E2E, noSanitize, setControllerConfig, startE2E } from "./_env.ts";
+import { eventsFor, leaderIs, waitFor } from "./_reads.ts";
+import { agedPods, optedInService } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;

@@ -17,16 +17,9 @@ import { isNotFound } from "../../core/kube/errors.ts";
 import { Leases, Services } from "../../core/kube/paths.ts";
 import type { Lease, Service } from "../../core/kube/types.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
-import {
-  agedPods,
-  getService,
-  getSlice,
-  leaderIs,
-  noSanitize,
-  optedInService,
-  ROOT,
-  routedPods,
-} from "./_env.ts";
+import { noSanitize, ROOT } from "./_env.ts";
+import { getService, getSlice, leaderIs, routedPods } from "./_reads.ts";
+import { agedPods, optedInService } from "./_fixtures.ts";
 import { podmanArgs, PodmanPod, probeRuntime } from "./_podman.ts";
 
 const VERSION: string = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).version;

@@ -9,8 +9,10 @@ import { parse } from "yaml";
 import { Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
-import { type E2E, leaderIs, noSanitize, optedInService, ROOT, startE2E } from "./_env.ts";
-import { agedPods } from "./_env.ts";
+import { type E2E, noSanitize, ROOT, startE2E } from "./_env.ts";
+import { leaderIs } from "./_reads.ts";
+import { optedInService } from "./_fixtures.ts";
+import { agedPods } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;

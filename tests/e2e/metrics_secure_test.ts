@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import type { ResourceType } from "../../core/kube/paths.ts";
 import { selfSignedCert } from "../../core/http/self_signed.ts";
-import { CONTROLLER_NS, type E2E, noSanitize, startE2E, waitFor } from "./_env.ts";
+import { CONTROLLER_NS, type E2E, noSanitize, startE2E } from "./_env.ts";
+import { waitFor } from "./_reads.ts";
 
 const ServiceAccounts: ResourceType = {
   group: "",

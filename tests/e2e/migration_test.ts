@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { EndpointSlices, Services } from "../../core/kube/paths.ts";
 import type { EndpointSlice, Pod, Service } from "../../core/kube/types.ts";
 import { resourcePath } from "../../core/kube/paths.ts";
-import { type E2E, getService, getSlice, leaderIs, noSanitize, startE2E, waitFor } from "./_env.ts";
+import { type E2E, noSanitize, startE2E } from "./_env.ts";
+import { getService, getSlice, leaderIs, waitFor } from "./_reads.ts";
 
 let env: E2E;
 

@@ -11,17 +11,9 @@ import { attr, type Collector, type OtlpSpan, startCollector } from "../harness/
 import { type ArmEmulator, startArmEmulator } from "../emulators/arm/emulator.ts";
 import { ConfigMaps } from "../../core/kube/paths.ts";
 import { startZenLeadProcess, type ZenLeadProcess } from "../harness/zen_lead_process.ts";
-import {
-  CONTROLLER_NS,
-  type E2E,
-  HTTP_PORT,
-  noSanitize,
-  optedInService,
-  ROOT,
-  routedPods,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { CONTROLLER_NS, type E2E, noSanitize, ROOT, startE2E } from "./_env.ts";
+import { routedPods, waitFor } from "./_reads.ts";
+import { HTTP_PORT, optedInService } from "./_fixtures.ts";
 import { azureBackendConfigMap } from "./_azure.ts";
 
 let env: E2E;

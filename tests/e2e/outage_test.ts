@@ -8,17 +8,9 @@
 import assert from "node:assert/strict";
 import { Leases, Services } from "../../core/kube/paths.ts";
 import type { Lease, Service } from "../../core/kube/types.ts";
-import {
-  agedPods,
-  CONTROLLER_NS,
-  type E2E,
-  grantLease,
-  noSanitize,
-  optedInService,
-  routedPods,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { CONTROLLER_NS, type E2E, grantLease, noSanitize, startE2E } from "./_env.ts";
+import { routedPods, waitFor } from "./_reads.ts";
+import { agedPods, optedInService } from "./_fixtures.ts";
 import { sample } from "./_metrics.ts";
 import { Replica } from "./_replica.ts";
 

@@ -10,17 +10,9 @@ import { ConfigMaps, Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
 import { integrityOf } from "../../core/plugin/module_source.ts";
 import { startZenLeadProcess, type ZenLeadProcess } from "../harness/zen_lead_process.ts";
-import {
-  agedPods,
-  CONTROLLER_NS,
-  type E2E,
-  leaderIs,
-  noSanitize,
-  optedInService,
-  ROOT,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { CONTROLLER_NS, type E2E, noSanitize, ROOT, startE2E } from "./_env.ts";
+import { leaderIs, waitFor } from "./_reads.ts";
+import { agedPods, optedInService } from "./_fixtures.ts";
 
 let env: E2E;
 let zl: ZenLeadProcess;

@@ -11,7 +11,8 @@ import { ConfigMaps } from "../../core/kube/paths.ts";
 import type { ConfigMap } from "../../core/kube/types.ts";
 import { integrityOf } from "../../core/plugin/module_source.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
-import { CONTROLLER_NS, type E2E, eventsFor, noSanitize, ROOT, startE2E, waitFor } from "./_env.ts";
+import { CONTROLLER_NS, type E2E, noSanitize, ROOT, startE2E } from "./_env.ts";
+import { eventsFor, waitFor } from "./_reads.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;

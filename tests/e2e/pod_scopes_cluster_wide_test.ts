@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import { Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
-import { agedPods, type E2E, leaderIs, noSanitize, optedInService, startE2E, waitFor } from "./_env.ts";
+import { type E2E, noSanitize, startE2E } from "./_env.ts";
+import { leaderIs, waitFor } from "./_reads.ts";
+import { agedPods, optedInService } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;

@@ -8,18 +8,9 @@ import { Services } from "../../core/kube/paths.ts";
 import type { Pod, Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { scrape } from "./_metrics.ts";
-import {
-  agedPods,
-  type E2E,
-  eventsFor,
-  getService,
-  HTTP_PORT,
-  leaderIs,
-  noSanitize,
-  optedInService,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { type E2E, noSanitize, startE2E } from "./_env.ts";
+import { eventsFor, getService, leaderIs, waitFor } from "./_reads.ts";
+import { agedPods, HTTP_PORT, optedInService } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;

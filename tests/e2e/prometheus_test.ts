@@ -5,16 +5,9 @@
 import assert from "node:assert/strict";
 import { Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
-import {
-  type E2E,
-  HTTP_PORT,
-  noSanitize,
-  optedInService,
-  ROOT,
-  routedPods,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { type E2E, noSanitize, ROOT, startE2E } from "./_env.ts";
+import { routedPods, waitFor } from "./_reads.ts";
+import { HTTP_PORT, optedInService } from "./_fixtures.ts";
 import { families } from "./_metrics.ts";
 
 let env: E2E;

@@ -11,7 +11,9 @@ import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { CSP } from "../../core/status/ui/app.ts";
 import { type Browser, ensureChromium, launchChromium } from "../harness/chromium.ts";
-import { agedPods, type E2E, leaderIs, noSanitize, optedInService, ROOT, startE2E, waitFor } from "./_env.ts";
+import { type E2E, noSanitize, ROOT, startE2E } from "./_env.ts";
+import { leaderIs, waitFor } from "./_reads.ts";
+import { agedPods, optedInService } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;

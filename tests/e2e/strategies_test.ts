@@ -10,19 +10,9 @@ import { ConfigMaps, Pods, Services } from "../../core/kube/paths.ts";
 import type { Pod, Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { rendezvousWeight } from "../../strategies/hash.ts";
-import {
-  CONTROLLER_NS,
-  type E2E,
-  eventsFor,
-  getService,
-  HTTP_PORT,
-  noSanitize,
-  optedInService,
-  ROOT,
-  routedPods,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { CONTROLLER_NS, type E2E, noSanitize, ROOT, startE2E } from "./_env.ts";
+import { eventsFor, getService, routedPods, waitFor } from "./_reads.ts";
+import { HTTP_PORT, optedInService } from "./_fixtures.ts";
 import { metric, sample, scrape } from "./_metrics.ts";
 import type { PodOptions } from "../harness/kubelet.ts";
 
