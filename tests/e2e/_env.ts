@@ -164,3 +164,11 @@ export function clientFor(path: string): Promise<KubeClient> {
 }
 
 export const noSanitize = { sanitizeOps: false, sanitizeResources: false, sanitizeExit: false } as const;
+
+/**
+ * Registers one e2e test. A file's tests share one control plane (started by its setup test, stopped by its
+ * teardown test), so Deno's op, resource and exit sanitizers are off.
+ */
+export function e2eTest(name: string, fn: (t: Deno.TestContext) => void | Promise<void>): void {
+  Deno.test({ name, ...noSanitize, fn });
+}

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Leases, Services } from "../../core/kube/paths.ts";
 import type { Lease, Service } from "../../core/kube/types.ts";
 import { Replica } from "./_replica.ts";
-import { applyManifest, CONTROLLER_NS, type E2E, noSanitize, startE2E } from "./_env.ts";
+import { applyManifest, CONTROLLER_NS, type E2E, e2eTest, startE2E } from "./_env.ts";
 import { getService, leaderIs, routedPods, waitFor } from "./_reads.ts";
 import { agedPods, HTTP_PORT, optedInService } from "./_fixtures.ts";
 
@@ -28,48 +28,38 @@ async function app(prefix: string, n = 2) {
   return ns;
 }
 
-Deno.test({
-  name: "setup: control plane with deploy/ RBAC",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-  },
+e2eTest("setup: control plane with deploy/ RBAC", async () => {
+  env = await startE2E();
 });
 
-Deno.test({
-  name: "stickiness across a controller restart: the younger sitting leader stays",
-  ...noSanitize,
-  async fn() {
-    const a = new Replica("sticky-a", env.saKubeconfig, ["--leader-elect=false"]);
-    const ns = await app("restart", 2);
-    await leaderIs(env.client, ns, "web-leader", "web-0", 30_000);
-    // web-0 loses readiness and regains it: web-1 leads meanwhile, and the older web-0 must not take back over.
-    await env.kubelet.setPodReady(ns, "web-0", false);
-    await leaderIs(env.client, ns, "web-leader", "web-1");
-    await env.kubelet.setPodReady(ns, "web-0", true);
-    assert.equal((await a.signal("SIGTERM")).code, 0, "graceful exit");
-    const switchTime = (await getService(env.client, ns, "web-leader"))?.metadata.annotations
-      ?.["zen-lead.io/leader-last-switch-time"];
-    const b = new Replica("sticky-b", env.saKubeconfig, ["--leader-elect=false"]);
-    await waitFor("b synced", () => Promise.resolve(b.logged("caches synced") || undefined), 30_000);
-    await new Promise((r) => setTimeout(r, 1000));
-    assert.deepEqual(
-      await routedPods(env.client, ns, "web-leader"),
-      ["web-1"],
-      "web-1 still leads although web-0 is older",
-    );
-    const after = (await getService(env.client, ns, "web-leader"))?.metadata.annotations
-      ?.["zen-lead.io/leader-last-switch-time"];
-    assert.equal(after, switchTime, "no switch recorded by the restart");
-    await b.signal("SIGTERM");
-  },
+e2eTest("stickiness across a controller restart: the younger sitting leader stays", async () => {
+  const a = new Replica("sticky-a", env.saKubeconfig, ["--leader-elect=false"]);
+  const ns = await app("restart", 2);
+  await leaderIs(env.client, ns, "web-leader", "web-0", 30_000);
+  // web-0 loses readiness and regains it: web-1 leads meanwhile, and the older web-0 must not take back over.
+  await env.kubelet.setPodReady(ns, "web-0", false);
+  await leaderIs(env.client, ns, "web-leader", "web-1");
+  await env.kubelet.setPodReady(ns, "web-0", true);
+  assert.equal((await a.signal("SIGTERM")).code, 0, "graceful exit");
+  const switchTime = (await getService(env.client, ns, "web-leader"))?.metadata.annotations
+    ?.["zen-lead.io/leader-last-switch-time"];
+  const b = new Replica("sticky-b", env.saKubeconfig, ["--leader-elect=false"]);
+  await waitFor("b synced", () => Promise.resolve(b.logged("caches synced") || undefined), 30_000);
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.deepEqual(
+    await routedPods(env.client, ns, "web-leader"),
+    ["web-1"],
+    "web-1 still leads although web-0 is older",
+  );
+  const after = (await getService(env.client, ns, "web-leader"))?.metadata.annotations
+    ?.["zen-lead.io/leader-last-switch-time"];
+  assert.equal(after, switchTime, "no switch recorded by the restart");
+  await b.signal("SIGTERM");
 });
 
-Deno.test({
-  name:
-    "two replicas: only the Lease holder writes; SIGTERM releases the Lease and the standby takes over in < 2 s",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "two replicas: only the Lease holder writes; SIGTERM releases the Lease and the standby takes over in < 2 s",
+  async () => {
     const a = new Replica("replica-a", env.saKubeconfig);
     await waitFor(
       "a holds the Lease",
@@ -115,12 +105,11 @@ Deno.test({
     await leaderIs(env.client, ns, "web-leader", "web-0");
     await c.signal("SIGTERM");
   },
-});
+);
 
-Deno.test({
-  name: "namespace-scoped install with Roles only (deploy/namespaced): watches, routes, and is ready",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "namespace-scoped install with Roles only (deploy/namespaced): watches, routes, and is ready",
+  async () => {
     const ns = await env.cluster.newNamespace("scoped");
     await applyManifest(env.client, "deploy/namespaced/rbac.yaml", {
       "namespace: apps": `namespace: ${ns}`,
@@ -139,12 +128,8 @@ Deno.test({
     assert.equal(ready.status, 200, await ready.text());
     await r.signal("SIGTERM");
   },
-});
+);
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await env?.stop();
-  },
+e2eTest("teardown", async () => {
+  await env?.stop();
 });

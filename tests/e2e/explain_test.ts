@@ -14,7 +14,7 @@ import type { Explanation } from "../../core/explain/model.ts";
 import type { StatusReport } from "../../core/cli/status.ts";
 import { validate } from "../unit/_json_schema.ts";
 import { podAddress, startHttpTarget } from "./_servers.ts";
-import { CONTROLLER_NS, type E2E, noSanitize, ROOT, startE2E } from "./_env.ts";
+import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2E } from "./_env.ts";
 import { leaderIs, routedPods, waitFor } from "./_reads.ts";
 import { agedPods, optedInService } from "./_fixtures.ts";
 
@@ -25,17 +25,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The controller's identity in the Lease, and the name of the pod that stands for it. */
 const IDENTITY = "zen-lead-explain-e2e";
 
-Deno.test({
-  name: "setup: control plane, controller under its ServiceAccount",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-    // Metrics (and /status) on this machine's interface address: the API server's pod proxy can reach it there.
-    h = await env.startController([`--metrics-bind-address=${podAddress()}:0`], {
-      env: { POD_NAME: IDENTITY },
-    });
-    await h.leading;
-  },
+e2eTest("setup: control plane, controller under its ServiceAccount", async () => {
+  env = await startE2E();
+  // Metrics (and /status) on this machine's interface address: the API server's pod proxy can reach it there.
+  h = await env.startController([`--metrics-bind-address=${podAddress()}:0`], {
+    env: { POD_NAME: IDENTITY },
+  });
+  await h.leading;
 });
 
 /** Runs the CLI in this process as a user would run it; returns stdout (stderr fails the test). */
@@ -92,40 +88,35 @@ async function routes(ns: string, svc: string, names: string[]) {
   });
 }
 
-Deno.test({
-  name: "explain agrees with the controller for oldest, newest and random, and ranks every pod",
-  ...noSanitize,
-  async fn() {
-    const ns = await env.cluster.newNamespace("explain-age");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1", "web-2"]);
-    for (const [name, strategy] of [["first", "oldest"], ["last", "newest"], ["any", "random"]]) {
-      await env.client.create<Service>(
-        Services,
-        optedInService(ns, name, {
-          selector: { app: "web" },
-          annotations: { "zen-lead.io/strategy": strategy },
-        }),
-      );
-    }
-    await routes(ns, "first", ["web-0"]);
-    await routes(ns, "last", ["web-2"]);
-    await waitFor(
-      "random to route",
-      async () => (await routedPods(env.client, ns, "any-leader"))?.length || undefined,
+e2eTest("explain agrees with the controller for oldest, newest and random, and ranks every pod", async () => {
+  const ns = await env.cluster.newNamespace("explain-age");
+  await agedPods(env.kubelet, ns, ["web-0", "web-1", "web-2"]);
+  for (const [name, strategy] of [["first", "oldest"], ["last", "newest"], ["any", "random"]]) {
+    await env.client.create<Service>(
+      Services,
+      optedInService(ns, name, {
+        selector: { app: "web" },
+        annotations: { "zen-lead.io/strategy": strategy },
+      }),
     );
-    const oldest = await agrees(ns, "first");
-    assert.deepEqual(oldest.candidates.map((c) => c.rank), [1, 2, 3]);
-    assert.deepEqual(oldest.settings.strategy, { value: "oldest", source: "annotation" });
-    const newest = await agrees(ns, "last");
-    assert.deepEqual(newest.candidates.map((c) => c.rank), [3, 2, 1]);
-    await agrees(ns, "any");
-  },
+  }
+  await routes(ns, "first", ["web-0"]);
+  await routes(ns, "last", ["web-2"]);
+  await waitFor(
+    "random to route",
+    async () => (await routedPods(env.client, ns, "any-leader"))?.length || undefined,
+  );
+  const oldest = await agrees(ns, "first");
+  assert.deepEqual(oldest.candidates.map((c) => c.rank), [1, 2, 3]);
+  assert.deepEqual(oldest.settings.strategy, { value: "oldest", source: "annotation" });
+  const newest = await agrees(ns, "last");
+  assert.deepEqual(newest.candidates.map((c) => c.rank), [3, 2, 1]);
+  await agrees(ns, "any");
 });
 
-Deno.test({
-  name: "explain agrees for a pool of 2 and for priority; the text output names the leader and the ranks",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "explain agrees for a pool of 2 and for priority; the text output names the leader and the ranks",
+  async () => {
     const ns = await env.cluster.newNamespace("explain-pool");
     await agedPods(env.kubelet, ns, ["web-0", "web-1", "web-2"]);
     await env.client.create<Service>(
@@ -159,12 +150,11 @@ Deno.test({
     );
     assert.match(text, /decision: +vip; the controller keeps the current leader/);
   },
-});
+);
 
-Deno.test({
-  name: "explain under min-ready names the moment the pod qualifies, and agrees before and after it",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "explain under min-ready names the moment the pod qualifies, and agrees before and after it",
+  async () => {
     const ns = await env.cluster.newNamespace("explain-minready");
     await env.kubelet.createPod(ns, {
       name: "web-0",
@@ -190,12 +180,11 @@ Deno.test({
     const after = await agrees(ns, "web");
     assert.equal(after.candidates[0].minReady?.qualified, true);
   },
-});
+);
 
-Deno.test({
-  name: "explain agrees for node-aware with a NotReady node and says why the pod there does not lead",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "explain agrees for node-aware with a NotReady node and says why the pod there does not lead",
+  async () => {
     const ns = await env.cluster.newNamespace("explain-node");
     await env.kubelet.createNode("xn-1", { zone: "zone-a" });
     await env.kubelet.createNode("xn-2", { zone: "zone-b" });
@@ -227,13 +216,11 @@ Deno.test({
     assert.equal(stale.verdict, "not ranked by strategy node-aware (node xn-1 is NotReady)");
     await env.kubelet.setNodeReady("xn-1", true);
   },
-});
+);
 
-Deno.test({
-  name:
-    "explain reports an invalid annotation and, from the controller's status, the last good value it keeps",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "explain reports an invalid annotation and, from the controller's status, the last good value it keeps",
+  async () => {
     const ns = await env.cluster.newNamespace("explain-invalid");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
     await env.client.create<Service>(
@@ -283,12 +270,11 @@ Deno.test({
       ),
     );
   },
-});
+);
 
-Deno.test({
-  name: "explain agrees that a leader without the Service's named port routes nowhere (fail-closed)",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "explain agrees that a leader without the Service's named port routes nowhere (fail-closed)",
+  async () => {
     const ns = await env.cluster.newNamespace("explain-ports");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
     await env.client.create<Service>(
@@ -306,13 +292,11 @@ Deno.test({
     assert.match(e.ports[1].error ?? "", /named port "metrics", which pod web-0 does not declare/);
     assert.ok(e.warnings.some((w) => w.kind === "NamedPortResolutionFailed"));
   },
-});
+);
 
-Deno.test({
-  name:
-    "explain shows HTTP health as the controller reported it, and agrees after an unhealthy leader fails over",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "explain shows HTTP health as the controller reported it, and agrees after an unhealthy leader fails over",
+  async () => {
     const ns = await env.cluster.newNamespace("explain-health");
     const targets = [startHttpTarget(podAddress()), startHttpTarget(podAddress())];
     try {
@@ -350,12 +334,11 @@ Deno.test({
       for (const t of targets) await t.close();
     }
   },
-});
+);
 
-Deno.test({
-  name: "explain without a reachable status endpoint says so; status lists failovers with their latency",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "explain without a reachable status endpoint says so; status lists failovers with their latency",
+  async () => {
     const ns = await env.cluster.newNamespace("explain-status");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
     await env.client.create<Service>(Services, optedInService(ns, "web"));
@@ -382,12 +365,11 @@ Deno.test({
       new RegExp(`^${ns} +web +web-1 +\\S+ +notReady \\S+ ago \\(web-0 -> web-1\\) +[\\d.]+ ms +none$`, "m"),
     );
   },
-});
+);
 
-Deno.test({
-  name: "explain finds the active replica by its Lease and reads /status through the API server's pod proxy",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "explain finds the active replica by its Lease and reads /status through the API server's pod proxy",
+  async () => {
     const ns = await env.cluster.newNamespace("explain-proxy");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
     await env.client.create<Service>(Services, optedInService(ns, "web"));
@@ -419,6 +401,6 @@ Deno.test({
       ),
     );
   },
-});
+);
 
-Deno.test({ name: "teardown", ...noSanitize, fn: () => env.stop() });
+e2eTest("teardown", () => env.stop());

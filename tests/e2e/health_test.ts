@@ -13,7 +13,7 @@ import { Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
 import { dataplaneUnsupported } from "../dataplane/capability.ts";
 import { startPodIpHealthEnv } from "../dataplane/health_env.ts";
-import { noSanitize } from "./_env.ts";
+import { e2eTest, noSanitize } from "./_env.ts";
 import { eventsFor, getService, routedPods, waitFor } from "./_reads.ts";
 import { HTTP_PORT, optedInService } from "./_fixtures.ts";
 import { type HealthEnv, type HealthHttpTarget, startHostHealthEnv } from "./_health_env.ts";
@@ -26,13 +26,9 @@ if (noPodIPs) {
 }
 let env: HealthEnv;
 
-Deno.test({
-  name: "setup: control plane, RBAC from deploy/, controller under its ServiceAccount",
-  ...noSanitize,
-  async fn() {
-    env = noPodIPs ? await startHostHealthEnv() : await startPodIpHealthEnv();
-    console.log(`health e2e on ${env.where}`);
-  },
+e2eTest("setup: control plane, RBAC from deploy/, controller under its ServiceAccount", async () => {
+  env = noPodIPs ? await startHostHealthEnv() : await startPodIpHealthEnv();
+  console.log(`health e2e on ${env.where}`);
 });
 
 /** One sample of the controller's metrics (summed over labels not given). */
@@ -172,11 +168,9 @@ function hitsBetween(t: { hits: number[] }, from: number, to: number): number {
   return t.hits.filter((at) => at >= from && at < to).length;
 }
 
-Deno.test({
-  name:
-    "HTTP 500 with the default schedule: probed every 1 s, failover within 1 s x 3 + 1 s, event names the check",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "HTTP 500 with the default schedule: probed every 1 s, failover within 1 s x 3 + 1 s, event names the check",
+  async () => {
     const { targets, pods } = await httpTargets(2);
     try {
       // The short form; interval 1 s and failureThreshold 3 are the defaults.
@@ -224,89 +218,77 @@ Deno.test({
       for (const t of targets) await t.close();
     }
   },
+);
+
+e2eTest("gRPC NOT_SERVING: failover within 0.5 s x 2 + 1 s, event names the check", async () => {
+  const targets: GrpcTarget[] = [];
+  let ns = "";
+  try {
+    for (let i = 0; i < 2; i++) {
+      targets.push(await env.grpcTarget({ "app.Health": SERVING_STATUS.SERVING }));
+    }
+    ({ ns } = await app(
+      "grpc",
+      targets.map((t) => ({ ip: t.ip, ports: [...HTTP_PORT, { name: "grpc", containerPort: t.port }] })),
+      {
+        "zen-lead.io/health-check": JSON.stringify({
+          type: "grpc",
+          port: "grpc",
+          service: "app.Health",
+          ...FAST,
+        }),
+      },
+    ));
+    await sleep(1000);
+    const t0 = performance.now();
+    await targets[0].setStatus("app.Health", SERVING_STATUS.NOT_SERVING);
+    assert.equal(await failedOver("gRPC NOT_SERVING", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
+    const ev = await leaderChanged(ns, /web-1/);
+    assert.match(ev.message, /grpc check of pod web-0 failed: NOT_SERVING/);
+    assert.ok(
+      (await metric("zen_lead_health_checks_total", { plugin: "grpc", result: "healthy" })) >
+        0,
+    );
+    assert.ok(
+      (await metric("zen_lead_health_checks_total", {
+        plugin: "grpc",
+        result: "unhealthy",
+      })) >= 2,
+    );
+  } finally {
+    if (ns) await optOutAndWaitForProbesToStop(ns);
+    for (const t of targets) await t.close();
+  }
 });
 
-Deno.test({
-  name: "gRPC NOT_SERVING: failover within 0.5 s x 2 + 1 s, event names the check",
-  ...noSanitize,
-  async fn() {
-    const targets: GrpcTarget[] = [];
-    let ns = "";
-    try {
-      for (let i = 0; i < 2; i++) {
-        targets.push(await env.grpcTarget({ "app.Health": SERVING_STATUS.SERVING }));
-      }
-      ({ ns } = await app(
-        "grpc",
-        targets.map((t) => ({ ip: t.ip, ports: [...HTTP_PORT, { name: "grpc", containerPort: t.port }] })),
-        {
-          "zen-lead.io/health-check": JSON.stringify({
-            type: "grpc",
-            port: "grpc",
-            service: "app.Health",
-            ...FAST,
-          }),
-        },
-      ));
-      await sleep(1000);
-      const t0 = performance.now();
-      await targets[0].setStatus("app.Health", SERVING_STATUS.NOT_SERVING);
-      assert.equal(await failedOver("gRPC NOT_SERVING", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
-      const ev = await leaderChanged(ns, /web-1/);
-      assert.match(ev.message, /grpc check of pod web-0 failed: NOT_SERVING/);
-      assert.ok(
-        (await metric("zen_lead_health_checks_total", { plugin: "grpc", result: "healthy" })) >
-          0,
-      );
-      assert.ok(
-        (await metric("zen_lead_health_checks_total", {
-          plugin: "grpc",
-          result: "unhealthy",
-        })) >= 2,
-      );
-    } finally {
-      if (ns) await optOutAndWaitForProbesToStop(ns);
-      for (const t of targets) await t.close();
-    }
-  },
+e2eTest("a leader that stops answering (timeout): failover within 0.5 s x 2 + 1 s", async () => {
+  const { targets, pods } = await httpTargets(2);
+  try {
+    const { ns } = await app("timeout", pods, { "zen-lead.io/health-check": httpCheck() });
+    await sleep(1000);
+    const t0 = performance.now();
+    await targets[0].setMode("hang");
+    assert.equal(await failedOver("timeout", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
+    const ev = await leaderChanged(ns, /web-1/);
+    assert.match(ev.message, /http check of pod web-0 failed: timeout after 300ms/);
+  } finally {
+    for (const t of targets) await t.close();
+  }
 });
 
-Deno.test({
-  name: "a leader that stops answering (timeout): failover within 0.5 s x 2 + 1 s",
-  ...noSanitize,
-  async fn() {
-    const { targets, pods } = await httpTargets(2);
-    try {
-      const { ns } = await app("timeout", pods, { "zen-lead.io/health-check": httpCheck() });
-      await sleep(1000);
-      const t0 = performance.now();
-      await targets[0].setMode("hang");
-      assert.equal(await failedOver("timeout", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
-      const ev = await leaderChanged(ns, /web-1/);
-      assert.match(ev.message, /http check of pod web-0 failed: timeout after 300ms/);
-    } finally {
-      for (const t of targets) await t.close();
-    }
-  },
-});
-
-Deno.test({
-  name: "a leader that refuses connections: failover within 0.5 s x 2 + 1 s",
-  ...noSanitize,
-  async fn() {
-    const { targets, pods } = await httpTargets(2);
-    try {
-      const { ns } = await app("refused", pods, { "zen-lead.io/health-check": httpCheck() });
-      await sleep(1000);
-      const t0 = performance.now();
-      await targets[0].down();
-      assert.equal(await failedOver("connection refused", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
-      const ev = await leaderChanged(ns, /web-1/);
-      assert.match(ev.message, /http check of pod web-0 failed: connection refused/);
-    } finally {
-      for (const t of targets) await t.close();
-    }
-  },
+e2eTest("a leader that refuses connections: failover within 0.5 s x 2 + 1 s", async () => {
+  const { targets, pods } = await httpTargets(2);
+  try {
+    const { ns } = await app("refused", pods, { "zen-lead.io/health-check": httpCheck() });
+    await sleep(1000);
+    const t0 = performance.now();
+    await targets[0].down();
+    assert.equal(await failedOver("connection refused", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
+    const ev = await leaderChanged(ns, /web-1/);
+    assert.match(ev.message, /http check of pod web-0 failed: connection refused/);
+  } finally {
+    for (const t of targets) await t.close();
+  }
 });
 
 Deno.test({
@@ -329,32 +311,26 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "a flapping leader (200, 500, 200, ...) keeps leading: leadership does not flap",
-  ...noSanitize,
-  async fn() {
-    const { targets, pods } = await httpTargets(2);
-    try {
-      const { ns } = await app("flap", pods, { "zen-lead.io/health-check": httpCheck() });
-      await targets[0].setMode("flap");
-      const from = Date.now();
-      await staysRouted(ns, ["web-0"], 4000);
-      const probes = hitsBetween(targets[0], from, Date.now());
-      console.log(`flapping leader: probed ${probes} times in 4 s (interval 0.5 s), never moved`);
-      assert.ok(probes >= 6, `the flapping leader was probed only ${probes} times in 4 s`);
-      const ev = await eventsFor(env.client, ns, "web");
-      assert.ok(!ev.some((e) => e.reason === "LeaderChanged"), JSON.stringify(ev.map((e) => e.message)));
-    } finally {
-      for (const t of targets) await t.close();
-    }
-  },
+e2eTest("a flapping leader (200, 500, 200, ...) keeps leading: leadership does not flap", async () => {
+  const { targets, pods } = await httpTargets(2);
+  try {
+    const { ns } = await app("flap", pods, { "zen-lead.io/health-check": httpCheck() });
+    await targets[0].setMode("flap");
+    const from = Date.now();
+    await staysRouted(ns, ["web-0"], 4000);
+    const probes = hitsBetween(targets[0], from, Date.now());
+    console.log(`flapping leader: probed ${probes} times in 4 s (interval 0.5 s), never moved`);
+    assert.ok(probes >= 6, `the flapping leader was probed only ${probes} times in 4 s`);
+    const ev = await eventsFor(env.client, ns, "web");
+    assert.ok(!ev.some((e) => e.reason === "LeaderChanged"), JSON.stringify(ev.map((e) => e.message)));
+  } finally {
+    for (const t of targets) await t.close();
+  }
 });
 
-Deno.test({
-  name:
-    "every candidate failing: fail-mode open keeps the Ready leader, closed routes nowhere; opting out stops probes",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "every candidate failing: fail-mode open keeps the Ready leader, closed routes nowhere; opting out stops probes",
+  async () => {
     const { targets, pods } = await httpTargets(2);
     try {
       const { ns, uids } = await app("failmode", pods, { "zen-lead.io/health-check": httpCheck() });
@@ -414,46 +390,41 @@ Deno.test({
       for (const t of targets) await t.close();
     }
   },
+);
+
+e2eTest("a candidate must pass successThreshold checks in a row before it is promoted", async () => {
+  const { targets, pods } = await httpTargets(2);
+  try {
+    const { ns } = await app("success", pods, {
+      "zen-lead.io/health-check": httpCheck({ successThreshold: 3 }),
+      "zen-lead.io/health-fail-mode": "closed",
+    });
+    await targets[1].setMode("fail");
+    await targets[0].setMode("fail");
+    await waitFor(
+      "endpoints []",
+      async () => (await routedPods(env.client, ns, "web-leader"))?.length === 0 || undefined,
+      5000,
+    );
+
+    const recoveredAt = Date.now();
+    await targets[1].setMode("ok");
+    await waitFor(
+      "web-1 promoted",
+      async () => (await routedPods(env.client, ns, "web-leader"))?.join() === "web-1" || undefined,
+      5000,
+    );
+    const passed = hitsBetween(targets[1], recoveredAt, Date.now());
+    console.log(`successThreshold 3: web-1 promoted after ${passed} passing checks`);
+    assert.ok(passed >= 3, `promoted after ${passed} passing checks, successThreshold is 3`);
+  } finally {
+    for (const t of targets) await t.close();
+  }
 });
 
-Deno.test({
-  name: "a candidate must pass successThreshold checks in a row before it is promoted",
-  ...noSanitize,
-  async fn() {
-    const { targets, pods } = await httpTargets(2);
-    try {
-      const { ns } = await app("success", pods, {
-        "zen-lead.io/health-check": httpCheck({ successThreshold: 3 }),
-        "zen-lead.io/health-fail-mode": "closed",
-      });
-      await targets[1].setMode("fail");
-      await targets[0].setMode("fail");
-      await waitFor(
-        "endpoints []",
-        async () => (await routedPods(env.client, ns, "web-leader"))?.length === 0 || undefined,
-        5000,
-      );
-
-      const recoveredAt = Date.now();
-      await targets[1].setMode("ok");
-      await waitFor(
-        "web-1 promoted",
-        async () => (await routedPods(env.client, ns, "web-leader"))?.join() === "web-1" || undefined,
-        5000,
-      );
-      const passed = hitsBetween(targets[1], recoveredAt, Date.now());
-      console.log(`successThreshold 3: web-1 promoted after ${passed} passing checks`);
-      assert.ok(passed >= 3, `promoted after ${passed} passing checks, successThreshold is 3`);
-    } finally {
-      for (const t of targets) await t.close();
-    }
-  },
-});
-
-Deno.test({
-  name: "invalid health-check annotations keep routing and the last good check, with InvalidAnnotation",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "invalid health-check annotations keep routing and the last good check, with InvalidAnnotation",
+  async () => {
     const { targets, pods } = await httpTargets(2);
     try {
       const { ns } = await app("badhealth", pods, { "zen-lead.io/health-check": httpCheck() });
@@ -492,12 +463,8 @@ Deno.test({
       for (const t of targets) await t.close();
     }
   },
-});
+);
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await env?.stop();
-  },
+e2eTest("teardown", async () => {
+  await env?.stop();
 });

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
-import { CONTROLLER_NS, type E2E, noSanitize, setControllerConfig, startE2E } from "./_env.ts";
+import { CONTROLLER_NS, type E2E, e2eTest, setControllerConfig, startE2E } from "./_env.ts";
 import { eventsFor, leaderIs, waitFor } from "./_reads.ts";
 import { agedPods, optedInService } from "./_fixtures.ts";
 
@@ -41,48 +41,38 @@ function reconciles(): number {
   return ["success", "error", "skipped"].reduce((sum, result) => sum + c.get({ result }), 0);
 }
 
-Deno.test({
-  name: "setup: controller and two pods",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-    h = await env.startController();
-    await h.leading;
-    ns = await env.cluster.newNamespace("hostile");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-  },
+e2eTest("setup: controller and two pods", async () => {
+  env = await startE2E();
+  h = await env.startController();
+  await h.leading;
+  ns = await env.cluster.newNamespace("hostile");
+  await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
 });
 
-Deno.test({
-  name: "controller: *nope is an InvalidConfiguration Event; the controller stays up and routes",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "controller: *nope is an InvalidConfiguration Event; the controller stays up and routes",
+  async () => {
     await setConfig("controller: *nope\n");
     const ev = await configEvent(/Unresolved alias/);
     assert.match(ev.message, /config\.yaml: not valid YAML: Unresolved alias .*: nope/);
     await stillRouting("after-alias");
   },
+);
+
+e2eTest("an alias bomb is an InvalidConfiguration Event; the controller stays up and routes", async () => {
+  const lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"];
+  for (let i = 1; i < 9; i++) {
+    const [prev, name] = [String.fromCharCode(96 + i), String.fromCharCode(97 + i)];
+    lines.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(", ")}]`);
+  }
+  await setConfig(lines.join("\n") + "\n");
+  await configEvent(/Excessive alias count/);
+  await stillRouting("after-bomb");
 });
 
-Deno.test({
-  name: "an alias bomb is an InvalidConfiguration Event; the controller stays up and routes",
-  ...noSanitize,
-  async fn() {
-    const lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"];
-    for (let i = 1; i < 9; i++) {
-      const [prev, name] = [String.fromCharCode(96 + i), String.fromCharCode(97 + i)];
-      lines.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(", ")}]`);
-    }
-    await setConfig(lines.join("\n") + "\n");
-    await configEvent(/Excessive alias count/);
-    await stillRouting("after-bomb");
-  },
-});
-
-Deno.test({
-  name: "absurd numbers in the ConfigMap are refused naming field, range and value; settings unchanged",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "absurd numbers in the ConfigMap are refused naming field, range and value; settings unchanged",
+  async () => {
     await setConfig(
       "controller:\n  qps: .inf\n  apiTimeoutSeconds: 3000000\n  cacheUpdateTimeoutSeconds: 1e12\n",
     );
@@ -100,12 +90,11 @@ Deno.test({
     assert.equal(h.settings.apiTimeoutSeconds, 30);
     await stillRouting("after-numbers");
   },
-});
+);
 
-Deno.test({
-  name: "during min-ready-duration the Event says how many pods are Ready and when they qualify, once",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "during min-ready-duration the Event says how many pods are Ready and when they qualify, once",
+  async () => {
     await env.client.create<Service>(
       Services,
       optedInService(ns, "warm", {
@@ -126,13 +115,11 @@ Deno.test({
     assert.equal(all.length, 1);
     assert.equal((all[0] as { count?: number }).count ?? 1, 1, "not re-recorded");
   },
-});
+);
 
-Deno.test({
-  name:
-    "min-ready-duration: 1000h is refused as InvalidAnnotation; it and a 1h wait cost <= 50 reconciles in 20 s",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "min-ready-duration: 1000h is refused as InvalidAnnotation; it and a 1h wait cost <= 50 reconciles in 20 s",
+  async () => {
     const before = reconciles();
     await env.client.create<Service>(
       Services,
@@ -155,12 +142,8 @@ Deno.test({
     console.log(`reconciles in 20 s with min-ready-duration 1000h: ${spent}`);
     assert.ok(spent <= 50, `${spent} reconciles in 20 s`);
   },
-});
+);
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await env?.stop();
-  },
+e2eTest("teardown", async () => {
+  await env?.stop();
 });

@@ -9,7 +9,7 @@ import { parse } from "yaml";
 import { Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
-import { type E2E, noSanitize, ROOT, startE2E } from "./_env.ts";
+import { type E2E, e2eTest, noSanitize, ROOT, startE2E } from "./_env.ts";
 import { leaderIs } from "./_reads.ts";
 import { optedInService } from "./_fixtures.ts";
 import { agedPods } from "./_fixtures.ts";
@@ -34,10 +34,9 @@ async function run(cmd: string, args: string[], extraEnv: Record<string, string>
 
 const pathWith = (d: string) => `${d}:${Deno.env.get("PATH")}`;
 
-Deno.test({
-  name: "setup: control plane, controller, a Service with a leader, the plugin installed by its task",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "setup: control plane, controller, a Service with a leader, the plugin installed by its task",
+  async () => {
     env = await startE2E();
     h = await env.startController();
     await h.leading;
@@ -52,54 +51,50 @@ Deno.test({
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /installed .*kubectl-zen_lead/);
   },
-});
+);
 
-Deno.test({
-  name: "kubectl finds kubectl-zen_lead on PATH; kubectl zen-lead explain and status answer",
-  ...noSanitize,
-  async fn() {
-    const kubectl = env.cluster.binaries.kubectl;
-    const e = { PATH: pathWith(dir), HOME: Deno.env.get("HOME") ?? "/tmp" };
-    const list = await run(kubectl, ["plugin", "list"], e);
-    assert.match(list.stdout, new RegExp(`${dir}/kubectl-zen_lead`), list.stdout + list.stderr);
+e2eTest("kubectl finds kubectl-zen_lead on PATH; kubectl zen-lead explain and status answer", async () => {
+  const kubectl = env.cluster.binaries.kubectl;
+  const e = { PATH: pathWith(dir), HOME: Deno.env.get("HOME") ?? "/tmp" };
+  const list = await run(kubectl, ["plugin", "list"], e);
+  assert.match(list.stdout, new RegExp(`${dir}/kubectl-zen_lead`), list.stdout + list.stderr);
 
-    const kc = ["--kubeconfig", env.cluster.kubeconfigPath];
-    const status = ["--status-url", `http://127.0.0.1:${h.metricsPort}/status`];
-    const explain = await run(kubectl, ["zen-lead", "explain", `${ns}/web`, ...kc, ...status], e);
-    assert.equal(explain.code, 0, explain.stderr);
-    assert.match(explain.stdout, /^ {2}web-0 +Running .* leader, kept$/m);
-    assert.match(explain.stdout, /^ {2}web-1 +Running .* standby: ranked 2$/m);
+  const kc = ["--kubeconfig", env.cluster.kubeconfigPath];
+  const status = ["--status-url", `http://127.0.0.1:${h.metricsPort}/status`];
+  const explain = await run(kubectl, ["zen-lead", "explain", `${ns}/web`, ...kc, ...status], e);
+  assert.equal(explain.code, 0, explain.stderr);
+  assert.match(explain.stdout, /^ {2}web-0 +Running .* leader, kept$/m);
+  assert.match(explain.stdout, /^ {2}web-1 +Running .* standby: ranked 2$/m);
 
-    await env.kubelet.setPodReady(ns, "web-0", false);
-    await leaderIs(env.client, ns, "web-leader", "web-1");
-    // KUBECONFIG from the environment, as kubectl's own users set it.
-    const st = await run(kubectl, ["zen-lead", "status", "-n", ns, "-o", "yaml", ...status], {
-      ...e,
-      KUBECONFIG: env.cluster.kubeconfigPath,
-    });
-    assert.equal(st.code, 0, st.stderr);
-    const report = parse(st.stdout);
-    const row = report.services.find((s: { name: string }) => s.name === "web");
-    assert.equal(row.leader, "web-1");
-    assert.equal(row.lastFailover.reason, "notReady");
-    assert.equal(typeof row.lastFailover.latencyMs, "number");
+  await env.kubelet.setPodReady(ns, "web-0", false);
+  await leaderIs(env.client, ns, "web-leader", "web-1");
+  // KUBECONFIG from the environment, as kubectl's own users set it.
+  const st = await run(kubectl, ["zen-lead", "status", "-n", ns, "-o", "yaml", ...status], {
+    ...e,
+    KUBECONFIG: env.cluster.kubeconfigPath,
+  });
+  assert.equal(st.code, 0, st.stderr);
+  const report = parse(st.stdout);
+  const row = report.services.find((s: { name: string }) => s.name === "web");
+  assert.equal(row.leader, "web-1");
+  assert.equal(row.lastFailover.reason, "notReady");
+  assert.equal(typeof row.lastFailover.latencyMs, "number");
 
-    const bare = await run(kubectl, ["zen-lead"], e);
-    assert.equal(bare.code, 0, bare.stderr);
-    assert.match(bare.stdout, /kubectl zen-lead explain/);
-    const bad = await run(kubectl, ["zen-lead", "explain", "no-slash-and", "extra"], e);
-    assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /expected NAMESPACE\/SERVICE/);
-    const controllerFlag = await run(kubectl, ["zen-lead", "--qps=5"], e);
-    assert.equal(controllerFlag.code, 2, "the plugin never starts the controller");
-    assert.match(controllerFlag.stderr, /unknown command "--qps=5"; expected one of explain, status, help/);
-    const missing = await run(kubectl, ["zen-lead", "explain", `${ns}/nope`, ...kc], e);
-    assert.equal(missing.code, 1);
-    assert.match(missing.stderr, new RegExp(`Service ${ns}/nope not found`));
-    const badFlag = await run(kubectl, ["zen-lead", "status", "-o", "xml", ...kc], e);
-    assert.equal(badFlag.code, 2);
-    assert.match(badFlag.stderr, /expected one of text, json, yaml, received "xml"/);
-  },
+  const bare = await run(kubectl, ["zen-lead"], e);
+  assert.equal(bare.code, 0, bare.stderr);
+  assert.match(bare.stdout, /kubectl zen-lead explain/);
+  const bad = await run(kubectl, ["zen-lead", "explain", "no-slash-and", "extra"], e);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /expected NAMESPACE\/SERVICE/);
+  const controllerFlag = await run(kubectl, ["zen-lead", "--qps=5"], e);
+  assert.equal(controllerFlag.code, 2, "the plugin never starts the controller");
+  assert.match(controllerFlag.stderr, /unknown command "--qps=5"; expected one of explain, status, help/);
+  const missing = await run(kubectl, ["zen-lead", "explain", `${ns}/nope`, ...kc], e);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, new RegExp(`Service ${ns}/nope not found`));
+  const badFlag = await run(kubectl, ["zen-lead", "status", "-o", "xml", ...kc], e);
+  assert.equal(badFlag.code, 2);
+  assert.match(badFlag.stderr, /expected one of text, json, yaml, received "xml"/);
 });
 
 const KREW = `${Deno.env.get("HOME")}/.cache/zen-lead/krew/bin/krew`;
@@ -174,11 +169,7 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-    await env.stop();
-  },
+e2eTest("teardown", async () => {
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await env.stop();
 });

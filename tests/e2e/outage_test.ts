@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { Leases, Services } from "../../core/kube/paths.ts";
 import type { Lease, Service } from "../../core/kube/types.ts";
-import { CONTROLLER_NS, type E2E, grantLease, noSanitize, startE2E } from "./_env.ts";
+import { CONTROLLER_NS, type E2E, e2eTest, grantLease, startE2E } from "./_env.ts";
 import { routedPods, waitFor } from "./_reads.ts";
 import { agedPods, optedInService } from "./_fixtures.ts";
 import { sample } from "./_metrics.ts";
@@ -61,38 +61,33 @@ async function outage(downMs: number, pods: string[]): Promise<void> {
   );
 }
 
-Deno.test({
-  name: "setup: control plane, two replicas, a Service with three pods",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-    ns = await env.cluster.newNamespace("outage");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1", "web-2"]);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
-    replicas.push(new Replica("outage-a", env.saKubeconfig));
-    await waitFor(
-      "outage-a holds the Lease",
-      async () => (await leaseHolder()) === "outage-a" || undefined,
-      60_000,
-    );
-    replicas.push(new Replica("outage-b", env.saKubeconfig));
-    await waitFor(
-      "outage-b synced",
-      () => Promise.resolve(replicas[1].logged("caches synced") || undefined),
-      60_000,
-    );
-    await waitFor(
-      "web-0 routed",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-0" || undefined,
-      30_000,
-    );
-  },
+e2eTest("setup: control plane, two replicas, a Service with three pods", async () => {
+  env = await startE2E();
+  ns = await env.cluster.newNamespace("outage");
+  await agedPods(env.kubelet, ns, ["web-0", "web-1", "web-2"]);
+  await env.client.create<Service>(Services, optedInService(ns, "web"));
+  replicas.push(new Replica("outage-a", env.saKubeconfig));
+  await waitFor(
+    "outage-a holds the Lease",
+    async () => (await leaseHolder()) === "outage-a" || undefined,
+    60_000,
+  );
+  replicas.push(new Replica("outage-b", env.saKubeconfig));
+  await waitFor(
+    "outage-b synced",
+    () => Promise.resolve(replicas[1].logged("caches synced") || undefined),
+    60_000,
+  );
+  await waitFor(
+    "web-0 routed",
+    async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-0" || undefined,
+    30_000,
+  );
 });
 
-Deno.test({
-  name: "API server down 5 s, then 30 s: a replica leads again and a readiness flip is routed within a lease",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "API server down 5 s, then 30 s: a replica leads again and a readiness flip is routed within a lease",
+  async () => {
     const pods = ["web-0", "web-1", "web-2"];
     await outage(5_000, pods);
     await outage(30_000, pods);
@@ -102,13 +97,11 @@ Deno.test({
       assert.equal(health.status, 200, `${r.identity} /healthz: ${await health.text()}`);
     }
   },
-});
+);
 
-Deno.test({
-  name:
-    "after the outages the standby still campaigns: the active replica is killed and the standby takes over",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "after the outages the standby still campaigns: the active replica is killed and the standby takes over",
+  async () => {
     const holder = await leaseHolder();
     const active = replicas.find((r) => r.identity === holder)!;
     const standby = replicas.find((r) => r !== active)!;
@@ -145,35 +138,27 @@ Deno.test({
     assert.ok(sample(after, "zen_lead_leader_election_transitions_total", { event: "started" }) >= 1);
     assert.ok(sample(after, "zen_lead_leader_election_seconds_since_last_renew") < 10);
   },
+);
+
+e2eTest("/healthz fails once the election loop is not running", async () => {
+  // A second election of its own (the replicas hold the default Lease), which deploy/rbac.yaml does not name.
+  await grantLease(env.client, "healthz-probe");
+  const h = await env.startController(["--leader-election-id=healthz-probe"]);
+  let led = false;
+  h.leading.then(() => led = true);
+  await waitFor("the healthz-probe election to lead", () => Promise.resolve(led || undefined), 20_000);
+  const url = `http://127.0.0.1:${h.healthPort}/healthz`;
+  assert.equal((await fetch(url)).status, 200);
+  h.elector!.stop();
+  const res = await waitFor("/healthz to fail", async () => {
+    const r = await fetch(url);
+    const body = await r.text();
+    return r.status === 503 ? body : undefined;
+  }, 10_000);
+  assert.match(res, /leader election loop is not running/);
 });
 
-Deno.test({
-  name: "/healthz fails once the election loop is not running",
-  ...noSanitize,
-  async fn() {
-    // A second election of its own (the replicas hold the default Lease), which deploy/rbac.yaml does not name.
-    await grantLease(env.client, "healthz-probe");
-    const h = await env.startController(["--leader-election-id=healthz-probe"]);
-    let led = false;
-    h.leading.then(() => led = true);
-    await waitFor("the healthz-probe election to lead", () => Promise.resolve(led || undefined), 20_000);
-    const url = `http://127.0.0.1:${h.healthPort}/healthz`;
-    assert.equal((await fetch(url)).status, 200);
-    h.elector!.stop();
-    const res = await waitFor("/healthz to fail", async () => {
-      const r = await fetch(url);
-      const body = await r.text();
-      return r.status === 503 ? body : undefined;
-    }, 10_000);
-    assert.match(res, /leader election loop is not running/);
-  },
-});
-
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    for (const r of replicas) await r.signal("SIGTERM");
-    await env?.stop();
-  },
+e2eTest("teardown", async () => {
+  for (const r of replicas) await r.signal("SIGTERM");
+  await env?.stop();
 });

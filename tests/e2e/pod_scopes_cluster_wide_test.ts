@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
-import { type E2E, noSanitize, startE2E } from "./_env.ts";
+import { type E2E, e2eTest, startE2E } from "./_env.ts";
 import { leaderIs, waitFor } from "./_reads.ts";
 import { agedPods, optedInService } from "./_fixtures.ts";
 
@@ -16,20 +16,15 @@ let h: ZenLeadHandle;
 
 const scopes = () => h.controller.pods.watchedScopes;
 
-Deno.test({
-  name: "setup: controller with --max-pod-watch-namespaces=1",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-    h = await env.startController(["--max-pod-watch-namespaces=1"]);
-    await h.leading;
-  },
+e2eTest("setup: controller with --max-pod-watch-namespaces=1", async () => {
+  env = await startE2E();
+  h = await env.startController(["--max-pod-watch-namespaces=1"]);
+  await h.leading;
 });
 
-Deno.test({
-  name: "two namespaces over a limit of one: one cluster-wide watch; back to one: its own watch again",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "two namespaces over a limit of one: one cluster-wide watch; back to one: its own watch again",
+  async () => {
     const a = await env.cluster.newNamespace("wide-a");
     const b = await env.cluster.newNamespace("wide-b");
     const other = await env.cluster.newNamespace("wide-none");
@@ -65,12 +60,8 @@ Deno.test({
     await env.kubelet.setPodReady(a, "web-1", false);
     await leaderIs(env.client, a, "web-leader", "web-0");
   },
-});
+);
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await env?.stop();
-  },
+e2eTest("teardown", async () => {
+  await env?.stop();
 });

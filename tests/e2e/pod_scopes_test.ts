@@ -8,7 +8,7 @@ import { Services } from "../../core/kube/paths.ts";
 import type { Pod, Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { scrape } from "./_metrics.ts";
-import { type E2E, noSanitize, startE2E } from "./_env.ts";
+import { type E2E, e2eTest, startE2E } from "./_env.ts";
 import { eventsFor, getService, leaderIs, waitFor } from "./_reads.ts";
 import { agedPods, HTTP_PORT, optedInService } from "./_fixtures.ts";
 
@@ -25,20 +25,15 @@ async function setOptIn(ns: string, name: string, on: boolean): Promise<void> {
   await env.client.replace<Service>(Services, { ...svc, metadata: { ...svc.metadata, annotations } });
 }
 
-Deno.test({
-  name: "setup: control plane, controller under deploy/ RBAC, a namespace of background pods",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-    h = await env.startController();
-    await h.leading;
-  },
+e2eTest("setup: control plane, controller under deploy/ RBAC, a namespace of background pods", async () => {
+  env = await startE2E();
+  h = await env.startController();
+  await h.leading;
 });
 
-Deno.test({
-  name: "a namespace without an opted-in Service is not watched: its pods and Services cost no pod cache",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "a namespace without an opted-in Service is not watched: its pods and Services cost no pod cache",
+  async () => {
     const bg = await env.cluster.newNamespace("background");
     await agedPods(env.kubelet, bg, ["web-0", "web-1"]);
     const plain = optedInService(bg, "web");
@@ -61,12 +56,11 @@ Deno.test({
     const text = await scrape(h.metricsPort);
     assert.ok(!text.includes(`namespace="${bg}"`), "no per-Service series for a Service not opted in");
   },
-});
+);
 
-Deno.test({
-  name: "opting in a Service in a namespace that had none: watch opened, leader in the usual time, failover",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "opting in a Service in a namespace that had none: watch opened, leader in the usual time, failover",
+  async () => {
     const ns = await env.cluster.newNamespace("optin");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
     const plain = optedInService(ns, "web");
@@ -95,25 +89,22 @@ Deno.test({
     await env.kubelet.setPodReady(ns, "web-0", false);
     await leaderIs(env.client, ns, "web-leader", "web-1");
   },
-});
+);
 
-Deno.test({
-  name: "a Service created opted in, with pods created right after it, gets its leader from the first list",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "a Service created opted in, with pods created right after it, gets its leader from the first list",
+  async () => {
     const ns = await env.cluster.newNamespace("fresh");
     await env.client.create<Service>(Services, optedInService(ns, "web"));
     // No pods yet: the Service is decided only after its namespace's (empty) list, then follows the watch.
     await env.kubelet.createPod(ns, { name: "web-0", labels: { app: "web" }, ports: HTTP_PORT });
     await leaderIs(env.client, ns, "web-leader", "web-0", 5000);
   },
-});
+);
 
-Deno.test({
-  name:
-    "opting out releases the namespace's watch; two Services in one namespace keep it until the last goes",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "opting out releases the namespace's watch; two Services in one namespace keep it until the last goes",
+  async () => {
     const ns = await env.cluster.newNamespace("optout");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
     await env.client.create<Service>(Services, optedInService(ns, "web"));
@@ -153,12 +144,8 @@ Deno.test({
     await leaderIs(env.client, ns, "web-leader", "web-0", 5000);
     assert.equal(cachedPods(ns).length, 2);
   },
-});
+);
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await env?.stop();
-  },
+e2eTest("teardown", async () => {
+  await env?.stop();
 });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
-import { type E2E, noSanitize, ROOT, startE2E } from "./_env.ts";
+import { type E2E, e2eTest, ROOT, startE2E } from "./_env.ts";
 import { routedPods, waitFor } from "./_reads.ts";
 import { HTTP_PORT, optedInService } from "./_fixtures.ts";
 import { families } from "./_metrics.ts";
@@ -30,47 +30,37 @@ async function run(cmd: string, args: string[], stdin?: string): Promise<{ code:
   return { code: o.code, out: new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr) };
 }
 
-Deno.test({
-  name: "setup: controller with a failover behind it",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-    const h = await env.startController();
-    metricsPort = h.metricsPort;
-    await h.leading;
-    const ns = await env.cluster.newNamespace("prom");
-    await env.kubelet.createPod(ns, { name: "a", labels: { app: "web" }, ports: HTTP_PORT });
-    await env.kubelet.createPod(ns, { name: "b", labels: { app: "web" }, ports: HTTP_PORT });
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
-    const first = await waitFor("leader", async () => (await routedPods(env.client, ns, "web-leader"))?.[0]);
-    await env.kubelet.setPodReady(ns, first, false);
-    await waitFor(
-      "failover",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] !== first || undefined,
-    );
-  },
+e2eTest("setup: controller with a failover behind it", async () => {
+  env = await startE2E();
+  const h = await env.startController();
+  metricsPort = h.metricsPort;
+  await h.leading;
+  const ns = await env.cluster.newNamespace("prom");
+  await env.kubelet.createPod(ns, { name: "a", labels: { app: "web" }, ports: HTTP_PORT });
+  await env.kubelet.createPod(ns, { name: "b", labels: { app: "web" }, ports: HTTP_PORT });
+  await env.client.create<Service>(Services, optedInService(ns, "web"));
+  const first = await waitFor("leader", async () => (await routedPods(env.client, ns, "web-leader"))?.[0]);
+  await env.kubelet.setPodReady(ns, first, false);
+  await waitFor(
+    "failover",
+    async () => (await routedPods(env.client, ns, "web-leader"))?.[0] !== first || undefined,
+  );
 });
 
-Deno.test({
-  name: "promtool check metrics: the /metrics exposition has no lint problems",
-  ...noSanitize,
-  async fn() {
-    // The counter is written right after the slice; the test may have seen the slice a moment before that.
-    const text = await waitFor("the failover counter", async () => {
-      const t = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      return /zen_lead_failover_count_total\{/.test(t) ? t : undefined;
-    });
-    const r = await run("promtool", ["check", "metrics"], text);
-    assert.equal(r.code, 0, r.out);
-    assert.equal(r.out.trim(), "", r.out);
-  },
+e2eTest("promtool check metrics: the /metrics exposition has no lint problems", async () => {
+  // The counter is written right after the slice; the test may have seen the slice a moment before that.
+  const text = await waitFor("the failover counter", async () => {
+    const t = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    return /zen_lead_failover_count_total\{/.test(t) ? t : undefined;
+  });
+  const r = await run("promtool", ["check", "metrics"], text);
+  assert.equal(r.code, 0, r.out);
+  assert.equal(r.out.trim(), "", r.out);
 });
 
-Deno.test({
-  name:
-    "the scrape's metric families (names, types, labels, HELP) are exactly those before OTLP (golden file)",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "the scrape's metric families (names, types, labels, HELP) are exactly those before OTLP (golden file)",
+  async () => {
     // tests/e2e/golden/metric_families.txt was written by this test on main before the otlp exporter existed.
     const golden = `${ROOT}tests/e2e/golden/metric_families.txt`;
     const text = await waitFor("the failover counter", async () => {
@@ -83,22 +73,17 @@ Deno.test({
     const want = (await Deno.readTextFile(golden)).trim().split("\n");
     assert.deepEqual(got, want);
   },
+);
+
+e2eTest("promtool check rules: deploy/helm/zen-lead/files/alerts.yaml is valid", async () => {
+  const r = await run("promtool", ["check", "rules", ROOT + "deploy/helm/zen-lead/files/alerts.yaml"]);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /SUCCESS: 25 rules found/);
 });
 
-Deno.test({
-  name: "promtool check rules: deploy/helm/zen-lead/files/alerts.yaml is valid",
-  ...noSanitize,
-  async fn() {
-    const r = await run("promtool", ["check", "rules", ROOT + "deploy/helm/zen-lead/files/alerts.yaml"]);
-    assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /SUCCESS: 25 rules found/);
-  },
-});
-
-Deno.test({
-  name: "promtool test rules: every alert fires when it should and stays silent when it should not",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "promtool test rules: every alert fires when it should and stays silent when it should not",
+  async () => {
     const r = await run("promtool", ["test", "rules", ROOT + "tests/prometheus/alerts_test.yaml"]);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /SUCCESS/);
@@ -109,12 +94,11 @@ Deno.test({
     assert.equal(alerts.length, 10);
     for (const a of alerts) assert.match(tests, new RegExp(`alertname: ${a}\n`), `no promtool test for ${a}`);
   },
-});
+);
 
-Deno.test({
-  name: "a real Prometheus scrapes zen-lead and answers queries about the failover and the rules",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "a real Prometheus scrapes zen-lead and answers queries about the failover and the rules",
+  async () => {
     const dir = await Deno.makeTempDir({ prefix: "zen-lead-prom-" });
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = (listener.addr as Deno.NetAddr).port;
@@ -187,12 +171,8 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
-});
+);
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await env?.stop();
-  },
+e2eTest("teardown", async () => {
+  await env?.stop();
 });

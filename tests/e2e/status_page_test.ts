@@ -11,7 +11,7 @@ import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { CSP } from "../../core/status/ui/app.ts";
 import { type Browser, ensureChromium, launchChromium } from "../harness/chromium.ts";
-import { type E2E, noSanitize, ROOT, startE2E } from "./_env.ts";
+import { type E2E, e2eTest, noSanitize, ROOT, startE2E } from "./_env.ts";
 import { leaderIs, waitFor } from "./_reads.ts";
 import { agedPods, optedInService } from "./_fixtures.ts";
 
@@ -26,10 +26,9 @@ const chromium = await ensureChromium().then(() => undefined, (e: Error) => e.me
 if (chromium) console.log(`status page browser tests skipped: ${chromium}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-Deno.test({
-  name: "setup: controller with --ui-bind-address, three Services, a few failovers for the chart",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "setup: controller with --ui-bind-address, three Services, a few failovers for the chart",
+  async () => {
     env = await startE2E();
     h = await env.startController(["--ui-bind-address=127.0.0.1:0"]);
     await h.leading;
@@ -59,37 +58,33 @@ Deno.test({
       await sleep(100);
     }
   },
-});
+);
 
-Deno.test({
-  name: "without JavaScript: the page is complete, escaped, under a strict CSP, and read-only",
-  ...noSanitize,
-  async fn() {
-    const res = await fetch(base + "/");
-    const body = await res.text();
-    assert.equal(res.status, 200);
-    assert.equal(res.headers.get("content-security-policy"), CSP);
-    assert.match(CSP, /script-src 'self'/);
-    assert.doesNotMatch(CSP, /unsafe-inline|unsafe-eval/);
-    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
-    assert.ok(body.includes(`<dd class="leader-name">web-0</dd>`), "the leader is in the HTML");
-    assert.ok(body.includes("&lt;script&gt;window.__pwned=1&lt;/script&gt;"), "the annotation is escaped");
-    assert.ok(!body.includes(HOSTILE), "the raw annotation is never in the markup");
-    assert.deepEqual(
-      [...body.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]),
-      [`<script src="/app.js" defer>`],
-      "one script, from a file",
-    );
-    assert.doesNotMatch(body, /<[^>]*\s(?:style|on[a-z]+)=/i, "no inline styles or handlers in any tag");
-    for (const method of ["POST", "PUT", "DELETE", "PATCH"]) {
-      const r = await fetch(base + "/", { method });
-      await r.body?.cancel();
-      assert.equal(r.status, 405, `${method} is refused`);
-    }
-    const js = await fetch(base + "/app.js");
-    assert.match(js.headers.get("content-type") ?? "", /text\/javascript/);
-    await js.body?.cancel();
-  },
+e2eTest("without JavaScript: the page is complete, escaped, under a strict CSP, and read-only", async () => {
+  const res = await fetch(base + "/");
+  const body = await res.text();
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-security-policy"), CSP);
+  assert.match(CSP, /script-src 'self'/);
+  assert.doesNotMatch(CSP, /unsafe-inline|unsafe-eval/);
+  assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+  assert.ok(body.includes(`<dd class="leader-name">web-0</dd>`), "the leader is in the HTML");
+  assert.ok(body.includes("&lt;script&gt;window.__pwned=1&lt;/script&gt;"), "the annotation is escaped");
+  assert.ok(!body.includes(HOSTILE), "the raw annotation is never in the markup");
+  assert.deepEqual(
+    [...body.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]),
+    [`<script src="/app.js" defer>`],
+    "one script, from a file",
+  );
+  assert.doesNotMatch(body, /<[^>]*\s(?:style|on[a-z]+)=/i, "no inline styles or handlers in any tag");
+  for (const method of ["POST", "PUT", "DELETE", "PATCH"]) {
+    const r = await fetch(base + "/", { method });
+    await r.body?.cancel();
+    assert.equal(r.status, 405, `${method} is refused`);
+  }
+  const js = await fetch(base + "/app.js");
+  assert.match(js.headers.get("content-type") ?? "", /text\/javascript/);
+  await js.body?.cancel();
 });
 
 Deno.test({
@@ -288,11 +283,7 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await browser?.close();
-    await env.stop();
-  },
+e2eTest("teardown", async () => {
+  await browser?.close();
+  await env.stop();
 });
