@@ -14,6 +14,7 @@ import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2E } from "./_env.ts";
 import { routedPods, waitFor } from "./_reads.ts";
 import { HTTP_PORT, optedInService } from "./_fixtures.ts";
 import { azureBackendConfigMap } from "./_azure.ts";
+import { type Prometheus, startPrometheus, zenLeadScrapeConfig } from "./_prometheus.ts";
 import { type HttpTarget, podAddress, startHttpTarget } from "./_servers.ts";
 
 const admission = { group: "admissionregistration.k8s.io", version: "v1", namespaced: false };
@@ -29,28 +30,7 @@ const PolicyBindings: ResourceType = {
 };
 
 let env: E2E;
-let dir = "";
-let port = 0;
-let prom: Deno.ChildProcess | undefined;
-
-async function query(q: string): Promise<{ value: [number, string] }[]> {
-  const r = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`);
-  const body = await r.json() as {
-    status: string;
-    error?: string;
-    data?: { result: { value: [number, string] }[] };
-  };
-  if (body.status !== "success") throw new Error(`${q}: ${body.error}`);
-  return body.data?.result ?? [];
-}
-
-async function stopPrometheus(): Promise<void> {
-  if (!prom) return;
-  prom.kill("SIGTERM");
-  await prom.status;
-  prom = undefined;
-  await Deno.remove(dir, { recursive: true });
-}
+let prom: Prometheus | undefined;
 let arm: ArmEmulator;
 let metricsPort = 0;
 const targets: HttpTarget[] = [];
@@ -81,28 +61,10 @@ e2eTest("setup: controller with health checks, the Azure engine and a failover b
   await h.leading;
 
   // Prometheus scrapes from before the failover, so rate() sees the counters move.
-  dir = await Deno.makeTempDir({ prefix: "zen-lead-dash-" });
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  await Deno.writeTextFile(
-    `${dir}/prometheus.yml`,
-    `global: { scrape_interval: 1s, evaluation_interval: 1s }\n` +
-      `rule_files: ["${ROOT}deploy/helm/zen-lead/files/alerts.yaml"]\n` +
-      `scrape_configs:\n  - job_name: zen-lead\n    static_configs: [{ targets: ["127.0.0.1:${metricsPort}"] }]\n`,
-  );
-  prom = new Deno.Command("prometheus", {
-    args: [
-      `--config.file=${dir}/prometheus.yml`,
-      `--storage.tsdb.path=${dir}/data`,
-      `--web.listen-address=127.0.0.1:${port}`,
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  prom = await startPrometheus("zen-lead-dash-", () => zenLeadScrapeConfig(metricsPort));
   await waitFor(
     "target up",
-    async () => (await query(`up{job="zen-lead"}`))[0]?.value[1] === "1" || undefined,
+    async () => (await prom!.query(`up{job="zen-lead"}`))[0]?.value[1] === "1" || undefined,
     30_000,
   );
   await new Promise((r) => setTimeout(r, 2500));
@@ -262,7 +224,7 @@ e2eTest(
       const missing = async () => {
         const out: string[] = [];
         for (const { panel, expr } of exprs) {
-          const result = await query(expr);
+          const result = await prom!.query(expr);
           if (!result.some((s) => s.value[1] !== "NaN")) {
             out.push(`${panel}: ${expr} -> ${result.length ? "NaN" : "no series"}`);
           }
@@ -276,13 +238,13 @@ e2eTest(
       console.log(`${exprs.length} dashboard queries, ${exprs.length - empty.length} with data`);
       assert.deepEqual(empty, [], `queries without data:\n${empty.join("\n")}`);
     } finally {
-      await stopPrometheus();
+      await prom?.stop();
     }
   },
 );
 
 e2eTest("teardown", async () => {
-  await stopPrometheus();
+  await prom?.stop();
   for (const t of targets) await t.close();
   await env?.stop();
   await arm?.close();

@@ -9,6 +9,7 @@ import type { ResourceType } from "../../core/kube/paths.ts";
 import { selfSignedCert } from "../../core/http/self_signed.ts";
 import { CONTROLLER_NS, type E2E, e2eTest, startE2E } from "./_env.ts";
 import { waitFor } from "./_reads.ts";
+import { startPrometheus } from "./_prometheus.ts";
 
 const ServiceAccounts: ResourceType = {
   group: "",
@@ -127,15 +128,10 @@ e2eTest("bound to metrics-reader: 200 with the metrics, the status and the debug
 e2eTest(
   "a real Prometheus scrapes both with the scraper's ServiceAccount token (CA pinned / self-signed)",
   async () => {
-    const dir = await Deno.makeTempDir({ prefix: "zen-lead-prom-secure-" });
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (listener.addr as Deno.NetAddr).port;
-    listener.close();
-    await Deno.writeTextFile(`${dir}/token`, tokens.scraper);
-    await Deno.writeTextFile(`${dir}/ca.crt`, cert);
-    await Deno.writeTextFile(
-      `${dir}/prometheus.yml`,
-      `global: { scrape_interval: 1s }
+    const prom = await startPrometheus(
+      "zen-lead-prom-secure-",
+      (dir) =>
+        `global: { scrape_interval: 1s }
 scrape_configs:
   - job_name: mounted
     scheme: https
@@ -148,35 +144,19 @@ scrape_configs:
     tls_config: { insecure_skip_verify: true }
     static_configs: [{ targets: ["127.0.0.1:${selfSigned}"] }]
 `,
+      { token: tokens.scraper, "ca.crt": cert },
     );
-    const prom = new Deno.Command("prometheus", {
-      args: [
-        `--config.file=${dir}/prometheus.yml`,
-        `--storage.tsdb.path=${dir}/data`,
-        `--web.listen-address=127.0.0.1:${port}`,
-      ],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
     try {
       const up = await waitFor("both targets up", async () => {
-        const r = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent("up")}`);
-        const b = await r.json() as {
-          data: { result: { metric: { job: string }; value: [number, string] }[] };
-        };
-        const ups = b.data.result.filter((s) => s.value[1] === "1").map((s) => s.metric.job).sort();
+        const result = await prom.query<{ job: string }>("up");
+        const ups = result.filter((s) => s.value[1] === "1").map((s) => s.metric.job).sort();
         return ups.length === 2 ? ups : undefined;
       }, 30_000);
       assert.deepEqual(up, ["mounted", "self-signed"]);
-      const r = await fetch(
-        `http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent("count(zen_lead_build_info)")}`,
-      );
-      const b = await r.json() as { data: { result: { value: [number, string] }[] } };
-      assert.equal(b.data.result[0]?.value[1], "2");
+      const count = await prom.query("count(zen_lead_build_info)");
+      assert.equal(count[0]?.value[1], "2");
     } finally {
-      prom.kill("SIGTERM");
-      await prom.status;
-      await Deno.remove(dir, { recursive: true });
+      await prom.stop();
     }
   },
 );

@@ -9,6 +9,7 @@ import { type E2E, e2eTest, ROOT, startE2E } from "./_env.ts";
 import { routedPods, waitFor } from "./_reads.ts";
 import { HTTP_PORT, optedInService } from "./_fixtures.ts";
 import { families } from "./_metrics.ts";
+import { startPrometheus, zenLeadScrapeConfig } from "./_prometheus.ts";
 
 let env: E2E;
 let metricsPort = 0;
@@ -99,76 +100,49 @@ e2eTest(
 e2eTest(
   "a real Prometheus scrapes zen-lead and answers queries about the failover and the rules",
   async () => {
-    const dir = await Deno.makeTempDir({ prefix: "zen-lead-prom-" });
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (listener.addr as Deno.NetAddr).port;
-    listener.close();
-    await Deno.writeTextFile(
-      `${dir}/prometheus.yml`,
-      `global: { scrape_interval: 1s, evaluation_interval: 1s }\n` +
-        `rule_files: ["${ROOT}deploy/helm/zen-lead/files/alerts.yaml"]\n` +
-        `scrape_configs:\n  - job_name: zen-lead\n    static_configs: [{ targets: ["127.0.0.1:${metricsPort}"] }]\n`,
-    );
-    const prom = new Deno.Command("prometheus", {
-      args: [
-        `--config.file=${dir}/prometheus.yml`,
-        `--storage.tsdb.path=${dir}/data`,
-        `--web.listen-address=127.0.0.1:${port}`,
-      ],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    const prom = await startPrometheus("zen-lead-prom-", () => zenLeadScrapeConfig(metricsPort));
     try {
-      const query = async (q: string) => {
-        const r = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`);
-        const body = await r.json() as {
-          data?: { result: { metric: Record<string, string>; value: [number, string] }[] };
-        };
-        return body.data?.result ?? [];
-      };
       const up = await waitFor("target up", async () => {
-        const r = await query(`up{job="zen-lead"}`);
+        const r = await prom.query(`up{job="zen-lead"}`);
         return r[0]?.value[1] === "1" ? r : undefined;
       }, 30_000);
       assert.equal(up.length, 1);
       const failovers = await waitFor("failover series", async () => {
-        const r = await query(`sum(zen_lead_failover_count_total{reason="notReady"})`);
+        const r = await prom.query(`sum(zen_lead_failover_count_total{reason="notReady"})`);
         return r.length ? r : undefined;
       }, 15_000);
       assert.equal(failovers[0].value[1], "1");
-      const latency = await query(`sum(zen_lead_failover_latency_seconds_count)`);
+      const latency = await prom.query(`sum(zen_lead_failover_latency_seconds_count)`);
       assert.equal(latency[0]?.value[1], "1");
-      const rules = await (await fetch(`http://127.0.0.1:${port}/api/v1/rules`)).json() as {
+      const rules = await prom.api<{
         data: { groups: { rules: { name: string; health: string }[] }[] };
-      };
+      }>("rules");
       const all = rules.data.groups.flatMap((g) => g.rules);
       assert.equal(all.length, 25);
       await waitFor(
         "rules evaluated without errors",
         () =>
-          fetch(`http://127.0.0.1:${port}/api/v1/rules`).then((r) => r.json()).then((b) => {
+          prom.api("rules").then((b) => {
             const rs = (b as typeof rules).data.groups.flatMap((g) => g.rules);
             return rs.every((x) => x.health === "ok") ? true : undefined;
           }),
       );
       // The active replica exists: the no-active-replica alert resolves once its series is scraped.
       const leading = await waitFor("election status scraped", async () => {
-        const r = await query(`max(zen_lead_leader_election_status)`);
+        const r = await prom.query(`max(zen_lead_leader_election_status)`);
         return r.length ? r : undefined;
       });
       assert.equal(leading[0].value[1], "1");
       await waitFor("no ZenLeadNoActiveReplica alert", async () => {
-        const alerts = await (await fetch(`http://127.0.0.1:${port}/api/v1/alerts`)).json() as {
+        const alerts = await prom.api<{
           data: { alerts: { labels: { alertname: string } }[] };
-        };
+        }>("alerts");
         return alerts.data.alerts.some((a) => a.labels.alertname === "ZenLeadNoActiveReplica")
           ? undefined
           : true;
       });
     } finally {
-      prom.kill("SIGTERM");
-      await prom.status;
-      await Deno.remove(dir, { recursive: true });
+      await prom.stop();
     }
   },
 );
