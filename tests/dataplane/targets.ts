@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from "node:url";
 import type { PodSlot } from "./topology.ts";
+import { readLines } from "../../health/grpc_prober_protocol.ts";
 
 export type HttpMode = "ok" | "fail" | "hang" | "flap";
 const MAIN = fileURLToPath(new URL("./_http_target_main.ts", import.meta.url));
@@ -43,20 +44,12 @@ export async function startNsHttpTarget(slot: PodSlot, mode: HttpMode = "ok"): P
   const writer = child.stdin.getWriter();
   let listening!: () => void;
   const ready = new Promise<void>((r) => listening = r);
-  const reading = (async () => {
-    let buf = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const msg = JSON.parse(buf.slice(0, i)) as { listening?: boolean; hit?: number; ack?: boolean };
-        buf = buf.slice(i + 1);
-        if (msg.listening) listening();
-        if (msg.hit !== undefined) hits.push(msg.hit);
-        if (msg.ack) acks.shift()?.();
-      }
-    }
-  })();
+  const reading = readLines(child.stdout, (line) => {
+    const msg = JSON.parse(line) as { listening?: boolean; hit?: number; ack?: boolean };
+    if (msg.listening) listening();
+    if (msg.hit !== undefined) hits.push(msg.hit);
+    if (msg.ack) acks.shift()?.();
+  });
   await Promise.race([
     ready,
     child.status.then((s) => Promise.reject(new Error(`HTTP target in ${slot.ns} exited with ${s.code}`))),

@@ -8,6 +8,7 @@
  * share the address and differ by port (each declares its server's port under the name the check uses).
  */
 import { FALLBACK_ADVERTISE_ADDRESS, hostAdvertiseAddress } from "../harness/advertise.ts";
+import { readLines } from "../../health/grpc_prober_protocol.ts";
 
 /** The address health targets listen on and pods report: routable in an EndpointSlice, reachable from here. */
 export function podAddress(): string {
@@ -124,20 +125,12 @@ export async function startGrpcTarget(
   const encoder = new TextEncoder();
   let resolvePort!: (p: number) => void;
   const portReady = new Promise<number>((r) => resolvePort = r);
-  const reading = (async () => {
-    let buf = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const msg = JSON.parse(buf.slice(0, i)) as { port?: number; hit?: number; ack?: boolean };
-        buf = buf.slice(i + 1);
-        if (msg.port !== undefined) resolvePort(msg.port);
-        if (msg.hit !== undefined) hits.push(msg.hit);
-        if (msg.ack) acks.shift()?.();
-      }
-    }
-  })();
+  const reading = readLines(child.stdout, (line) => {
+    const msg = JSON.parse(line) as { port?: number; hit?: number; ack?: boolean };
+    if (msg.port !== undefined) resolvePort(msg.port);
+    if (msg.hit !== undefined) hits.push(msg.hit);
+    if (msg.ack) acks.shift()?.();
+  });
   const port = await Promise.race([
     portReady,
     child.status.then((s) => Promise.reject(new Error(`gRPC target exited with ${s.code} before listening`))),
