@@ -11,6 +11,7 @@ import { DEFAULT_SCHEDULE } from "../core/health/spec.ts";
 import type { HealthChecker, PodView } from "../core/plugin/types.ts";
 import { httpChecker, type HttpCheckSpec } from "../health/http.ts";
 import { type GrpcCheckSpec, GrpcHealthChecker } from "../health/grpc.ts";
+import { podView } from "../tests/harness/pod_view.ts";
 
 export type ProbeBenchMode = "fake" | "http" | "grpc";
 
@@ -99,16 +100,7 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 const mib = (bytes: number) => Math.round(bytes / 1024 / 1024 * 10) / 10;
 
 function pod(i: number, ip: string): PodView {
-  return {
-    namespace: "bench",
-    name: `pod-${i}`,
-    uid: `uid-${i}`,
-    ip,
-    labels: {},
-    annotations: {},
-    createdAt: 0,
-    ports: [],
-  };
+  return podView(`pod-${i}`, { namespace: "bench", uid: `uid-${i}`, ip });
 }
 
 /** Runs one benchmark phase and returns its figures; starts and stops its own servers. */

@@ -17,18 +17,10 @@ import type {
   PodView,
   StrategyInput,
 } from "../../core/plugin/types.ts";
+import { podView } from "../harness/pod_view.ts";
 
 function pod(name: string, createdAt: number): PodView {
-  return {
-    namespace: "ns",
-    name,
-    uid: `uid-${name}`,
-    ip: "10.0.0.1",
-    labels: {},
-    annotations: {},
-    createdAt,
-    ports: [],
-  };
+  return podView(name, { createdAt });
 }
 
 function input(options: unknown = {}): StrategyInput {

@@ -8,6 +8,7 @@ import { type ApprovedModule, loadPlugin, loadPluginModule } from "../../core/pl
 import { decideModule, parseAllowList } from "../../core/plugin/module_policy.ts";
 import type { Candidate, PluginDefinition, StrategyInput } from "../../core/plugin/types.ts";
 import oldest from "../../strategies/oldest.ts";
+import { podView } from "../harness/pod_view.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -43,16 +44,7 @@ async function moduleFile(source: string): Promise<string> {
 
 function candidate(name: string, createdAt: number, zone?: string): Candidate {
   return {
-    pod: {
-      namespace: "ns",
-      name,
-      uid: `uid-${name}`,
-      ip: "10.0.0.1",
-      labels: {},
-      annotations: {},
-      createdAt,
-      ports: [],
-    },
+    pod: podView(name, { createdAt }),
     node: zone
       ? { name: `node-${name}`, ready: true, unschedulable: false, taints: [], labels: {}, zone }
       : undefined,
