@@ -307,27 +307,12 @@ e2eTest(
       spec: { holderIdentity: "zen-lead-5d8f_0a1b", leaseDurationSeconds: 15 },
     };
     await ok(cluster.binaries.kubectl, ["create", "-f", "-"], JSON.stringify(lease));
-    const uid = await ok(cluster.binaries.kubectl, [
-      "get",
-      "lease",
-      lease.metadata.name,
-      "-n",
-      ns,
-      "-o",
-      "jsonpath={.metadata.uid}",
-    ]);
+    const leaseUid = ["get", "lease", lease.metadata.name, "-n", ns, "-o", "jsonpath={.metadata.uid}"];
+    const uid = await ok(cluster.binaries.kubectl, leaseUid);
     const install = await run(tools.helm, ["install", "zen-lead", CHART, "-n", ns]);
     assert.equal(install.code, 0, `helm install over an existing Lease: ${install.stderr}`);
     await ok(tools.helm, ["uninstall", "zen-lead", "-n", ns, "--wait"]);
-    const after = await ok(cluster.binaries.kubectl, [
-      "get",
-      "lease",
-      lease.metadata.name,
-      "-n",
-      ns,
-      "-o",
-      "jsonpath={.metadata.uid}",
-    ]);
+    const after = await ok(cluster.binaries.kubectl, leaseUid);
     assert.equal(after, uid, "the predecessor's Lease is neither adopted nor deleted");
     // Without one, the release brings its own Lease and takes it away again.
     await ok(cluster.binaries.kubectl, ["delete", "lease", lease.metadata.name, "-n", ns]);

@@ -312,15 +312,8 @@ Deno.test({
   async fn() {
     const running = pods.find((p) => p.leading)!;
     const before = await running.inspect();
-    const generation = await must(cluster.binaries.kubectl, [
-      "get",
-      "deploy",
-      "zen-lead",
-      "-n",
-      NS,
-      "-o",
-      "jsonpath={.metadata.generation}",
-    ]);
+    const getGeneration = ["get", "deploy", "zen-lead", "-n", NS, "-o", "jsonpath={.metadata.generation}"];
+    const generation = await must(cluster.binaries.kubectl, getGeneration);
     // Sticky off and newest first: the leader must move from web-0 to the younger web-1.
     await must(tools.helm, [
       "upgrade",
@@ -338,15 +331,7 @@ Deno.test({
     assert.equal(after?.Id, before?.Id, "same container");
     assert.equal(after?.State?.StartedAt, before?.State?.StartedAt, "not restarted");
     assert.equal(after?.State?.Running, true);
-    const generationAfter = await must(cluster.binaries.kubectl, [
-      "get",
-      "deploy",
-      "zen-lead",
-      "-n",
-      NS,
-      "-o",
-      "jsonpath={.metadata.generation}",
-    ]);
+    const generationAfter = await must(cluster.binaries.kubectl, getGeneration);
     assert.equal(generationAfter, generation, "the Deployment did not change (no rollout)");
     assert.ok(
       running.lines.some((l) => l.msg === "configuration applied"),

@@ -146,23 +146,11 @@ Deno.test({
       e,
     );
     assert.equal(install.code, 0, install.stdout + install.stderr);
-    const st = await run(`${krewRoot}/bin/kubectl-zen_lead`, [
-      "status",
-      "-n",
-      ns,
-      "--kubeconfig",
-      env.cluster.kubeconfigPath,
-    ], e);
+    const status = ["status", "-n", ns, "--kubeconfig", env.cluster.kubeconfigPath];
+    const st = await run(`${krewRoot}/bin/kubectl-zen_lead`, status, e);
     assert.equal(st.code, 0, st.stderr);
     assert.match(st.stdout, new RegExp(`^${ns} +web +web-1 `, "m"));
-    const viaKubectl = await run(env.cluster.binaries.kubectl, [
-      "zen-lead",
-      "status",
-      "-n",
-      ns,
-      "--kubeconfig",
-      env.cluster.kubeconfigPath,
-    ], e);
+    const viaKubectl = await run(env.cluster.binaries.kubectl, ["zen-lead", ...status], e);
     assert.equal(viaKubectl.code, 0, viaKubectl.stderr);
     assert.match(viaKubectl.stdout, /web-1/);
     await Deno.remove(work, { recursive: true });
