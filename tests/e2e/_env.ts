@@ -4,8 +4,8 @@
  */
 import { parseAllDocuments } from "yaml";
 import { fileURLToPath } from "node:url";
-import { type Cluster, startCluster } from "../harness/cluster.ts";
-import { KubeletSimulator } from "../harness/kubelet.ts";
+import type { Cluster } from "../harness/cluster.ts";
+import type { KubeletSimulator } from "../harness/kubelet.ts";
 import { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "../../core/kube/client.ts";
 import { isAlreadyExists } from "../../core/kube/errors.ts";
@@ -13,6 +13,7 @@ import { ConfigMaps } from "../../core/kube/paths.ts";
 import type { KubeObject } from "../../core/kube/types.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { type StartOptions, startZenLead, type ZenLeadHandle } from "../../core/app.ts";
+import { startSimulatedCluster } from "../harness/simulated_cluster.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const CONTROLLER_NS = "zen-lead-system";
@@ -66,13 +67,7 @@ export const CONTROLLER_ARGS = [
 ];
 
 export async function startE2E(): Promise<E2E> {
-  const cluster = await startCluster();
-  const kubelet = new KubeletSimulator(cluster.kubeConfig());
-  await kubelet.start();
-  const client = await KubeClient.fromKubeConfig(cluster.kubeConfig(), {
-    metrics: new MetricsRegistry(),
-    qps: 0,
-  });
+  const { cluster, kubelet, client } = await startSimulatedCluster();
   await applyManifest(client, "deploy/namespace.yaml");
   await applyManifest(client, "deploy/rbac.yaml");
   const saKubeconfig = await cluster.serviceAccountKubeconfig(CONTROLLER_NS, "zen-lead", {

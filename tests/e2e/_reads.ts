@@ -1,8 +1,9 @@
 /** The cluster reads e2e tests wait on: poll until, get-or-undefined, the leader slice's pods, Events. */
 import type { KubeClient } from "../../core/kube/client.ts";
 import { isNotFound } from "../../core/kube/errors.ts";
-import { EndpointSlices, type ResourceType, Services } from "../../core/kube/paths.ts";
-import type { EndpointSlice, KubeObject, Service } from "../../core/kube/types.ts";
+import { EndpointSlices, Leases, type ResourceType, Services } from "../../core/kube/paths.ts";
+import type { EndpointSlice, KubeObject, Lease, Service } from "../../core/kube/types.ts";
+import { CONTROLLER_NS } from "./_env.ts";
 
 /** Polls `fn` every 10 ms until it returns a value other than undefined; the error names what was awaited. */
 export async function waitFor<T>(
@@ -85,4 +86,14 @@ export async function leaderIs(
     async () => (await routedPods(client, ns, leader))?.[0] === pod || undefined,
     timeoutMs,
   );
+}
+
+/** Who holds the controller's default election Lease; undefined while there is no Lease or no holder. */
+export async function electionHolder(client: KubeClient): Promise<string | undefined> {
+  try {
+    const l = await client.get<Lease>(Leases, CONTROLLER_NS, "zen-lead-controller-leader-election");
+    return l.spec?.holderIdentity ?? undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -3,23 +3,14 @@
  * deploy/, restarted, replicated, killed, and installed namespace-scoped with Roles only.
  */
 import assert from "node:assert/strict";
-import { Leases, Services } from "../../core/kube/paths.ts";
-import type { Lease, Service } from "../../core/kube/types.ts";
+import { Services } from "../../core/kube/paths.ts";
+import type { Service } from "../../core/kube/types.ts";
 import { Replica } from "./_replica.ts";
 import { applyManifest, CONTROLLER_NS, type E2E, e2eTest, startE2E } from "./_env.ts";
-import { getService, leaderIs, routedPods, waitFor } from "./_reads.ts";
+import { electionHolder, getService, leaderIs, routedPods, waitFor } from "./_reads.ts";
 import { agedPods, HTTP_PORT, optedInService } from "./_fixtures.ts";
 
 let env: E2E;
-
-async function leaseHolder(): Promise<string | undefined> {
-  try {
-    const l = await env.client.get<Lease>(Leases, CONTROLLER_NS, "zen-lead-controller-leader-election");
-    return l.spec?.holderIdentity ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 async function app(prefix: string, n = 2) {
   const ns = await env.cluster.newNamespace(prefix);
@@ -63,7 +54,7 @@ e2eTest(
     const a = new Replica("replica-a", env.saKubeconfig);
     await waitFor(
       "a holds the Lease",
-      async () => (await leaseHolder()) === "replica-a" || undefined,
+      async () => (await electionHolder(env.client)) === "replica-a" || undefined,
       30_000,
     );
     const b = new Replica("replica-b", env.saKubeconfig);
@@ -74,12 +65,16 @@ e2eTest(
     );
     const ns = await app("ha", 2);
     await leaderIs(env.client, ns, "web-leader", "web-0");
-    assert.equal(await leaseHolder(), "replica-a");
+    assert.equal(await electionHolder(env.client), "replica-a");
     assert.ok(!b.logged("started leading"), "the standby never led");
 
     const t0 = performance.now();
     assert.equal((await a.signal("SIGTERM")).code, 0);
-    await waitFor("b holds the Lease", async () => (await leaseHolder()) === "replica-b" || undefined, 5000);
+    await waitFor(
+      "b holds the Lease",
+      async () => (await electionHolder(env.client)) === "replica-b" || undefined,
+      5000,
+    );
     const takeover = performance.now() - t0;
     console.log(`graceful handover: standby leads ${takeover.toFixed(0)} ms after SIGTERM`);
     assert.ok(takeover < 2000, `takeover took ${takeover} ms`);
@@ -94,7 +89,7 @@ e2eTest(
     await b.signal("SIGKILL");
     await waitFor(
       "c holds the Lease",
-      async () => (await leaseHolder()) === "replica-c" || undefined,
+      async () => (await electionHolder(env.client)) === "replica-c" || undefined,
       30_000,
     );
     console.log(

@@ -6,10 +6,10 @@
  * when the election loop does not run.
  */
 import assert from "node:assert/strict";
-import { Leases, Services } from "../../core/kube/paths.ts";
-import type { Lease, Service } from "../../core/kube/types.ts";
-import { CONTROLLER_NS, type E2E, e2eTest, grantLease, startE2E } from "./_env.ts";
-import { routedPods, waitFor } from "./_reads.ts";
+import { Services } from "../../core/kube/paths.ts";
+import type { Service } from "../../core/kube/types.ts";
+import { type E2E, e2eTest, grantLease, startE2E } from "./_env.ts";
+import { electionHolder, routedPods, waitFor } from "./_reads.ts";
 import { agedPods, optedInService } from "./_fixtures.ts";
 import { sample } from "./_metrics.ts";
 import { Replica } from "./_replica.ts";
@@ -18,15 +18,6 @@ const LEASE_MS = 15_000;
 let env: E2E;
 let ns = "";
 const replicas: Replica[] = [];
-
-async function leaseHolder(): Promise<string | undefined> {
-  try {
-    const l = await env.client.get<Lease>(Leases, CONTROLLER_NS, "zen-lead-controller-leader-election");
-    return l.spec?.holderIdentity ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Makes the routed pod not Ready (and the previous one Ready again); resolves to the pod that must lead next. */
 async function flip(pods: string[], current: string): Promise<string> {
@@ -50,7 +41,7 @@ async function outage(downMs: number, pods: string[]): Promise<void> {
     LEASE_MS,
   );
   const appliedMs = performance.now() - readyAt;
-  const holder = await leaseHolder();
+  const holder = await electionHolder(env.client);
   console.log(
     `  outage ${downMs} ms (API server down ${((readyAt - killedAt) / 1000).toFixed(1)} s): readiness flip ` +
       `routed ${appliedMs.toFixed(0)} ms after the API server was ready; Lease held by ${holder}`,
@@ -69,7 +60,7 @@ e2eTest("setup: control plane, two replicas, a Service with three pods", async (
   replicas.push(new Replica("outage-a", env.saKubeconfig));
   await waitFor(
     "outage-a holds the Lease",
-    async () => (await leaseHolder()) === "outage-a" || undefined,
+    async () => (await electionHolder(env.client)) === "outage-a" || undefined,
     60_000,
   );
   replicas.push(new Replica("outage-b", env.saKubeconfig));
@@ -102,7 +93,7 @@ e2eTest(
 e2eTest(
   "after the outages the standby still campaigns: the active replica is killed and the standby takes over",
   async () => {
-    const holder = await leaseHolder();
+    const holder = await electionHolder(env.client);
     const active = replicas.find((r) => r.identity === holder)!;
     const standby = replicas.find((r) => r !== active)!;
     assert.ok(
@@ -115,7 +106,7 @@ e2eTest(
     await active.signal("SIGKILL");
     await waitFor(
       `${standby.identity} to hold the Lease`,
-      async () => (await leaseHolder()) === standby.identity || undefined,
+      async () => (await electionHolder(env.client)) === standby.identity || undefined,
       2 * LEASE_MS,
     );
     const takeoverMs = performance.now() - killedAt;
