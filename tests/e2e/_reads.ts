@@ -73,6 +73,27 @@ export async function eventsFor(client: KubeClient, ns: string, name: string) {
   return list.items;
 }
 
+/**
+ * Waits for an Event on `ns/name` with `reason` and, if given, a message containing `message` (a string) or
+ * matching it (a RegExp); resolves to the first such Event.
+ */
+export function eventOf(
+  client: KubeClient,
+  ns: string,
+  name: string,
+  reason: string,
+  message?: string | RegExp,
+  timeoutMs?: number,
+) {
+  const fits = (m: string) =>
+    message === undefined || (typeof message === "string" ? m.includes(message) : message.test(m));
+  return waitFor(
+    `a ${reason} Event on ${ns}/${name}${message === undefined ? "" : ` with ${message}`}`,
+    async () => (await eventsFor(client, ns, name)).find((e) => e.reason === reason && fits(e.message)),
+    timeoutMs,
+  );
+}
+
 /** Waits until the leader slice `leader` routes to `pod` first; the error names both. */
 export async function leaderIs(
   client: KubeClient,

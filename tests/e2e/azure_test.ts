@@ -8,7 +8,7 @@ import { ConfigMaps, Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
 import { type ArmEmulator, startArmEmulator } from "../emulators/arm/emulator.ts";
 import { type E2E, e2eTest, startE2E } from "./_env.ts";
-import { eventsFor, getService, routedPods, waitFor } from "./_reads.ts";
+import { eventOf, getService, routedPods, waitFor } from "./_reads.ts";
 import { agedPods, optedInService } from "./_fixtures.ts";
 import { azureBackendConfigMap } from "./_azure.ts";
 
@@ -141,10 +141,7 @@ e2eTest(
         annotations: { "zen-lead.io/backend": "azure-servicegateway" },
       }),
     );
-    const event = await waitFor("the Warning Event", async () => {
-      const events = await eventsFor(env.client, ns, "bad");
-      return events.find((e) => e.reason === "ServiceGatewayOperationParked");
-    }, 20_000);
+    const event = await eventOf(env.client, ns, "bad", "ServiceGatewayOperationParked", undefined, 20_000);
     assert.equal(event.type, "Warning");
     assert.match(event.message, /create of zl-.* parked until .*ARM refused the request.*InvalidRequest/);
     assert.equal(arm.pendingFaults(), 0);

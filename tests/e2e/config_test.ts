@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { ConfigMaps, Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
 import { CONTROLLER_NS, type E2E, e2eTest, setControllerConfig, startE2E } from "./_env.ts";
-import { eventsFor, leaderIs, routedPods, waitFor } from "./_reads.ts";
+import { eventOf, leaderIs, routedPods } from "./_reads.ts";
 import { agedPods, HTTP_PORT, optedInService } from "./_fixtures.ts";
 
 let env: E2E;
@@ -39,10 +39,7 @@ e2eTest(
   "an invalid edit is refused: InvalidConfiguration Event on the ConfigMap, the last good config keeps routing",
   async () => {
     await setConfig("defaults:\n  strategy: no-such-strategy\n  sticky: false\n");
-    const ev = await waitFor("InvalidConfiguration event", async () => {
-      const list = await eventsFor(env.client, CONTROLLER_NS, "zen-lead-config");
-      return list.find((e) => e.reason === "InvalidConfiguration");
-    });
+    const ev = await eventOf(env.client, CONTROLLER_NS, "zen-lead-config", "InvalidConfiguration");
     assert.equal(ev.type, "Warning");
     assert.match(ev.message, /no-such-strategy/);
     // The last good configuration (newest, not sticky) still decides: a newer pod takes over.

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { EndpointSlices, Services } from "../../core/kube/paths.ts";
 import type { EndpointSlice, Service } from "../../core/kube/types.ts";
 import { type E2E, e2eTest, startE2E } from "./_env.ts";
-import { eventsFor, getService, getSlice, leaderIs, routedPods, waitFor } from "./_reads.ts";
+import { eventOf, getService, getSlice, leaderIs, routedPods, waitFor } from "./_reads.ts";
 import { HTTP_PORT, optedInService } from "./_fixtures.ts";
 
 let env: E2E;
@@ -40,13 +40,7 @@ e2eTest("custom leader name, then a rename: new objects route, the old ones are 
   await env.client.mergePatch(Services, ns, "web", {
     metadata: { annotations: { "zen-lead.io/leader-service-name": "Not_Valid" } },
   });
-  await waitFor(
-    "InvalidAnnotation",
-    async () =>
-      (await eventsFor(env.client, ns, "web")).some((e) =>
-        e.reason === "InvalidAnnotation" && e.message.includes("zen-lead.io/leader-service-name")
-      ) || undefined,
-  );
+  await eventOf(env.client, ns, "web", "InvalidAnnotation", "zen-lead.io/leader-service-name");
   assert.deepEqual(await routedPods(env.client, ns, "main"), ["web-0"]);
   assert.equal(
     await getService(env.client, ns, "web-leader"),
@@ -65,11 +59,7 @@ e2eTest(
       spec: { selector: { app: "other" }, ports: [{ port: 1234 }] },
     });
     await env.client.create<Service>(Services, optedInService(ns, "web"));
-    await waitFor(
-      "LeaderNameConflict",
-      async () =>
-        (await eventsFor(env.client, ns, "web")).some((e) => e.reason === "LeaderNameConflict") || undefined,
-    );
+    await eventOf(env.client, ns, "web", "LeaderNameConflict");
     const after = await getService(env.client, ns, "web-leader");
     assert.equal(after?.metadata.resourceVersion, theirs.metadata.resourceVersion, "not modified");
     assert.equal(
@@ -100,13 +90,7 @@ e2eTest(
       ports: [],
     });
     await env.client.create<Service>(Services, optedInService(ns, "web"));
-    await waitFor(
-      "LeaderNameConflict",
-      async () =>
-        (await eventsFor(env.client, ns, "web")).some((e) =>
-          e.reason === "LeaderNameConflict" && e.message.includes("EndpointSlice")
-        ) || undefined,
-    );
+    await eventOf(env.client, ns, "web", "LeaderNameConflict", "EndpointSlice");
     const after = await getSlice(env.client, ns, "web-leader");
     assert.equal(after?.metadata.resourceVersion, theirs.metadata.resourceVersion, "not modified");
     assert.equal(await getService(env.client, ns, "web-leader"), undefined, "no half-made leader Service");

@@ -14,7 +14,7 @@ import type { Service } from "../../core/kube/types.ts";
 import { dataplaneUnsupported } from "../dataplane/capability.ts";
 import { startPodIpHealthEnv } from "../dataplane/health_env.ts";
 import { e2eTest, noSanitize } from "./_env.ts";
-import { eventsFor, getService, routedPods, waitFor } from "./_reads.ts";
+import { eventOf, eventsFor, getService, routedPods, waitFor } from "./_reads.ts";
 import { HTTP_PORT, optedInService } from "./_fixtures.ts";
 import { type HealthEnv, type HealthHttpTarget, startHostHealthEnv } from "./_health_env.ts";
 import { sample } from "./_metrics.ts";
@@ -118,10 +118,7 @@ async function failedOver(
 }
 
 async function leaderChanged(ns: string, match: RegExp) {
-  return await waitFor(`LeaderChanged matching ${match}`, async () => {
-    const ev = await eventsFor(env.client, ns, "web");
-    return ev.find((e) => e.reason === "LeaderChanged" && match.test(e.message));
-  });
+  return await eventOf(env.client, ns, "web", "LeaderChanged", match);
 }
 
 /** Routing stays exactly `names` for `ms` (polled every 100 ms). */
@@ -351,13 +348,12 @@ e2eTest(
         async () => (await routedPods(env.client, ns, "web-leader"))?.length === 0 || undefined,
         5000,
       );
-      await waitFor(
-        "NoReadyPods naming fail-mode closed",
-        async () =>
-          (await eventsFor(env.client, ns, "web")).some((e) =>
-            e.reason === "NoReadyPods" &&
-            /every candidate failed its health check \(fail-mode closed\)/.test(e.message)
-          ) || undefined,
+      await eventOf(
+        env.client,
+        ns,
+        "web",
+        "NoReadyPods",
+        /every candidate failed its health check \(fail-mode closed\)/,
       );
       await staysRouted(ns, [], 1000);
 
@@ -432,13 +428,7 @@ e2eTest(
         await env.client.mergePatch(Services, ns, "web", {
           metadata: { annotations: { "zen-lead.io/health-check": value } },
         });
-        return await waitFor(
-          `InvalidAnnotation matching ${match}`,
-          async () =>
-            (await eventsFor(env.client, ns, "web")).find((e) =>
-              e.reason === "InvalidAnnotation" && match.test(e.message)
-            ),
-        );
+        return await eventOf(env.client, ns, "web", "InvalidAnnotation", match);
       };
       const malformed = await invalid(`{"type":"http","port":`, /malformed JSON/);
       assert.equal(malformed.type, "Warning");

@@ -8,7 +8,7 @@ import { Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { CONTROLLER_NS, type E2E, e2eTest, setControllerConfig, startE2E } from "./_env.ts";
-import { eventsFor, leaderIs, waitFor } from "./_reads.ts";
+import { eventOf, eventsFor, leaderIs } from "./_reads.ts";
 import { agedPods, optedInService } from "./_fixtures.ts";
 
 let env: E2E;
@@ -20,10 +20,7 @@ async function setConfig(text: string): Promise<void> {
 }
 
 function configEvent(match: RegExp) {
-  return waitFor(`InvalidConfiguration matching ${match}`, async () => {
-    const list = await eventsFor(env.client, CONTROLLER_NS, "zen-lead-config");
-    return list.find((e) => e.reason === "InvalidConfiguration" && match.test(e.message));
-  });
+  return eventOf(env.client, CONTROLLER_NS, "zen-lead-config", "InvalidConfiguration", match);
 }
 
 /** The controller still works: a new opted-in Service gets its leader. */
@@ -102,10 +99,7 @@ e2eTest(
         annotations: { "zen-lead.io/min-ready-duration": "1h" },
       }),
     );
-    const ev = await waitFor("NoReadyPods on warm", async () => {
-      const list = await eventsFor(env.client, ns, "warm");
-      return list.find((e) => e.reason === "NoReadyPods");
-    });
+    const ev = await eventOf(env.client, ns, "warm", "NoReadyPods");
     assert.match(
       ev.message,
       /^2 pods are Ready and qualify at \d{4}-\d\d-\d\dT[\d:.]+Z \(zen-lead\.io\/min-ready-duration 3600s\)/,
@@ -128,10 +122,7 @@ e2eTest(
         annotations: { "zen-lead.io/min-ready-duration": "1000h" },
       }),
     );
-    const ev = await waitFor("InvalidAnnotation on slow", async () => {
-      const list = await eventsFor(env.client, ns, "slow");
-      return list.find((e) => e.reason === "InvalidAnnotation");
-    });
+    const ev = await eventOf(env.client, ns, "slow", "InvalidAnnotation");
     assert.match(
       ev.message,
       /^annotation zen-lead\.io\/min-ready-duration: expected a Go duration from 0s to 24h/,

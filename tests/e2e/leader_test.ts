@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { EndpointSlices, Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
 import { type E2E, e2eTest, startE2E } from "./_env.ts";
-import { eventsFor, getService, getSlice, leaderIs, routedPods, waitFor } from "./_reads.ts";
+import { eventOf, eventsFor, getService, getSlice, leaderIs, routedPods, waitFor } from "./_reads.ts";
 import { agedPods, type HTTP_PORT, optedInService } from "./_fixtures.ts";
 
 let env: E2E;
@@ -45,10 +45,7 @@ e2eTest(
     );
     assert.equal(pod, "web-0", "oldest pod leads");
     // Events are written after the objects, on their own rate limit: wait for it rather than read once.
-    await waitFor("a LeaderServiceCreated Event", async () => {
-      const events = await eventsFor(env.client, ns, "web");
-      return events.some((e) => e.reason === "LeaderServiceCreated") || undefined;
-    });
+    await eventOf(env.client, ns, "web", "LeaderServiceCreated");
   },
 );
 
@@ -137,11 +134,8 @@ e2eTest(
     assert.deepEqual(slice.endpoints ?? [], []);
     const svc = await getService(env.client, ns, "web-leader");
     assert.equal(svc?.spec?.ports?.length, 1, "never ports: []");
-    const events = await waitFor("NamedPortResolutionFailed", async () => {
-      const ev = await eventsFor(env.client, ns, "web");
-      return ev.some((e) => e.reason === "NamedPortResolutionFailed") ? ev : undefined;
-    });
-    assert.match(events.find((e) => e.reason === "NamedPortResolutionFailed")!.message, /named port "http"/);
+    const event = await eventOf(env.client, ns, "web", "NamedPortResolutionFailed");
+    assert.match(event.message, /named port "http"/);
   },
 );
 
@@ -159,10 +153,7 @@ e2eTest("no eligible pod: endpoints [] (never a stale endpoint); NoReadyPods eve
   );
   const slice = await getSlice(env.client, ns, "web-leader");
   assert.deepEqual(slice?.endpoints ?? [], []);
-  await waitFor(
-    "NoReadyPods",
-    async () => (await eventsFor(env.client, ns, "web")).some((e) => e.reason === "NoReadyPods") || undefined,
-  );
+  await eventOf(env.client, ns, "web", "NoReadyPods");
 });
 
 e2eTest("drift is repaired: an edited slice and a deleted slice come back", async () => {
@@ -176,12 +167,7 @@ e2eTest("drift is repaired: an edited slice and a deleted slice come back", asyn
   await leaderIs(env.client, ns, "web-leader", "web-0");
   await env.client.delete(EndpointSlices, ns, "web-leader");
   await leaderIs(env.client, ns, "web-leader", "web-0");
-  await waitFor(
-    "EndpointSliceDeleted",
-    async () =>
-      (await eventsFor(env.client, ns, "web")).some((e) => e.reason === "EndpointSliceDeleted") ||
-      undefined,
-  );
+  await eventOf(env.client, ns, "web", "EndpointSliceDeleted");
 });
 
 e2eTest("teardown", async () => {

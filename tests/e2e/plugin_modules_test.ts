@@ -12,7 +12,7 @@ import type { ConfigMap } from "../../core/kube/types.ts";
 import { integrityOf } from "../../core/plugin/module_source.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2E } from "./_env.ts";
-import { eventsFor, waitFor } from "./_reads.ts";
+import { eventOf, waitFor } from "./_reads.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;
@@ -54,10 +54,7 @@ async function setConfig(config: unknown): Promise<void> {
 
 /** The InvalidConfiguration Event whose message contains `needle`. */
 function refusal(needle: string) {
-  return waitFor(`InvalidConfiguration naming ${needle}`, async () => {
-    const list = await eventsFor(env.client, CONTROLLER_NS, "zen-lead-config");
-    return list.find((e) => e.reason === "InvalidConfiguration" && e.message.includes(needle));
-  });
+  return eventOf(env.client, CONTROLLER_NS, "zen-lead-config", "InvalidConfiguration", needle);
 }
 
 async function lockHash(): Promise<string> {
