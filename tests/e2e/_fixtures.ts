@@ -1,6 +1,8 @@
 /** The objects e2e tests create: opted-in Services and pods labelled app=web. */
 import type { KubeletSimulator } from "../harness/kubelet.ts";
 import type { Service } from "../../core/kube/types.ts";
+import type { KubeClient } from "../../core/kube/client.ts";
+import { Services } from "../../core/kube/paths.ts";
 
 export function optedInService(
   ns: string,
@@ -49,4 +51,14 @@ export async function agedPods(
     if (i < names.length - 1) await new Promise((r) => setTimeout(r, 1001));
   }
   return pods;
+}
+
+/** Creates the opted-in Service `name` in `ns` (`o` as for optedInService); resolves to it as created. */
+export function createOptedIn(
+  client: KubeClient,
+  ns: string,
+  name: string,
+  o: Parameters<typeof optedInService>[2] = {},
+): Promise<Service> {
+  return client.create<Service>(Services, optedInService(ns, name, o));
 }

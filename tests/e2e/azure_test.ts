@@ -5,11 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { ConfigMaps, Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
 import { type ArmEmulator, startArmEmulator } from "../emulators/arm/emulator.ts";
 import { type E2E, e2eTest, startE2E } from "./_env.ts";
 import { eventOf, getService, routedPods, waitFor } from "./_reads.ts";
-import { agedPods, optedInService } from "./_fixtures.ts";
+import { agedPods, createOptedIn } from "./_fixtures.ts";
 import { azureBackendConfigMap } from "./_azure.ts";
 
 let env: E2E;
@@ -44,13 +43,10 @@ e2eTest(
 e2eTest("an opted-in Service with the backend gets status.loadBalancer.ingress from the engine", async () => {
   ns = await env.cluster.newNamespace("azure");
   await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-  await env.client.create<Service>(
-    Services,
-    optedInService(ns, "web", {
-      type: "LoadBalancer",
-      annotations: { "zen-lead.io/backend": "azure-servicegateway" },
-    }),
-  );
+  await createOptedIn(env.client, ns, "web", {
+    type: "LoadBalancer",
+    annotations: { "zen-lead.io/backend": "azure-servicegateway" },
+  });
   const ingress = await waitFor("status.loadBalancer.ingress", async () => {
     const s = await getService(env.client, ns, "web");
     return s?.status?.loadBalancer?.ingress?.[0]?.ip;
@@ -134,13 +130,10 @@ e2eTest(
   async () => {
     arm.script([{ route: "publicIPAddresses", method: "PUT", status: 400, code: "InvalidRequest" }]);
     await agedPods(env.kubelet, ns, ["bad-0"], { labels: { app: "bad" } });
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "bad", {
-        type: "LoadBalancer",
-        annotations: { "zen-lead.io/backend": "azure-servicegateway" },
-      }),
-    );
+    await createOptedIn(env.client, ns, "bad", {
+      type: "LoadBalancer",
+      annotations: { "zen-lead.io/backend": "azure-servicegateway" },
+    });
     const event = await eventOf(env.client, ns, "bad", "ServiceGatewayOperationParked", undefined, 20_000);
     assert.equal(event.type, "Warning");
     assert.match(event.message, /create of zl-.* parked until .*ARM refused the request.*InvalidRequest/);

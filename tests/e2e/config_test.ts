@@ -3,11 +3,10 @@
  * one is refused with a Warning Event on the ConfigMap while the last good configuration keeps routing.
  */
 import assert from "node:assert/strict";
-import { ConfigMaps, Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
+import { ConfigMaps } from "../../core/kube/paths.ts";
 import { CONTROLLER_NS, type E2E, e2eTest, setControllerConfig, startE2E } from "./_env.ts";
 import { eventOf, leaderIs, routedPods } from "./_reads.ts";
-import { agedPods, HTTP_PORT, optedInService } from "./_fixtures.ts";
+import { agedPods, createOptedIn, HTTP_PORT } from "./_fixtures.ts";
 
 let env: E2E;
 let ns = "";
@@ -21,7 +20,7 @@ e2eTest("setup: controller running on defaults (no ConfigMap), oldest pod leads"
   await (await env.startController()).leading;
   ns = await env.cluster.newNamespace("config");
   await agedPods(env.kubelet, ns, ["old", "young"]);
-  await env.client.create<Service>(Services, optedInService(ns, "web"));
+  await createOptedIn(env.client, ns, "web");
   await leaderIs(env.client, ns, "web-leader", "old");
 });
 

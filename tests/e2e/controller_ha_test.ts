@@ -3,19 +3,17 @@
  * deploy/, restarted, replicated, killed, and installed namespace-scoped with Roles only.
  */
 import assert from "node:assert/strict";
-import { Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
 import { Replica } from "./_replica.ts";
 import { applyManifest, CONTROLLER_NS, type E2E, e2eTest, startE2E } from "./_env.ts";
 import { electionHolder, getService, leaderIs, routedPods, waitFor } from "./_reads.ts";
-import { agedPods, HTTP_PORT, optedInService } from "./_fixtures.ts";
+import { agedPods, createOptedIn, HTTP_PORT } from "./_fixtures.ts";
 
 let env: E2E;
 
 async function app(prefix: string, n = 2) {
   const ns = await env.cluster.newNamespace(prefix);
   await agedPods(env.kubelet, ns, Array.from({ length: n }, (_, i) => `web-${i}`));
-  await env.client.create<Service>(Services, optedInService(ns, "web"));
+  await createOptedIn(env.client, ns, "web");
   return ns;
 }
 
@@ -114,7 +112,7 @@ e2eTest(
     const kubeconfig = await env.cluster.serviceAccountKubeconfig(CONTROLLER_NS, "zen-lead-scoped");
     const r = new Replica("scoped", kubeconfig, [`--watch-namespace=${ns}`, "--leader-elect=false"]);
     await env.kubelet.createPod(ns, { name: "web-0", labels: { app: "web" }, ports: HTTP_PORT });
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await createOptedIn(env.client, ns, "web");
     await leaderIs(env.client, ns, "web-leader", "web-0", 30_000);
     const forbidden = r.lines.filter((l) => /forbidden/i.test(JSON.stringify(l)));
     assert.deepEqual(forbidden, [], "no permission errors");

@@ -7,7 +7,7 @@ import { EndpointSlices, Services } from "../../core/kube/paths.ts";
 import type { EndpointSlice, Service } from "../../core/kube/types.ts";
 import { type E2E, e2eTest, startE2E } from "./_env.ts";
 import { eventOf, getService, getSlice, leaderIs, routedPods, waitFor } from "./_reads.ts";
-import { HTTP_PORT, optedInService } from "./_fixtures.ts";
+import { createOptedIn, HTTP_PORT, optedInService } from "./_fixtures.ts";
 
 let env: E2E;
 let metricsPort = 0;
@@ -24,10 +24,9 @@ const gone = (p: Promise<unknown>) => p.then((v) => v ? undefined : true);
 e2eTest("custom leader name, then a rename: new objects route, the old ones are deleted", async () => {
   const ns = await env.cluster.newNamespace("rename");
   await env.kubelet.createPod(ns, { name: "web-0", labels: { app: "web" }, ports: HTTP_PORT });
-  await env.client.create<Service>(
-    Services,
-    optedInService(ns, "web", { annotations: { "zen-lead.io/leader-service-name": "primary" } }),
-  );
+  await createOptedIn(env.client, ns, "web", {
+    annotations: { "zen-lead.io/leader-service-name": "primary" },
+  });
   await leaderIs(env.client, ns, "primary", "web-0");
   assert.equal(await getService(env.client, ns, "web-leader"), undefined);
   await env.client.mergePatch(Services, ns, "web", {
@@ -58,7 +57,7 @@ e2eTest(
       metadata: { name: "web-leader", namespace: ns, labels: { owner: "someone-else" } },
       spec: { selector: { app: "other" }, ports: [{ port: 1234 }] },
     });
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await createOptedIn(env.client, ns, "web");
     await eventOf(env.client, ns, "web", "LeaderNameConflict");
     const after = await getService(env.client, ns, "web-leader");
     assert.equal(after?.metadata.resourceVersion, theirs.metadata.resourceVersion, "not modified");
@@ -89,7 +88,7 @@ e2eTest(
       endpoints: [],
       ports: [],
     });
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await createOptedIn(env.client, ns, "web");
     await eventOf(env.client, ns, "web", "LeaderNameConflict", "EndpointSlice");
     const after = await getSlice(env.client, ns, "web-leader");
     assert.equal(after?.metadata.resourceVersion, theirs.metadata.resourceVersion, "not modified");
@@ -109,10 +108,7 @@ e2eTest("NodePort and LoadBalancer sources: type mirrored, the source's nodePort
   await env.kubelet.createPod(ns, { name: "web-0", labels: { app: "web" }, ports: HTTP_PORT });
   for (const type of ["NodePort", "LoadBalancer"]) {
     const name = type.toLowerCase();
-    const src = await env.client.create<Service>(
-      Services,
-      optedInService(ns, name, { type, selector: { app: "web" } }),
-    );
+    const src = await createOptedIn(env.client, ns, name, { type, selector: { app: "web" } });
     const srcPort = src.spec?.ports?.[0].nodePort;
     const leader = await waitFor(`${name}-leader`, () => getService(env.client, ns, `${name}-leader`));
     assert.equal(leader.spec?.type, type);
@@ -142,7 +138,7 @@ e2eTest("an IPv6 pod: IPv6 leader Service and an IPv6 EndpointSlice", async () =
     ports: HTTP_PORT,
     ip: "fd00:10:244::15",
   });
-  await env.client.create<Service>(Services, optedInService(ns, "web"));
+  await createOptedIn(env.client, ns, "web");
   const slice = await waitFor("IPv6 slice", async () => {
     const s = await getSlice(env.client, ns, "web-leader");
     return s?.endpoints?.length ? s : undefined;
@@ -165,10 +161,7 @@ e2eTest("selector change: the leader moves to the newly selected pods", async ()
     labels: { app: "web", color: "green" },
     ports: HTTP_PORT,
   });
-  await env.client.create<Service>(
-    Services,
-    optedInService(ns, "web", { selector: { app: "web", color: "blue" } }),
-  );
+  await createOptedIn(env.client, ns, "web", { selector: { app: "web", color: "blue" } });
   await leaderIs(env.client, ns, "web-leader", "blue-0");
   await env.client.mergePatch(Services, ns, "web", { spec: { selector: { color: "green" } } });
   await leaderIs(env.client, ns, "web-leader", "green-0");
@@ -176,10 +169,7 @@ e2eTest("selector change: the leader moves to the newly selected pods", async ()
 
 e2eTest("min-ready-duration: a fresh pod waits, then leads through a requeue (no other event)", async () => {
   const ns = await env.cluster.newNamespace("minready");
-  await env.client.create<Service>(
-    Services,
-    optedInService(ns, "web", { annotations: { "zen-lead.io/min-ready-duration": "3s" } }),
-  );
+  await createOptedIn(env.client, ns, "web", { annotations: { "zen-lead.io/min-ready-duration": "3s" } });
   const t0 = Date.now();
   await env.kubelet.createPod(ns, { name: "web-0", labels: { app: "web" }, ports: HTTP_PORT });
   await waitFor("slice", () => getSlice(env.client, ns, "web-leader"));
@@ -201,7 +191,7 @@ e2eTest(
           .metadata!.name!,
       );
     }
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await createOptedIn(env.client, ns, "web");
     const first = await waitFor(
       "a leader",
       async () => (await routedPods(env.client, ns, "web-leader"))?.[0],
@@ -241,7 +231,7 @@ e2eTest(
     const ns = await env.cluster.newNamespace("metrics");
     await env.kubelet.createPod(ns, { name: "a", labels: { app: "web" }, ports: HTTP_PORT });
     await env.kubelet.createPod(ns, { name: "b", labels: { app: "web" }, ports: HTTP_PORT });
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await createOptedIn(env.client, ns, "web");
     const leader = await waitFor("leader", async () => (await routedPods(env.client, ns, "web-leader"))?.[0]);
     const scrape = async () => {
       const h = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);

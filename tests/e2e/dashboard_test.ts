@@ -12,7 +12,7 @@ import { defineStrategy } from "../../mod.ts";
 import { scrape } from "./_metrics.ts";
 import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2E } from "./_env.ts";
 import { routedPods, waitFor } from "./_reads.ts";
-import { HTTP_PORT, optedInService } from "./_fixtures.ts";
+import { createOptedIn, HTTP_PORT, optedInService } from "./_fixtures.ts";
 import { azureBackendConfigMap } from "./_azure.ts";
 import { type Prometheus, startPrometheus, zenLeadScrapeConfig } from "./_prometheus.ts";
 import { type HttpTarget, podAddress, startHttpTarget } from "./_servers.ts";
@@ -82,23 +82,20 @@ e2eTest("setup: controller with health checks, the Azure engine and a failover b
     });
     await new Promise((r) => setTimeout(r, 1001));
   }
-  await env.client.create<Service>(
-    Services,
-    optedInService(ns, "web", {
-      type: "LoadBalancer",
-      annotations: {
-        "zen-lead.io/backend": "azure-servicegateway",
-        "zen-lead.io/health-check": JSON.stringify({
-          type: "http",
-          port: "http",
-          path: "/healthz",
-          intervalSeconds: 0.5,
-          failureThreshold: 2,
-          timeoutSeconds: 0.3,
-        }),
-      },
-    }),
-  );
+  await createOptedIn(env.client, ns, "web", {
+    type: "LoadBalancer",
+    annotations: {
+      "zen-lead.io/backend": "azure-servicegateway",
+      "zen-lead.io/health-check": JSON.stringify({
+        type: "http",
+        port: "http",
+        path: "/healthz",
+        intervalSeconds: 0.5,
+        failureThreshold: 2,
+        timeoutSeconds: 0.3,
+      }),
+    },
+  });
   await waitFor(
     "web-0 routed",
     async () => (await routedPods(env.client, ns, "web-leader"))?.join() === "web-0" || undefined,
@@ -119,14 +116,11 @@ e2eTest("setup: controller with health checks, the Azure engine and a failover b
     async () => (await routedPods(env.client, ns, "web-leader"))?.join() === "web-0" || undefined,
     20_000,
   );
-  await env.client.create<Service>(
-    Services,
-    optedInService(ns, "api", {
-      type: "LoadBalancer",
-      selector: { app: "web" },
-      annotations: { "zen-lead.io/backend": "azure-servicegateway" },
-    }),
-  );
+  await createOptedIn(env.client, ns, "api", {
+    type: "LoadBalancer",
+    selector: { app: "web" },
+    annotations: { "zen-lead.io/backend": "azure-servicegateway" },
+  });
 
   // A Service whose leader Service an admission policy refuses: reconciles fail and are retried.
   const refused = await env.cluster.newNamespace("dash-refused");
@@ -173,15 +167,12 @@ e2eTest("setup: controller with health checks, the Azure engine and a failover b
       return /no leaders here/.test(String((e as Error).message)) || undefined;
     }
   }, 30_000);
-  await env.client.create<Service>(Services, optedInService(refused, "web"));
+  await createOptedIn(env.client, refused, "web");
   // A Service on the throwing strategy: plugin errors.
-  await env.client.create<Service>(
-    Services,
-    optedInService(ns, "odd", {
-      selector: { app: "web" },
-      annotations: { "zen-lead.io/strategy": "broken" },
-    }),
-  );
+  await createOptedIn(env.client, ns, "odd", {
+    selector: { app: "web" },
+    annotations: { "zen-lead.io/strategy": "broken" },
+  });
   // A ConfigMap version the controller refuses (unknown key): a config reload error, the last good stays.
   const cm = await env.client.get<KubeObject & { data: Record<string, string> }>(
     ConfigMaps,

@@ -4,12 +4,10 @@
  * Events.
  */
 import assert from "node:assert/strict";
-import { Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { type E2E, e2eTest, startE2E } from "./_env.ts";
 import { leaderIs, waitFor } from "./_reads.ts";
-import { agedPods, optedInService } from "./_fixtures.ts";
+import { agedPods, createOptedIn } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;
@@ -63,10 +61,7 @@ e2eTest("setup: a Service with a bad annotation and five pods", async () => {
       ports: [{ name: "http", containerPort: 8080 }],
     });
   }
-  await env.client.create<Service>(
-    Services,
-    optedInService(ns, "web", { annotations: { "zen-lead.io/sticky": "maybe" } }),
-  );
+  await createOptedIn(env.client, ns, "web", { annotations: { "zen-lead.io/sticky": "maybe" } });
   await leaderIs(env.client, ns, "web-leader", "web-0");
   await waitFor(
     "InvalidAnnotation",

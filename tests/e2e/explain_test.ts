@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Pods, Services } from "../../core/kube/paths.ts";
-import type { Pod, Service } from "../../core/kube/types.ts";
+import type { Pod } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { builtinPlugins } from "../../core/app.ts";
 import { runCli } from "../../core/cli/main.ts";
@@ -16,7 +16,7 @@ import { validate } from "../unit/_json_schema.ts";
 import { podAddress, startHttpTarget } from "./_servers.ts";
 import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2E } from "./_env.ts";
 import { leaderIs, routedPods, waitFor } from "./_reads.ts";
-import { agedPods, optedInService } from "./_fixtures.ts";
+import { agedPods, createOptedIn } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;
@@ -92,13 +92,10 @@ e2eTest("explain agrees with the controller for oldest, newest and random, and r
   const ns = await env.cluster.newNamespace("explain-age");
   await agedPods(env.kubelet, ns, ["web-0", "web-1", "web-2"]);
   for (const [name, strategy] of [["first", "oldest"], ["last", "newest"], ["any", "random"]]) {
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, name, {
-        selector: { app: "web" },
-        annotations: { "zen-lead.io/strategy": strategy },
-      }),
-    );
+    await createOptedIn(env.client, ns, name, {
+      selector: { app: "web" },
+      annotations: { "zen-lead.io/strategy": strategy },
+    });
   }
   await routes(ns, "first", ["web-0"]);
   await routes(ns, "last", ["web-2"]);
@@ -119,13 +116,10 @@ e2eTest(
   async () => {
     const ns = await env.cluster.newNamespace("explain-pool");
     await agedPods(env.kubelet, ns, ["web-0", "web-1", "web-2"]);
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "pool", {
-        selector: { app: "web" },
-        annotations: { "zen-lead.io/leader-count": "2" },
-      }),
-    );
+    await createOptedIn(env.client, ns, "pool", {
+      selector: { app: "web" },
+      annotations: { "zen-lead.io/leader-count": "2" },
+    });
     await routes(ns, "pool", ["web-0", "web-1"]);
     const pool = await agrees(ns, "pool");
     assert.deepEqual(pool.settings.leaderCount, { value: 2, source: "annotation" });
@@ -137,7 +131,7 @@ e2eTest(
       ports: [{ name: "http", containerPort: 8080 }],
     });
     await agedPods(env.kubelet, ns, ["low"], { labels: { app: "vip" } });
-    await env.client.create<Service>(Services, optedInService(ns, "prio", { selector: { app: "vip" } }));
+    await createOptedIn(env.client, ns, "prio", { selector: { app: "vip" } });
     await routes(ns, "prio", ["vip"]);
     const prio = await agrees(ns, "prio");
     assert.equal(prio.candidates.find((c) => c.pod === "vip")!.priority.value, 10);
@@ -161,10 +155,7 @@ e2eTest(
       labels: { app: "web" },
       ports: [{ name: "http", containerPort: 8080 }],
     });
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", { annotations: { "zen-lead.io/min-ready-duration": "4s" } }),
-    );
+    await createOptedIn(env.client, ns, "web", { annotations: { "zen-lead.io/min-ready-duration": "4s" } });
     await sleep(500);
     const e = await agrees(ns, "web");
     assert.deepEqual(e.decision.leaders, []);
@@ -201,10 +192,7 @@ e2eTest(
       node: "xn-2",
       ports: [{ name: "http", containerPort: 8080 }],
     });
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", { annotations: { "zen-lead.io/strategy": "node-aware" } }),
-    );
+    await createOptedIn(env.client, ns, "web", { annotations: { "zen-lead.io/strategy": "node-aware" } });
     await routes(ns, "web", ["web-0"]);
     await agrees(ns, "web");
     await env.kubelet.setNodeReady("xn-1", false);
@@ -223,12 +211,9 @@ e2eTest(
   async () => {
     const ns = await env.cluster.newNamespace("explain-invalid");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", {
-        annotations: { "zen-lead.io/strategy": "newest", "zen-lead.io/sticky": "false" },
-      }),
-    );
+    await createOptedIn(env.client, ns, "web", {
+      annotations: { "zen-lead.io/strategy": "newest", "zen-lead.io/sticky": "false" },
+    });
     await routes(ns, "web", ["web-1"]);
     await env.client.mergePatch(Services, ns, "web", {
       metadata: { annotations: { "zen-lead.io/strategy": "fastest", "zen-lead.io/sticky": "maybe" } },
@@ -277,15 +262,12 @@ e2eTest(
   async () => {
     const ns = await env.cluster.newNamespace("explain-ports");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", {
-        ports: [
-          { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
-          { name: "metrics", port: 9090, targetPort: "metrics", protocol: "TCP" },
-        ],
-      }),
-    );
+    await createOptedIn(env.client, ns, "web", {
+      ports: [
+        { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
+        { name: "metrics", port: 9090, targetPort: "metrics", protocol: "TCP" },
+      ],
+    });
     await waitFor("the leader slice", async () => await routedPods(env.client, ns, "web-leader"));
     const e = await agrees(ns, "web");
     assert.deepEqual([e.decision.leaders, e.decision.routes], [["web-0"], []]);
@@ -316,10 +298,9 @@ e2eTest(
         intervalSeconds: 0.5,
         failureThreshold: 2,
       };
-      await env.client.create<Service>(
-        Services,
-        optedInService(ns, "web", { annotations: { "zen-lead.io/health-check": JSON.stringify(check) } }),
-      );
+      await createOptedIn(env.client, ns, "web", {
+        annotations: { "zen-lead.io/health-check": JSON.stringify(check) },
+      });
       await routes(ns, "web", ["web-0"]);
       targets[0].mode = "fail";
       await routes(ns, "web", ["web-1"]);
@@ -341,7 +322,7 @@ e2eTest(
   async () => {
     const ns = await env.cluster.newNamespace("explain-status");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await createOptedIn(env.client, ns, "web");
     await routes(ns, "web", ["web-0"]);
     const offline = JSON.parse(
       await cli(["explain", `${ns}/web`, "-o", "json", "--kubeconfig", env.cluster.kubeconfigPath]),
@@ -372,7 +353,7 @@ e2eTest(
   async () => {
     const ns = await env.cluster.newNamespace("explain-proxy");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await createOptedIn(env.client, ns, "web");
     await routes(ns, "web", ["web-0"]);
     // The controller's pod, as a Deployment would run it: named as its identity, its IP where /status listens.
     await env.kubelet.createPod(CONTROLLER_NS, {

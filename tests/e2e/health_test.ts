@@ -10,12 +10,11 @@
  */
 import assert from "node:assert/strict";
 import { Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
 import { dataplaneUnsupported } from "../dataplane/capability.ts";
 import { startPodIpHealthEnv } from "../dataplane/health_env.ts";
 import { e2eTest, noSanitize } from "./_env.ts";
 import { eventOf, eventsFor, getService, routedPods, waitFor } from "./_reads.ts";
-import { HTTP_PORT, optedInService } from "./_fixtures.ts";
+import { createOptedIn, HTTP_PORT } from "./_fixtures.ts";
 import { type HealthEnv, type HealthHttpTarget, startHostHealthEnv } from "./_health_env.ts";
 import { sample } from "./_metrics.ts";
 import { type GrpcTarget, SERVING_STATUS } from "./_servers.ts";
@@ -76,7 +75,7 @@ async function app(
     uids.push(pod.metadata!.uid!);
     if (i < pods.length - 1) await sleep(1001);
   }
-  await env.client.create<Service>(Services, optedInService(ns, "web", { annotations }));
+  await createOptedIn(env.client, ns, "web", { annotations });
   await waitFor(
     "web-0 routed",
     async () => (await routedPods(env.client, ns, "web-leader"))?.join() === "web-0" || undefined,

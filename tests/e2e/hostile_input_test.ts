@@ -4,12 +4,10 @@
  * naming the field and the range, and `zen-lead.io/min-ready-duration: 1000h` does not start a hot loop.
  */
 import assert from "node:assert/strict";
-import { Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { CONTROLLER_NS, type E2E, e2eTest, setControllerConfig, startE2E } from "./_env.ts";
 import { eventOf, eventsFor, leaderIs } from "./_reads.ts";
-import { agedPods, optedInService } from "./_fixtures.ts";
+import { agedPods, createOptedIn } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;
@@ -25,7 +23,7 @@ function configEvent(match: RegExp) {
 
 /** The controller still works: a new opted-in Service gets its leader. */
 async function stillRouting(name: string): Promise<void> {
-  await env.client.create<Service>(Services, optedInService(ns, name, { selector: { app: "web" } }));
+  await createOptedIn(env.client, ns, name, { selector: { app: "web" } });
   await leaderIs(env.client, ns, `${name}-leader`, "web-0");
 }
 
@@ -92,13 +90,10 @@ e2eTest(
 e2eTest(
   "during min-ready-duration the Event says how many pods are Ready and when they qualify, once",
   async () => {
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "warm", {
-        selector: { app: "web" },
-        annotations: { "zen-lead.io/min-ready-duration": "1h" },
-      }),
-    );
+    await createOptedIn(env.client, ns, "warm", {
+      selector: { app: "web" },
+      annotations: { "zen-lead.io/min-ready-duration": "1h" },
+    });
     const ev = await eventOf(env.client, ns, "warm", "NoReadyPods");
     assert.match(
       ev.message,
@@ -115,13 +110,10 @@ e2eTest(
   "min-ready-duration: 1000h is refused as InvalidAnnotation; it and a 1h wait cost <= 50 reconciles in 20 s",
   async () => {
     const before = reconciles();
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "slow", {
-        selector: { app: "web" },
-        annotations: { "zen-lead.io/min-ready-duration": "1000h" },
-      }),
-    );
+    await createOptedIn(env.client, ns, "slow", {
+      selector: { app: "web" },
+      annotations: { "zen-lead.io/min-ready-duration": "1000h" },
+    });
     const ev = await eventOf(env.client, ns, "slow", "InvalidAnnotation");
     assert.match(
       ev.message,

@@ -19,7 +19,7 @@ import type { Lease, Service } from "../../core/kube/types.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { noSanitize, ROOT } from "./_env.ts";
 import { getService, getSlice, leaderIs, routedPods } from "./_reads.ts";
-import { agedPods, optedInService } from "./_fixtures.ts";
+import { agedPods, createOptedIn } from "./_fixtures.ts";
 import { podmanArgs, PodmanPod, probeRuntime } from "./_podman.ts";
 
 const VERSION: string = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).version;
@@ -215,7 +215,7 @@ Deno.test({
   async fn() {
     appNs = await cluster.newNamespace("incluster");
     await agedPods(kubelet, appNs, ["web-0", "web-1"]);
-    await client.create<Service>(Services, optedInService(appNs, "web"));
+    await createOptedIn(client, appNs, "web");
     await leaderIs(client, appNs, "web-leader", "web-0", 30_000);
     const t0 = performance.now();
     await kubelet.setPodReady(appNs, "web-0", false);

@@ -6,12 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { type E2E, e2eTest, noSanitize, ROOT, startE2E } from "./_env.ts";
 import { leaderIs } from "./_reads.ts";
-import { optedInService } from "./_fixtures.ts";
+import { createOptedIn } from "./_fixtures.ts";
 import { agedPods } from "./_fixtures.ts";
 
 let env: E2E;
@@ -42,7 +40,7 @@ e2eTest(
     await h.leading;
     ns = await env.cluster.newNamespace("plugin");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await createOptedIn(env.client, ns, "web");
     await leaderIs(env.client, ns, "web-leader", "web-0");
     dir = await Deno.makeTempDir({ prefix: "zen-lead-plugin-" });
     const r = await run(Deno.execPath(), ["task", "-q", "kubectl-plugin", dir], {

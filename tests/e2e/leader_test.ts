@@ -5,10 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { EndpointSlices, Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
 import { type E2E, e2eTest, startE2E } from "./_env.ts";
 import { eventOf, eventsFor, getService, getSlice, leaderIs, routedPods, waitFor } from "./_reads.ts";
-import { agedPods, type HTTP_PORT, optedInService } from "./_fixtures.ts";
+import { agedPods, createOptedIn, type HTTP_PORT } from "./_fixtures.ts";
 
 let env: E2E;
 
@@ -29,7 +28,7 @@ e2eTest(
   "leader Service creation: selector-less, ports resolved, owned by the source, annotated with the leader",
   async () => {
     const { ns } = await appWithPods("create", 2);
-    const src = await env.client.create<Service>(Services, optedInService(ns, "web"));
+    const src = await createOptedIn(env.client, ns, "web");
     const leader = await waitFor("web-leader Service", () => getService(env.client, ns, "web-leader"));
     assert.equal(leader.spec?.selector, undefined);
     assert.deepEqual(leader.spec?.ports?.map((p) => [p.name, p.port, p.targetPort]), [["http", 80, 8080]]);
@@ -53,7 +52,7 @@ e2eTest(
   "EndpointSlice creation: one endpoint to the oldest pod, named ports, owned by the leader Service",
   async () => {
     const { ns, pods } = await appWithPods("slice", 2);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await createOptedIn(env.client, ns, "web");
     const slice = await waitFor("web-leader slice with an endpoint", async () => {
       const s = await getSlice(env.client, ns, "web-leader");
       return s?.endpoints?.length ? s : undefined;
@@ -76,7 +75,7 @@ e2eTest(
 
 e2eTest("failover on leader deletion: a new leader in under 1 s (measured)", async () => {
   const { ns, pods } = await appWithPods("failover", 3);
-  await env.client.create<Service>(Services, optedInService(ns, "web"));
+  await createOptedIn(env.client, ns, "web");
   await leaderIs(env.client, ns, "web-leader", "web-0");
   const t0 = performance.now();
   // The kubelet simulator finishes the deletion after the grace period; the leader must move at the DELETE.
@@ -102,7 +101,7 @@ e2eTest(
   "clean-up on annotation removal: leader Service and slice are deleted, the source untouched",
   async () => {
     const { ns } = await appWithPods("cleanup", 1);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await createOptedIn(env.client, ns, "web");
     await waitFor("slice", () => getSlice(env.client, ns, "web-leader"));
     await env.client.mergePatch(Services, ns, "web", {
       metadata: { annotations: { "zen-lead.io/enabled": null } },
@@ -129,7 +128,7 @@ e2eTest(
       labels: { app: "web" },
       ports: [{ name: "metrics", containerPort: 9090 }],
     });
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await createOptedIn(env.client, ns, "web");
     const slice = await waitFor("slice", () => getSlice(env.client, ns, "web-leader"));
     assert.deepEqual(slice.endpoints ?? [], []);
     const svc = await getService(env.client, ns, "web-leader");
@@ -141,7 +140,7 @@ e2eTest(
 
 e2eTest("no eligible pod: endpoints [] (never a stale endpoint); NoReadyPods event", async () => {
   const { ns } = await appWithPods("noready", 1);
-  await env.client.create<Service>(Services, optedInService(ns, "web"));
+  await createOptedIn(env.client, ns, "web");
   await waitFor(
     "routed",
     async () => (await routedPods(env.client, ns, "web-leader"))?.length ? true : undefined,
@@ -158,7 +157,7 @@ e2eTest("no eligible pod: endpoints [] (never a stale endpoint); NoReadyPods eve
 
 e2eTest("drift is repaired: an edited slice and a deleted slice come back", async () => {
   const { ns } = await appWithPods("drift", 1);
-  await env.client.create<Service>(Services, optedInService(ns, "web"));
+  await createOptedIn(env.client, ns, "web");
   await waitFor(
     "routed",
     async () => (await routedPods(env.client, ns, "web-leader"))?.length ? true : undefined,

@@ -13,7 +13,7 @@ import { ConfigMaps } from "../../core/kube/paths.ts";
 import { startZenLeadProcess, type ZenLeadProcess } from "../harness/zen_lead_process.ts";
 import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2E } from "./_env.ts";
 import { routedPods, waitFor } from "./_reads.ts";
-import { HTTP_PORT, optedInService } from "./_fixtures.ts";
+import { createOptedIn, HTTP_PORT } from "./_fixtures.ts";
 import { azureBackendConfigMap } from "./_azure.ts";
 
 let env: E2E;
@@ -52,7 +52,7 @@ e2eTest(
       await quiet.waitForLine(/caches synced/);
       const q = await env.cluster.newNamespace("otel-off");
       await env.kubelet.createPod(q, { name: "a", labels: { app: "web" }, ports: HTTP_PORT });
-      await env.client.create<Service>(Services, optedInService(q, "web"));
+      await createOptedIn(env.client, q, "web");
       await waitFor("leader", async () => (await routedPods(env.client, q, "web-leader"))?.[0]);
       // Longer than the span batch delay (1 s) and a metrics interval.
       await new Promise((r) => setTimeout(r, 2500));
@@ -85,13 +85,10 @@ e2eTest(
     ns = await env.cluster.newNamespace("otel");
     await env.kubelet.createPod(ns, { name: "a", labels: { app: "web" }, ports: HTTP_PORT });
     await env.kubelet.createPod(ns, { name: "b", labels: { app: "web" }, ports: HTTP_PORT });
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", {
-        type: "LoadBalancer",
-        annotations: { "zen-lead.io/backend": "azure-servicegateway" },
-      }),
-    );
+    await createOptedIn(env.client, ns, "web", {
+      type: "LoadBalancer",
+      annotations: { "zen-lead.io/backend": "azure-servicegateway" },
+    });
     await waitFor("the engine gave the Service its frontend", async () => {
       const s = await env.client.get<Service>(Services, ns, "web");
       return s.status?.loadBalancer?.ingress?.[0]?.ip;

@@ -6,11 +6,9 @@
  * when the election loop does not run.
  */
 import assert from "node:assert/strict";
-import { Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
 import { type E2E, e2eTest, grantLease, startE2E } from "./_env.ts";
 import { electionHolder, routedPods, waitFor } from "./_reads.ts";
-import { agedPods, optedInService } from "./_fixtures.ts";
+import { agedPods, createOptedIn } from "./_fixtures.ts";
 import { sample } from "./_metrics.ts";
 import { Replica } from "./_replica.ts";
 
@@ -56,7 +54,7 @@ e2eTest("setup: control plane, two replicas, a Service with three pods", async (
   env = await startE2E();
   ns = await env.cluster.newNamespace("outage");
   await agedPods(env.kubelet, ns, ["web-0", "web-1", "web-2"]);
-  await env.client.create<Service>(Services, optedInService(ns, "web"));
+  await createOptedIn(env.client, ns, "web");
   replicas.push(new Replica("outage-a", env.saKubeconfig));
   await waitFor(
     "outage-a holds the Lease",

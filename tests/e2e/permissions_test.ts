@@ -6,13 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
-import { ConfigMaps, Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
+import { ConfigMaps } from "../../core/kube/paths.ts";
 import { integrityOf } from "../../core/plugin/module_source.ts";
 import { startZenLeadProcess, type ZenLeadProcess } from "../harness/zen_lead_process.ts";
 import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2E } from "./_env.ts";
 import { leaderIs, waitFor } from "./_reads.ts";
-import { agedPods, optedInService } from "./_fixtures.ts";
+import { agedPods, createOptedIn } from "./_fixtures.ts";
 
 let env: E2E;
 let zl: ZenLeadProcess;
@@ -94,15 +93,12 @@ e2eTest(
   async () => {
     ns = await env.cluster.newNamespace("perms");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await createOptedIn(env.client, ns, "web");
     await leaderIs(env.client, ns, "web-leader", "web-0");
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "rpc", {
-        selector: { app: "web" },
-        annotations: { "zen-lead.io/health-check": "grpc:9090" },
-      }),
-    );
+    await createOptedIn(env.client, ns, "rpc", {
+      selector: { app: "web" },
+      annotations: { "zen-lead.io/health-check": "grpc:9090" },
+    });
     const prober = await waitFor("the gRPC prober child process", async () => {
       const children = (await Deno.readTextFile(`/proc/${zl.pid}/task/${zl.pid}/children`)).trim().split(
         /\s+/,

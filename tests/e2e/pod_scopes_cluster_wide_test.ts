@@ -5,11 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { type E2E, e2eTest, startE2E } from "./_env.ts";
 import { leaderIs, waitFor } from "./_reads.ts";
-import { agedPods, optedInService } from "./_fixtures.ts";
+import { agedPods, createOptedIn } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;
@@ -32,12 +31,12 @@ e2eTest(
     await agedPods(env.kubelet, b, ["web-0", "web-1"]);
     await agedPods(env.kubelet, other, ["web-0"]);
 
-    await env.client.create<Service>(Services, optedInService(a, "web"));
+    await createOptedIn(env.client, a, "web");
     await leaderIs(env.client, a, "web-leader", "web-0", 5000);
     assert.deepEqual(scopes(), [a]);
     assert.equal(h.controller.pods.list(other).length, 0);
 
-    await env.client.create<Service>(Services, optedInService(b, "web"));
+    await createOptedIn(env.client, b, "web");
     await leaderIs(env.client, b, "web-leader", "web-0", 5000);
     assert.deepEqual(scopes(), [""], "over the limit: cluster-wide");
     assert.equal(h.controller.pods.list(other).length, 1, "cluster-wide caches every pod");

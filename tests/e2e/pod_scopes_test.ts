@@ -10,7 +10,7 @@ import type { ZenLeadHandle } from "../../core/app.ts";
 import { scrape } from "./_metrics.ts";
 import { type E2E, e2eTest, startE2E } from "./_env.ts";
 import { eventsFor, getService, leaderIs, waitFor } from "./_reads.ts";
-import { agedPods, HTTP_PORT, optedInService } from "./_fixtures.ts";
+import { agedPods, createOptedIn, HTTP_PORT, optedInService } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;
@@ -95,7 +95,7 @@ e2eTest(
   "a Service created opted in, with pods created right after it, gets its leader from the first list",
   async () => {
     const ns = await env.cluster.newNamespace("fresh");
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await createOptedIn(env.client, ns, "web");
     // No pods yet: the Service is decided only after its namespace's (empty) list, then follows the watch.
     await env.kubelet.createPod(ns, { name: "web-0", labels: { app: "web" }, ports: HTTP_PORT });
     await leaderIs(env.client, ns, "web-leader", "web-0", 5000);
@@ -107,8 +107,8 @@ e2eTest(
   async () => {
     const ns = await env.cluster.newNamespace("optout");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
-    await env.client.create<Service>(Services, optedInService(ns, "api", { selector: { app: "web" } }));
+    await createOptedIn(env.client, ns, "web");
+    await createOptedIn(env.client, ns, "api", { selector: { app: "web" } });
     await leaderIs(env.client, ns, "web-leader", "web-0");
     await leaderIs(env.client, ns, "api-leader", "web-0");
 

@@ -3,11 +3,9 @@
  * real Prometheus scrapes the running controller and answers queries about a failover.
  */
 import assert from "node:assert/strict";
-import { Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
 import { type E2E, e2eTest, ROOT, startE2E } from "./_env.ts";
 import { routedPods, waitFor } from "./_reads.ts";
-import { HTTP_PORT, optedInService } from "./_fixtures.ts";
+import { createOptedIn, HTTP_PORT } from "./_fixtures.ts";
 import { families } from "./_metrics.ts";
 import { startPrometheus, zenLeadScrapeConfig } from "./_prometheus.ts";
 
@@ -39,7 +37,7 @@ e2eTest("setup: controller with a failover behind it", async () => {
   const ns = await env.cluster.newNamespace("prom");
   await env.kubelet.createPod(ns, { name: "a", labels: { app: "web" }, ports: HTTP_PORT });
   await env.kubelet.createPod(ns, { name: "b", labels: { app: "web" }, ports: HTTP_PORT });
-  await env.client.create<Service>(Services, optedInService(ns, "web"));
+  await createOptedIn(env.client, ns, "web");
   const first = await waitFor("leader", async () => (await routedPods(env.client, ns, "web-leader"))?.[0]);
   await env.kubelet.setPodReady(ns, first, false);
   await waitFor(

@@ -6,14 +6,12 @@
  * docs/status-page.png, the one in the README).
  */
 import assert from "node:assert/strict";
-import { Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { CSP } from "../../core/status/ui/app.ts";
 import { type Browser, ensureChromium, launchChromium } from "../harness/chromium.ts";
 import { type E2E, e2eTest, noSanitize, ROOT, startE2E } from "./_env.ts";
 import { leaderIs, waitFor } from "./_reads.ts";
-import { agedPods, optedInService } from "./_fixtures.ts";
+import { agedPods, createOptedIn } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;
@@ -37,15 +35,12 @@ e2eTest(
     ns = await env.cluster.newNamespace("ui");
     await agedPods(env.kubelet, ns, ["web-0", "web-1", "web-2"]);
     await agedPods(env.kubelet, ns, ["api-0", "api-1"], { labels: { app: "api" } });
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
-    await env.client.create<Service>(Services, optedInService(ns, "api", { selector: { app: "api" } }));
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "odd", {
-        selector: { app: "web" },
-        annotations: { "zen-lead.io/strategy": HOSTILE },
-      }),
-    );
+    await createOptedIn(env.client, ns, "web");
+    await createOptedIn(env.client, ns, "api", { selector: { app: "api" } });
+    await createOptedIn(env.client, ns, "odd", {
+      selector: { app: "web" },
+      annotations: { "zen-lead.io/strategy": HOSTILE },
+    });
     await leaderIs(env.client, ns, "web-leader", "web-0");
     await leaderIs(env.client, ns, "odd-leader", "web-0");
     await leaderIs(env.client, ns, "api-leader", "api-0");

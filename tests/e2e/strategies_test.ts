@@ -7,12 +7,12 @@
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
 import { ConfigMaps, Pods, Services } from "../../core/kube/paths.ts";
-import type { Pod, Service } from "../../core/kube/types.ts";
+import type { Pod } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { rendezvousWeight } from "../../strategies/hash.ts";
 import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2E } from "./_env.ts";
 import { eventsFor, getService, routedPods, waitFor } from "./_reads.ts";
-import { HTTP_PORT, optedInService } from "./_fixtures.ts";
+import { createOptedIn, HTTP_PORT } from "./_fixtures.ts";
 import { metric, sample, scrape } from "./_metrics.ts";
 import type { PodOptions } from "../harness/kubelet.ts";
 
@@ -81,14 +81,11 @@ e2eTest(
     const ns = await env.cluster.newNamespace("age");
     await agedPods(ns, 3);
     const before = await scrape(h.metricsPort);
-    await env.client.create<Service>(Services, optedInService(ns, "first", { selector: { app: "web" } }));
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "last", {
-        selector: { app: "web" },
-        annotations: { "zen-lead.io/strategy": "newest" },
-      }),
-    );
+    await createOptedIn(env.client, ns, "first", { selector: { app: "web" } });
+    await createOptedIn(env.client, ns, "last", {
+      selector: { app: "web" },
+      annotations: { "zen-lead.io/strategy": "newest" },
+    });
     await routesTo(ns, "first-leader", ["web-0"]);
     await routesTo(ns, "last-leader", ["web-2"]);
     // Let any duplicate reconcile land before counting.
@@ -113,12 +110,9 @@ e2eTest(
       ),
     );
     // Not sticky: every reconcile redraws from the seed, so only a kept seed keeps the leader.
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", {
-        annotations: { "zen-lead.io/strategy": "random", "zen-lead.io/sticky": "false" },
-      }),
-    );
+    await createOptedIn(env.client, ns, "web", {
+      annotations: { "zen-lead.io/strategy": "random", "zen-lead.io/sticky": "false" },
+    });
     const seed = await waitFor(
       "random seed on web-leader",
       async () =>
@@ -158,10 +152,7 @@ e2eTest("node-aware: the leader leaves a NotReady node although its pod still re
   await env.kubelet.createNode("na-1", { zone: "zone-a" });
   await env.kubelet.createNode("na-2", { zone: "zone-b" });
   await agedPods(ns, 2, (i) => ({ node: `na-${i + 1}` }));
-  await env.client.create<Service>(
-    Services,
-    optedInService(ns, "web", { annotations: { "zen-lead.io/strategy": "node-aware" } }),
-  );
+  await createOptedIn(env.client, ns, "web", { annotations: { "zen-lead.io/strategy": "node-aware" } });
   await routesTo(ns, "web-leader", ["web-0"]);
   const failovers = await metric(h.metricsPort, "zen_lead_failover_count_total", { namespace: ns });
 
@@ -200,16 +191,13 @@ e2eTest(
     await env.kubelet.createNode("nz-a2", { zone: "zone-a" });
     await env.kubelet.createNode("nz-b1", { zone: "zone-b" });
     await agedPods(ns, 3, (i) => ({ node: ["nz-a1", "nz-a2", "nz-b1"][i] }));
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", {
-        annotations: {
-          "zen-lead.io/strategy": "node-aware",
-          "zen-lead.io/strategy-options": JSON.stringify({ preferredZone: "zone-b" }),
-          "zen-lead.io/leader-count": "2",
-        },
-      }),
-    );
+    await createOptedIn(env.client, ns, "web", {
+      annotations: {
+        "zen-lead.io/strategy": "node-aware",
+        "zen-lead.io/strategy-options": JSON.stringify({ preferredZone: "zone-b" }),
+        "zen-lead.io/leader-count": "2",
+      },
+    });
     // The preferred zone's pod is primary although youngest; the second member comes from the other zone.
     await routesTo(ns, "web-leader", ["web-2", "web-0"]);
 
@@ -234,10 +222,7 @@ e2eTest("pool of 2: distinct pods on distinct nodes, still 2 after the primary f
   await env.kubelet.createNode("pool-2", { zone: "zone-b" });
   // web-0 and web-1 share pool-1; spreading takes web-2 on pool-2 before the older web-1.
   await agedPods(ns, 3, (i) => ({ node: i < 2 ? "pool-1" : "pool-2" }));
-  await env.client.create<Service>(
-    Services,
-    optedInService(ns, "web", { annotations: { "zen-lead.io/leader-count": "2" } }),
-  );
+  await createOptedIn(env.client, ns, "web", { annotations: { "zen-lead.io/leader-count": "2" } });
   await routesTo(ns, "web-leader", ["web-0", "web-2"]);
   const svc = await getService(env.client, ns, "web-leader");
   assert.equal(svc?.metadata.annotations?.["zen-lead.io/leader-pods"], "web-0,web-2");
@@ -261,10 +246,7 @@ e2eTest(
   async () => {
     const ns = await env.cluster.newNamespace("switch");
     await agedPods(ns, 2);
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", { annotations: { "zen-lead.io/sticky": "false" } }),
-    );
+    await createOptedIn(env.client, ns, "web", { annotations: { "zen-lead.io/sticky": "false" } });
     await routesTo(ns, "web-leader", ["web-0"]);
     const before = await metric(h.metricsPort, "zen_lead_leader_changes_total", { reason: "strategy" });
     await annotate(ns, "web", { "zen-lead.io/strategy": "newest" });
@@ -284,7 +266,7 @@ e2eTest(
 e2eTest("priority (label or annotation) wins before the strategy and before stickiness", async () => {
   const ns = await env.cluster.newNamespace("priority");
   await agedPods(ns, 3, (i) => (i === 2 ? { labels: { app: "web", "zen-lead.io/priority": "10" } } : {}));
-  await env.client.create<Service>(Services, optedInService(ns, "web"));
+  await createOptedIn(env.client, ns, "web");
   await routesTo(ns, "web-leader", ["web-2"]);
   await env.kubelet.createPod(ns, {
     name: "web-3",
@@ -301,16 +283,13 @@ e2eTest(
   async () => {
     const ns = await env.cluster.newNamespace("invalid");
     await agedPods(ns, 3);
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", {
-        annotations: {
-          "zen-lead.io/sticky": "false",
-          "zen-lead.io/strategy": "newest",
-          "zen-lead.io/leader-count": "2",
-        },
-      }),
-    );
+    await createOptedIn(env.client, ns, "web", {
+      annotations: {
+        "zen-lead.io/sticky": "false",
+        "zen-lead.io/strategy": "newest",
+        "zen-lead.io/leader-count": "2",
+      },
+    });
     await routesTo(ns, "web-leader", ["web-2", "web-1"]);
 
     await annotate(ns, "web", { "zen-lead.io/strategy": "fastest" });
@@ -367,22 +346,16 @@ e2eTest("a user's own strategy loaded through the ConfigMap and used by a Servic
   await env.kubelet.createNode("uz-1", { zone: "zone-a" });
   await env.kubelet.createNode("uz-2", { zone: "zone-b" });
   await agedPods(ns, 2, (i) => ({ node: `uz-${i + 1}` }));
-  await env.client.create<Service>(
-    Services,
-    optedInService(ns, "web", {
-      annotations: { "zen-lead.io/strategy": "zone-first", "zen-lead.io/sticky": "false" },
-    }),
-  );
+  await createOptedIn(env.client, ns, "web", {
+    annotations: { "zen-lead.io/strategy": "zone-first", "zen-lead.io/sticky": "false" },
+  });
   // The plugin-level zone (ConfigMap options) beats age: the younger pod in zone-b leads.
   await routesTo(ns, "web-leader", ["web-1"]);
   // A built-in strategy gets its ConfigMap defaults too.
-  await env.client.create<Service>(
-    Services,
-    optedInService(ns, "aware", {
-      selector: { app: "web" },
-      annotations: { "zen-lead.io/strategy": "node-aware" },
-    }),
-  );
+  await createOptedIn(env.client, ns, "aware", {
+    selector: { app: "web" },
+    annotations: { "zen-lead.io/strategy": "node-aware" },
+  });
   await routesTo(ns, "aware-leader", ["web-1"]);
   // Per-Service options reach the user's strategy too.
   await annotate(ns, "web", {
