@@ -96,6 +96,22 @@ export async function startE2E(): Promise<E2E> {
   };
 }
 
+/** startE2E() and one in-process controller started with `args`; resolves once it leads (else stops it all). */
+export async function startE2EWithController(
+  args: string[] = [],
+  opts: StartOptions = {},
+): Promise<{ env: E2E; h: ZenLeadHandle }> {
+  const env = await startE2E();
+  try {
+    const h = await env.startController(args, opts);
+    await h.leading;
+    return { env, h };
+  } catch (e) {
+    await env.stop();
+    throw e;
+  }
+}
+
 /**
  * Lets the zen-lead ServiceAccount use one more election Lease: deploy/rbac.yaml grants only the default one
  * (by resourceNames), so a test that runs a second, independent election names its Lease here first.

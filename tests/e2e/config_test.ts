@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { ConfigMaps } from "../../core/kube/paths.ts";
-import { CONTROLLER_NS, type E2E, e2eTest, setControllerConfig, startE2E } from "./_env.ts";
+import { CONTROLLER_NS, type E2E, e2eTest, setControllerConfig, startE2EWithController } from "./_env.ts";
 import { eventOf, leaderIs, routedPods } from "./_reads.ts";
 import { agedPods, createOptedIn, HTTP_PORT } from "./_fixtures.ts";
 
@@ -16,8 +16,7 @@ async function setConfig(text: string): Promise<void> {
 }
 
 e2eTest("setup: controller running on defaults (no ConfigMap), oldest pod leads", async () => {
-  env = await startE2E();
-  await (await env.startController()).leading;
+  ({ env } = await startE2EWithController());
   ns = await env.cluster.newNamespace("config");
   await agedPods(env.kubelet, ns, ["old", "young"]);
   await createOptedIn(env.client, ns, "web");

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { EndpointSlices, Services } from "../../core/kube/paths.ts";
 import type { EndpointSlice, Service } from "../../core/kube/types.ts";
-import { type E2E, e2eTest, startE2E } from "./_env.ts";
+import { type E2E, e2eTest, startE2EWithController } from "./_env.ts";
 import { eventOf, getService, getSlice, leaderIs, routedPods, waitFor } from "./_reads.ts";
 import { createOptedIn, HTTP_PORT, optedInService } from "./_fixtures.ts";
 
@@ -13,10 +13,7 @@ let env: E2E;
 let metricsPort = 0;
 
 e2eTest("setup: control plane and controller", async () => {
-  env = await startE2E();
-  const h = await env.startController();
-  metricsPort = h.metricsPort;
-  await h.leading;
+  ({ env, h: { metricsPort } } = await startE2EWithController());
 });
 
 const gone = (p: Promise<unknown>) => p.then((v) => v ? undefined : true);

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { ZenLeadHandle } from "../../core/app.ts";
-import { type E2E, e2eTest, startE2E } from "./_env.ts";
+import { type E2E, e2eTest, startE2EWithController } from "./_env.ts";
 import { leaderIs, waitFor } from "./_reads.ts";
 import { agedPods, createOptedIn } from "./_fixtures.ts";
 
@@ -49,9 +49,7 @@ async function eventsSettled(handle: ZenLeadHandle): Promise<void> {
 }
 
 e2eTest("setup: a Service with a bad annotation and five pods", async () => {
-  env = await startE2E();
-  h = await env.startController();
-  await h.leading;
+  ({ env, h } = await startE2EWithController());
   ns = await env.cluster.newNamespace("events");
   await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
   for (const p of ["web-2", "web-3", "web-4"]) {

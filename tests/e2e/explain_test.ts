@@ -14,7 +14,7 @@ import type { Explanation } from "../../core/explain/model.ts";
 import type { StatusReport } from "../../core/cli/status.ts";
 import { validate } from "../unit/_json_schema.ts";
 import { podAddress, startHttpTarget } from "./_servers.ts";
-import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2E } from "./_env.ts";
+import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2EWithController } from "./_env.ts";
 import { leaderIs, routedPods, waitFor } from "./_reads.ts";
 import { agedPods, createOptedIn } from "./_fixtures.ts";
 
@@ -26,12 +26,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const IDENTITY = "zen-lead-explain-e2e";
 
 e2eTest("setup: control plane, controller under its ServiceAccount", async () => {
-  env = await startE2E();
   // Metrics (and /status) on this machine's interface address: the API server's pod proxy can reach it there.
-  h = await env.startController([`--metrics-bind-address=${podAddress()}:0`], {
+  ({ env, h } = await startE2EWithController([`--metrics-bind-address=${podAddress()}:0`], {
     env: { POD_NAME: IDENTITY },
-  });
-  await h.leading;
+  }));
 });
 
 /** Runs the CLI in this process as a user would run it; returns stdout (stderr fails the test). */

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { ZenLeadHandle } from "../../core/app.ts";
-import { CONTROLLER_NS, type E2E, e2eTest, setControllerConfig, startE2E } from "./_env.ts";
+import { CONTROLLER_NS, type E2E, e2eTest, setControllerConfig, startE2EWithController } from "./_env.ts";
 import { eventOf, eventsFor, leaderIs } from "./_reads.ts";
 import { agedPods, createOptedIn } from "./_fixtures.ts";
 
@@ -37,9 +37,7 @@ function reconciles(): number {
 }
 
 e2eTest("setup: controller and two pods", async () => {
-  env = await startE2E();
-  h = await env.startController();
-  await h.leading;
+  ({ env, h } = await startE2EWithController());
   ns = await env.cluster.newNamespace("hostile");
   await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
 });

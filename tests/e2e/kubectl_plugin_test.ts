@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import type { ZenLeadHandle } from "../../core/app.ts";
-import { type E2E, e2eTest, noSanitize, ROOT, startE2E } from "./_env.ts";
+import { type E2E, e2eTest, noSanitize, ROOT, startE2EWithController } from "./_env.ts";
 import { leaderIs } from "./_reads.ts";
 import { createOptedIn } from "./_fixtures.ts";
 import { agedPods } from "./_fixtures.ts";
@@ -35,9 +35,7 @@ const pathWith = (d: string) => `${d}:${Deno.env.get("PATH")}`;
 e2eTest(
   "setup: control plane, controller, a Service with a leader, the plugin installed by its task",
   async () => {
-    env = await startE2E();
-    h = await env.startController();
-    await h.leading;
+    ({ env, h } = await startE2EWithController());
     ns = await env.cluster.newNamespace("plugin");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
     await createOptedIn(env.client, ns, "web");

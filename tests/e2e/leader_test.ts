@@ -5,17 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { EndpointSlices, Services } from "../../core/kube/paths.ts";
-import { type E2E, e2eTest, startE2E } from "./_env.ts";
+import { type E2E, e2eTest, startE2EWithController } from "./_env.ts";
 import { eventOf, eventsFor, getService, getSlice, leaderIs, routedPods, waitFor } from "./_reads.ts";
 import { agedPods, createOptedIn, type HTTP_PORT } from "./_fixtures.ts";
 
 let env: E2E;
 
 e2eTest("setup: control plane, RBAC from deploy/, controller under its ServiceAccount", async () => {
-  env = await startE2E();
-  const h = await env.startController();
-  await h.leading;
-  assert.equal(h.controller.synced(), true);
+  const started = await startE2EWithController();
+  env = started.env;
+  assert.equal(started.h.controller.synced(), true);
 });
 
 async function appWithPods(prefix: string, n: number, opts: { ports?: typeof HTTP_PORT } = {}) {

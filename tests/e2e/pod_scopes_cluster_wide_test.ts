@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { Services } from "../../core/kube/paths.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
-import { type E2E, e2eTest, startE2E } from "./_env.ts";
+import { type E2E, e2eTest, startE2EWithController } from "./_env.ts";
 import { leaderIs, waitFor } from "./_reads.ts";
 import { agedPods, createOptedIn } from "./_fixtures.ts";
 
@@ -16,9 +16,7 @@ let h: ZenLeadHandle;
 const scopes = () => h.controller.pods.watchedScopes;
 
 e2eTest("setup: controller with --max-pod-watch-namespaces=1", async () => {
-  env = await startE2E();
-  h = await env.startController(["--max-pod-watch-namespaces=1"]);
-  await h.leading;
+  ({ env, h } = await startE2EWithController(["--max-pod-watch-namespaces=1"]));
 });
 
 e2eTest(

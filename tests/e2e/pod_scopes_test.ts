@@ -8,7 +8,7 @@ import { Services } from "../../core/kube/paths.ts";
 import type { Pod, Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { scrape } from "./_metrics.ts";
-import { type E2E, e2eTest, startE2E } from "./_env.ts";
+import { type E2E, e2eTest, startE2EWithController } from "./_env.ts";
 import { eventsFor, getService, leaderIs, waitFor } from "./_reads.ts";
 import { agedPods, createOptedIn, HTTP_PORT, optedInService } from "./_fixtures.ts";
 
@@ -26,9 +26,7 @@ async function setOptIn(ns: string, name: string, on: boolean): Promise<void> {
 }
 
 e2eTest("setup: control plane, controller under deploy/ RBAC, a namespace of background pods", async () => {
-  env = await startE2E();
-  h = await env.startController();
-  await h.leading;
+  ({ env, h } = await startE2EWithController());
 });
 
 e2eTest(

@@ -3,7 +3,7 @@
  * real Prometheus scrapes the running controller and answers queries about a failover.
  */
 import assert from "node:assert/strict";
-import { type E2E, e2eTest, ROOT, startE2E } from "./_env.ts";
+import { type E2E, e2eTest, ROOT, startE2EWithController } from "./_env.ts";
 import { routedPods, waitFor } from "./_reads.ts";
 import { createOptedIn, HTTP_PORT } from "./_fixtures.ts";
 import { families } from "./_metrics.ts";
@@ -30,10 +30,7 @@ async function run(cmd: string, args: string[], stdin?: string): Promise<{ code:
 }
 
 e2eTest("setup: controller with a failover behind it", async () => {
-  env = await startE2E();
-  const h = await env.startController();
-  metricsPort = h.metricsPort;
-  await h.leading;
+  ({ env, h: { metricsPort } } = await startE2EWithController());
   const ns = await env.cluster.newNamespace("prom");
   await env.kubelet.createPod(ns, { name: "a", labels: { app: "web" }, ports: HTTP_PORT });
   await env.kubelet.createPod(ns, { name: "b", labels: { app: "web" }, ports: HTTP_PORT });

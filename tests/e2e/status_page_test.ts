@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { CSP } from "../../core/status/ui/app.ts";
 import { type Browser, ensureChromium, launchChromium } from "../harness/chromium.ts";
-import { type E2E, e2eTest, noSanitize, ROOT, startE2E } from "./_env.ts";
+import { type E2E, e2eTest, noSanitize, ROOT, startE2EWithController } from "./_env.ts";
 import { leaderIs, waitFor } from "./_reads.ts";
 import { agedPods, createOptedIn } from "./_fixtures.ts";
 
@@ -27,9 +27,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 e2eTest(
   "setup: controller with --ui-bind-address, three Services, a few failovers for the chart",
   async () => {
-    env = await startE2E();
-    h = await env.startController(["--ui-bind-address=127.0.0.1:0"]);
-    await h.leading;
+    ({ env, h } = await startE2EWithController(["--ui-bind-address=127.0.0.1:0"]));
     assert.ok(h.uiPort, "the status page listens");
     base = `http://127.0.0.1:${h.uiPort}`;
     ns = await env.cluster.newNamespace("ui");

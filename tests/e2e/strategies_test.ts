@@ -10,7 +10,7 @@ import { ConfigMaps, Pods, Services } from "../../core/kube/paths.ts";
 import type { Pod } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { rendezvousWeight } from "../../strategies/hash.ts";
-import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2E } from "./_env.ts";
+import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2EWithController } from "./_env.ts";
 import { eventsFor, getService, routedPods, waitFor } from "./_reads.ts";
 import { createOptedIn, HTTP_PORT } from "./_fixtures.ts";
 import { metric, sample, scrape } from "./_metrics.ts";
@@ -20,9 +20,7 @@ let env: E2E;
 let h: ZenLeadHandle;
 
 e2eTest("setup: control plane, RBAC from deploy/, controller under its ServiceAccount", async () => {
-  env = await startE2E();
-  h = await env.startController([`--plugin-module-allow=${ROOT}examples/`]);
-  await h.leading;
+  ({ env, h } = await startE2EWithController([`--plugin-module-allow=${ROOT}examples/`]));
   assert.equal(h.controller.synced(), true);
 });
 
