@@ -2,6 +2,7 @@
 import type { KubeletSimulator } from "../harness/kubelet.ts";
 import type { Service } from "../../core/kube/types.ts";
 import type { KubeClient } from "../../core/kube/client.ts";
+import type { E2E } from "./_env.ts";
 import { Services } from "../../core/kube/paths.ts";
 
 export function optedInService(
@@ -61,4 +62,20 @@ export function createOptedIn(
   o: Parameters<typeof optedInService>[2] = {},
 ): Promise<Service> {
   return client.create<Service>(Services, optedInService(ns, name, o));
+}
+
+/**
+ * A new namespace `prefix-…` with the pods `pods` (aged, app=web) and the opted-in Service "web" over them
+ * (`o` as for optedInService); resolves to the namespace.
+ */
+export async function webApp(
+  env: Pick<E2E, "cluster" | "kubelet" | "client">,
+  prefix: string,
+  pods: readonly string[] = ["web-0", "web-1"],
+  o: Parameters<typeof optedInService>[2] = {},
+): Promise<string> {
+  const ns = await env.cluster.newNamespace(prefix);
+  await agedPods(env.kubelet, ns, pods);
+  await createOptedIn(env.client, ns, "web", o);
+  return ns;
 }

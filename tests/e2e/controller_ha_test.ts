@@ -6,15 +6,12 @@ import assert from "node:assert/strict";
 import { Replica } from "./_replica.ts";
 import { applyManifest, CONTROLLER_NS, type E2E, e2eTest, startE2E } from "./_env.ts";
 import { electionHolder, getService, leaderIs, routedPods, waitFor } from "./_reads.ts";
-import { agedPods, createOptedIn, HTTP_PORT } from "./_fixtures.ts";
+import { createOptedIn, HTTP_PORT, webApp } from "./_fixtures.ts";
 
 let env: E2E;
 
-async function app(prefix: string, n = 2) {
-  const ns = await env.cluster.newNamespace(prefix);
-  await agedPods(env.kubelet, ns, Array.from({ length: n }, (_, i) => `web-${i}`));
-  await createOptedIn(env.client, ns, "web");
-  return ns;
+function app(prefix: string, n = 2) {
+  return webApp(env, prefix, Array.from({ length: n }, (_, i) => `web-${i}`));
 }
 
 e2eTest("setup: control plane with deploy/ RBAC", async () => {

@@ -16,7 +16,7 @@ import { validate } from "../unit/_json_schema.ts";
 import { podAddress, startHttpTarget } from "./_servers.ts";
 import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2EWithController } from "./_env.ts";
 import { leaderIs, routedPods, waitFor } from "./_reads.ts";
-import { agedPods, createOptedIn } from "./_fixtures.ts";
+import { agedPods, createOptedIn, webApp } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;
@@ -207,9 +207,7 @@ e2eTest(
 e2eTest(
   "explain reports an invalid annotation and, from the controller's status, the last good value it keeps",
   async () => {
-    const ns = await env.cluster.newNamespace("explain-invalid");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await createOptedIn(env.client, ns, "web", {
+    const ns = await webApp(env, "explain-invalid", ["web-0", "web-1"], {
       annotations: { "zen-lead.io/strategy": "newest", "zen-lead.io/sticky": "false" },
     });
     await routes(ns, "web", ["web-1"]);
@@ -258,9 +256,7 @@ e2eTest(
 e2eTest(
   "explain agrees that a leader without the Service's named port routes nowhere (fail-closed)",
   async () => {
-    const ns = await env.cluster.newNamespace("explain-ports");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await createOptedIn(env.client, ns, "web", {
+    const ns = await webApp(env, "explain-ports", ["web-0", "web-1"], {
       ports: [
         { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
         { name: "metrics", port: 9090, targetPort: "metrics", protocol: "TCP" },
@@ -318,9 +314,7 @@ e2eTest(
 e2eTest(
   "explain without a reachable status endpoint says so; status lists failovers with their latency",
   async () => {
-    const ns = await env.cluster.newNamespace("explain-status");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await createOptedIn(env.client, ns, "web");
+    const ns = await webApp(env, "explain-status");
     await routes(ns, "web", ["web-0"]);
     const offline = JSON.parse(
       await cli(["explain", `${ns}/web`, "-o", "json", "--kubeconfig", env.cluster.kubeconfigPath]),
@@ -349,9 +343,7 @@ e2eTest(
 e2eTest(
   "explain finds the active replica by its Lease and reads /status through the API server's pod proxy",
   async () => {
-    const ns = await env.cluster.newNamespace("explain-proxy");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await createOptedIn(env.client, ns, "web");
+    const ns = await webApp(env, "explain-proxy");
     await routes(ns, "web", ["web-0"]);
     // The controller's pod, as a Deployment would run it: named as its identity, its IP where /status listens.
     await env.kubelet.createPod(CONTROLLER_NS, {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { EndpointSlices, Services } from "../../core/kube/paths.ts";
 import { type E2E, e2eTest, startE2EWithController } from "./_env.ts";
 import { eventOf, eventsFor, getService, getSlice, leaderIs, routedPods, waitFor } from "./_reads.ts";
-import { agedPods, createOptedIn, type HTTP_PORT } from "./_fixtures.ts";
+import { agedPods, createOptedIn, type HTTP_PORT, webApp } from "./_fixtures.ts";
 
 let env: E2E;
 
@@ -99,8 +99,7 @@ e2eTest("failover on leader deletion: a new leader in under 1 s (measured)", asy
 e2eTest(
   "clean-up on annotation removal: leader Service and slice are deleted, the source untouched",
   async () => {
-    const { ns } = await appWithPods("cleanup", 1);
-    await createOptedIn(env.client, ns, "web");
+    const ns = await webApp(env, "cleanup", ["web-0"]);
     await waitFor("slice", () => getSlice(env.client, ns, "web-leader"));
     await env.client.mergePatch(Services, ns, "web", {
       metadata: { annotations: { "zen-lead.io/enabled": null } },
@@ -138,8 +137,7 @@ e2eTest(
 );
 
 e2eTest("no eligible pod: endpoints [] (never a stale endpoint); NoReadyPods event", async () => {
-  const { ns } = await appWithPods("noready", 1);
-  await createOptedIn(env.client, ns, "web");
+  const ns = await webApp(env, "noready", ["web-0"]);
   await waitFor(
     "routed",
     async () => (await routedPods(env.client, ns, "web-leader"))?.length ? true : undefined,
@@ -155,8 +153,7 @@ e2eTest("no eligible pod: endpoints [] (never a stale endpoint); NoReadyPods eve
 });
 
 e2eTest("drift is repaired: an edited slice and a deleted slice come back", async () => {
-  const { ns } = await appWithPods("drift", 1);
-  await createOptedIn(env.client, ns, "web");
+  const ns = await webApp(env, "drift", ["web-0"]);
   await waitFor(
     "routed",
     async () => (await routedPods(env.client, ns, "web-leader"))?.length ? true : undefined,

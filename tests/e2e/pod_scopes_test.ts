@@ -10,7 +10,7 @@ import type { ZenLeadHandle } from "../../core/app.ts";
 import { scrape } from "./_metrics.ts";
 import { type E2E, e2eTest, startE2EWithController } from "./_env.ts";
 import { eventsFor, getService, leaderIs, waitFor } from "./_reads.ts";
-import { agedPods, createOptedIn, HTTP_PORT, optedInService } from "./_fixtures.ts";
+import { agedPods, createOptedIn, HTTP_PORT, optedInService, webApp } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;
@@ -103,9 +103,7 @@ e2eTest(
 e2eTest(
   "opting out releases the namespace's watch; two Services in one namespace keep it until the last goes",
   async () => {
-    const ns = await env.cluster.newNamespace("optout");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await createOptedIn(env.client, ns, "web");
+    const ns = await webApp(env, "optout");
     await createOptedIn(env.client, ns, "api", { selector: { app: "web" } });
     await leaderIs(env.client, ns, "web-leader", "web-0");
     await leaderIs(env.client, ns, "api-leader", "web-0");
