@@ -114,35 +114,13 @@ Deno.test({
     assert.equal(await p.evaluate(`window.__pwned`), undefined);
     await p.evaluate(`document.querySelector('body > img').remove()`);
 
-    await p.send("Input.dispatchKeyEvent", {
-      type: "keyDown",
-      key: "Tab",
-      code: "Tab",
-      windowsVirtualKeyCode: 9,
-    });
-    await p.send("Input.dispatchKeyEvent", {
-      type: "keyUp",
-      key: "Tab",
-      code: "Tab",
-      windowsVirtualKeyCode: 9,
-    });
+    await p.press("Tab");
     assert.equal(
       await p.evaluate(`document.activeElement.className`),
       "skip",
       "Tab first reaches the skip link",
     );
-    await p.send("Input.dispatchKeyEvent", {
-      type: "keyDown",
-      key: "Enter",
-      code: "Enter",
-      windowsVirtualKeyCode: 13,
-    });
-    await p.send("Input.dispatchKeyEvent", {
-      type: "keyUp",
-      key: "Enter",
-      code: "Enter",
-      windowsVirtualKeyCode: 13,
-    });
+    await p.press("Enter");
     await waitFor(
       "focus on the Services",
       async () => await p.evaluate(`document.activeElement.id`) === "services" || undefined,

@@ -48,6 +48,18 @@ export class GatewayModel {
     if (!this.gateway) throw new ArmFault(404, "ResourceNotFound", "service gateway not found");
   }
 
+  /** An update on the gateway: it must exist and the action must be FullUpdate or PartialUpdate (else 404/400). */
+  private requireUpdate(req: { action?: string } | undefined): void {
+    this.requireGateway();
+    if (req?.action !== "FullUpdate" && req?.action !== "PartialUpdate") {
+      throw new ArmFault(
+        400,
+        "InvalidRequest",
+        `action must be FullUpdate or PartialUpdate, got ${req?.action}`,
+      );
+    }
+  }
+
   putGateway(
     id: string,
     body: ServiceGatewayResource,
@@ -71,14 +83,7 @@ export class GatewayModel {
   }
 
   updateServices(req: ServicesRequest): void {
-    this.requireGateway();
-    if (req?.action !== "FullUpdate" && req?.action !== "PartialUpdate") {
-      throw new ArmFault(
-        400,
-        "InvalidRequest",
-        `action must be FullUpdate or PartialUpdate, got ${req?.action}`,
-      );
-    }
+    this.requireUpdate(req);
     if (!Array.isArray(req.serviceRequests)) {
       throw new ArmFault(400, "InvalidRequest", "serviceRequests missing");
     }
@@ -125,14 +130,7 @@ export class GatewayModel {
   }
 
   updateAddressLocations(req: AddressLocationsRequest): void {
-    this.requireGateway();
-    if (req?.action !== "FullUpdate" && req?.action !== "PartialUpdate") {
-      throw new ArmFault(
-        400,
-        "InvalidRequest",
-        `action must be FullUpdate or PartialUpdate, got ${req?.action}`,
-      );
-    }
+    this.requireUpdate(req);
     const next = new Map<string, Map<string, Set<string>>>();
     if (req.action === "PartialUpdate") {
       for (const [node, loc] of this.locations) {
