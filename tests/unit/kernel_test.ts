@@ -18,6 +18,7 @@ import type {
   StrategyInput,
 } from "../../core/plugin/types.ts";
 import { podView } from "../harness/pod_view.ts";
+import { rejectionOf } from "./_errors.ts";
 
 function pod(name: string, createdAt: number): PodView {
   return podView(name, { createdAt });
@@ -97,13 +98,7 @@ function thrownConfigError(fn: () => unknown): PluginConfigError {
 }
 
 async function problemsOf(p: Promise<unknown>): Promise<readonly string[]> {
-  try {
-    await p;
-  } catch (error) {
-    assert.ok(error instanceof PluginConfigError, `expected PluginConfigError, got ${error}`);
-    return error.problems;
-  }
-  throw new Error("expected the configuration to be refused");
+  return (await rejectionOf(p, PluginConfigError, "the configuration to be refused")).problems;
 }
 
 Deno.test("built-ins register like any plugin and run enabled by default", async () => {
