@@ -180,6 +180,12 @@ export const noSanitize = { sanitizeOps: false, sanitizeResources: false, saniti
  * Registers one e2e test. A file's tests share one control plane (started by its setup test, stopped by its
  * teardown test), so Deno's op, resource and exit sanitizers are off.
  */
-export function e2eTest(name: string, fn: (t: Deno.TestContext) => void | Promise<void>): void {
-  Deno.test({ name, ...noSanitize, fn });
+export function e2eTest(name: string, fn: TestFn): void;
+/** With options: `ignore` skips the test (say why where the condition is computed). */
+export function e2eTest(name: string, opts: { ignore?: boolean }, fn: TestFn): void;
+export function e2eTest(name: string, a: TestFn | { ignore?: boolean }, b?: TestFn): void {
+  const [opts, fn] = typeof a === "function" ? [{}, a] : [a, b!];
+  Deno.test({ name, ...opts, ...noSanitize, fn });
 }
+
+type TestFn = (t: Deno.TestContext) => void | Promise<void>;

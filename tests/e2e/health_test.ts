@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { Services } from "../../core/kube/paths.ts";
 import { dataplaneUnsupported } from "../dataplane/capability.ts";
 import { startPodIpHealthEnv } from "../dataplane/health_env.ts";
-import { e2eTest, noSanitize } from "./_env.ts";
+import { e2eTest } from "./_env.ts";
 import { eventOf, eventsFor, getService, routedPods, waitFor } from "./_reads.ts";
 import { createOptedIn, HTTP_PORT } from "./_fixtures.ts";
 import { type HealthEnv, type HealthHttpTarget, startHostHealthEnv } from "./_health_env.ts";
@@ -287,24 +287,21 @@ e2eTest("a leader that refuses connections: failover within 0.5 s x 2 + 1 s", as
   }
 });
 
-Deno.test({
-  name: "a pod whose network is gone (veth down, real pod IPs only): failover within 0.5 s x 2 + 1 s",
+e2eTest("a pod whose network is gone (veth down, real pod IPs only): failover within 0.5 s x 2 + 1 s", {
   ignore: noPodIPs !== undefined,
-  ...noSanitize,
-  async fn() {
-    const { targets, pods } = await httpTargets(2);
-    try {
-      const { ns } = await app("netgone", pods, { "zen-lead.io/health-check": httpCheck() });
-      await sleep(1000);
-      const t0 = performance.now();
-      await env.cutNetwork!(targets[0]);
-      assert.equal(await failedOver("network gone", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
-      const ev = await leaderChanged(ns, /web-1/);
-      assert.match(ev.message, /http check of pod web-0 failed: timeout after 300ms/);
-    } finally {
-      for (const t of targets) await t.close();
-    }
-  },
+}, async () => {
+  const { targets, pods } = await httpTargets(2);
+  try {
+    const { ns } = await app("netgone", pods, { "zen-lead.io/health-check": httpCheck() });
+    await sleep(1000);
+    const t0 = performance.now();
+    await env.cutNetwork!(targets[0]);
+    assert.equal(await failedOver("network gone", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
+    const ev = await leaderChanged(ns, /web-1/);
+    assert.match(ev.message, /http check of pod web-0 failed: timeout after 300ms/);
+  } finally {
+    for (const t of targets) await t.close();
+  }
 });
 
 e2eTest("a flapping leader (200, 500, 200, ...) keeps leading: leadership does not flap", async () => {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import type { ZenLeadHandle } from "../../core/app.ts";
-import { type E2E, e2eTest, noSanitize, ROOT, startE2EWithController } from "./_env.ts";
+import { type E2E, e2eTest, ROOT, startE2EWithController } from "./_env.ts";
 import { leaderIs } from "./_reads.ts";
 import { createOptedIn } from "./_fixtures.ts";
 import { agedPods } from "./_fixtures.ts";
@@ -102,55 +102,52 @@ if (krewBuild.code !== 0) {
   console.log(`krew could not be built; the krew test is skipped: ${krewBuild.stderr}`);
 }
 
-Deno.test({
-  name: "the krew manifest from kubectl-plugin/krew.ts installs with the real krew, and that plugin runs",
+e2eTest("the krew manifest from kubectl-plugin/krew.ts installs with the real krew, and that plugin runs", {
   ignore: krewBuild.code !== 0,
-  ...noSanitize,
-  async fn() {
-    const work = await Deno.makeTempDir({ prefix: "zen-lead-krew-" });
-    await Deno.mkdir(`${work}/pkg`);
-    await Deno.copyFile(`${dir}/kubectl-zen_lead`, `${work}/pkg/kubectl-zen_lead`);
-    await Deno.writeTextFile(`${work}/pkg/LICENSE`, "see the zen-lead repository\n");
-    const archive = `${work}/zen-lead-linux-amd64.tar.gz`;
-    const tar = await run("tar", ["-C", `${work}/pkg`, "-czf", archive, "kubectl-zen_lead", "LICENSE"], {
-      PATH: Deno.env.get("PATH")!,
-    });
-    assert.equal(tar.code, 0, tar.stderr);
-    const gen = await run(Deno.execPath(), [
-      "run",
-      "-A",
-      "--quiet",
-      ROOT + "kubectl-plugin/krew.ts",
-      "v0.1.0",
-      "https://github.com/kube-zen/zen-lead/releases/download/v0.1.0",
-      `linux-amd64=${archive}`,
-    ], { PATH: Deno.env.get("PATH")!, HOME: Deno.env.get("HOME") ?? "/tmp" });
-    assert.equal(gen.code, 0, gen.stderr);
-    await Deno.writeTextFile(`${work}/zen-lead.yaml`, gen.stdout);
+}, async () => {
+  const work = await Deno.makeTempDir({ prefix: "zen-lead-krew-" });
+  await Deno.mkdir(`${work}/pkg`);
+  await Deno.copyFile(`${dir}/kubectl-zen_lead`, `${work}/pkg/kubectl-zen_lead`);
+  await Deno.writeTextFile(`${work}/pkg/LICENSE`, "see the zen-lead repository\n");
+  const archive = `${work}/zen-lead-linux-amd64.tar.gz`;
+  const tar = await run("tar", ["-C", `${work}/pkg`, "-czf", archive, "kubectl-zen_lead", "LICENSE"], {
+    PATH: Deno.env.get("PATH")!,
+  });
+  assert.equal(tar.code, 0, tar.stderr);
+  const gen = await run(Deno.execPath(), [
+    "run",
+    "-A",
+    "--quiet",
+    ROOT + "kubectl-plugin/krew.ts",
+    "v0.1.0",
+    "https://github.com/kube-zen/zen-lead/releases/download/v0.1.0",
+    `linux-amd64=${archive}`,
+  ], { PATH: Deno.env.get("PATH")!, HOME: Deno.env.get("HOME") ?? "/tmp" });
+  assert.equal(gen.code, 0, gen.stderr);
+  await Deno.writeTextFile(`${work}/zen-lead.yaml`, gen.stdout);
 
-    const krewRoot = `${work}/krew`;
-    const e = {
-      PATH: `${krewRoot}/bin:${Deno.env.get("PATH")}`,
-      HOME: Deno.env.get("HOME") ?? "/tmp",
-      KREW_ROOT: krewRoot,
-      // krew must not reach out for its index: the archive is local, the manifest too.
-      KREW_NO_UPGRADE_CHECK: "1",
-    };
-    const install = await run(
-      KREW,
-      ["install", `--manifest=${work}/zen-lead.yaml`, `--archive=${archive}`],
-      e,
-    );
-    assert.equal(install.code, 0, install.stdout + install.stderr);
-    const status = ["status", "-n", ns, "--kubeconfig", env.cluster.kubeconfigPath];
-    const st = await run(`${krewRoot}/bin/kubectl-zen_lead`, status, e);
-    assert.equal(st.code, 0, st.stderr);
-    assert.match(st.stdout, new RegExp(`^${ns} +web +web-1 `, "m"));
-    const viaKubectl = await run(env.cluster.binaries.kubectl, ["zen-lead", ...status], e);
-    assert.equal(viaKubectl.code, 0, viaKubectl.stderr);
-    assert.match(viaKubectl.stdout, /web-1/);
-    await Deno.remove(work, { recursive: true });
-  },
+  const krewRoot = `${work}/krew`;
+  const e = {
+    PATH: `${krewRoot}/bin:${Deno.env.get("PATH")}`,
+    HOME: Deno.env.get("HOME") ?? "/tmp",
+    KREW_ROOT: krewRoot,
+    // krew must not reach out for its index: the archive is local, the manifest too.
+    KREW_NO_UPGRADE_CHECK: "1",
+  };
+  const install = await run(
+    KREW,
+    ["install", `--manifest=${work}/zen-lead.yaml`, `--archive=${archive}`],
+    e,
+  );
+  assert.equal(install.code, 0, install.stdout + install.stderr);
+  const status = ["status", "-n", ns, "--kubeconfig", env.cluster.kubeconfigPath];
+  const st = await run(`${krewRoot}/bin/kubectl-zen_lead`, status, e);
+  assert.equal(st.code, 0, st.stderr);
+  assert.match(st.stdout, new RegExp(`^${ns} +web +web-1 `, "m"));
+  const viaKubectl = await run(env.cluster.binaries.kubectl, ["zen-lead", ...status], e);
+  assert.equal(viaKubectl.code, 0, viaKubectl.stderr);
+  assert.match(viaKubectl.stdout, /web-1/);
+  await Deno.remove(work, { recursive: true });
 });
 
 e2eTest("teardown", async () => {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { CSP } from "../../core/status/ui/app.ts";
 import { type Browser, ensureChromium, launchChromium } from "../harness/chromium.ts";
-import { type E2E, e2eTest, noSanitize, ROOT, startE2EWithController } from "./_env.ts";
+import { type E2E, e2eTest, ROOT, startE2EWithController } from "./_env.ts";
 import { leaderIs, waitFor } from "./_reads.ts";
 import { agedPods, createOptedIn } from "./_fixtures.ts";
 
@@ -80,11 +80,10 @@ e2eTest("without JavaScript: the page is complete, escaped, under a strict CSP, 
   await js.body?.cancel();
 });
 
-Deno.test({
-  name: "in Chromium: no CSP violation, <script> in an annotation renders as text, keyboard reaches the page",
-  ignore: chromium !== undefined,
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "in Chromium: no CSP violation, <script> in an annotation renders as text, keyboard reaches the page",
+  { ignore: chromium !== undefined },
+  async () => {
     browser = await launchChromium({ width: 1280, height: 800 });
     const p = browser.page;
     const loaded = p.once("Page.loadEventFired");
@@ -126,7 +125,7 @@ Deno.test({
       async () => await p.evaluate(`document.activeElement.id`) === "services" || undefined,
     );
   },
-});
+);
 
 /** In the page: the lowest WCAG contrast of any visible text against its effective background. */
 const CONTRAST = `(() => {
@@ -154,11 +153,10 @@ const CONTRAST = `(() => {
   return worst;
 })()`;
 
-Deno.test({
-  name: "in Chromium: text contrast is at least 4.5:1 (WCAG AA), tables have captions, the chart has a name",
-  ignore: chromium !== undefined,
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "in Chromium: text contrast is at least 4.5:1 (WCAG AA), tables have captions, the chart has a name",
+  { ignore: chromium !== undefined },
+  async () => {
     const p = browser.page;
     const worst = await p.evaluate<{ ratio: number; text: string }>(CONTRAST);
     console.log(`status page: lowest text contrast ${worst.ratio.toFixed(2)}:1 ("${worst.text}")`);
@@ -180,15 +178,13 @@ Deno.test({
     assert.ok(await p.evaluate<number>(`document.querySelectorAll("svg[role=img]").length`) >= 1);
     assert.equal(await p.evaluate(`document.documentElement.lang`), "en");
   },
-});
+);
 
-Deno.test({
-  name: "in Chromium: a failover caused by the test shows on the open page within 1 s, without a reload",
+e2eTest("in Chromium: a failover caused by the test shows on the open page within 1 s, without a reload", {
   ignore: chromium !== undefined,
-  ...noSanitize,
-  async fn() {
-    const p = browser.page;
-    await p.evaluate(`(() => {
+}, async () => {
+  const p = browser.page;
+  await p.evaluate(`(() => {
       window.__marker = "same page";
       window.__seen = null;
       const check = () => {
@@ -198,36 +194,35 @@ Deno.test({
       new MutationObserver(check).observe(document.body, { childList: true, subtree: true, attributes: true });
       return true;
     })()`);
-    assert.equal(await p.evaluate(`document.getElementById("svc:${ns}/web").dataset.leader`), "web-0");
-    const start = Date.now();
-    await env.kubelet.setPodReady(ns, "web-0", false);
-    const acked = Date.now();
-    const seen = await waitFor(
-      "the page to show web-1",
-      async () => await p.evaluate<number | null>(`window.__seen`) ?? undefined,
-      5000,
-    );
-    const ms = seen - acked;
-    console.log(
-      `status page: failover visible ${ms} ms after the acknowledged pod status write (${
-        seen - start
-      } ms including it)`,
-    );
-    assert.ok(ms < 1000, `the failover appeared after ${ms} ms; expected under 1000 ms`);
-    assert.equal(await p.evaluate(`window.__marker`), "same page", "no reload");
-    assert.equal(await p.evaluate(`performance.getEntriesByType("navigation").length`), 1);
-    const row = await p.evaluate<string>(
-      `[...document.querySelectorAll("#summary tr")].find((r) => r.textContent.includes(${
-        JSON.stringify(`${ns}/web`)
-      }))?.textContent ?? ""`,
-    );
-    assert.match(row, /web-1/);
-    assert.match(row, /notReady/);
-    assert.match(
-      await p.evaluate<string>(`document.getElementById("live").textContent`),
-      /leader is now web-1 \(notReady\)/,
-    );
-  },
+  assert.equal(await p.evaluate(`document.getElementById("svc:${ns}/web").dataset.leader`), "web-0");
+  const start = Date.now();
+  await env.kubelet.setPodReady(ns, "web-0", false);
+  const acked = Date.now();
+  const seen = await waitFor(
+    "the page to show web-1",
+    async () => await p.evaluate<number | null>(`window.__seen`) ?? undefined,
+    5000,
+  );
+  const ms = seen - acked;
+  console.log(
+    `status page: failover visible ${ms} ms after the acknowledged pod status write (${
+      seen - start
+    } ms including it)`,
+  );
+  assert.ok(ms < 1000, `the failover appeared after ${ms} ms; expected under 1000 ms`);
+  assert.equal(await p.evaluate(`window.__marker`), "same page", "no reload");
+  assert.equal(await p.evaluate(`performance.getEntriesByType("navigation").length`), 1);
+  const row = await p.evaluate<string>(
+    `[...document.querySelectorAll("#summary tr")].find((r) => r.textContent.includes(${
+      JSON.stringify(`${ns}/web`)
+    }))?.textContent ?? ""`,
+  );
+  assert.match(row, /web-1/);
+  assert.match(row, /notReady/);
+  assert.match(
+    await p.evaluate<string>(`document.getElementById("live").textContent`),
+    /leader is now web-1 \(notReady\)/,
+  );
 });
 
 /** Width and height from a PNG's IHDR chunk. */
@@ -236,22 +231,17 @@ function pngSize(bytes: Uint8Array): [number, number] {
   return [v.getUint32(16), v.getUint32(20)];
 }
 
-Deno.test({
-  name: "in Chromium: a 1280x800 screenshot of the page",
-  ignore: chromium !== undefined,
-  ...noSanitize,
-  async fn() {
-    const p = browser.page;
-    await p.evaluate(`document.activeElement.blur(); window.scrollTo(0, 0)`);
-    await sleep(200);
-    const shot = await p.send<{ data: string }>("Page.captureScreenshot", { format: "png" });
-    const bytes = Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0));
-    assert.deepEqual(pngSize(bytes), [1280, 800]);
-    if (Deno.env.get("UPDATE_SCREENSHOT") === "1") {
-      await Deno.writeFile(ROOT + "docs/status-page.png", bytes);
-      console.log(`screenshot: docs/status-page.png (${bytes.length} bytes)`);
-    } else console.log(`screenshot: ${bytes.length} bytes (UPDATE_SCREENSHOT=1 writes docs/status-page.png)`);
-  },
+e2eTest("in Chromium: a 1280x800 screenshot of the page", { ignore: chromium !== undefined }, async () => {
+  const p = browser.page;
+  await p.evaluate(`document.activeElement.blur(); window.scrollTo(0, 0)`);
+  await sleep(200);
+  const shot = await p.send<{ data: string }>("Page.captureScreenshot", { format: "png" });
+  const bytes = Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0));
+  assert.deepEqual(pngSize(bytes), [1280, 800]);
+  if (Deno.env.get("UPDATE_SCREENSHOT") === "1") {
+    await Deno.writeFile(ROOT + "docs/status-page.png", bytes);
+    console.log(`screenshot: docs/status-page.png (${bytes.length} bytes)`);
+  } else console.log(`screenshot: ${bytes.length} bytes (UPDATE_SCREENSHOT=1 writes docs/status-page.png)`);
 });
 
 e2eTest("teardown", async () => {
