@@ -21,6 +21,8 @@ let base: string;
 const HOSTILE = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`;
 
 const chromium = await ensureChromium().then(() => undefined, (e: Error) => e.message);
+/** The tests that drive Chromium: skipped (the reason printed) where it cannot start. */
+const inChromium = { ignore: chromium !== undefined };
 if (chromium) console.log(`status page browser tests skipped: ${chromium}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -82,7 +84,7 @@ e2eTest("without JavaScript: the page is complete, escaped, under a strict CSP, 
 
 e2eTest(
   "in Chromium: no CSP violation, <script> in an annotation renders as text, keyboard reaches the page",
-  { ignore: chromium !== undefined },
+  inChromium,
   async () => {
     browser = await launchChromium({ width: 1280, height: 800 });
     const p = browser.page;
@@ -155,7 +157,7 @@ const CONTRAST = `(() => {
 
 e2eTest(
   "in Chromium: text contrast is at least 4.5:1 (WCAG AA), tables have captions, the chart has a name",
-  { ignore: chromium !== undefined },
+  inChromium,
   async () => {
     const p = browser.page;
     const worst = await p.evaluate<{ ratio: number; text: string }>(CONTRAST);
@@ -180,11 +182,12 @@ e2eTest(
   },
 );
 
-e2eTest("in Chromium: a failover caused by the test shows on the open page within 1 s, without a reload", {
-  ignore: chromium !== undefined,
-}, async () => {
-  const p = browser.page;
-  await p.evaluate(`(() => {
+e2eTest(
+  "in Chromium: a failover caused by the test shows on the open page within 1 s, without a reload",
+  inChromium,
+  async () => {
+    const p = browser.page;
+    await p.evaluate(`(() => {
       window.__marker = "same page";
       window.__seen = null;
       const check = () => {
@@ -194,36 +197,37 @@ e2eTest("in Chromium: a failover caused by the test shows on the open page withi
       new MutationObserver(check).observe(document.body, { childList: true, subtree: true, attributes: true });
       return true;
     })()`);
-  assert.equal(await p.evaluate(`document.getElementById("svc:${ns}/web").dataset.leader`), "web-0");
-  const start = Date.now();
-  await env.kubelet.setPodReady(ns, "web-0", false);
-  const acked = Date.now();
-  const seen = await waitFor(
-    "the page to show web-1",
-    async () => await p.evaluate<number | null>(`window.__seen`) ?? undefined,
-    5000,
-  );
-  const ms = seen - acked;
-  console.log(
-    `status page: failover visible ${ms} ms after the acknowledged pod status write (${
-      seen - start
-    } ms including it)`,
-  );
-  assert.ok(ms < 1000, `the failover appeared after ${ms} ms; expected under 1000 ms`);
-  assert.equal(await p.evaluate(`window.__marker`), "same page", "no reload");
-  assert.equal(await p.evaluate(`performance.getEntriesByType("navigation").length`), 1);
-  const row = await p.evaluate<string>(
-    `[...document.querySelectorAll("#summary tr")].find((r) => r.textContent.includes(${
-      JSON.stringify(`${ns}/web`)
-    }))?.textContent ?? ""`,
-  );
-  assert.match(row, /web-1/);
-  assert.match(row, /notReady/);
-  assert.match(
-    await p.evaluate<string>(`document.getElementById("live").textContent`),
-    /leader is now web-1 \(notReady\)/,
-  );
-});
+    assert.equal(await p.evaluate(`document.getElementById("svc:${ns}/web").dataset.leader`), "web-0");
+    const start = Date.now();
+    await env.kubelet.setPodReady(ns, "web-0", false);
+    const acked = Date.now();
+    const seen = await waitFor(
+      "the page to show web-1",
+      async () => await p.evaluate<number | null>(`window.__seen`) ?? undefined,
+      5000,
+    );
+    const ms = seen - acked;
+    console.log(
+      `status page: failover visible ${ms} ms after the acknowledged pod status write (${
+        seen - start
+      } ms including it)`,
+    );
+    assert.ok(ms < 1000, `the failover appeared after ${ms} ms; expected under 1000 ms`);
+    assert.equal(await p.evaluate(`window.__marker`), "same page", "no reload");
+    assert.equal(await p.evaluate(`performance.getEntriesByType("navigation").length`), 1);
+    const row = await p.evaluate<string>(
+      `[...document.querySelectorAll("#summary tr")].find((r) => r.textContent.includes(${
+        JSON.stringify(`${ns}/web`)
+      }))?.textContent ?? ""`,
+    );
+    assert.match(row, /web-1/);
+    assert.match(row, /notReady/);
+    assert.match(
+      await p.evaluate<string>(`document.getElementById("live").textContent`),
+      /leader is now web-1 \(notReady\)/,
+    );
+  },
+);
 
 /** Width and height from a PNG's IHDR chunk. */
 function pngSize(bytes: Uint8Array): [number, number] {
@@ -231,7 +235,7 @@ function pngSize(bytes: Uint8Array): [number, number] {
   return [v.getUint32(16), v.getUint32(20)];
 }
 
-e2eTest("in Chromium: a 1280x800 screenshot of the page", { ignore: chromium !== undefined }, async () => {
+e2eTest("in Chromium: a 1280x800 screenshot of the page", inChromium, async () => {
   const p = browser.page;
   await p.evaluate(`document.activeElement.blur(); window.scrollTo(0, 0)`);
   await sleep(200);
