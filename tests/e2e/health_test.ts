@@ -257,52 +257,51 @@ e2eTest("gRPC NOT_SERVING: failover within 0.5 s x 2 + 1 s, event names the chec
   }
 });
 
-e2eTest("a leader that stops answering (timeout): failover within 0.5 s x 2 + 1 s", async () => {
-  const { targets, pods } = await httpTargets(2);
-  try {
-    const { ns } = await app("timeout", pods, { "zen-lead.io/health-check": httpCheck() });
-    await sleep(1000);
-    const t0 = performance.now();
-    await targets[0].setMode("hang");
-    assert.equal(await failedOver("timeout", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
-    const ev = await leaderChanged(ns, /web-1/);
-    assert.match(ev.message, /http check of pod web-0 failed: timeout after 300ms/);
-  } finally {
-    for (const t of targets) await t.close();
-  }
-});
-
-e2eTest("a leader that refuses connections: failover within 0.5 s x 2 + 1 s", async () => {
-  const { targets, pods } = await httpTargets(2);
-  try {
-    const { ns } = await app("refused", pods, { "zen-lead.io/health-check": httpCheck() });
-    await sleep(1000);
-    const t0 = performance.now();
-    await targets[0].down();
-    assert.equal(await failedOver("connection refused", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
-    const ev = await leaderChanged(ns, /web-1/);
-    assert.match(ev.message, /http check of pod web-0 failed: connection refused/);
-  } finally {
-    for (const t of targets) await t.close();
-  }
-});
-
-e2eTest("a pod whose network is gone (veth down, real pod IPs only): failover within 0.5 s x 2 + 1 s", {
+/** Faults of the leader's HTTP server: each fails over within 0.5 s x 2 + 1 s, the Event naming the cause. */
+const HTTP_FAULTS: {
+  name: string;
+  prefix: string;
+  ignore?: boolean;
+  fault: (target: HealthHttpTarget) => Promise<void>;
+  what: string;
+  message: RegExp;
+}[] = [{
+  name: "a leader that stops answering (timeout): failover within 0.5 s x 2 + 1 s",
+  prefix: "timeout",
+  fault: (t) => t.setMode("hang"),
+  what: "timeout",
+  message: /http check of pod web-0 failed: timeout after 300ms/,
+}, {
+  name: "a leader that refuses connections: failover within 0.5 s x 2 + 1 s",
+  prefix: "refused",
+  fault: (t) => t.down(),
+  what: "connection refused",
+  message: /http check of pod web-0 failed: connection refused/,
+}, {
+  name: "a pod whose network is gone (veth down, real pod IPs only): failover within 0.5 s x 2 + 1 s",
+  prefix: "netgone",
   ignore: noPodIPs !== undefined,
-}, async () => {
-  const { targets, pods } = await httpTargets(2);
-  try {
-    const { ns } = await app("netgone", pods, { "zen-lead.io/health-check": httpCheck() });
-    await sleep(1000);
-    const t0 = performance.now();
-    await env.cutNetwork!(targets[0]);
-    assert.equal(await failedOver("network gone", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
-    const ev = await leaderChanged(ns, /web-1/);
-    assert.match(ev.message, /http check of pod web-0 failed: timeout after 300ms/);
-  } finally {
-    for (const t of targets) await t.close();
-  }
-});
+  fault: (t) => env.cutNetwork!(t),
+  what: "network gone",
+  message: /http check of pod web-0 failed: timeout after 300ms/,
+}];
+
+for (const f of HTTP_FAULTS) {
+  e2eTest(f.name, { ignore: f.ignore ?? false }, async () => {
+    const { targets, pods } = await httpTargets(2);
+    try {
+      const { ns } = await app(f.prefix, pods, { "zen-lead.io/health-check": httpCheck() });
+      await sleep(1000);
+      const t0 = performance.now();
+      await f.fault(targets[0]);
+      assert.equal(await failedOver(f.what, ns, "web-0", t0, 500 * 2 + 1000), "web-1");
+      const ev = await leaderChanged(ns, /web-1/);
+      assert.match(ev.message, f.message);
+    } finally {
+      for (const t of targets) await t.close();
+    }
+  });
+}
 
 e2eTest("a flapping leader (200, 500, 200, ...) keeps leading: leadership does not flap", async () => {
   const { targets, pods } = await httpTargets(2);

@@ -29,18 +29,24 @@ e2eTest("setup: control plane, controller under deploy/ RBAC, a namespace of bac
   ({ env, h } = await startE2EWithController());
 });
 
+/** A new namespace with pods web-0, web-1 and a Service "web" over them that is not opted in, once cached. */
+async function plainApp(prefix: string): Promise<string> {
+  const ns = await env.cluster.newNamespace(prefix);
+  await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
+  const plain = optedInService(ns, "web");
+  delete plain.metadata.annotations!["zen-lead.io/enabled"];
+  await env.client.create<Service>(Services, plain);
+  await waitFor(
+    "the plain Service in the cache",
+    () => Promise.resolve(h.controller.services.get(`${ns}/web`)),
+  );
+  return ns;
+}
+
 e2eTest(
   "a namespace without an opted-in Service is not watched: its pods and Services cost no pod cache",
   async () => {
-    const bg = await env.cluster.newNamespace("background");
-    await agedPods(env.kubelet, bg, ["web-0", "web-1"]);
-    const plain = optedInService(bg, "web");
-    delete plain.metadata.annotations!["zen-lead.io/enabled"];
-    await env.client.create<Service>(Services, plain);
-    await waitFor(
-      "the plain Service in the cache",
-      () => Promise.resolve(h.controller.services.get(`${bg}/web`)),
-    );
+    const bg = await plainApp("background");
     // Give a wrong implementation time to list the namespace's pods.
     await new Promise((r) => setTimeout(r, 1000));
     assert.ok(
@@ -59,15 +65,7 @@ e2eTest(
 e2eTest(
   "opting in a Service in a namespace that had none: watch opened, leader in the usual time, failover",
   async () => {
-    const ns = await env.cluster.newNamespace("optin");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    const plain = optedInService(ns, "web");
-    delete plain.metadata.annotations!["zen-lead.io/enabled"];
-    await env.client.create<Service>(Services, plain);
-    await waitFor(
-      "the plain Service in the cache",
-      () => Promise.resolve(h.controller.services.get(`${ns}/web`)),
-    );
+    const ns = await plainApp("optin");
     assert.deepEqual(cachedPods(ns), []);
 
     const started = performance.now();
