@@ -5,15 +5,7 @@
  * disagreements between the two.
  */
 import { isIP } from "node:net";
-import type {
-  AddressLocationsRequest,
-  GatewayService,
-  LoadBalancerResource,
-  NatGatewayResource,
-  PublicIPResource,
-  ServiceGatewayResource,
-  ServicesRequest,
-} from "../../../plugins/azure-servicegateway/arm/shapes.ts";
+import type * as arm from "../../../plugins/azure-servicegateway/arm/shapes.ts";
 
 export class ArmFault extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -22,24 +14,24 @@ export class ArmFault extends Error {
 }
 
 export interface EmulatorState {
-  gateway?: ServiceGatewayResource;
-  services: Record<string, GatewayService>;
+  gateway?: arm.ServiceGatewayResource;
+  services: Record<string, arm.GatewayService>;
   /** nodeIP -> podIP -> sorted service names. */
   addressLocations: Record<string, Record<string, string[]>>;
-  publicIPs: Record<string, PublicIPResource>;
-  loadBalancers: Record<string, LoadBalancerResource>;
-  natGateways: Record<string, NatGatewayResource>;
+  publicIPs: Record<string, arm.PublicIPResource>;
+  loadBalancers: Record<string, arm.LoadBalancerResource>;
+  natGateways: Record<string, arm.NatGatewayResource>;
 }
 
 const lower = (s: string) => s.toLowerCase();
 
 export class GatewayModel {
-  gateway: ServiceGatewayResource | undefined;
-  readonly services = new Map<string, GatewayService>();
+  gateway: arm.ServiceGatewayResource | undefined;
+  readonly services = new Map<string, arm.GatewayService>();
   readonly locations = new Map<string, Map<string, Set<string>>>();
-  readonly publicIPs = new Map<string, PublicIPResource>();
-  readonly loadBalancers = new Map<string, LoadBalancerResource>();
-  readonly natGateways = new Map<string, NatGatewayResource>();
+  readonly publicIPs = new Map<string, arm.PublicIPResource>();
+  readonly loadBalancers = new Map<string, arm.LoadBalancerResource>();
+  readonly natGateways = new Map<string, arm.NatGatewayResource>();
   private nextIP = 1;
 
   // ---- the gateway ----
@@ -62,8 +54,8 @@ export class GatewayModel {
 
   putGateway(
     id: string,
-    body: ServiceGatewayResource,
-  ): { created: boolean; resource: ServiceGatewayResource } {
+    body: arm.ServiceGatewayResource,
+  ): { created: boolean; resource: arm.ServiceGatewayResource } {
     if (!body?.location) throw new ArmFault(400, "LocationRequired", "body.location is required");
     const created = !this.gateway;
     this.gateway = { ...body, id, properties: { ...body.properties, provisioningState: "Succeeded" } };
@@ -82,7 +74,7 @@ export class GatewayModel {
     return n;
   }
 
-  updateServices(req: ServicesRequest): void {
+  updateServices(req: arm.ServicesRequest): void {
     this.requireUpdate(req);
     if (!Array.isArray(req.serviceRequests)) {
       throw new ArmFault(400, "InvalidRequest", "serviceRequests missing");
@@ -129,7 +121,7 @@ export class GatewayModel {
     for (const [k, v] of next) this.services.set(k, v);
   }
 
-  updateAddressLocations(req: AddressLocationsRequest): void {
+  updateAddressLocations(req: arm.AddressLocationsRequest): void {
     this.requireUpdate(req);
     const next = new Map<string, Map<string, Set<string>>>();
     if (req.action === "PartialUpdate") {
@@ -183,12 +175,12 @@ export class GatewayModel {
 
   // ---- network resources ----
 
-  putPublicIP(id: string, body: PublicIPResource): { created: boolean; resource: PublicIPResource } {
+  putPublicIP(id: string, body: arm.PublicIPResource): { created: boolean; resource: arm.PublicIPResource } {
     if (!body?.location) throw new ArmFault(400, "LocationRequired", "body.location is required");
     const existing = this.publicIPs.get(lower(id));
     const ip = existing?.properties.ipAddress ??
       `20.0.${Math.floor(this.nextIP / 250)}.${(this.nextIP++ % 250) + 1}`;
-    const resource: PublicIPResource = {
+    const resource: arm.PublicIPResource = {
       ...body,
       id,
       name: id.split("/").pop(),
@@ -216,8 +208,8 @@ export class GatewayModel {
 
   putLoadBalancer(
     id: string,
-    body: LoadBalancerResource,
-  ): { created: boolean; resource: LoadBalancerResource } {
+    body: arm.LoadBalancerResource,
+  ): { created: boolean; resource: arm.LoadBalancerResource } {
     if (!body?.location) throw new ArmFault(400, "LocationRequired", "body.location is required");
     for (const f of body.properties?.frontendIPConfigurations ?? []) {
       if (!this.publicIPs.has(lower(f.properties.publicIPAddress.id))) {
@@ -229,7 +221,7 @@ export class GatewayModel {
       }
     }
     const created = !this.loadBalancers.has(lower(id));
-    const resource: LoadBalancerResource = {
+    const resource: arm.LoadBalancerResource = {
       ...structuredClone(body),
       id,
       name: id.split("/").pop(),
@@ -255,7 +247,10 @@ export class GatewayModel {
     this.loadBalancers.delete(lower(id));
   }
 
-  putNatGateway(id: string, body: NatGatewayResource): { created: boolean; resource: NatGatewayResource } {
+  putNatGateway(
+    id: string,
+    body: arm.NatGatewayResource,
+  ): { created: boolean; resource: arm.NatGatewayResource } {
     if (!body?.location) throw new ArmFault(400, "LocationRequired", "body.location is required");
     for (const p of body.properties?.publicIpAddresses ?? []) {
       if (!this.publicIPs.has(lower(p.id))) {
