@@ -7,6 +7,11 @@
 import { isIP } from "node:net";
 import type * as arm from "../../../plugins/azure-servicegateway/arm/shapes.ts";
 
+/** A PUT body must name its location, as ARM requires (400 otherwise). */
+function requireLocation(body: { location?: string } | undefined): void {
+  if (!body?.location) throw new ArmFault(400, "LocationRequired", "body.location is required");
+}
+
 export class ArmFault extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
     super(message);
@@ -56,7 +61,7 @@ export class GatewayModel {
     id: string,
     body: arm.ServiceGatewayResource,
   ): { created: boolean; resource: arm.ServiceGatewayResource } {
-    if (!body?.location) throw new ArmFault(400, "LocationRequired", "body.location is required");
+    requireLocation(body);
     const created = !this.gateway;
     this.gateway = { ...body, id, properties: { ...body.properties, provisioningState: "Succeeded" } };
     return { created, resource: this.gateway };
@@ -176,7 +181,7 @@ export class GatewayModel {
   // ---- network resources ----
 
   putPublicIP(id: string, body: arm.PublicIPResource): { created: boolean; resource: arm.PublicIPResource } {
-    if (!body?.location) throw new ArmFault(400, "LocationRequired", "body.location is required");
+    requireLocation(body);
     const existing = this.publicIPs.get(lower(id));
     const ip = existing?.properties.ipAddress ??
       `20.0.${Math.floor(this.nextIP / 250)}.${(this.nextIP++ % 250) + 1}`;
@@ -206,19 +211,21 @@ export class GatewayModel {
     this.publicIPs.delete(lower(id));
   }
 
+  /** A resource referencing the public IP `id` needs it to exist (400 `message` otherwise). */
+  private requirePublicIP(id: string, message: string): void {
+    if (!this.publicIPs.has(lower(id))) throw new ArmFault(400, "InvalidResourceReference", message);
+  }
+
   putLoadBalancer(
     id: string,
     body: arm.LoadBalancerResource,
   ): { created: boolean; resource: arm.LoadBalancerResource } {
-    if (!body?.location) throw new ArmFault(400, "LocationRequired", "body.location is required");
+    requireLocation(body);
     for (const f of body.properties?.frontendIPConfigurations ?? []) {
-      if (!this.publicIPs.has(lower(f.properties.publicIPAddress.id))) {
-        throw new ArmFault(
-          400,
-          "InvalidResourceReference",
-          `public IP ${f.properties.publicIPAddress.id} not found`,
-        );
-      }
+      this.requirePublicIP(
+        f.properties.publicIPAddress.id,
+        `public IP ${f.properties.publicIPAddress.id} not found`,
+      );
     }
     const created = !this.loadBalancers.has(lower(id));
     const resource: arm.LoadBalancerResource = {
@@ -251,12 +258,8 @@ export class GatewayModel {
     id: string,
     body: arm.NatGatewayResource,
   ): { created: boolean; resource: arm.NatGatewayResource } {
-    if (!body?.location) throw new ArmFault(400, "LocationRequired", "body.location is required");
-    for (const p of body.properties?.publicIpAddresses ?? []) {
-      if (!this.publicIPs.has(lower(p.id))) {
-        throw new ArmFault(400, "InvalidResourceReference", `${p.id} not found`);
-      }
-    }
+    requireLocation(body);
+    for (const p of body.properties?.publicIpAddresses ?? []) this.requirePublicIP(p.id, `${p.id} not found`);
     const created = !this.natGateways.has(lower(id));
     const resource = {
       ...structuredClone(body),
