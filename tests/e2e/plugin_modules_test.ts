@@ -7,11 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
-import { ConfigMaps } from "../../core/kube/paths.ts";
-import type { ConfigMap } from "../../core/kube/types.ts";
 import { integrityOf } from "../../core/plugin/module_source.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
-import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2E } from "./_env.ts";
+import { CONTROLLER_NS, type E2E, e2eTest, ROOT, setControllerConfig, startE2E } from "./_env.ts";
 import { eventOf, waitFor } from "./_reads.ts";
 
 let env: E2E;
@@ -34,22 +32,9 @@ async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
 }
 
-async function setConfig(config: unknown): Promise<void> {
-  const cm: ConfigMap = {
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    metadata: { name: "zen-lead-config", namespace: CONTROLLER_NS },
-    data: { "config.yaml": typeof config === "string" ? config : stringify(config) },
-  };
-  try {
-    const cur = await env.client.get<ConfigMap>(ConfigMaps, CONTROLLER_NS, "zen-lead-config");
-    await env.client.replace(ConfigMaps, {
-      ...cm,
-      metadata: { ...cm.metadata, resourceVersion: cur.metadata.resourceVersion },
-    });
-  } catch {
-    await env.client.create(ConfigMaps, cm);
-  }
+/** Writes the controller's ConfigMap: `config` as YAML (a string as it is). */
+function setConfig(config: unknown): Promise<void> {
+  return setControllerConfig(env.client, typeof config === "string" ? config : stringify(config));
 }
 
 /** The InvalidConfiguration Event whose message contains `needle`. */
