@@ -83,6 +83,19 @@ async function app(
   return { ns, uids };
 }
 
+/** Runs `fn` with `n` HTTP targets and their pods; the targets are closed afterwards, whatever happens. */
+async function withHttpTargets(
+  n: number,
+  fn: (t: Awaited<ReturnType<typeof httpTargets>>) => Promise<void>,
+): Promise<void> {
+  const got = await httpTargets(n);
+  try {
+    await fn(got);
+  } finally {
+    for (const t of got.targets) await t.close();
+  }
+}
+
 /** `n` HTTP servers, and pods declaring their server's port as their `http` port. */
 async function httpTargets(
   n: number,
@@ -167,8 +180,7 @@ function hitsBetween(t: { hits: number[] }, from: number, to: number): number {
 e2eTest(
   "HTTP 500 with the default schedule: probed every 1 s, failover within 1 s x 3 + 1 s, event names the check",
   async () => {
-    const { targets, pods } = await httpTargets(2);
-    try {
+    await withHttpTargets(2, async ({ targets, pods }) => {
       // The short form; interval 1 s and failureThreshold 3 are the defaults.
       const { ns } = await app("http500", pods, { "zen-lead.io/health-check": "http:http/healthz" });
       const from = Date.now();
@@ -210,9 +222,7 @@ e2eTest(
         (await metric("zen_lead_failover_latency_seconds_count", { reason: "unhealthy" })) >=
           1,
       );
-    } finally {
-      for (const t of targets) await t.close();
-    }
+    });
   },
 );
 
@@ -288,8 +298,7 @@ const HTTP_FAULTS: {
 
 for (const f of HTTP_FAULTS) {
   e2eTest(f.name, { ignore: f.ignore ?? false }, async () => {
-    const { targets, pods } = await httpTargets(2);
-    try {
+    await withHttpTargets(2, async ({ targets, pods }) => {
       const { ns } = await app(f.prefix, pods, { "zen-lead.io/health-check": httpCheck() });
       await sleep(1000);
       const t0 = performance.now();
@@ -297,15 +306,12 @@ for (const f of HTTP_FAULTS) {
       assert.equal(await failedOver(f.what, ns, "web-0", t0, 500 * 2 + 1000), "web-1");
       const ev = await leaderChanged(ns, /web-1/);
       assert.match(ev.message, f.message);
-    } finally {
-      for (const t of targets) await t.close();
-    }
+    });
   });
 }
 
 e2eTest("a flapping leader (200, 500, 200, ...) keeps leading: leadership does not flap", async () => {
-  const { targets, pods } = await httpTargets(2);
-  try {
+  await withHttpTargets(2, async ({ targets, pods }) => {
     const { ns } = await app("flap", pods, { "zen-lead.io/health-check": httpCheck() });
     await targets[0].setMode("flap");
     const from = Date.now();
@@ -315,16 +321,13 @@ e2eTest("a flapping leader (200, 500, 200, ...) keeps leading: leadership does n
     assert.ok(probes >= 6, `the flapping leader was probed only ${probes} times in 4 s`);
     const ev = await eventsFor(env.client, ns, "web");
     assert.ok(!ev.some((e) => e.reason === "LeaderChanged"), JSON.stringify(ev.map((e) => e.message)));
-  } finally {
-    for (const t of targets) await t.close();
-  }
+  });
 });
 
 e2eTest(
   "every candidate failing: fail-mode open keeps the Ready leader, closed routes nowhere; opting out stops probes",
   async () => {
-    const { targets, pods } = await httpTargets(2);
-    try {
+    await withHttpTargets(2, async ({ targets, pods }) => {
       const { ns, uids } = await app("failmode", pods, { "zen-lead.io/health-check": httpCheck() });
       const key = `${ns}/web`;
       // The candidate first, so the leader has nowhere healthy to go when it fails too.
@@ -377,15 +380,12 @@ e2eTest(
       await sleep(1500);
       const late = targets.map((t) => hitsBetween(t, quietFrom, Date.now()));
       assert.deepEqual(late, [0, 0], "no probes after opt-out");
-    } finally {
-      for (const t of targets) await t.close();
-    }
+    });
   },
 );
 
 e2eTest("a candidate must pass successThreshold checks in a row before it is promoted", async () => {
-  const { targets, pods } = await httpTargets(2);
-  try {
+  await withHttpTargets(2, async ({ targets, pods }) => {
     const { ns } = await app("success", pods, {
       "zen-lead.io/health-check": httpCheck({ successThreshold: 3 }),
       "zen-lead.io/health-fail-mode": "closed",
@@ -408,16 +408,13 @@ e2eTest("a candidate must pass successThreshold checks in a row before it is pro
     const passed = hitsBetween(targets[1], recoveredAt, Date.now());
     console.log(`successThreshold 3: web-1 promoted after ${passed} passing checks`);
     assert.ok(passed >= 3, `promoted after ${passed} passing checks, successThreshold is 3`);
-  } finally {
-    for (const t of targets) await t.close();
-  }
+  });
 });
 
 e2eTest(
   "invalid health-check annotations keep routing and the last good check, with InvalidAnnotation",
   async () => {
-    const { targets, pods } = await httpTargets(2);
-    try {
+    await withHttpTargets(2, async ({ targets, pods }) => {
       const { ns } = await app("badhealth", pods, { "zen-lead.io/health-check": httpCheck() });
       const invalid = async (value: string, match: RegExp) => {
         await env.client.mergePatch(Services, ns, "web", {
@@ -444,9 +441,7 @@ e2eTest(
         await failedOver("HTTP 500 under an invalid annotation", ns, "web-0", t0, 500 * 2 + 1000),
         "web-1",
       );
-    } finally {
-      for (const t of targets) await t.close();
-    }
+    });
   },
 );
 
