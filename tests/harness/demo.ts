@@ -9,7 +9,7 @@ import { EndpointSlices, Services } from "../../core/kube/paths.ts";
 import type { EndpointSlice, Service } from "../../core/kube/types.ts";
 import { startZenLeadProcess } from "./zen_lead_process.ts";
 import { freePorts } from "./ports.ts";
-import { builtinPlugins } from "../../core/app.ts";
+import { kernelParts } from "../../core/app.ts";
 import { runCli } from "../../core/cli/main.ts";
 import { startSimulatedCluster } from "./simulated_cluster.ts";
 
@@ -114,7 +114,7 @@ const explainArgs = [
 ];
 say(`zen-lead ${explainArgs.join(" ")}:`);
 let explained = "";
-await runCli(explainArgs, builtinPlugins(), {
+await runCli(explainArgs, kernelParts(), {
   out: (t) => explained += t,
   err: (t) => explained += t,
   env: {},

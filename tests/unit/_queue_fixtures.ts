@@ -1,7 +1,7 @@
 /** WorkQueue options shared by the queue's unit tests. */
 import { RootLogger } from "../../core/log.ts";
 import type { MetricsRegistry } from "../../core/metrics/registry.ts";
-import type { ManualClock } from "../../core/queue/manual_clock.ts";
+import type { ManualClock } from "../_clock.ts";
 import type { WorkHandler, WorkQueue } from "../../core/queue/workqueue.ts";
 
 type QueueOptions = ConstructorParameters<typeof WorkQueue>[0];

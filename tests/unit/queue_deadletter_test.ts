@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
-import { flushMicrotasks, ManualClock } from "../../core/queue/manual_clock.ts";
+import { flushMicrotasks, ManualClock } from "../_clock.ts";
 import { type WorkHandler, WorkQueue } from "../../core/queue/workqueue.ts";
 import { testQueueOptions } from "./_queue_fixtures.ts";
 
