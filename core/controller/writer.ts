@@ -57,45 +57,37 @@ export class LeaderWriter {
     return s;
   }
 
-  async deleteService(ns: string, obj: Service): Promise<void> {
+  deleteService(ns: string, obj: Service): Promise<void> {
+    const { api, overlay } = this.d;
+    return this.delete("Service", overlay.services, ns, obj, (...a) => api.deleteService(...a));
+  }
+
+  deleteSlice(ns: string, obj: EndpointSlice): Promise<void> {
+    const { api, overlay } = this.d;
+    return this.delete("EndpointSlice", overlay.slices, ns, obj, (...a) => api.deleteSlice(...a));
+  }
+
+  /** Deletes exactly the object seen (UID and resourceVersion preconditions); one already gone counts as deleted. */
+  private async delete<T extends KubeObject>(
+    kind: string,
+    overlay: WriteOverlay<T>,
+    ns: string,
+    obj: T,
+    del: (ns: string, name: string, uid: string, resourceVersion?: string) => Promise<void>,
+  ): Promise<void> {
     this.guard();
     const key = keyOf(ns, obj);
     try {
-      await this.d.api.deleteService(
-        ns,
-        obj.metadata.name ?? "",
-        obj.metadata.uid ?? "",
-        obj.metadata.resourceVersion,
-      );
+      await del(ns, obj.metadata.name ?? "", obj.metadata.uid ?? "", obj.metadata.resourceVersion);
     } catch (e) {
       if (isConflict(e)) {
         // Changed since the view this delete was decided from (or replaced by another object): decide again.
-        this.d.overlay.services.forget(key);
-        throw new WriteConflictError("Service", key, { cause: e });
+        overlay.forget(key);
+        throw new WriteConflictError(kind, key, { cause: e });
       }
       if (!isNotFound(e)) throw e;
     }
-    this.d.overlay.services.remember(key, null, obj.metadata.resourceVersion);
-  }
-
-  async deleteSlice(ns: string, obj: EndpointSlice): Promise<void> {
-    this.guard();
-    const key = keyOf(ns, obj);
-    try {
-      await this.d.api.deleteSlice(
-        ns,
-        obj.metadata.name ?? "",
-        obj.metadata.uid ?? "",
-        obj.metadata.resourceVersion,
-      );
-    } catch (e) {
-      if (isConflict(e)) {
-        this.d.overlay.slices.forget(key);
-        throw new WriteConflictError("EndpointSlice", key, { cause: e });
-      }
-      if (!isNotFound(e)) throw e;
-    }
-    this.d.overlay.slices.remember(key, null, obj.metadata.resourceVersion);
+    overlay.remember(key, null, obj.metadata.resourceVersion);
   }
 
   /** Creates, replaces or re-creates (address type is immutable) the slice; true when it wrote. */

@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
 import type { EndpointSlice, Node, Pod, Service } from "../../core/kube/types.ts";
-import {
-  managedSource,
-  nodeHandlers,
-  podHandlers,
-  probeTransitionHandler,
-  serviceHandlers,
-  servicesOnNode,
-  servicesSelecting,
-  sliceHandlers,
-} from "../../core/controller/handlers.ts";
+import { managedSource, servicesOnNode, servicesSelecting } from "../../core/controller/handlers.ts";
+import { nodeHandlers, podHandlers, probeTransitionHandler } from "../../core/controller/handlers.ts";
+import { serviceHandlers, sliceHandlers } from "../../core/controller/handlers.ts";
 import { optedOut, relevantNodeChange, relevantPodChange } from "../../core/controller/predicates.ts";
 import { INDEX } from "../../core/controller/stores.ts";
 import { pod, service } from "./_leader_fixtures.ts";

@@ -1,31 +1,17 @@
 import assert from "node:assert/strict";
-import { DEFAULT_SCHEDULE } from "../../core/health/spec.ts";
 import type { Service } from "../../core/kube/types.ts";
-import type { ServiceSettings } from "../../core/leader/settings.ts";
 import type { HealthChecker, LeaderStrategy } from "../../core/plugin/types.ts";
 import { leaderSlice, planService, type RoutePlan } from "../../core/controller/plan.ts";
 import type { ServiceSnapshot } from "../../core/controller/read.ts";
 import { reportRouting } from "../../core/controller/report.ts";
-import { readyChecker } from "../../health/ready.ts";
 import oldestPlugin from "../../strategies/oldest.ts";
-import { pod, service } from "./_leader_fixtures.ts";
+import { leaderSettings, pod, service } from "./_leader_fixtures.ts";
 
 const oldest = oldestPlugin.setup({} as never) as LeaderStrategy;
 const httpChecker: HealthChecker = { check: () => Promise.resolve({ healthy: true, reason: "ok" }) };
 const NOW = 10_000_000;
 
-function settings(o: Partial<ServiceSettings> = {}, checker: HealthChecker = readyChecker): ServiceSettings {
-  return {
-    strategy: "oldest",
-    strategyOptions: undefined,
-    sticky: true,
-    count: 1,
-    minReadyMs: 0,
-    healthCheck: { type: checker.passive ? "ready" : "http", checker, schedule: DEFAULT_SCHEDULE, spec: {} },
-    failMode: "open",
-    ...o,
-  };
-}
+const settings = leaderSettings;
 
 function snapshot(o: Partial<ServiceSnapshot> = {}): ServiceSnapshot {
   const svc = o.service ?? service();
