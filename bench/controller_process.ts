@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { freePorts } from "../tests/harness/ports.ts";
+import { Inspector, type PostGcMemory } from "./inspector.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -130,6 +131,10 @@ export interface ControllerProcess {
   metrics(): Promise<Sample[]>;
   /** RSS and CPU of the controller and its helper processes together. */
   stats(): Promise<TreeStats>;
+  /** Memory after a forced full collection, through the controller's inspector (loopback only). */
+  postGcMemory(): Promise<PostGcMemory>;
+  /** The controller's inspector, connected on first use (heap snapshots). */
+  inspector(): Promise<Inspector>;
   stop(): Promise<void>;
 }
 
@@ -153,13 +158,15 @@ export async function spawnController(
   extraArgs: readonly string[],
   logPath: string,
 ): Promise<ControllerProcess> {
-  const [metricsPort, healthPort] = freePorts(2);
+  const [metricsPort, healthPort, inspectPort] = freePorts(3);
   const log = await Deno.open(logPath, { write: true, create: true, truncate: true });
   const spawnedAt = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
+      // The inspector only answers on loopback; the bench uses it for post-GC memory readings.
+      `--inspect=127.0.0.1:${inspectPort}`,
       `${ROOT}main.ts`,
       `--kubeconfig=${kubeconfig}`,
       `--metrics-bind-address=127.0.0.1:${metricsPort}`,
@@ -187,6 +194,8 @@ export async function spawnController(
     const body = await res.text();
     return { ok: res.ok, body };
   };
+  let inspecting: Promise<Inspector> | undefined;
+  const inspector = () => inspecting ??= Inspector.connect(inspectPort);
   return {
     pid: child.pid,
     metricsPort,
@@ -211,7 +220,12 @@ export async function spawnController(
       return parsePrometheus((await get(metricsPort, "/metrics")).body);
     },
     stats: () => treeStats(child.pid),
+    inspector,
+    async postGcMemory() {
+      return await (await inspector()).postGcMemory();
+    },
     async stop() {
+      if (inspecting) (await inspecting.catch(() => undefined))?.close();
       if (!exited) {
         try {
           child.kill("SIGTERM");

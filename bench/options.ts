@@ -35,6 +35,8 @@ export interface BenchOptions {
   backgroundChurn: number;
   /** Length of the idle window and of the churn window that follows it, seconds. */
   backgroundChurnSeconds: number;
+  /** Heap snapshots of the controller at steady state and after the failovers, summarized by class. */
+  heapSnapshots: boolean;
   help: boolean;
 }
 
@@ -56,6 +58,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   backgroundNamespaces: 200,
   backgroundChurn: 0,
   backgroundChurnSeconds: 30,
+  heapSnapshots: false,
   help: false,
 };
 
@@ -78,7 +81,9 @@ export const OPTIONS_HELP = `deno task bench [flags]
   --background-services=0       Services that are not opted in, selecting the background pods
   --background-namespaces=200   namespaces the background pods and Services are spread over
   --background-churn=0          background pod status updates per second, measured after an idle window
-  --background-churn-seconds=30 length of the idle window and of the churn window`;
+  --background-churn-seconds=30 length of the idle window and of the churn window
+  --heap-snapshots              summarize the controller's heap by class at steady state and after the failovers
+                                (what the failovers added; a snapshot costs ~5x the controller's heap here)`;
 
 export class BenchOptionError extends Error {}
 
@@ -99,6 +104,10 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     const arg = argv[i];
     if (arg === "--help" || arg === "-h") {
       o.help = true;
+      continue;
+    }
+    if (arg === "--heap-snapshots") {
+      o.heapSnapshots = true;
       continue;
     }
     const m = arg.match(/^--([a-z-]+)(?:=(.*))?$/s);
