@@ -83,7 +83,8 @@ export const OPTIONS_HELP = `deno task bench [flags]
   --background-churn=0          background pod status updates per second, measured after an idle window
   --background-churn-seconds=30 length of the idle window and of the churn window
   --heap-snapshots              summarize the controller's heap by class at steady state and after the failovers
-                                (what the failovers added; a snapshot costs ~5x the controller's heap here)`;
+                                (what the failovers added); a snapshot costs ~5x the controller's heap here
+                                and its memory stays in the controller's RSS, so later RSS readings are inflated`;
 
 export class BenchOptionError extends Error {}
 
