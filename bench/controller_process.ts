@@ -152,11 +152,15 @@ function pick(env: Record<string, string>, keys: string[]): Record<string, strin
   );
 }
 
-/** Spawns the controller on `kubeconfig` with free loopback ports, no leader election, logs to `logPath`. */
+/**
+ * Spawns the controller on `kubeconfig` with free loopback ports, no leader election, logs to `logPath`;
+ * `v8Flags` are added to the controller's DENO_V8_FLAGS (not the bench's own).
+ */
 export async function spawnController(
   kubeconfig: string,
   extraArgs: readonly string[],
   logPath: string,
+  v8Flags = "",
 ): Promise<ControllerProcess> {
   const [metricsPort, healthPort, inspectPort] = freePorts(3);
   const log = await Deno.open(logPath, { write: true, create: true, truncate: true });
@@ -176,7 +180,7 @@ export async function spawnController(
       ...extraArgs,
     ],
     // As deploy/deployment.yaml runs it (README "Tuning"); a caller's environment may override these.
-    env: { ...CONTROLLER_RUNTIME_ENV, ...pick(Deno.env.toObject(), Object.keys(CONTROLLER_RUNTIME_ENV)) },
+    env: controllerEnv(v8Flags),
     stdout: "piped",
     stderr: "piped",
     stdin: "null",

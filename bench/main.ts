@@ -116,6 +116,7 @@ export async function runBench(o: BenchOptions): Promise<ScaleDetails[]> {
         churnMinutes: services === churnAt ? o.churnMinutes : 0,
         churnRate: o.churnRate,
         controllerArgs: o.controllerArgs,
+        controllerV8Flags: o.controllerV8Flags,
         createConcurrency: o.createConcurrency,
         failoverTimeoutMs: o.failoverTimeoutMs,
         paceMs: o.paceMs,

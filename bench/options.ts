@@ -18,6 +18,8 @@ export interface BenchOptions {
   kubeconfig?: string;
   /** Extra flags for the controller process (repeat --controller-arg). */
   controllerArgs: string[];
+  /** Added to the controller's DENO_V8_FLAGS (the bench's own V8 keeps its defaults). */
+  controllerV8Flags: string;
   outDir: string;
   /** Pod creations in flight at once. */
   createConcurrency: number;
@@ -48,6 +50,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   churnMinutes: 10,
   churnRate: 5,
   controllerArgs: [],
+  controllerV8Flags: "",
   outDir: "bench/results",
   createConcurrency: 32,
   failoverTimeoutMs: 10_000,
@@ -72,6 +75,7 @@ export const OPTIONS_HELP = `deno task bench [flags]
   --churn-rate=5                pods replaced per second during churn
   --kubeconfig=PATH             run against this cluster instead of a local control plane
   --controller-arg=FLAG         extra flag for the controller process (repeatable), e.g. --controller-arg=--qps=200
+  --controller-v8-flags=FLAGS   added to the controller's DENO_V8_FLAGS, e.g. --max-old-space-size=256
   --out=bench/results           where <scale>.json, <scale>.details.json and the SVG charts go
   --create-concurrency=32       pod creations in flight
   --failover-timeout-ms=10000   a failover not seen on the watch within this long counts as failed
@@ -158,6 +162,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         break;
       case "controller-arg":
         o.controllerArgs.push(value);
+        break;
+      case "controller-v8-flags":
+        o.controllerV8Flags = value;
         break;
       case "out":
         o.outDir = value.replace(/\/+$/, "");

@@ -41,6 +41,8 @@ export interface ScaleOptions {
   churnMinutes: number;
   churnRate: number;
   controllerArgs: readonly string[];
+  /** Added to the controller's DENO_V8_FLAGS, e.g. "--max-old-space-size=256". */
+  controllerV8Flags?: string;
   createConcurrency: number;
   failoverTimeoutMs: number;
   paceMs: number;
@@ -131,7 +133,12 @@ export async function runScale(
     cleanups.push(() => slices.stop());
 
     const logPath = `${o.logDir}/controller-${runId}.log`;
-    const controller = await spawnController(target.kubeconfigPath, o.controllerArgs, logPath);
+    const controller = await spawnController(
+      target.kubeconfigPath,
+      o.controllerArgs,
+      logPath,
+      o.controllerV8Flags,
+    );
     cleanups.push(() => controller.stop());
     progress(`controller pid ${controller.pid} started (log ${logPath})`);
     const readyAt = await controller.waitReady(120_000);
@@ -281,7 +288,11 @@ export async function runScale(
       pods: o.services * o.podsPerService,
       namespaces: fleet.namespaces.length,
       target: target.name,
-      controllerArgs: [...o.controllerArgs],
+      // V8 flags are part of what was measured: named beside the controller's flags.
+      controllerArgs: [
+        ...o.controllerArgs,
+        ...(o.controllerV8Flags ? [`DENO_V8_FLAGS+=${o.controllerV8Flags}`] : []),
+      ],
       machine: { cpus: navigator.hardwareConcurrency, deno: Deno.version.deno, os: Deno.build.os },
       code,
       startedAt,
