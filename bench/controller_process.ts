@@ -152,6 +152,15 @@ function pick(env: Record<string, string>, keys: string[]): Record<string, strin
   );
 }
 
+function controllerEnv(v8Flags: string): Record<string, string> {
+  const env = {
+    ...CONTROLLER_RUNTIME_ENV,
+    ...pick(Deno.env.toObject(), Object.keys(CONTROLLER_RUNTIME_ENV)),
+  };
+  if (v8Flags.trim()) env.DENO_V8_FLAGS = `${env.DENO_V8_FLAGS ?? ""} ${v8Flags.trim()}`.trim();
+  return env;
+}
+
 /**
  * Spawns the controller on `kubeconfig` with free loopback ports, no leader election, logs to `logPath`;
  * `v8Flags` are added to the controller's DENO_V8_FLAGS (not the bench's own).
