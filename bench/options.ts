@@ -115,7 +115,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       o.heapSnapshots = true;
       continue;
     }
-    const m = arg.match(/^--([a-z-]+)(?:=(.*))?$/s);
+    const m = arg.match(/^--([a-z0-9-]+)(?:=(.*))?$/s);
     if (!m) throw new BenchOptionError(`expected a flag like --scales=100, received ${JSON.stringify(arg)}`);
     const flag = m[1];
     let value = m[2];

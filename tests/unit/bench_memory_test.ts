@@ -52,6 +52,13 @@ Deno.test("bench heap snapshot summary: counts and self sizes per constructor, a
   assert.deepEqual(heapGrowth(before, after)[0], { name: "object Pod", count: 3, selfMb: 3 });
 });
 
+Deno.test("bench --controller-v8-flags (a flag name with a digit) takes its value", () => {
+  assert.equal(
+    parseBenchOptions(["--controller-v8-flags=--max-old-space-size=128"]).controllerV8Flags,
+    "--max-old-space-size=128",
+  );
+});
+
 Deno.test("bench --heap-snapshots is a switch without a value", () => {
   assert.equal(parseBenchOptions([]).heapSnapshots, false);
   const o = parseBenchOptions(["--heap-snapshots", "--scales=100"]);
