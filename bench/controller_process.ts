@@ -157,7 +157,8 @@ function controllerEnv(v8Flags: string): Record<string, string> {
     ...CONTROLLER_RUNTIME_ENV,
     ...pick(Deno.env.toObject(), Object.keys(CONTROLLER_RUNTIME_ENV)),
   };
-  if (v8Flags.trim()) env.DENO_V8_FLAGS = `${env.DENO_V8_FLAGS ?? ""} ${v8Flags.trim()}`.trim();
+  // DENO_V8_FLAGS is a comma-separated list.
+  if (v8Flags.trim()) env.DENO_V8_FLAGS = [env.DENO_V8_FLAGS, v8Flags.trim()].filter(Boolean).join(",");
   return env;
 }
 

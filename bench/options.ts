@@ -75,7 +75,7 @@ export const OPTIONS_HELP = `deno task bench [flags]
   --churn-rate=5                pods replaced per second during churn
   --kubeconfig=PATH             run against this cluster instead of a local control plane
   --controller-arg=FLAG         extra flag for the controller process (repeatable), e.g. --controller-arg=--qps=200
-  --controller-v8-flags=FLAGS   added to the controller's DENO_V8_FLAGS, e.g. --max-old-space-size=256
+  --controller-v8-flags=FLAGS   added to the controller's DENO_V8_FLAGS, e.g. --max-old-space-size=256 (comma-separate several)
   --out=bench/results           where <scale>.json, <scale>.details.json and the SVG charts go
   --create-concurrency=32       pod creations in flight
   --failover-timeout-ms=10000   a failover not seen on the watch within this long counts as failed
