@@ -23,6 +23,7 @@ import { podStatusFloor, sliceFloor } from "./floor.ts";
 import { type HeapClass, heapGrowth, type PostGcMemory } from "./inspector.ts";
 import type { ScaleDetails } from "./report.ts";
 import { distribution } from "./stats.ts";
+import { sleep } from "../core/time/sleep.ts";
 
 export interface BenchTarget {
   /** Shown in the details, e.g. "local control plane (tests/harness)" or the kubeconfig path. */
@@ -79,7 +80,6 @@ async function scrapeMetrics(port: number): Promise<ScrapeReading> {
 }
 
 const MB = 2 ** 20;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const EVENT_OPERATIONS = /^(create|patch)_events$/;
 
 export async function runScale(

@@ -4,6 +4,7 @@
  * is the process entry that runs until SIGTERM.
  */
 import { RootLogger } from "./log.ts";
+import { sleep } from "./time/sleep.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
 import { startProcessMetrics } from "./metrics/process.ts";
 import { KubeClient } from "./kube/client.ts";
@@ -11,7 +12,7 @@ import { loadCredentials } from "./kube/kubeconfig.ts";
 import { dropManagedFields, Informer } from "./kube/informer.ts";
 import { ConfigMaps, Services } from "./kube/paths.ts";
 import type { ConfigMap } from "./kube/types.ts";
-import { PluginKernel } from "./plugin/kernel.ts";
+import { type KernelParts, PluginKernel } from "./plugin/kernel.ts";
 import { registeredPlugins } from "./plugin/registry.ts";
 import { LeadershipState } from "./plugin/leadership.ts";
 import type { BackendStatus, PluginDefinition } from "./plugin/types.ts";
@@ -27,12 +28,13 @@ import { KubeEventRecorder } from "./controller/events.ts";
 import { KubeLeaderApi } from "./controller/kube_api.ts";
 import { LeaseElector } from "./election/lease.ts";
 import { type LeaseTimings, leaseTimingsProblem } from "./election/timings.ts";
+import { defaultStallTimeoutMs, stallTimeoutProblem } from "./kube/watch_timing.ts";
 import { debugApp, healthApp, metricsApp, type RunningServer, serve } from "./http/servers.ts";
 import type { SettingsContext } from "./leader/settings.ts";
 import { settingsContextOf } from "./plugin/settings_context.ts";
 import { controllerStatus } from "./status/snapshot.ts";
 import { type StatusPage, statusPage } from "./status/ui/app.ts";
-import { builtinStrategies } from "../strategies/mod.ts";
+import { builtinStrategies, rankOldest } from "../strategies/mod.ts";
 import { builtinHealthCheckers } from "../health/mod.ts";
 import { builtinPlugins as builtinOtherPlugins } from "../plugins/mod.ts";
 
@@ -41,6 +43,11 @@ export const VERSION = "0.1.0";
 /** Every built-in plugin: registered exactly like a user's. */
 export function builtinPlugins(): PluginDefinition[] {
   return [...builtinStrategies, ...builtinHealthCheckers, ...builtinOtherPlugins] as PluginDefinition[];
+}
+
+/** What every kernel gets: the built-ins plus `extra`, and the `oldest` ranking as the last resort. */
+export function kernelParts(extra: readonly PluginDefinition[] = []): KernelParts {
+  return { plugins: [...builtinPlugins(), ...extra], lastResortRanking: rankOldest };
 }
 
 export interface StartOptions {
@@ -92,6 +99,11 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       `flags --leader-elect-lease-duration, --leader-elect-renew-deadline, --leader-elect-retry-period: ${timingProblem}`,
     );
   }
+  // Unset, the stall bound follows the lease timings, so a stalled watch is reopened within the renew deadline.
+  const stallTimeoutMs = opts.stallTimeoutMs ?? flags.settings.watchStallTimeoutMs ??
+    defaultStallTimeoutMs(leaseTimings);
+  const stallProblem = opts.stallTimeoutMs === undefined && stallTimeoutProblem(stallTimeoutMs, leaseTimings);
+  if (stallProblem) throw new FlagError(`flag --watch-stall-timeout: ${stallProblem}`);
   let moduleAllow;
   try {
     moduleAllow = parseAllowList(settings.pluginModuleAllow, Deno.cwd());
@@ -139,7 +151,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   // Backends act on the cloud only while this replica leads; the kernel hands this state to every plugin.
   const leadership = new LeadershipState();
   const kernel = new PluginKernel({
-    plugins: [...builtinPlugins(), ...registeredPlugins(), ...(opts.extraPlugins ?? [])],
+    ...kernelParts([...registeredPlugins(), ...(opts.extraPlugins ?? [])]),
     logger,
     metrics,
     leadership,
@@ -191,7 +203,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     maxCacheSizePerNamespace: settings.maxCacheSizePerNamespace,
     maxPodWatchNamespaces: settings.maxPodWatchNamespaces,
     canWrite: () => elector ? elector.isLeader() : true,
-    stallTimeoutMs: opts.stallTimeoutMs ?? settings.watchStallTimeoutMs,
+    stallTimeoutMs,
     listTimeoutMs: () => settings.cacheUpdateTimeoutSeconds * 1000,
   });
 
@@ -267,7 +279,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     transform: dropManagedFields,
     logger,
     metrics,
-    stallTimeoutMs: opts.stallTimeoutMs ?? settings.watchStallTimeoutMs,
+    stallTimeoutMs,
   });
   const applyConfig = async (cm: ConfigMap | undefined) => {
     configMapUID = cm?.metadata.uid;
@@ -288,7 +300,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   configInformer.run(abort.signal).catch((e) => log.error("config informer stopped", { error: e }));
   await configInformer.waitForSync(abort.signal);
   if (configInformer.size === 0) await applyConfig(undefined);
-  while (!reloader.current) await new Promise((r) => setTimeout(r, 10));
+  while (!reloader.current) await sleep(10);
 
   const servers: RunningServer[] = [];
   const metricsRoutes = metricsApp(

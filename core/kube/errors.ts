@@ -1,4 +1,5 @@
 /** Errors from the API server (or from reaching it), and the predicates callers branch on. */
+import { parseRetryAfter } from "../time/retry_after.ts";
 
 /** The `Status` object the API server sends with a failure. */
 export interface ApiStatus {
@@ -81,7 +82,9 @@ export function errorFromResponse(
   } catch {
     // Not JSON: a proxy or load balancer answered; the raw body is the message.
   }
-  const headerSeconds = parseRetryAfter(retryAfterHeader);
+  // Seconds only (no `now`): the API server never sends an HTTP date.
+  const headerMs = parseRetryAfter(retryAfterHeader);
+  const headerSeconds = headerMs === undefined ? undefined : headerMs / 1000;
   return new KubeApiError({
     ...req,
     status,
@@ -103,13 +106,6 @@ export function errorFromWatchStatus(
     reason: status.reason || reasonByStatus[code] || "Unknown",
     serverMessage: `watch ERROR event: ${status.message ?? "(no message)"}`,
   });
-}
-
-/** Retry-After in seconds (delta form only; the API server never sends an HTTP date). */
-export function parseRetryAfter(value: string | null | undefined): number | undefined {
-  if (!value) return undefined;
-  const n = Number(value.trim());
-  return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
 function statusOf(e: unknown): number | undefined {
@@ -142,4 +138,23 @@ export function isForbidden(e: unknown): boolean {
 export function isUnavailable(e: unknown): boolean {
   const status = statusOf(e);
   return status === 0 || status === 429 || (status !== undefined && status >= 500);
+}
+
+/** The error of a call that got no HTTP answer: a Timeout after `timedOutAfterMs`, else a NetworkError. */
+export function networkError(
+  req: { operation: string; method: string; path: string },
+  cause: unknown,
+  timedOutAfterMs?: number,
+): KubeApiError {
+  if (timedOutAfterMs !== undefined) {
+    return new KubeApiError({
+      ...req,
+      status: 0,
+      reason: "Timeout",
+      serverMessage: `no answer within ${timedOutAfterMs}ms`,
+      cause,
+    });
+  }
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new KubeApiError({ ...req, status: 0, reason: "NetworkError", serverMessage: message, cause });
 }
