@@ -35,6 +35,7 @@ const SOURCE_PATHS = [
   "mod.ts",
   "deno.json",
   "deno.lock",
+  "app",
   "core",
   "plugins",
   "strategies",

@@ -12,7 +12,7 @@ import { isAlreadyExists, isNotFound } from "../../core/kube/errors.ts";
 import { ConfigMaps, EndpointSlices, Services } from "../../core/kube/paths.ts";
 import type { EndpointSlice, KubeObject, Service } from "../../core/kube/types.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
-import { type StartOptions, startZenLead, type ZenLeadHandle } from "../../core/app.ts";
+import { type StartOptions, startZenLead, type ZenLeadHandle } from "../../app/start.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const CONTROLLER_NS = "zen-lead-system";

@@ -4,7 +4,7 @@
  * address (servers in this process or a child, the controller in process). One suite, two environments.
  */
 import type { KubeClient } from "../../core/kube/client.ts";
-import type { ZenLeadHandle } from "../../core/app.ts";
+import type { ZenLeadHandle } from "../../app/start.ts";
 import type { KubeletSimulator } from "../harness/kubelet.ts";
 import { startE2E } from "./_env.ts";
 import { scrape } from "./_metrics.ts";

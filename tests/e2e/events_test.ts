@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
-import type { ZenLeadHandle } from "../../core/app.ts";
+import type { ZenLeadHandle } from "../../app/start.ts";
 import { agedPods, type E2E, leaderIs, noSanitize, optedInService, startE2E, waitFor } from "./_env.ts";
 
 let env: E2E;

@@ -7,11 +7,11 @@
 import assert from "node:assert/strict";
 import { Pods, Services } from "../../core/kube/paths.ts";
 import type { Pod, Service } from "../../core/kube/types.ts";
-import type { ZenLeadHandle } from "../../core/app.ts";
-import { builtinPlugins } from "../../core/app.ts";
-import { runCli } from "../../core/cli/main.ts";
+import type { ZenLeadHandle } from "../../app/start.ts";
+import { builtinPlugins } from "../../app/start.ts";
+import { runCli } from "../../app/cli/main.ts";
 import type { Explanation } from "../../core/explain/model.ts";
-import type { StatusReport } from "../../core/cli/status.ts";
+import type { StatusReport } from "../../app/cli/status.ts";
 import { validate } from "../unit/_json_schema.ts";
 import { podAddress, startHttpTarget } from "./_servers.ts";
 import {

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
-import type { ZenLeadHandle } from "../../core/app.ts";
+import type { ZenLeadHandle } from "../../app/start.ts";
 import { type E2E, leaderIs, noSanitize, optedInService, ROOT, startE2E } from "./_env.ts";
 import { agedPods } from "./_env.ts";
 

@@ -10,7 +10,7 @@ import { stringify } from "yaml";
 import { ConfigMaps } from "../../core/kube/paths.ts";
 import type { ConfigMap } from "../../core/kube/types.ts";
 import { integrityOf } from "../../core/plugin/module_source.ts";
-import type { ZenLeadHandle } from "../../core/app.ts";
+import type { ZenLeadHandle } from "../../app/start.ts";
 import { CONTROLLER_NS, type E2E, eventsFor, noSanitize, ROOT, startE2E, waitFor } from "./_env.ts";
 
 let env: E2E;

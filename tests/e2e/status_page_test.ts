@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { Services } from "../../core/kube/paths.ts";
 import type { Service } from "../../core/kube/types.ts";
-import type { ZenLeadHandle } from "../../core/app.ts";
+import type { ZenLeadHandle } from "../../app/start.ts";
 import { CSP } from "../../core/status/ui/app.ts";
 import { type Browser, ensureChromium, launchChromium } from "../harness/chromium.ts";
 import { agedPods, type E2E, leaderIs, noSanitize, optedInService, ROOT, startE2E, waitFor } from "./_env.ts";

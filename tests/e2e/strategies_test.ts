@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { stringify } from "yaml";
 import { ConfigMaps, Pods, Services } from "../../core/kube/paths.ts";
 import type { Pod, Service } from "../../core/kube/types.ts";
-import type { ZenLeadHandle } from "../../core/app.ts";
+import type { ZenLeadHandle } from "../../app/start.ts";
 import { rendezvousWeight } from "../../strategies/hash.ts";
 import {
   CONTROLLER_NS,

@@ -9,7 +9,7 @@ import { parseConfigText } from "../../core/config/parse.ts";
 import { inRange, RANGES } from "../../core/config/ranges.ts";
 import { ConfigReloader } from "../../core/config/reloader.ts";
 import { defaultSettings } from "../../core/config/settings.ts";
-import { builtinPlugins } from "../../core/app.ts";
+import { builtinPlugins } from "../../app/start.ts";
 import { leaderNameFor } from "../../core/leader/names.ts";
 import { parsePriority } from "../../core/leader/priority.ts";
 import { parseServiceSettings, type SettingsContext } from "../../core/leader/settings.ts";

@@ -13,8 +13,8 @@ import type { EndpointSlice, Service } from "../../core/kube/types.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { startZenLeadProcess } from "./zen_lead_process.ts";
 import { freePorts } from "./ports.ts";
-import { builtinPlugins } from "../../core/app.ts";
-import { runCli } from "../../core/cli/main.ts";
+import { builtinPlugins } from "../../app/start.ts";
+import { runCli } from "../../app/cli/main.ts";
 
 const once = Deno.args.includes("--once");
 const say = (s: string) => console.log(`[demo] ${s}`);

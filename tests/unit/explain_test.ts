@@ -4,7 +4,7 @@
  * Regenerate the snapshot with UPDATE_SNAPSHOTS=1 after an intended change of the text.
  */
 import assert from "node:assert/strict";
-import { builtinPlugins } from "../../core/app.ts";
+import { builtinPlugins } from "../../app/start.ts";
 import { explainService, type HealthReport } from "../../core/explain/explain.ts";
 import { explainKernel } from "../../core/explain/read.ts";
 import { renderText } from "../../core/explain/render_text.ts";
