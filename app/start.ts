@@ -1,47 +1,35 @@
 /**
- * Assembles zen-lead: flags, the plugin kernel and its ConfigMap, the Kubernetes client, the leader controller,
- * Lease election and the HTTP surfaces. `startZenLead` returns a handle (tests, demo, bench); `runController`
+ * Assembles zen-lead: flags, the plugin kernel and its ConfigMap, the Kubernetes clients, the leader controller,
+ * the replica election and the HTTP servers. `startZenLead` returns a handle (tests, demo, bench); `runController`
  * is the process entry that runs until SIGTERM.
  */
 import { RootLogger } from "../core/log.ts";
 import { MetricsRegistry } from "../core/metrics/registry.ts";
 import { startProcessMetrics } from "../core/metrics/process.ts";
-import { KubeClient } from "../core/kube/client.ts";
-import { loadCredentials } from "../core/kube/kubeconfig.ts";
-import { dropManagedFields, Informer } from "../core/kube/informer.ts";
-import { ConfigMaps, Services } from "../core/kube/paths.ts";
-import type { ConfigMap } from "../core/kube/types.ts";
 import { PluginKernel } from "../core/plugin/kernel.ts";
 import { registeredPlugins } from "../core/plugin/registry.ts";
 import { LeadershipState } from "../core/plugin/leadership.ts";
-import type { BackendStatus, PluginDefinition } from "../core/plugin/types.ts";
-import { ConfigReloader } from "../core/config/reloader.ts";
-import { FlagError, flagsHelp, parseFlags } from "../core/config/flags.ts";
-import { parseAllowList } from "../core/plugin/module_policy.ts";
+import type { PluginDefinition } from "../core/plugin/types.ts";
+import type { ConfigReloader } from "../core/config/reloader.ts";
 import { readEnv } from "../core/config/env.ts";
 import { OTEL_ENV_VARS } from "../core/tracing/config.ts";
-import { metricsTls, securedApp, startTracingFrom } from "../core/observability.ts";
-import { type ControllerSettings, defaultSettings, resolveSettings } from "../core/config/settings.ts";
+import { startTracingFrom } from "../core/observability.ts";
+import type { ControllerSettings } from "../core/config/settings.ts";
 import { LeaderController } from "../core/controller/controller.ts";
-import { KubeEventRecorder } from "../core/controller/events.ts";
-import { KubeLeaderApi } from "../core/controller/kube_api.ts";
-import { LeaseElector } from "../core/election/lease.ts";
-import { type LeaseTimings, leaseTimingsProblem } from "../core/election/timings.ts";
-import { debugApp, healthApp, metricsApp, type RunningServer, serve } from "../core/http/servers.ts";
+import type { LeaseElector } from "../core/election/lease.ts";
 import type { SettingsContext } from "../core/leader/settings.ts";
 import { settingsContextOf } from "../core/plugin/settings_context.ts";
-import { controllerStatus } from "../core/status/snapshot.ts";
-import { type StatusPage, statusPage } from "../core/status/ui/app.ts";
-import { builtinStrategies } from "../strategies/mod.ts";
-import { builtinHealthCheckers } from "../health/mod.ts";
-import { builtinPlugins as builtinOtherPlugins } from "../plugins/mod.ts";
+import { builtinPlugins } from "./builtins.ts";
+import { readStartup } from "./startup.ts";
+import { connectClients } from "./clients.ts";
+import { configSource } from "./config_watch.ts";
+import { backendStatusWriter } from "./backend_status.ts";
+import { startServers } from "./servers.ts";
+import { startElection } from "./election.ts";
+
+export { builtinPlugins };
 
 export const VERSION = "0.1.0";
-
-/** Every built-in plugin: registered exactly like a user's. */
-export function builtinPlugins(): PluginDefinition[] {
-  return [...builtinStrategies, ...builtinHealthCheckers, ...builtinOtherPlugins] as PluginDefinition[];
-}
 
 export interface StartOptions {
   /** Plugins compiled into this binary (the custom-binary entry file passes its own). */
@@ -74,30 +62,8 @@ export interface ZenLeadHandle {
 
 export async function startZenLead(argv: readonly string[], opts: StartOptions = {}): Promise<ZenLeadHandle> {
   const env = opts.env ?? readEnv();
-  const defaults = defaultSettings(env);
-  const flags = parseFlags(argv, env);
-  if (flags.help) {
-    console.log(flagsHelp(defaults));
-    Deno.exit(0);
-  }
-  let settings = resolveSettings(flags.settings, {}, defaults);
-  const leaseTimings: LeaseTimings = {
-    leaseDurationMs: opts.lease?.durationMs ?? settings.leaderElectLeaseDurationMs,
-    renewDeadlineMs: opts.lease?.renewDeadlineMs ?? settings.leaderElectRenewDeadlineMs,
-    retryPeriodMs: opts.lease?.retryPeriodMs ?? settings.leaderElectRetryPeriodMs,
-  };
-  const timingProblem = leaseTimingsProblem(leaseTimings);
-  if (timingProblem) {
-    throw new FlagError(
-      `flags --leader-elect-lease-duration, --leader-elect-renew-deadline, --leader-elect-retry-period: ${timingProblem}`,
-    );
-  }
-  let moduleAllow;
-  try {
-    moduleAllow = parseAllowList(settings.pluginModuleAllow, Deno.cwd());
-  } catch (e) {
-    throw new FlagError((e as Error).message);
-  }
+  const startup = readStartup(argv, env, opts.lease);
+  let settings = startup.settings;
   const logger = new RootLogger(settings.logLevel);
   const log = logger.child({ component: "zen-lead" });
   const otelEnv = opts.env ?? readEnv(OTEL_ENV_VARS);
@@ -111,28 +77,8 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     .set({ version: VERSION, runtime: `deno ${Deno.version.deno}` }, 1);
   const stopProcessMetrics = startProcessMetrics(metrics);
 
-  const credentials = await loadCredentials(settings.kubeconfig);
-  log.info("connecting to the API server", {
-    server: credentials.server.href,
-    credentials: credentials.describe,
-  });
-  const client = await KubeClient.fromCredentials(credentials, {
-    metrics,
-    logger,
-    qps: settings.qps,
-    burst: settings.burst,
-    timeoutMs: settings.apiTimeoutSeconds * 1000,
-  });
-  // Events go through a token bucket of their own: a burst of them (a thousand Services created at once) must
-  // not queue the EndpointSlice writes that route traffic behind it.
-  const eventsClient = await KubeClient.fromCredentials(credentials, {
-    metrics,
-    reportReachability: false,
-    logger,
-    qps: settings.qps,
-    burst: settings.burst,
-    timeoutMs: settings.apiTimeoutSeconds * 1000,
-  });
+  const clients = await connectClients(settings, metrics, logger, log);
+  const { client, eventsClient } = clients;
   const abort = new AbortController();
   const identity = env.POD_NAME || `${Deno.hostname()}-${crypto.randomUUID().slice(0, 6)}`;
 
@@ -144,34 +90,14 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     metrics,
     leadership,
   });
-  const configEvents = new KubeEventRecorder(KubeLeaderApi.eventSink(eventsClient), logger);
-  const configTarget = {
-    kind: "ConfigMap",
-    namespace: settings.configMapNamespace,
-    name: settings.configMapName,
-  };
-  const reloader = new ConfigReloader({
-    kernel,
-    logger,
-    metrics,
-    flags: flags.settings,
-    defaults,
-    moduleAllow,
-    // The same series and spam filter as the controller's Events: a refused version seen again (a relist, a
-    // restart) continues its Event instead of adding one.
-    recordEvent: (reason, message) =>
-      configEvents.record(
-        { apiVersion: "v1", ...configTarget, uid: configMapUID },
-        "Warning",
-        reason,
-        message,
-      ),
-  });
-  let configMapUID: string | undefined;
+  const config = configSource({ startup, kernel, client, eventsClient, logger, log, metrics });
+  const { reloader } = config;
 
   const settingsContext = (): SettingsContext => settingsContextOf(kernel, reloader.current?.config.defaults);
 
-  let elector: LeaseElector | undefined;
+  // Set when the election starts (after the caches sync); the controller is inactive, so writes nothing, before.
+  let elector: LeaseElector | undefined = undefined;
+  const holdsLease = () => elector ? elector.isLeader() : true;
   let configGeneration = 0;
   const controller = new LeaderController({
     client,
@@ -190,44 +116,11 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     },
     maxCacheSizePerNamespace: settings.maxCacheSizePerNamespace,
     maxPodWatchNamespaces: settings.maxPodWatchNamespaces,
-    canWrite: () => elector ? elector.isLeader() : true,
+    canWrite: holdsLease,
     stallTimeoutMs: opts.stallTimeoutMs ?? settings.watchStallTimeoutMs,
     listTimeoutMs: () => settings.cacheUpdateTimeoutSeconds * 1000,
   });
-
-  // Backends report cloud status; the controller writes it to the source Service (the "status watcher").
-  const statusListener = (key: string, status: BackendStatus) => {
-    const [ns, name] = [key.slice(0, key.indexOf("/")), key.slice(key.indexOf("/") + 1)];
-    if (!controller.isActive) return;
-    if (status.warning) {
-      // A backend's problem with this Service (e.g. an operation parked): an Event, the status stays as it is.
-      const { reason, message } = status.warning;
-      controller.events.record(
-        { kind: "Service", apiVersion: "v1", namespace: ns, name },
-        "Warning",
-        reason,
-        message,
-      );
-      return;
-    }
-    client.mergePatch(
-      Services,
-      ns,
-      name,
-      { status: { loadBalancer: { ingress: status.ingress } } },
-      {
-        subresource: "status",
-        beforeAttempt: () => {
-          if (!controller.isActive || !(elector?.isLeader() ?? true)) {
-            throw new Error("not leading; write refused");
-          }
-        },
-      },
-    ).catch((e) => log.warn("could not write backend status", { namespace: ns, service: name, error: e }));
-  };
-  const attachBackends = () => {
-    for (const b of kernel.names("backend")) kernel.backend(b)?.onStatus(statusListener);
-  };
+  const statusWriter = backendStatusWriter({ kernel, controller, client, holdsLease, log });
 
   let tracingSection = "";
   reloader.onChange((applied) => {
@@ -249,133 +142,48 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     configGeneration++;
     controller.reconciler.settingsMemo.setMax(settings.maxCacheSizePerNamespace);
     logger.setLevel(settings.logLevel);
-    client.setRateLimit(settings.qps, settings.burst);
-    eventsClient.setRateLimit(settings.qps, settings.burst);
-    client.setTimeout(settings.apiTimeoutSeconds * 1000);
+    clients.reconfigure(settings);
     controller.queue.setWorkers(settings.maxConcurrentReconciles);
-    attachBackends();
+    statusWriter.attach();
     if (controller.isActive) controller.replayPodsToBackends();
     controller.enqueueAll();
   });
 
-  // The ConfigMap is watched like everything else; its namespace is the controller's own.
-  const configInformer = new Informer<ConfigMap>({
-    client,
-    resource: ConfigMaps,
-    namespaces: [settings.configMapNamespace],
-    fieldSelector: `metadata.name=${settings.configMapName}`,
-    transform: dropManagedFields,
-    logger,
-    metrics,
+  const configInformer = await config.watch({
+    signal: abort.signal,
     stallTimeoutMs: opts.stallTimeoutMs ?? settings.watchStallTimeoutMs,
   });
-  const applyConfig = async (cm: ConfigMap | undefined) => {
-    configMapUID = cm?.metadata.uid;
-    const r = await reloader.apply(cm);
-    if (!r.ok && !reloader.current) {
-      // Nothing valid yet (first start with a broken ConfigMap): run on defaults, the error already reported.
-      await reloader.apply(undefined);
-    }
-  };
-  // No ConfigMap text may stop the process: whatever an apply throws is logged, never left unhandled.
-  const applySafely = (cm: ConfigMap | undefined) =>
-    void applyConfig(cm).catch((e) => log.error("applying the ConfigMap failed", { error: e }));
-  configInformer.addHandlers({
-    add: (cm) => applySafely(cm),
-    update: (_o, cm) => applySafely(cm),
-    delete: () => applySafely(undefined),
+
+  const servers = await startServers({
+    settings,
+    kernel,
+    controller,
+    reloader,
+    configTarget: config.target,
+    configInformer,
+    client,
+    identity,
+    settingsContext,
+    elector: () => elector,
+    log,
   });
-  configInformer.run(abort.signal).catch((e) => log.error("config informer stopped", { error: e }));
-  await configInformer.waitForSync(abort.signal);
-  if (configInformer.size === 0) await applyConfig(undefined);
-  while (!reloader.current) await new Promise((r) => setTimeout(r, 10));
-
-  const servers: RunningServer[] = [];
-  const metricsRoutes = metricsApp(
-    () => kernel.exporters(),
-    debugApp(
-      () => kernel.names("backend").map((n) => kernel.backend(n)),
-      () => ({ deadletters: () => controller.queue.deadLetters() }),
-    ),
-  );
-  // Probe results and recent leader changes for `zen-lead explain` / `status`, which cannot see them otherwise.
-  metricsRoutes.get("/status", (c) => c.json(controllerStatus(controller, identity)));
-  servers.push(serve(
-    settings.metricsSecure ? securedApp(metricsRoutes, client, log) : metricsRoutes,
-    settings.metricsBindAddress,
-    log,
-    "metrics",
-    settings.metricsSecure ? await metricsTls(settings.metricsCertDir, identity) : undefined,
-  ));
-  servers.push(serve(
-    healthApp({
-      notLiveReason: () =>
-        elector?.notLiveReason() ?? controller.notLiveReason() ?? configInformer.notLiveReason(),
-      notReadyReason: () =>
-        !controller.synced()
-          ? "caches not synced"
-          : !reloader.current
-          ? "configuration not loaded"
-          : undefined,
-    }),
-    settings.healthProbeBindAddress,
-    log,
-    "health",
-  ));
-
-  // The status page is off unless --ui-bind-address is set; it has the metrics endpoint's protection (none yet).
-  let ui: StatusPage | undefined;
-  let uiServer: RunningServer | undefined;
-  if (settings.uiBindAddress) {
-    ui = statusPage({
-      controller,
-      identity,
-      settingsContext,
-      configDefaults: () => reloader.current?.config.defaults,
-      configuration: () =>
-        reloader.current?.resourceVersion
-          ? `ConfigMap ${configTarget.namespace}/${configTarget.name} (resourceVersion ${reloader.current.resourceVersion})`
-          : "no ConfigMap: built-in defaults",
-      strategy: (n) => kernel.strategy(n),
-    });
-    uiServer = serve(ui.app, settings.uiBindAddress, log, "status page");
-    servers.push(uiServer);
-  }
 
   await controller.start(abort.signal);
   log.info("caches synced", { services: controller.services.size, pods: controller.pods.size });
 
-  let resolveLeading!: () => void;
-  const leading = new Promise<void>((r) => resolveLeading = r);
-  if (settings.leaderElect) {
-    elector = new LeaseElector({
-      client,
-      namespace: settings.configMapNamespace,
-      name: settings.leaderElectionId,
-      identity,
-      ...leaseTimings,
-      logger,
-      metrics,
-      onStartedLeading: () => {
-        leadership.set(true);
-        controller.activate();
-        resolveLeading();
-      },
-      onStoppedLeading: () => {
-        controller.deactivate();
-        leadership.set(false);
-      },
-    });
-    elector.run(abort.signal)
-      .catch((e) => log.error("leader election stopped", { error: e }))
-      .finally(() => {
-        if (!abort.signal.aborted) log.error("leader election loop ended; /healthz now fails");
-      });
-  } else {
-    leadership.set(true);
-    controller.activate();
-    resolveLeading();
-  }
+  const election = startElection({
+    settings,
+    leaseTimings: startup.leaseTimings,
+    client,
+    identity,
+    controller,
+    leadership,
+    logger,
+    log,
+    metrics,
+    signal: abort.signal,
+  });
+  elector = election.elector;
 
   let stopped = false;
   return {
@@ -387,11 +195,11 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     reloader,
     metrics,
     elector,
-    metricsPort: servers[0].port,
-    healthPort: servers[1].port,
-    uiPort: uiServer?.port,
+    metricsPort: servers.metricsPort,
+    healthPort: servers.healthPort,
+    uiPort: servers.uiPort,
     identity,
-    leading,
+    leading: election.active,
     async stop(graceMs = 10_000) {
       if (stopped) return;
       stopped = true;
@@ -404,11 +212,9 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       }
       abort.abort();
       await kernel.close();
-      ui?.close();
-      await Promise.all(servers.map((s) => s.close()));
+      await servers.close();
       stopProcessMetrics();
-      client.close();
-      eventsClient.close();
+      clients.close();
       // What the last reconciles traced reaches the collector before the process ends.
       await tracing?.shutdown().catch((e) => log.warn("trace export at shutdown failed", { error: e }));
     },
