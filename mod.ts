@@ -26,7 +26,20 @@ import type {
 
 export type * from "./core/plugin/types.ts";
 export type { LogFields, Logger } from "./core/log.ts";
-export type { Counter, Gauge, Histogram, MetricsRegistry } from "./core/metrics/registry.ts";
+export type { Counter, Family, Gauge, Histogram, MetricsRegistry, Sample } from "./core/metrics/registry.ts";
+
+// Helpers a plugin needs to behave like the built-in ones.
+/** Timers whose delay is clamped into what the runtime can hold (a huge delay would fire at once). */
+export { clampDelay, MAX_TIMER_MS, safeInterval, safeTimeout, timeoutSignal } from "./core/timers.ts";
+/** Topology spread for strategies: a candidate's node and zone keys, and picks spread over unused domains. */
+export { nodeKeyOf, spreadPicks, UsedDomains, zoneKeyOf } from "./core/leader/select_topology.ts";
+/** HTTP client spans (children of the running reconcile's span) and the W3C headers to send with a request. */
+export { endHttpSpan, startHttpSpan, traceHeaders } from "./core/tracing/spans.ts";
+/** The process environment a plugin may read (the `start` task allows only these variables). */
+export { ENV_VARS, readEnv } from "./core/config/env.ts";
+/** OTLP/HTTP shared with the tracing exporter: the OTEL_* variables, their parsing, and one POST. */
+export { OTEL_ENV_VARS, type OtlpProtocol, parseKeyValueList, resourceOf } from "./core/tracing/config.ts";
+export { type OtlpTarget, postOtlp } from "./core/tracing/otlp_http.ts";
 
 type Def<K extends PluginDefinition["kind"], O, I> = Omit<PluginDefinition<K, O, I>, "kind">;
 

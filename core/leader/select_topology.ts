@@ -15,8 +15,8 @@ export function zoneKeyOf(candidate: Candidate): string {
 
 /** The nodes and zones a pool already occupies. */
 export class UsedDomains {
-  readonly nodes = new Set<string>();
-  readonly zones = new Set<string>();
+  readonly nodes: Set<string> = new Set<string>();
+  readonly zones: Set<string> = new Set<string>();
 
   add(candidate: Candidate): void {
     this.nodes.add(nodeKeyOf(candidate));

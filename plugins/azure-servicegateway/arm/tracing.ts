@@ -3,7 +3,7 @@
  * `traceparent` of that span sent to ARM. Innermost policy, so each retry and throttled re-send is its own span.
  */
 import type { PipelinePolicy, PipelineRequest } from "@azure/core-rest-pipeline";
-import { endHttpSpan, startHttpSpan, traceHeaders } from "../../../core/tracing/spans.ts";
+import { endHttpSpan, startHttpSpan, traceHeaders } from "../../../mod.ts";
 
 export function armTracingPolicy(): PipelinePolicy {
   const sent = new WeakMap<PipelineRequest, number>();

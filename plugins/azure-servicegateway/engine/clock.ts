@@ -1,5 +1,5 @@
 /** Time as the engine sees it: injectable so tests drive backoffs and deadlines without real waits. */
-import { safeTimeout } from "../../../core/timers.ts";
+import { safeTimeout } from "../../../mod.ts";
 
 /** Opaque handle of a scheduled timer. */
 export type TimerId = unknown;

@@ -6,8 +6,7 @@
  * (bounded concurrency) runs each service's state machine; a single-flight locations updater writes the
  * difference of addresses. This file is the lifecycle (start, resync, reconcile, close) and the public face.
  */
-import type { BackendServiceState, BackendStatus, CloudBackend } from "../../../core/plugin/types.ts";
-import type { Logger } from "../../../core/log.ts";
+import type { BackendServiceState, BackendStatus, CloudBackend, Logger } from "../../../mod.ts";
 import type { GatewayApi } from "../arm/gateway_api.ts";
 import { sleep } from "../arm/throttle.ts";
 import { Adoption } from "./adoption.ts";
