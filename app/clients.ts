@@ -6,7 +6,7 @@ import type { Logger } from "../core/log.ts";
 import type { MetricsRegistry } from "../core/metrics/registry.ts";
 import { KubeClient } from "../core/kube/client.ts";
 import { loadCredentials } from "../core/kube/kubeconfig.ts";
-import type { ControllerSettings } from "../core/config/settings.ts";
+import type { ControllerSettings } from "../core/config/controller_settings.ts";
 
 export interface ApiClients {
   client: KubeClient;

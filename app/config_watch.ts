@@ -10,7 +10,7 @@ import { ConfigMaps } from "../core/kube/paths.ts";
 import type { ConfigMap } from "../core/kube/types.ts";
 import type { PluginKernel } from "../core/plugin/kernel.ts";
 import { ConfigReloader } from "../core/config/reloader.ts";
-import type { ControllerSettings } from "../core/config/settings.ts";
+import type { ControllerSettings } from "../core/config/controller_settings.ts";
 import { KubeEventRecorder } from "../core/controller/events.ts";
 import { KubeLeaderApi } from "../core/controller/kube_api.ts";
 import type { Startup } from "./startup.ts";

@@ -5,7 +5,7 @@
 import type { Logger } from "../core/log.ts";
 import type { MetricsRegistry } from "../core/metrics/registry.ts";
 import type { KubeClient } from "../core/kube/client.ts";
-import type { ControllerSettings } from "../core/config/settings.ts";
+import type { ControllerSettings } from "../core/config/controller_settings.ts";
 import type { LeaderController } from "../core/controller/controller.ts";
 import { LeaseElector } from "../core/election/lease.ts";
 import type { LeaseTimings } from "../core/election/timings.ts";

@@ -3,7 +3,11 @@
  * election's Lease timings and the plugin module allow-list, each refused with a FlagError naming the flag.
  */
 import { FlagError, flagsHelp, type ParsedFlags, parseFlags } from "../core/config/flags.ts";
-import { type ControllerSettings, defaultSettings, resolveSettings } from "../core/config/settings.ts";
+import {
+  type ControllerSettings,
+  defaultSettings,
+  resolveSettings,
+} from "../core/config/controller_settings.ts";
 import { type LeaseTimings, leaseTimingsProblem } from "../core/election/timings.ts";
 import { type AllowPrefix, parseAllowList } from "../core/plugin/module_policy.ts";
 

@@ -16,13 +16,13 @@ import type { PluginDefinition } from "../plugin/types.ts";
 import { settingsContextOf } from "../plugin/settings_context.ts";
 import { RootLogger } from "../log.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
-import { isManagedFor } from "../leader/desired.ts";
+import { isManagedFor } from "../leader/desired_objects.ts";
 import { LABEL } from "../leader/annotations.ts";
-import type { ProbeState } from "../health/threshold.ts";
+import type { ProbeState } from "../probing/threshold.ts";
 import type { ControllerStatus } from "../status/model.ts";
 import type { ExplainInput, HealthReport } from "./explain.ts";
 import type { Warning } from "./model.ts";
-import { settingsFromReport } from "../status/settings.ts";
+import { settingsFromReport } from "../status/reported_settings.ts";
 
 export interface ClusterSnapshotOptions {
   client: KubeClient;

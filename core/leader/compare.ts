@@ -4,7 +4,7 @@
  */
 import type { EndpointSlice, OwnerReference, Service, ServicePort } from "../kube/types.ts";
 import { canonicalJson } from "../plugin/canonical.ts";
-import { COPIED_SPEC_FIELDS } from "./desired.ts";
+import { COPIED_SPEC_FIELDS } from "./desired_objects.ts";
 import { ANN } from "./annotations.ts";
 
 function subsetEqual(want: Record<string, string> = {}, have: Record<string, string> = {}): boolean {

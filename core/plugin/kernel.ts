@@ -11,7 +11,7 @@ import {
   type EntryPlan,
   entryProblems,
   type PluginSpec,
-} from "./desired.ts";
+} from "./desired_plugins.ts";
 import { errorText, PluginConfigError } from "./errors.ts";
 import { DEFAULT_FALLBACKS } from "./fallback.ts";
 import { ALWAYS_ACTIVE } from "./leadership.ts";
@@ -36,7 +36,7 @@ import type {
   PluginKind,
 } from "./types.ts";
 
-export type { PluginSpec } from "./desired.ts";
+export type { PluginSpec } from "./desired_plugins.ts";
 export type { NamedExporter } from "./guards.ts";
 
 export type PluginPhase = "setup" | "run" | "close";

@@ -1,4 +1,4 @@
-import type { ProbeSchedule } from "../health/spec.ts";
+import type { ProbeSchedule } from "../probing/spec.ts";
 
 /**
  * The controller's status document (`GET /status` on the metrics address, and `/api/status` of the status page):

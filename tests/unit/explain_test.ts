@@ -10,7 +10,7 @@ import { explainKernel } from "../../core/explain/read.ts";
 import { renderText } from "../../core/explain/render_text.ts";
 import { settingsContextOf } from "../../core/plugin/settings_context.ts";
 import type { ConfigMap, EndpointSlice, Node, Pod, Service } from "../../core/kube/types.ts";
-import type { ProbeState } from "../../core/health/threshold.ts";
+import type { ProbeState } from "../../core/probing/threshold.ts";
 import { pod, service } from "./_leader_fixtures.ts";
 import { validate } from "./_json_schema.ts";
 

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { parseFlags } from "../../core/config/flags.ts";
 import { MAX_ALIASES, parseConfigText } from "../../core/config/parse.ts";
 import { RANGES, rangeText } from "../../core/config/ranges.ts";
-import { parseServiceSettings, type SettingsContext } from "../../core/leader/settings.ts";
+import { parseServiceSettings, type SettingsContext } from "../../core/leader/service_settings.ts";
 import { RootLogger } from "../../core/log.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { ManualClock } from "../../core/queue/manual_clock.ts";

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { desiredEndpointSlice, desiredLeaderService, routableEndpoints } from "../../core/leader/desired.ts";
+import {
+  desiredEndpointSlice,
+  desiredLeaderService,
+  routableEndpoints,
+} from "../../core/leader/desired_objects.ts";
 import { mergeService, serviceDrift, sliceDrift } from "../../core/leader/compare.ts";
 import { resolvePorts } from "../../core/leader/ports.ts";
 import type { Service } from "../../core/kube/types.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { MinHeap } from "../../core/health/heap.ts";
+import { MinHeap } from "../../core/probing/heap.ts";
 
 Deno.test("property: pops come out in time order, whatever the push order", () => {
   fc.assert(

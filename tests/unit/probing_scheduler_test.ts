@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { ProbeScheduler, type ProbeTarget } from "../../core/health/scheduler.ts";
-import type { ProbeSchedule } from "../../core/health/spec.ts";
+import { ProbeScheduler, type ProbeTarget } from "../../core/probing/scheduler.ts";
+import type { ProbeSchedule } from "../../core/probing/spec.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import type { HealthChecker, HealthResult, PodView } from "../../core/plugin/types.ts";
 import { ManualClock } from "../../core/queue/manual_clock.ts";
