@@ -9,7 +9,7 @@ import type { ControllerSettings } from "../core/config/controller_settings.ts";
 import type { LeaderController } from "../core/controller/controller.ts";
 import { LeaseElector } from "../core/election/lease.ts";
 import type { LeaseTimings } from "../core/election/timings.ts";
-import type { LeadershipState } from "../core/plugin/leadership.ts";
+import type { ReplicaActivity } from "../core/plugin/replica_activity.ts";
 
 export interface Election {
   /** Absent with --leader-elect=false. */
@@ -24,17 +24,17 @@ export function startElection(o: {
   client: KubeClient;
   identity: string;
   controller: LeaderController;
-  leadership: LeadershipState;
+  replica: ReplicaActivity;
   logger: Logger;
   log: Logger;
   metrics: MetricsRegistry;
   signal: AbortSignal;
 }): Election {
-  const { controller, leadership, log } = o;
+  const { controller, replica, log } = o;
   let resolveActive!: () => void;
   const active = new Promise<void>((r) => resolveActive = r);
   if (!o.settings.leaderElect) {
-    leadership.set(true);
+    replica.set(true);
     controller.activate();
     resolveActive();
     return { active };
@@ -47,14 +47,14 @@ export function startElection(o: {
     ...o.leaseTimings,
     logger: o.logger,
     metrics: o.metrics,
-    onStartedLeading: () => {
-      leadership.set(true);
+    onLeaseAcquired: () => {
+      replica.set(true);
       controller.activate();
       resolveActive();
     },
-    onStoppedLeading: () => {
+    onLeaseLost: () => {
       controller.deactivate();
-      leadership.set(false);
+      replica.set(false);
     },
   });
   elector.run(o.signal)

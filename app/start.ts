@@ -8,7 +8,7 @@ import { MetricsRegistry } from "../core/metrics/registry.ts";
 import { startProcessMetrics } from "../core/metrics/process.ts";
 import { PluginKernel } from "../core/plugin/kernel.ts";
 import { registeredPlugins } from "../core/plugin/registry.ts";
-import { LeadershipState } from "../core/plugin/leadership.ts";
+import { ReplicaActivity } from "../core/plugin/replica_activity.ts";
 import type { PluginDefinition } from "../core/plugin/types.ts";
 import type { ConfigReloader } from "../core/config/reloader.ts";
 import { readEnv } from "../core/config/env.ts";
@@ -54,8 +54,8 @@ export interface ZenLeadHandle {
   identity: string;
   /** The replica election (absent with --leader-elect=false). */
   elector?: LeaseElector;
-  /** Resolves when this replica first leads (at once without leader election). */
-  leading: Promise<void>;
+  /** Resolves when this replica first becomes active (at once without leader election). */
+  activated: Promise<void>;
   /** Graceful stop: intake stops, in-flight reconciles finish within `graceMs`, the Lease is released. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -82,13 +82,13 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   const abort = new AbortController();
   const identity = env.POD_NAME || `${Deno.hostname()}-${crypto.randomUUID().slice(0, 6)}`;
 
-  // Backends act on the cloud only while this replica leads; the kernel hands this state to every plugin.
-  const leadership = new LeadershipState();
+  // Backends act on the cloud only while this replica is active; the kernel hands this state to every plugin.
+  const replica = new ReplicaActivity();
   const kernel = new PluginKernel({
     plugins: [...builtinPlugins(), ...registeredPlugins(), ...(opts.extraPlugins ?? [])],
     logger,
     metrics,
-    leadership,
+    leadership: replica,
   });
   const config = configSource({ startup, kernel, client, eventsClient, logger, log, metrics });
   const { reloader } = config;
@@ -97,7 +97,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
 
   // Set when the election starts (after the caches sync); the controller is inactive, so writes nothing, before.
   let elector: LeaseElector | undefined = undefined;
-  const holdsLease = () => elector ? elector.isLeader() : true;
+  const holdsLease = () => elector ? elector.holdsLease() : true;
   let configGeneration = 0;
   const controller = new LeaderController({
     client,
@@ -177,7 +177,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     client,
     identity,
     controller,
-    leadership,
+    replica,
     logger,
     log,
     metrics,
@@ -199,14 +199,14 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     healthPort: servers.healthPort,
     uiPort: servers.uiPort,
     identity,
-    leading: election.active,
+    activated: election.active,
     async stop(graceMs = 10_000) {
       if (stopped) return;
       stopped = true;
       log.info("shutting down", { graceMs });
       await controller.shutdown(graceMs);
       controller.deactivate();
-      leadership.set(false);
+      replica.set(false);
       if (elector) {
         await elector.release().catch((e) => log.warn("could not release the lease", { error: e }));
       }

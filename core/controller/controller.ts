@@ -422,7 +422,7 @@ export class LeaderController {
   /** This replica now leads: reconcile everything once. */
   activate(): void {
     this.active = true;
-    this.m.isLeader.set(undefined, 1);
+    this.m.replicaActive.set(undefined, 1);
     this.replayPodsToBackends();
     this.enqueueAll();
     void this.announceResync();
@@ -465,7 +465,7 @@ export class LeaderController {
   /** This replica lost the Lease: stop writing at once. */
   deactivate(): void {
     this.active = false;
-    this.m.isLeader.set(undefined, 0);
+    this.m.replicaActive.set(undefined, 0);
   }
 
   get isActive(): boolean {

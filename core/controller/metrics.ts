@@ -96,7 +96,7 @@ export function controllerMetrics(r: MetricsRegistry) {
       help: "Writes of managed objects, by kind and verb.",
       labelNames: ["kind", "verb"],
     }),
-    isLeader: r.gauge({
+    replicaActive: r.gauge({
       name: "zen_lead_controller_is_leader",
       help: "1 while this replica is the active (writing) controller.",
       labelNames: [],

@@ -11,7 +11,7 @@ import { CONFIG_KEY, parseConfigText } from "../config/parse.ts";
 import type { ServiceDefaults } from "../config/schema.ts";
 import { serviceDefaultsProblems } from "../config/checks.ts";
 import { PluginKernel, type PluginSpec } from "../plugin/kernel.ts";
-import { LeadershipState } from "../plugin/leadership.ts";
+import { ReplicaActivity } from "../plugin/replica_activity.ts";
 import type { PluginDefinition } from "../plugin/types.ts";
 import { settingsContextOf } from "../plugin/settings_context.ts";
 import { RootLogger } from "../log.ts";
@@ -57,7 +57,7 @@ export async function explainKernel(
     plugins,
     logger,
     metrics: new MetricsRegistry(),
-    leadership: new LeadershipState(),
+    leadership: new ReplicaActivity(),
   });
   const warnings: Warning[] = [];
   const where = configMap

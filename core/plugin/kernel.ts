@@ -14,7 +14,7 @@ import {
 } from "./desired_plugins.ts";
 import { errorText, PluginConfigError } from "./errors.ts";
 import { DEFAULT_FALLBACKS } from "./fallback.ts";
-import { ALWAYS_ACTIVE } from "./leadership.ts";
+import { ALWAYS_ACTIVE } from "./replica_activity.ts";
 import {
   guardedBackend,
   guardedExporter,

@@ -46,7 +46,7 @@ export async function startHostHealthEnv(): Promise<HealthEnv> {
   let h: ZenLeadHandle;
   try {
     h = await env.startController();
-    await h.leading;
+    await h.activated;
     if (!h.controller.synced()) throw new Error("expected the controller's caches synced once leading");
   } catch (err) {
     await env.stop();

@@ -45,7 +45,7 @@ Deno.test({
     await env.client.create(ConfigMaps, azureBackendConfigMap(arm.url));
     const h = await env.startController();
     metricsPort = h.metricsPort;
-    await h.leading;
+    await h.activated;
     assert.ok(h.kernel.names("backend").includes("azure-servicegateway"), "the backend is enabled");
   },
 });

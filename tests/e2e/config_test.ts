@@ -32,7 +32,7 @@ Deno.test({
   ...noSanitize,
   async fn() {
     env = await startE2E();
-    await (await env.startController()).leading;
+    await (await env.startController()).activated;
     ns = await env.cluster.newNamespace("config");
     await agedPods(env.kubelet, ns, ["old", "young"]);
     await env.client.create<Service>(Services, optedInService(ns, "web"));

@@ -29,7 +29,7 @@ Deno.test({
     env = await startE2E();
     const h = await env.startController();
     metricsPort = h.metricsPort;
-    await h.leading;
+    await h.activated;
   },
 });
 

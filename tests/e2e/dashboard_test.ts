@@ -89,7 +89,7 @@ Deno.test({
     await env.client.create(ConfigMaps, azureBackendConfigMap(arm.url));
     const h = await env.startController([], { extraPlugins: [broken] });
     metricsPort = h.metricsPort;
-    await h.leading;
+    await h.activated;
 
     // Prometheus scrapes from before the failover, so rate() sees the counters move.
     dir = await Deno.makeTempDir({ prefix: "zen-lead-dash-" });

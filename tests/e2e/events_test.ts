@@ -54,7 +54,7 @@ Deno.test({
   async fn() {
     env = await startE2E();
     h = await env.startController();
-    await h.leading;
+    await h.activated;
     ns = await env.cluster.newNamespace("events");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
     for (const p of ["web-2", "web-3", "web-4"]) {
@@ -113,7 +113,7 @@ Deno.test({
     const before = await events("web");
     await h.stop(2000);
     h = await env.startController();
-    await h.leading;
+    await h.activated;
     await waitFor("the new controller reconciled web", () => Promise.resolve(reconciles(h) > 0 || undefined));
     await eventsSettled(h);
     const after = await events("web");

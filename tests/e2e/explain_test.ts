@@ -43,7 +43,7 @@ Deno.test({
     h = await env.startController([`--metrics-bind-address=${podAddress()}:0`], {
       env: { POD_NAME: IDENTITY },
     });
-    await h.leading;
+    await h.activated;
   },
 });
 

@@ -56,7 +56,7 @@ Deno.test({
   async fn() {
     env = await startE2E();
     h = await env.startController();
-    await h.leading;
+    await h.activated;
     ns = await env.cluster.newNamespace("hostile");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
   },

@@ -38,7 +38,7 @@ Deno.test({
   async fn() {
     env = await startE2E();
     h = await env.startController();
-    await h.leading;
+    await h.activated;
     ns = await env.cluster.newNamespace("plugin");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
     await env.client.create<Service>(Services, optedInService(ns, "web"));

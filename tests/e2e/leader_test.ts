@@ -29,7 +29,7 @@ Deno.test({
   async fn() {
     env = await startE2E();
     const h = await env.startController();
-    await h.leading;
+    await h.activated;
     assert.equal(h.controller.synced(), true);
   },
 });

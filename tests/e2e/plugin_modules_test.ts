@@ -80,7 +80,7 @@ Deno.test({
     base = `http://127.0.0.1:${server.addr.port}`;
     env = await startE2E();
     h = await env.startController([`--plugin-module-allow=${dir}/allowed/,${base}/zl/`]);
-    await h.leading;
+    await h.activated;
   },
 });
 

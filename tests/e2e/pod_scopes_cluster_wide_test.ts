@@ -20,7 +20,7 @@ Deno.test({
   async fn() {
     env = await startE2E();
     h = await env.startController(["--max-pod-watch-namespaces=1"]);
-    await h.leading;
+    await h.activated;
   },
 });
 

@@ -40,7 +40,7 @@ Deno.test({
   async fn() {
     env = await startE2E();
     h = await env.startController();
-    await h.leading;
+    await h.activated;
   },
 });
 

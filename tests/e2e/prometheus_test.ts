@@ -44,7 +44,7 @@ Deno.test({
     env = await startE2E();
     const h = await env.startController();
     metricsPort = h.metricsPort;
-    await h.leading;
+    await h.activated;
     const ns = await env.cluster.newNamespace("prom");
     await env.kubelet.createPod(ns, { name: "a", labels: { app: "web" }, ports: HTTP_PORT });
     await env.kubelet.createPod(ns, { name: "b", labels: { app: "web" }, ports: HTTP_PORT });

@@ -30,7 +30,7 @@ Deno.test({
   async fn() {
     env = await startE2E();
     h = await env.startController(["--ui-bind-address=127.0.0.1:0"]);
-    await h.leading;
+    await h.activated;
     assert.ok(h.uiPort, "the status page listens");
     base = `http://127.0.0.1:${h.uiPort}`;
     ns = await env.cluster.newNamespace("ui");

@@ -35,7 +35,7 @@ Deno.test({
   async fn() {
     env = await startE2E();
     h = await env.startController([`--plugin-module-allow=${ROOT}examples/`]);
-    await h.leading;
+    await h.activated;
     assert.equal(h.controller.synced(), true);
   },
 });
@@ -154,7 +154,7 @@ Deno.test({
 
     await h.stop(2000);
     h = await env.startController([`--plugin-module-allow=${ROOT}examples/`]);
-    await h.leading;
+    await h.activated;
     // The new controller reconciles everything once it leads; give it time to do so, then compare.
     await waitFor(
       "restarted controller reconciled web",
