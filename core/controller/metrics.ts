@@ -1,4 +1,4 @@
-/** The controller's `zen_lead_*` metrics (SPEC "Surfaces"), registered once per registry. */
+/** The controller's `zen_lead_*` metrics (dashboards and alerts depend on the names), registered once. */
 import { type MetricsRegistry, SECONDS_BUCKETS } from "../metrics/registry.ts";
 
 export function controllerMetrics(r: MetricsRegistry) {

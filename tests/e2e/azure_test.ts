@@ -1,5 +1,5 @@
 /**
- * The Azure Service Gateway backend end to end (issue 7): the controller under deploy/ RBAC, the plugin enabled
+ * The Azure Service Gateway backend end to end: the controller under deploy/ RBAC, the plugin enabled
  * through the ConfigMap against the project's ARM emulator, an opted-in LoadBalancer Service that gets its
  * frontend IP in status.loadBalancer.ingress, and a failover that moves the gateway's address.
  */

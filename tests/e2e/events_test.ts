@@ -1,5 +1,5 @@
 /**
- * Events a person can read (issue 11), on a real control plane: pod flips that make the controller reconcile a
+ * Events a person can read, on a real control plane: pod flips that make the controller reconcile a
  * Service with a bad annotation re-record no unchanged warning, and a controller restart creates no duplicate
  * Events.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 18 on a real API server: `zen-lead explain` (run through the CLI entry, with the admin's kubeconfig)
+ * `zen-lead explain` on a real API server (run through the CLI entry, with the admin's kubeconfig)
  * agrees with the running controller for each strategy, a pool, priority, min-ready (it names the time the pod
  * qualifies), node-aware with a NotReady node and an invalid annotation; its JSON validates against the published
  * schema; `zen-lead status` lists the Services with their last failover and its latency.

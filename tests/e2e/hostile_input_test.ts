@@ -1,5 +1,5 @@
 /**
- * No input kills or spins the controller (issue 11), on a real control plane: `controller: *nope` and an alias
+ * No input kills or spins the controller, on a real control plane: `controller: *nope` and an alias
  * bomb in the ConfigMap leave the controller up with an InvalidConfiguration Event, absurd numbers are refused
  * naming the field and the range, and `zen-lead.io/min-ready-duration: 1000h` does not start a hot loop.
  */

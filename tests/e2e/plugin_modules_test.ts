@@ -1,5 +1,5 @@
 /**
- * Code from the ConfigMap runs only with the operator's consent (issue 11), on a real control plane: an http URL
+ * Code from the ConfigMap runs only with the operator's consent, on a real control plane: an http URL
  * outside the allowed prefix or without/with a wrong hash, a file outside the allowed directory, a data: URL and
  * a version refused for another reason each run nothing (their marker file is never written) and leave an
  * InvalidConfiguration Event naming the entry, the specifier and the flag. Allowed modules do run (the markers

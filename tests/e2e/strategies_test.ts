@@ -1,5 +1,5 @@
 /**
- * Issue 5 on a real API server: every built-in strategy, node-aware with a node gone NotReady, a pool of 2
+ * Strategies on a real API server: every built-in strategy, node-aware with a node gone NotReady, a pool of 2
  * through a failover, priority, the strategy switched at run time, invalid annotations, a user's strategy loaded
  * through the ConfigMap, and the selection and leader-change metrics. One control plane and one controller
  * (under deploy/rbac.yaml) serve the file; every test has its own namespace.

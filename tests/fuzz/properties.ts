@@ -1,5 +1,5 @@
 /**
- * The fuzz properties of issue 11, shared by the CI test (1,000 inputs each) and `deno task fuzz` (10,000): for
+ * The fuzz properties of the user-fed parsers, shared by the CI test (1,000 inputs each) and `deno task fuzz` (10,000): for
  * every input, no throw other than the validation error type, no change to Object.prototype, under 100 ms, and
  * every refusal names the field it is about. Each returns its figures: inputs, crashes, slowest input.
  */

@@ -1,5 +1,5 @@
 /**
- * No input can kill or spin the controller (issue 11): hostile YAML is a refusal, not a throw; every number has
+ * No input can kill or spin the controller: hostile YAML is a refusal, not a throw; every number has
  * a range enforced alike in annotations, the ConfigMap and flags; timers clamp at 2^31-1 ms; a requeue is never
  * sooner than 100 ms.
  */

@@ -189,7 +189,7 @@ Deno.test("compare: a leader Service adopted from the Go predecessor loses its c
   };
   const desired = desiredLeaderService(src, "web-leader", decision, undefined, NOW);
   const observed: Service = structuredClone(desired);
-  // The predecessor copied every source annotation (its defect 5), kubectl's last-applied one included.
+  // The predecessor copied every source annotation, zen-lead.io/enabled and kubectl's last-applied one included.
   observed.metadata.annotations!["zen-lead.io/enabled"] = "true";
   observed.metadata.annotations!["kubectl.kubernetes.io/last-applied-configuration"] =
     '{"metadata":{"name":"web"}}';
