@@ -1,3 +1,4 @@
+/** The controller's status document (`/status`): probe results, recent leader changes and each Service's state. */
 import type { ProbeSchedule } from "../probing/spec.ts";
 
 /**

@@ -1,3 +1,4 @@
+/** config.yaml problems, settings precedence (flag over ConfigMap over default) and flag parsing. */
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { flagsHelp, parseFlags } from "../../core/config/flags.ts";

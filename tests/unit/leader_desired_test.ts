@@ -1,3 +1,4 @@
+/** The desired leader Service and EndpointSlice, and their comparison with what the API server holds. */
 import assert from "node:assert/strict";
 import {
   desiredEndpointSlice,

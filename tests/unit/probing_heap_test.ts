@@ -1,3 +1,4 @@
+/** The probe scheduler's min-heap: time order and `retain`. */
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { MinHeap } from "../../core/probing/heap.ts";

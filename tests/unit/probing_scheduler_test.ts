@@ -1,3 +1,4 @@
+/** The probe scheduler: thresholds, on-demand probes, removal, passive checkers, metrics and close. */
 import assert from "node:assert/strict";
 import { ProbeScheduler, type ProbeTarget } from "../../core/probing/scheduler.ts";
 import type { ProbeSchedule } from "../../core/probing/spec.ts";

@@ -1,3 +1,4 @@
+/** The built-in strategies: versioned plugins that rank only the given pods, deterministically. */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import fc from "fast-check";
 import * as v from "valibot";
