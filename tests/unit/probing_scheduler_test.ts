@@ -1,6 +1,7 @@
 /** The probe scheduler: thresholds, on-demand probes, removal, passive checkers, metrics and close. */
 import assert from "node:assert/strict";
-import { ProbeScheduler, type ProbeTarget } from "../../core/probing/scheduler.ts";
+import type { ProbeTarget } from "../../core/probing/probe_entry.ts";
+import { ProbeScheduler } from "../../core/probing/scheduler.ts";
 import type { ProbeSchedule } from "../../core/probing/spec.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import type { HealthChecker, HealthResult, PodView } from "../../core/plugin/types.ts";
