@@ -40,6 +40,14 @@ export { ENV_VARS, readEnv } from "./core/config/env.ts";
 /** OTLP/HTTP shared with the tracing exporter: the OTEL_* variables, their parsing, and one POST. */
 export { OTEL_ENV_VARS, type OtlpProtocol, parseKeyValueList, resourceOf } from "./core/tracing/config.ts";
 export { type OtlpTarget, postOtlp } from "./core/tracing/otlp_http.ts";
+/** Time as plugins see it: the clock interface, the real clock and its timer handles. */
+export { type Clock, realClock, type TimerHandle } from "./core/time/clock.ts";
+/** An abortable sleep on an injectable clock. */
+export { sleep } from "./core/time/sleep.ts";
+/** Exponential backoff with jitter, the same formula the controller uses, shaped by its policy. */
+export { backoffDelay, type BackoffPolicy, type Random } from "./core/time/backoff.ts";
+/** A Retry-After header (seconds, or an HTTP date when `now` is given) as milliseconds to wait. */
+export { parseRetryAfter } from "./core/time/retry_after.ts";
 
 type Def<K extends PluginDefinition["kind"], O, I> = Omit<PluginDefinition<K, O, I>, "kind">;
 

@@ -3,6 +3,7 @@
  * informer that watches it like any other object, in the controller's namespace.
  */
 import type { Logger } from "../core/log.ts";
+import { sleep } from "../core/time/sleep.ts";
 import type { MetricsRegistry } from "../core/metrics/registry.ts";
 import type { KubeClient } from "../core/kube/client.ts";
 import { dropManagedFields, Informer } from "../core/kube/informer.ts";
@@ -94,7 +95,7 @@ export function configSource(o: {
     informer.run(signal).catch((e) => log.error("config informer stopped", { error: e }));
     await informer.waitForSync(signal);
     if (informer.size === 0) await applyConfig(undefined);
-    while (!reloader.current) await new Promise((r) => setTimeout(r, 10));
+    while (!reloader.current) await sleep(10);
     return informer;
   };
   return { reloader, target, watch };

@@ -19,7 +19,7 @@ import { LeaderController } from "../core/controller/controller.ts";
 import type { LeaseElector } from "../core/election/lease.ts";
 import type { SettingsContext } from "../core/leader/service_settings.ts";
 import { settingsContextOf } from "../core/plugin/settings_context.ts";
-import { builtinPlugins } from "./builtins.ts";
+import { builtinPlugins, kernelParts } from "./builtins.ts";
 import { readStartup } from "./startup.ts";
 import { connectClients } from "./clients.ts";
 import { configSource } from "./config_watch.ts";
@@ -27,7 +27,7 @@ import { backendStatusWriter } from "./backend_status.ts";
 import { startServers } from "./servers.ts";
 import { startElection } from "./election.ts";
 
-export { builtinPlugins };
+export { builtinPlugins, kernelParts };
 
 export const VERSION = "0.1.0";
 
@@ -85,7 +85,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   // Backends act on the cloud only while this replica is active; the kernel hands this state to every plugin.
   const replica = new ReplicaActivity();
   const kernel = new PluginKernel({
-    plugins: [...builtinPlugins(), ...registeredPlugins(), ...(opts.extraPlugins ?? [])],
+    ...kernelParts([...registeredPlugins(), ...(opts.extraPlugins ?? [])]),
     logger,
     metrics,
     leadership: replica,

@@ -7,22 +7,21 @@
  * ```ts ignore
  * const engine = instance as AzureServiceGatewayBackend;
  * engine.onStatus((key, status) => writeLoadBalancerStatus(key, status));
- * app.route("/debug/difftracker", difftrackerDebugApp(engine));
+ * const snapshots = engine.debug(); // served by the controller at /debug/difftracker/{services,buffered}
  * ```
  * @module
  */
 import { defineBackend, type PodView } from "../../mod.ts";
 import type { EgressPod } from "./engine/engine.ts";
 import { type AzureServiceGatewayOptions, optionsSchema } from "./options.ts";
-import type { LeaderOnlyBackend } from "./leader_only.ts";
+import { LeaderOnlyBackend } from "./leader_only.ts";
 
-export { difftrackerDebugApp } from "./debug.ts";
 export { type EgressPod, ServiceGatewayEngine } from "./engine/engine.ts";
 export type { AzureServiceGatewayOptions } from "./options.ts";
 
 /** The instance the plugin's setup returns: one engine per term of leadership behind the CloudBackend API. */
 export type AzureServiceGatewayBackend = LeaderOnlyBackend;
-export { LeaderOnlyBackend } from "./leader_only.ts";
+export { LeaderOnlyBackend };
 
 /** The egress a pod asks for through the configured label, as the engine's pod hooks take it. */
 export function egressPodOf(
@@ -43,6 +42,6 @@ export default defineBackend<AzureServiceGatewayOptions>({
     const { createBackend } = await import("./create.ts");
     return createBackend(ctx, egressPodOf);
   },
-  // The kernel types the instance as CloudBackend; setup above always returns a LeaderOnlyBackend.
-  close: (backend) => (backend as LeaderOnlyBackend).close(),
+  // The kernel types the instance as CloudBackend; setup always returns a LeaderOnlyBackend, narrowed here.
+  close: (backend) => backend instanceof LeaderOnlyBackend ? backend.close() : undefined,
 });

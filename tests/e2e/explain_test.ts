@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { Pods, Services } from "../../core/kube/paths.ts";
 import type { Pod, Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../app/start.ts";
-import { builtinPlugins } from "../../app/start.ts";
+import { kernelParts } from "../../app/start.ts";
 import { runCli } from "../../app/cli/main.ts";
 import type { Explanation } from "../../core/explain/model.ts";
 import type { StatusReport } from "../../app/cli/status.ts";
@@ -51,7 +51,7 @@ Deno.test({
 async function cli(args: string[]): Promise<string> {
   let out = "";
   let err = "";
-  const code = await runCli(args, builtinPlugins(), {
+  const code = await runCli(args, kernelParts(), {
     out: (t) => out += t,
     err: (t) => err += t,
     env: {},
