@@ -62,7 +62,7 @@ export interface ZenLeadHandle {
 
 export async function startZenLead(argv: readonly string[], opts: StartOptions = {}): Promise<ZenLeadHandle> {
   const env = opts.env ?? readEnv();
-  const startup = readStartup(argv, env, opts.lease);
+  const startup = readStartup(argv, env, opts.lease, opts.stallTimeoutMs);
   let settings = startup.settings;
   const logger = new RootLogger(settings.logLevel);
   const log = logger.child({ component: "zen-lead" });
@@ -117,7 +117,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     maxCacheSizePerNamespace: settings.maxCacheSizePerNamespace,
     maxPodWatchNamespaces: settings.maxPodWatchNamespaces,
     canWrite: holdsLease,
-    stallTimeoutMs: opts.stallTimeoutMs ?? settings.watchStallTimeoutMs,
+    stallTimeoutMs: startup.stallTimeoutMs,
     listTimeoutMs: () => settings.cacheUpdateTimeoutSeconds * 1000,
   });
   const statusWriter = backendStatusWriter({ kernel, controller, client, holdsLease, log });
@@ -149,10 +149,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     controller.enqueueAll();
   });
 
-  const configInformer = await config.watch({
-    signal: abort.signal,
-    stallTimeoutMs: opts.stallTimeoutMs ?? settings.watchStallTimeoutMs,
-  });
+  const configInformer = await config.watch({ signal: abort.signal, stallTimeoutMs: startup.stallTimeoutMs });
 
   const servers = await startServers({
     settings,

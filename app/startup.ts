@@ -9,6 +9,7 @@ import {
   resolveSettings,
 } from "../core/config/controller_settings.ts";
 import { type LeaseTimings, leaseTimingsProblem } from "../core/election/timings.ts";
+import { defaultStallTimeoutMs, stallTimeoutProblem } from "../core/kube/watch_timing.ts";
 import { type AllowPrefix, parseAllowList } from "../core/plugin/module_policy.ts";
 
 export interface Startup {
@@ -16,14 +17,20 @@ export interface Startup {
   flags: ParsedFlags;
   settings: ControllerSettings;
   leaseTimings: LeaseTimings;
+  /** The watch stall bound of every informer. */
+  stallTimeoutMs: number;
   moduleAllow: AllowPrefix[];
 }
 
-/** Parses `argv`; `--help` prints the flags and exits. Lease timings in `lease` (tests) win over the flags. */
+/**
+ * Parses `argv`; `--help` prints the flags and exits. Lease timings in `lease` and a stall bound in
+ * `stallTimeoutMs` (tests) win over the flags.
+ */
 export function readStartup(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
   lease: { durationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number } = {},
+  testStallTimeoutMs?: number,
 ): Startup {
   const defaults = defaultSettings(env);
   const flags = parseFlags(argv, env);
@@ -43,11 +50,16 @@ export function readStartup(
       `flags --leader-elect-lease-duration, --leader-elect-renew-deadline, --leader-elect-retry-period: ${timingProblem}`,
     );
   }
+  // Unset, the stall bound follows the lease timings, so a stalled watch is reopened within the renew deadline.
+  const stallTimeoutMs = testStallTimeoutMs ?? flags.settings.watchStallTimeoutMs ??
+    defaultStallTimeoutMs(leaseTimings);
+  const stallProblem = testStallTimeoutMs === undefined && stallTimeoutProblem(stallTimeoutMs, leaseTimings);
+  if (stallProblem) throw new FlagError(`flag --watch-stall-timeout: ${stallProblem}`);
   let moduleAllow: AllowPrefix[];
   try {
     moduleAllow = parseAllowList(settings.pluginModuleAllow, Deno.cwd());
   } catch (e) {
     throw new FlagError((e as Error).message);
   }
-  return { defaults, flags, settings, leaseTimings, moduleAllow };
+  return { defaults, flags, settings, leaseTimings, stallTimeoutMs, moduleAllow };
 }
