@@ -23,9 +23,6 @@ import { endHttpSpan, startHttpSpan, traceHeaders } from "../tracing/spans.ts";
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type Query = Record<string, string | number | boolean | undefined>;
 
-/** The field manager of every server-side apply. */
-export const FIELD_MANAGER = "zen-lead";
-
 export interface KubeClientOptions {
   metrics: MetricsRegistry;
   logger?: Logger;
@@ -77,8 +74,6 @@ export interface CallOptions {
 
 export interface WriteOptions extends CallOptions {
   subresource?: string;
-  /** Server-side validation and defaulting only; nothing is persisted. */
-  dryRun?: boolean;
 }
 
 export interface ListOptions {
@@ -258,7 +253,6 @@ export class KubeClient {
       operation: o?.operation ?? `create_${res.plural}`,
       method: "POST",
       path: resourcePath(res, obj.metadata.namespace),
-      query: { dryRun: o?.dryRun ? "All" : undefined },
       body: obj,
     });
   }
@@ -270,13 +264,8 @@ export class KubeClient {
       operation: o?.operation ?? operationName("replace", res, o?.subresource),
       method: "PUT",
       path: resourcePath(res, obj.metadata.namespace, requireName(res, obj), o?.subresource),
-      query: { dryRun: o?.dryRun ? "All" : undefined },
       body: obj,
     });
-  }
-
-  replaceStatus<T extends KubeObject>(res: ResourceType, obj: T, o?: CallOptions): Promise<T> {
-    return this.replace(res, obj, { ...o, subresource: "status" });
   }
 
   /** JSON merge patch (RFC 7386): `null` deletes a field; lists are replaced whole. */
@@ -292,39 +281,9 @@ export class KubeClient {
       operation: o?.operation ?? operationName("patch", res, o?.subresource),
       method: "PATCH",
       path: resourcePath(res, namespace, name, o?.subresource),
-      query: { dryRun: o?.dryRun ? "All" : undefined },
       body: patch,
       contentType: "application/merge-patch+json",
     });
-  }
-
-  /**
-   * Server-side apply as field manager "zen-lead": the object states every field zen-lead owns; fields it no
-   * longer states are removed. `force` takes over fields another manager owns.
-   */
-  applyPatch<T extends KubeObject>(
-    res: ResourceType,
-    obj: T,
-    o?: WriteOptions & { force?: boolean },
-  ): Promise<T> {
-    return this.request<T>({
-      ...callFields(o),
-      operation: o?.operation ?? operationName("apply", res, o?.subresource),
-      method: "PATCH",
-      path: resourcePath(res, obj.metadata.namespace, requireName(res, obj), o?.subresource),
-      query: { fieldManager: FIELD_MANAGER, force: o?.force ?? true, dryRun: o?.dryRun ? "All" : undefined },
-      body: obj,
-      // JSON is valid YAML, and the apply content type is only registered under its YAML name.
-      contentType: "application/apply-patch+yaml",
-    });
-  }
-
-  applyStatus<T extends KubeObject>(
-    res: ResourceType,
-    obj: T,
-    o?: CallOptions & { force?: boolean },
-  ): Promise<T> {
-    return this.applyPatch(res, obj, { ...o, subresource: "status" });
   }
 
   delete(res: ResourceType, namespace: string, name: string, o?: DeleteOptions): Promise<unknown> {
