@@ -17,7 +17,4 @@ export { readyChecker, readyHealthChecker } from "./ready.ts";
 export { httpChecker, type HttpCheckSpec, httpHealthChecker, httpSpecSchema } from "./http.ts";
 export { type GrpcCheckSpec, GrpcHealthChecker, grpcHealthChecker, grpcSpecSchema } from "./grpc.ts";
 
-/** The name of the checker used when a Service sets no `zen-lead.io/health-check`. */
-export const DEFAULT_HEALTH_CHECKER = "ready";
-
 export const builtinHealthCheckers = [readyHealthChecker, httpHealthChecker, grpcHealthChecker] as const;
