@@ -4,8 +4,9 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { builtinHealthCheckers } from "./mod.ts";
- * console.assert(builtinHealthCheckers.map((p) => p.name).join() === "ready,http,grpc");
+ * deepStrictEqual(builtinHealthCheckers.map((p) => p.name), ["ready", "http", "grpc"]);
  * ```
  * @module
  */
