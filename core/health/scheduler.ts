@@ -1,29 +1,17 @@
 /**
  * The kernel's probe scheduler: probes every registered pod with its Service's health checker, leaders every
  * interval and candidates on a slower cadence, under a global concurrency bound, and reports when a pod's
- * thresholded health flips. One timer serves the whole scheduler: due probes and probe deadlines sit in two
- * min-heaps and the timer is armed for the earliest of them, so thousands of pods cost no timers of their own.
+ * thresholded health flips. One timer serves the whole scheduler (probe_timeline.ts), so thousands of pods cost
+ * no timers of their own; entries live in probe_entry.ts and one check runs in probe_check.ts.
  */
 import type { Logger } from "../log.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
-import type { HealthChecker, HealthResult, PodView } from "../plugin/types.ts";
-import { MinHeap } from "./heap.ts";
-import type { ProbeSchedule } from "./spec.ts";
-import { type ProbeRole, type ProbeState, recordResult, UNPROBED } from "./threshold.ts";
+import type { HealthResult } from "../plugin/types.ts";
+import { CheckMetrics, runCheck, STUCK_REASON } from "./probe_check.ts";
+import { type Entry, type Probe, ProbeEntries, type ProbeTarget } from "./probe_entry.ts";
+import { ProbeTimeline } from "./probe_timeline.ts";
+import { type ProbeState, recordResult, UNPROBED } from "./threshold.ts";
 import { safeTimeout } from "../timers.ts";
-
-export interface ProbeTarget {
-  podUID: string;
-  /** `namespace/name` of the Service whose health check applies. */
-  serviceKey: string;
-  role: ProbeRole;
-  pod: PodView;
-  checker: HealthChecker;
-  spec: unknown;
-  schedule: ProbeSchedule;
-  /** The checker plugin's name for metric labels (`parseHealthCheck`'s `type`); "unknown" when absent. */
-  type?: string;
-}
 
 /** A timer handle: Deno's number, or Node's Timeout object when Node typings are in scope. */
 export type ProbeTimer = number | ReturnType<typeof setTimeout>;
@@ -69,108 +57,36 @@ export interface ProbeSchedulerStats {
 
 export const DEFAULT_PROBE_CONCURRENCY = 64;
 
-interface Entry {
-  target: ProbeTarget;
-  state: ProbeState;
-  /** Bumped on every reschedule or removal; heap items of an older generation are stale. */
-  gen: number;
-  /** Bumped when the checker, spec or pod IP changes: results of probes started before belong to the past. */
-  stateGen: number;
-  /** When the next scheduled check is due; undefined for a passive checker already checked. */
-  nextDue?: number;
-  inFlight?: Probe;
-  removed: boolean;
-}
-
-interface Probe {
-  entry: Entry;
-  stateGen: number;
-  controller: AbortController;
-  startedAt: number;
-  /** Set once a result is recorded: the check's own answer, or a timeout at the deadline. */
-  settled: boolean;
-  waiters: ((r: HealthResult) => void)[];
-}
-
-interface DueItem {
-  at: number;
-  entry: Entry;
-  gen: number;
-}
-
-interface DeadlineItem {
-  at: number;
-  probe: Probe;
-}
-
-const STUCK_REASON = "previous check still running after its timeout";
-
-const entryKey = (serviceKey: string, podUID: string) => `${serviceKey}\u0000${podUID}`;
-
-/** What a thrown value says about why a check failed. */
-function reasonOf(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  return String(error);
-}
-
-function isHealthResult(r: unknown): r is HealthResult {
-  return typeof r === "object" && r !== null && typeof (r as HealthResult).healthy === "boolean";
-}
-
 export class ProbeScheduler {
-  private readonly entries = new Map<string, Entry>();
-  private readonly byService = new Map<string, Set<string>>();
-  private readonly due = new MinHeap<DueItem>();
-  private readonly deadlines = new MinHeap<DeadlineItem>();
+  private readonly entries = new ProbeEntries();
+  private readonly timeline: ProbeTimeline;
   private readonly listeners = new Set<TransitionListener>();
   private readonly concurrency: number;
   private readonly clock: ProbeClock;
   private readonly random: () => number;
   private readonly logger?: Logger;
   private readonly onLag?: (lagMs: number) => void;
-  private readonly checksTotal;
-  private readonly checkDuration;
-  private readonly probeLag;
+  private readonly metrics: CheckMetrics;
   private inFlight = 0;
-  private timer: ProbeTimer | undefined;
-  private timerAt = Infinity;
   private closed = false;
 
   constructor(opts: ProbeSchedulerOptions = {}) {
     this.concurrency = Math.max(1, opts.concurrency ?? DEFAULT_PROBE_CONCURRENCY);
     this.clock = opts.clock ?? realProbeClock;
+    this.timeline = new ProbeTimeline(this.clock, () => this.pump());
     this.random = opts.random ?? Math.random;
     this.logger = opts.logger;
     this.onLag = opts.onLag;
-    const metrics = opts.metrics ?? new MetricsRegistry();
-    this.checksTotal = metrics.counter({
-      name: "zen_lead_health_checks_total",
-      help: "Health checks run by the probe scheduler, by checker plugin and result (healthy|unhealthy).",
-      labelNames: ["plugin", "result"],
-    });
-    this.checkDuration = metrics.histogram({
-      name: "zen_lead_health_check_duration_seconds",
-      help: "Duration of one health check, by checker plugin.",
-      labelNames: ["plugin"],
-    });
-    this.probeLag = metrics.histogram({
-      name: "zen_lead_probe_lag_seconds",
-      help: "How late a scheduled health check started compared with its due time.",
-    });
+    this.metrics = new CheckMetrics(opts.metrics ?? new MetricsRegistry());
   }
 
   /** Registers a pod for probing or updates it (role, pod, spec, schedule); health state survives role changes. */
   upsert(target: ProbeTarget): void {
     if (this.closed) return;
-    const key = entryKey(target.serviceKey, target.podUID);
     const now = this.clock.now();
-    const existing = this.entries.get(key);
+    const existing = this.entries.get(target.serviceKey, target.podUID);
     if (!existing) {
-      const entry: Entry = { target, state: UNPROBED, gen: 0, stateGen: 0, removed: false };
-      this.entries.set(key, entry);
-      let keys = this.byService.get(target.serviceKey);
-      if (!keys) this.byService.set(target.serviceKey, keys = new Set());
-      keys.add(key);
+      const entry = this.entries.add(target);
       // Jitter over one cadence spreads a burst of registrations (controller start) across time.
       this.schedule(entry, target.checker.passive ? now : now + this.random() * this.cadence(target));
       this.pump();
@@ -201,13 +117,8 @@ export class ProbeScheduler {
 
   /** Stops probing one pod for one Service. */
   remove(podUID: string, serviceKey: string): void {
-    const key = entryKey(serviceKey, podUID);
-    const entry = this.entries.get(key);
+    const entry = this.entries.delete(serviceKey, podUID);
     if (!entry) return;
-    this.entries.delete(key);
-    const keys = this.byService.get(serviceKey);
-    keys?.delete(key);
-    if (keys?.size === 0) this.byService.delete(serviceKey);
     this.retire(entry, "probe target removed");
     this.release(entry.target);
     this.pump();
@@ -215,25 +126,19 @@ export class ProbeScheduler {
 
   /** Stops probing every pod of a Service (it opted out or was deleted). */
   removeService(serviceKey: string): void {
-    for (const key of [...this.byService.get(serviceKey) ?? []]) {
-      const entry = this.entries.get(key);
-      if (entry) this.remove(entry.target.podUID, serviceKey);
-    }
+    for (const entry of this.entries.ofService(serviceKey)) this.remove(entry.target.podUID, serviceKey);
   }
 
   /** The thresholded health of every registered pod of a Service, by pod UID (the status endpoint). */
   serviceStates(serviceKey: string): Map<string, ProbeState> {
     const out = new Map<string, ProbeState>();
-    for (const key of this.byService.get(serviceKey) ?? []) {
-      const entry = this.entries.get(key);
-      if (entry) out.set(entry.target.podUID, { ...entry.state });
-    }
+    for (const entry of this.entries.ofService(serviceKey)) out.set(entry.target.podUID, { ...entry.state });
     return out;
   }
 
   /** The thresholded health of a registered pod, or undefined when it is not registered. */
   state(serviceKey: string, podUID: string): ProbeState | undefined {
-    const entry = this.entries.get(entryKey(serviceKey, podUID));
+    const entry = this.entries.get(serviceKey, podUID);
     return entry ? { ...entry.state } : undefined;
   }
 
@@ -243,7 +148,7 @@ export class ProbeScheduler {
    * already in flight instead of overlapping it.
    */
   probeNow(serviceKey: string, podUID: string): Promise<HealthResult> {
-    const entry = this.entries.get(entryKey(serviceKey, podUID));
+    const entry = this.entries.get(serviceKey, podUID);
     if (!entry) {
       return Promise.reject(
         new Error(`probeNow: pod ${podUID} is not registered for Service ${serviceKey}; upsert it first`),
@@ -266,22 +171,18 @@ export class ProbeScheduler {
   }
 
   stats(): ProbeSchedulerStats {
-    return { targets: this.entries.size, inFlight: this.inFlight, timers: this.timer === undefined ? 0 : 1 };
+    return { targets: this.entries.size, inFlight: this.inFlight, timers: this.timeline.armed ? 1 : 0 };
   }
 
   /** Stops the timer, aborts checks in flight and releases every target. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    this.timer = undefined;
-    const entries = [...this.entries.values()];
-    this.entries.clear();
-    for (const entry of entries) {
+    this.timeline.stop();
+    for (const entry of this.entries.drain()) {
       this.retire(entry, "probe scheduler closed");
       this.release(entry.target);
     }
-    this.byService.clear();
     this.listeners.clear();
   }
 
@@ -292,13 +193,7 @@ export class ProbeScheduler {
   }
 
   private schedule(entry: Entry, at: number): void {
-    entry.gen++;
-    entry.nextDue = at;
-    this.due.push({ at, entry, gen: entry.gen });
-    // Rescheduled and removed entries leave stale items; compact before they outnumber live ones.
-    if (this.due.size > 2 * this.entries.size + 1024) {
-      this.due.retain((i) => !i.entry.removed && i.gen === i.entry.gen);
-    }
+    this.timeline.schedule(entry, at, this.entries.size);
   }
 
   private retire(entry: Entry, reason: string): void {
@@ -325,30 +220,14 @@ export class ProbeScheduler {
     }
   }
 
-  private validTop<T extends { at: number }>(heap: MinHeap<T>, valid: (item: T) => boolean): T | undefined {
-    for (let top = heap.peek(); top; top = heap.peek()) {
-      if (valid(top)) return top;
-      heap.pop();
-    }
-    return undefined;
-  }
-
-  private readonly dueValid = (i: DueItem) => !i.entry.removed && i.gen === i.entry.gen;
-  private readonly deadlineValid = (i: DeadlineItem) => !i.probe.settled;
-
   /** Expires overdue checks, starts due ones while the bound allows, and re-arms the single timer. */
   private pump(): void {
     if (this.closed) return;
     const now = this.clock.now();
-    for (let d = this.validTop(this.deadlines, this.deadlineValid); d && d.at <= now;) {
-      this.deadlines.pop();
-      this.expire(d.probe);
-      d = this.validTop(this.deadlines, this.deadlineValid);
-    }
+    for (let p = this.timeline.takeExpired(now); p; p = this.timeline.takeExpired(now)) this.expire(p);
     while (this.inFlight < this.concurrency) {
-      const item = this.validTop(this.due, this.dueValid);
-      if (!item || item.at > now) break;
-      this.due.pop();
+      const item = this.timeline.takeDue(now);
+      if (!item) break;
       this.runDue(item.entry, item.at, now);
     }
     this.arm();
@@ -370,7 +249,7 @@ export class ProbeScheduler {
       return;
     }
     const lagMs = Math.max(0, now - dueAt);
-    this.probeLag.observe(undefined, lagMs / 1000);
+    this.metrics.lag(lagMs);
     this.onLag?.(lagMs);
     this.start(entry);
   }
@@ -389,16 +268,8 @@ export class ProbeScheduler {
     entry.inFlight = probe;
     this.inFlight++;
     const deadline = now + t.schedule.timeoutMs;
-    this.deadlines.push({ at: deadline, probe });
-    Promise.resolve()
-      .then(() => t.checker.check(t.pod, t.spec, probe.controller.signal, deadline))
-      .then(
-        (r): HealthResult =>
-          isHealthResult(r)
-            ? { healthy: r.healthy, reason: String(r.reason ?? "") }
-            : { healthy: false, reason: `checker returned an invalid result: ${JSON.stringify(r)}` },
-        (e): HealthResult => ({ healthy: false, reason: reasonOf(e) }),
-      )
+    this.timeline.addDeadline(deadline, probe);
+    runCheck(t, probe.controller.signal, deadline)
       .then((result) => {
         this.inFlight--;
         if (entry.inFlight === probe) entry.inFlight = undefined;
@@ -429,8 +300,7 @@ export class ProbeScheduler {
     const t = entry.target;
     const now = this.clock.now();
     const plugin = t.type ?? "unknown";
-    this.checksTotal.inc({ plugin, result: result.healthy ? "healthy" : "unhealthy" });
-    this.checkDuration.observe({ plugin }, Math.max(0, now - probe.startedAt) / 1000);
+    this.metrics.checked(plugin, result.healthy, Math.max(0, now - probe.startedAt));
     if (!entry.removed && probe.stateGen === entry.stateGen) {
       const prev = entry.state;
       entry.state = recordResult(prev, result, now, t.role, t.schedule);
@@ -460,23 +330,6 @@ export class ProbeScheduler {
   /** Arms the one timer for the earliest deadline, or the earliest due probe when a slot is free. */
   private arm(): void {
     if (this.closed) return;
-    let at = this.validTop(this.deadlines, this.deadlineValid)?.at ?? Infinity;
-    if (this.inFlight < this.concurrency) {
-      at = Math.min(at, this.validTop(this.due, this.dueValid)?.at ?? Infinity);
-    }
-    if (at === Infinity) {
-      if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      return;
-    }
-    if (this.timer !== undefined && this.timerAt <= at) return;
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = this.clock.setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.pump();
-    }, at - this.clock.now());
+    this.timeline.arm(this.inFlight < this.concurrency);
   }
 }

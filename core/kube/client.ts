@@ -1,27 +1,39 @@
 /**
  * The one way zen-lead talks to the API server: JSON requests with a timeout, a global token-bucket rate limit,
  * retries with backoff for transient failures of idempotent calls, per-operation metrics, and raw streaming
- * watches.
+ * watches. What each typed operation sends is in requests.ts.
  */
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { Random } from "../queue/backoff.ts";
 import { sleep } from "../queue/clock.ts";
-import { errorFromResponse, errorFromWatchStatus, KubeApiError } from "./errors.ts";
-import { resourcePath, type ResourceType } from "./paths.ts";
+import { errorFromResponse, KubeApiError, networkError } from "./errors.ts";
+import type { ResourceType } from "./paths.ts";
 import { TokenBucket } from "./ratelimit.ts";
 import { retryDelay } from "./retry.ts";
 import { Reachability } from "./reachability.ts";
+import {
+  type CallOptions,
+  createRequest,
+  type DeleteOptions,
+  deleteRequest,
+  getRequest,
+  type KubeRequest,
+  type ListOptions,
+  listRequest,
+  mergePatchRequest,
+  type Query,
+  queryString,
+  replaceRequest,
+  type WriteOptions,
+} from "./requests.ts";
 import { HttpTransport, type RawRequest } from "./transport.ts";
 import type { ClusterCredentials } from "./kubeconfig.ts";
 import type { KubeObject, ObjectList, WatchEvent } from "./types.ts";
-import { decodeJsonLines } from "./watch_stream.ts";
-import { safeTimeout, timeoutSignal } from "../timers.ts";
+import { watchEvents, type WatchIo, type WatchOptions } from "./watch_call.ts";
+import { timeoutSignal } from "../timers.ts";
 import { endHttpSpan, startHttpSpan, traceHeaders } from "../tracing/spans.ts";
-
-export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-export type Query = Record<string, string | number | boolean | undefined>;
 
 export interface KubeClientOptions {
   metrics: MetricsRegistry;
@@ -42,55 +54,6 @@ export interface KubeClientOptions {
   random?: Random;
   /** Export zen_lead_api_server_unreachable for this client (default true; one client per process should). */
   reportReachability?: boolean;
-}
-
-export interface KubeRequest {
-  /** A low-cardinality name for metrics and errors, e.g. "apply_endpointslices". */
-  operation: string;
-  method: HttpMethod;
-  path: string;
-  query?: Query;
-  /** Sent as JSON. */
-  body?: unknown;
-  contentType?: string;
-  timeoutMs?: number;
-  signal?: AbortSignal;
-  /** Overrides the client's retry count (0 = no retries, e.g. for Lease renewals that have their own loop). */
-  maxRetries?: number;
-  /** Defaults to every method except POST. */
-  idempotent?: boolean;
-  /** Runs before every attempt, retries included; a throw ends the call (e.g. "this replica no longer leads"). */
-  beforeAttempt?: () => void;
-}
-
-export interface CallOptions {
-  operation?: string;
-  signal?: AbortSignal;
-  timeoutMs?: number;
-  maxRetries?: number;
-  /** See KubeRequest.beforeAttempt. */
-  beforeAttempt?: () => void;
-}
-
-export interface WriteOptions extends CallOptions {
-  subresource?: string;
-}
-
-export interface ListOptions {
-  /** Empty or absent: all namespaces (namespaced resources). */
-  namespace?: string;
-  labelSelector?: string;
-  fieldSelector?: string;
-  limit?: number;
-  continue?: string;
-  resourceVersion?: string;
-  resourceVersionMatch?: "Exact" | "NotOlderThan";
-}
-
-export interface DeleteOptions extends CallOptions {
-  /** Delete only if the object still has this UID / resourceVersion. */
-  preconditions?: { uid?: string; resourceVersion?: string };
-  propagationPolicy?: "Foreground" | "Background" | "Orphan";
 }
 
 export class KubeClient {
@@ -218,12 +181,7 @@ export class KubeClient {
   }
 
   get<T extends KubeObject>(res: ResourceType, namespace: string, name: string, o?: CallOptions): Promise<T> {
-    return this.request<T>({
-      ...callFields(o),
-      operation: o?.operation ?? `get_${res.plural}`,
-      method: "GET",
-      path: resourcePath(res, namespace, name),
-    });
+    return this.request<T>(getRequest(res, namespace, name, o));
   }
 
   list<T extends KubeObject>(
@@ -231,41 +189,16 @@ export class KubeClient {
     l: ListOptions = {},
     o?: CallOptions,
   ): Promise<ObjectList<T>> {
-    return this.request<ObjectList<T>>({
-      ...callFields(o),
-      operation: o?.operation ?? `list_${res.plural}`,
-      method: "GET",
-      path: resourcePath(res, l.namespace),
-      query: {
-        labelSelector: l.labelSelector,
-        fieldSelector: l.fieldSelector,
-        limit: l.limit,
-        continue: l.continue,
-        resourceVersion: l.resourceVersion,
-        resourceVersionMatch: l.resourceVersionMatch,
-      },
-    });
+    return this.request<ObjectList<T>>(listRequest(res, l, o));
   }
 
   create<T extends KubeObject>(res: ResourceType, obj: T, o?: WriteOptions): Promise<T> {
-    return this.request<T>({
-      ...callFields(o),
-      operation: o?.operation ?? `create_${res.plural}`,
-      method: "POST",
-      path: resourcePath(res, obj.metadata.namespace),
-      body: obj,
-    });
+    return this.request<T>(createRequest(res, obj, o));
   }
 
   /** PUT: with `metadata.resourceVersion` set, fails with a conflict when the object changed meanwhile. */
   replace<T extends KubeObject>(res: ResourceType, obj: T, o?: WriteOptions): Promise<T> {
-    return this.request<T>({
-      ...callFields(o),
-      operation: o?.operation ?? operationName("replace", res, o?.subresource),
-      method: "PUT",
-      path: resourcePath(res, obj.metadata.namespace, requireName(res, obj), o?.subresource),
-      body: obj,
-    });
+    return this.request<T>(replaceRequest(res, obj, o));
   }
 
   /** JSON merge patch (RFC 7386): `null` deletes a field; lists are replaced whole. */
@@ -276,105 +209,30 @@ export class KubeClient {
     patch: unknown,
     o?: WriteOptions,
   ): Promise<T> {
-    return this.request<T>({
-      ...callFields(o),
-      operation: o?.operation ?? operationName("patch", res, o?.subresource),
-      method: "PATCH",
-      path: resourcePath(res, namespace, name, o?.subresource),
-      body: patch,
-      contentType: "application/merge-patch+json",
-    });
+    return this.request<T>(mergePatchRequest(res, namespace, name, patch, o));
   }
 
   delete(res: ResourceType, namespace: string, name: string, o?: DeleteOptions): Promise<unknown> {
-    const hasBody = o?.preconditions || o?.propagationPolicy;
-    return this.request<unknown>({
-      ...callFields(o),
-      operation: o?.operation ?? `delete_${res.plural}`,
-      method: "DELETE",
-      path: resourcePath(res, namespace, name),
-      body: hasBody
-        ? {
-          kind: "DeleteOptions",
-          apiVersion: "v1",
-          preconditions: o?.preconditions,
-          propagationPolicy: o?.propagationPolicy,
-        }
-        : undefined,
-    });
+    return this.request<unknown>(deleteRequest(res, namespace, name, o));
   }
 
-  /**
-   * A raw watch (`?watch=true`): yields events until the server ends the stream (timeoutSeconds), `signal`
-   * aborts (then it just returns) or the consumer stops iterating. An ERROR event becomes a thrown
-   * `KubeApiError` with the event's code (410 = resourceVersion too old). Only opening the stream is rate limited.
-   */
-  async *watch<T>(
+  /** A raw watch (`?watch=true`); see watchEvents in watch_call.ts. */
+  watch<T>(
     path: string,
     query: Query,
     signal: AbortSignal,
-    o?: { operation?: string; timeoutMs?: number },
+    o?: WatchOptions,
   ): AsyncGenerator<WatchEvent<T>> {
-    const operation = o?.operation ?? `watch_${pathResource(path)}`;
-    const errorContext = { operation, method: "GET", path };
-    await this.limiter.take(signal);
-    // Our own controller: aborting it ends the stream when the consumer stops early or headers are late.
-    const stream = new AbortController();
-    const onAbort = () => stream.abort(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    const headerTimeoutMs = o?.timeoutMs ?? this.timeoutMs;
-    let headersLate = false;
-    const headerTimer = safeTimeout(() => {
-      headersLate = true;
-      stream.abort(new Error("watch headers timeout"));
-    }, headerTimeoutMs);
-    try {
-      const started = performance.now();
-      let res;
-      try {
-        res = await this.transport.open(
-          this.rawRequest(
-            { operation, method: "GET", path, query: { ...query, watch: true } },
-            stream.signal,
-          ),
-        );
-      } catch (e) {
-        if (signal.aborted) return;
-        this.reachability.failed();
-        throw networkError(errorContext, e, headersLate ? headerTimeoutMs : undefined);
-      } finally {
-        clearTimeout(headerTimer);
-        this.metrics.duration.observe({ operation }, (performance.now() - started) / 1000);
-      }
-      this.noteStatus(res.status);
-      if (res.status < 200 || res.status >= 300) {
-        const chunks: string[] = [];
-        const decoder = new TextDecoder();
-        for await (const c of res.body) chunks.push(decoder.decode(c, { stream: true }));
-        throw errorFromResponse(
-          errorContext,
-          res.status,
-          chunks.join(""),
-          res.headers["retry-after"],
-        );
-      }
-      try {
-        for await (const raw of decodeJsonLines(res.body)) {
-          const event = raw as WatchEvent<unknown>;
-          if (event.type === "ERROR") throw errorFromWatchStatus(errorContext, event.object ?? {});
-          yield event as WatchEvent<T>;
-        }
-      } catch (e) {
-        if (signal.aborted) return;
-        if (e instanceof KubeApiError) throw e;
-        this.reachability.failed();
-        throw networkError(errorContext, e);
-      }
-    } finally {
-      clearTimeout(headerTimer);
-      signal.removeEventListener("abort", onAbort);
-      stream.abort(new Error("watch closed"));
-    }
+    const io: WatchIo = {
+      limiter: this.limiter,
+      transport: this.transport,
+      reachability: this.reachability,
+      duration: this.metrics.duration,
+      timeoutMs: () => this.timeoutMs,
+      rawRequest: (r, s) => this.rawRequest(r, s),
+      noteStatus: (status) => this.noteStatus(status),
+    };
+    return watchEvents<T>(io, path, query, signal, o);
   }
 
   /** One attempt; `resendCount` is how many tried before it (its span's http.request.resend_count). */
@@ -440,59 +298,4 @@ export class KubeClient {
     }
     return { method: r.method, path: r.path + queryString(r.query), headers, body, signal };
   }
-}
-
-function callFields(
-  o?: CallOptions,
-): Pick<KubeRequest, "signal" | "timeoutMs" | "maxRetries" | "beforeAttempt"> {
-  return {
-    signal: o?.signal,
-    timeoutMs: o?.timeoutMs,
-    maxRetries: o?.maxRetries,
-    beforeAttempt: o?.beforeAttempt,
-  };
-}
-
-function operationName(verb: string, res: ResourceType, subresource?: string): string {
-  return subresource ? `${verb}_${res.plural}_${subresource}` : `${verb}_${res.plural}`;
-}
-
-function requireName(res: ResourceType, obj: KubeObject): string {
-  const name = obj.metadata.name;
-  if (!name) throw new Error(`${res.kind}: metadata.name is required for this call, received none`);
-  return name;
-}
-
-function queryString(query?: Query): string {
-  if (!query) return "";
-  const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== "") params.set(k, String(v));
-  const s = params.toString();
-  return s ? `?${s}` : "";
-}
-
-function networkError(
-  req: { operation: string; method: string; path: string },
-  cause: unknown,
-  timedOutAfterMs?: number,
-): KubeApiError {
-  if (timedOutAfterMs !== undefined) {
-    return new KubeApiError({
-      ...req,
-      status: 0,
-      reason: "Timeout",
-      serverMessage: `no answer within ${timedOutAfterMs}ms`,
-      cause,
-    });
-  }
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return new KubeApiError({ ...req, status: 0, reason: "NetworkError", serverMessage: message, cause });
-}
-
-/** The resource plural of a REST path, for operation names of raw calls: /api/v1/namespaces/x/pods -> pods. */
-export function pathResource(path: string): string {
-  const segments = path.split("?")[0].split("/").filter(Boolean);
-  const rest = segments[0] === "apis" ? segments.slice(3) : segments.slice(2);
-  if (rest[0] === "namespaces" && rest.length > 2) return rest[2];
-  return rest[0] ?? "unknown";
 }

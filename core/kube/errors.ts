@@ -143,3 +143,22 @@ export function isUnavailable(e: unknown): boolean {
   const status = statusOf(e);
   return status === 0 || status === 429 || (status !== undefined && status >= 500);
 }
+
+/** The error of a call that got no HTTP answer: a Timeout after `timedOutAfterMs`, else a NetworkError. */
+export function networkError(
+  req: { operation: string; method: string; path: string },
+  cause: unknown,
+  timedOutAfterMs?: number,
+): KubeApiError {
+  if (timedOutAfterMs !== undefined) {
+    return new KubeApiError({
+      ...req,
+      status: 0,
+      reason: "Timeout",
+      serverMessage: `no answer within ${timedOutAfterMs}ms`,
+      cause,
+    });
+  }
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new KubeApiError({ ...req, status: 0, reason: "NetworkError", serverMessage: message, cause });
+}

@@ -90,3 +90,11 @@ export function resourcePath(
   }
   return path;
 }
+
+/** The resource plural of a REST path, for operation names of raw calls: /api/v1/namespaces/x/pods -> pods. */
+export function pathResource(path: string): string {
+  const segments = path.split("?")[0].split("/").filter(Boolean);
+  const rest = segments[0] === "apis" ? segments.slice(3) : segments.slice(2);
+  if (rest[0] === "namespaces" && rest.length > 2) return rest[2];
+  return rest[0] ?? "unknown";
+}

@@ -5,15 +5,19 @@
  */
 import type { Logger } from "../log.ts";
 import type { Counter, MetricsRegistry } from "../metrics/registry.ts";
-import {
-  type DesiredPlugin,
-  desiredPlugins,
-  type EntryPlan,
-  entryProblems,
-  type PluginSpec,
-} from "./desired.ts";
+import { desiredPlugins, type EntryPlan, entryProblems, type PluginSpec } from "./desired.ts";
 import { errorText, PluginConfigError } from "./errors.ts";
+import {
+  closeSlots,
+  namesIn,
+  type PluginPhase,
+  runningIn,
+  setUpSlot,
+  type Slot,
+  type SlotHost,
+} from "./instances.ts";
 import { DEFAULT_FALLBACKS } from "./fallback.ts";
+import { changesOf, describeChange, type PluginChange, pluginsToRecreate } from "./reload_plan.ts";
 import { ALWAYS_ACTIVE } from "./leadership.ts";
 import {
   guardedBackend,
@@ -30,7 +34,6 @@ import type {
   HealthChecker,
   Leadership,
   LeaderStrategy,
-  PluginContext,
   PluginDefinition,
   PluginInstances,
   PluginKind,
@@ -38,8 +41,6 @@ import type {
 
 export type { PluginSpec } from "./desired.ts";
 export type { NamedExporter } from "./guards.ts";
-
-export type PluginPhase = "setup" | "run" | "close";
 
 export interface KernelOptions {
   /** Built-in and registered definitions; names must be unique. */
@@ -61,12 +62,6 @@ export interface PluginStatus {
   readonly error?: string;
 }
 
-export interface PluginChange {
-  readonly name: string;
-  readonly kind: PluginKind;
-  readonly action: "added" | "recreated" | "removed";
-}
-
 /** What a configure call changed; the controller re-enqueues the Services that use these plugins. */
 export interface KernelChange {
   readonly changes: readonly PluginChange[];
@@ -83,33 +78,6 @@ export interface StagedPlugins {
 /** Checks run against the staged instances before they replace the running ones; problems refuse the config. */
 export type StagedCheck = (staged: StagedPlugins) => string[] | Promise<string[]>;
 
-interface Slot {
-  readonly plugin: DesiredPlugin;
-  readonly abort: AbortController;
-  readonly instance?: unknown;
-  readonly error?: string;
-}
-
-const INSTANCE_CHECKS: Record<PluginKind, { members: string[] }> = {
-  strategy: { members: ["rank"] },
-  health: { members: ["check"] },
-  backend: { members: ["apply", "remove", "onStatus"] },
-  exporter: { members: [] },
-};
-
-/** Why an instance returned by setup cannot serve its kind, or undefined when it can. */
-function instanceProblem(kind: PluginKind, instance: unknown): string | undefined {
-  if (typeof instance !== "object" || instance === null) {
-    return `setup returned ${instance === null ? "null" : typeof instance}, expected a ${kind} object`;
-  }
-  const missing = INSTANCE_CHECKS[kind].members.filter(
-    (m) => typeof (instance as Record<string, unknown>)[m] !== "function",
-  );
-  return missing.length
-    ? `setup returned an object without ${missing.join(", ")}(), expected a ${kind}`
-    : undefined;
-}
-
 export class PluginKernel {
   private readonly registered = new Map<string, PluginDefinition>();
   private readonly logger: Logger;
@@ -125,6 +93,7 @@ export class PluginKernel {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly host: GuardHost;
+  private readonly slotHost: SlotHost;
 
   constructor(options: KernelOptions) {
     this.logger = options.logger.child({ component: "plugin-kernel" });
@@ -137,6 +106,12 @@ export class PluginKernel {
       labelNames: ["plugin", "kind", "phase"],
     });
     for (const def of options.plugins) this.register(def);
+    this.slotHost = {
+      logger: this.logger,
+      metrics: this.metrics,
+      leadership: this.leadership,
+      report: (name, kind, phase, error) => this.report(name, kind, phase, error),
+    };
     this.host = {
       running: (kind, name) => this.running(kind, name),
       fallback: (kind) => this.fallbacks[kind],
@@ -184,16 +159,7 @@ export class PluginKernel {
     for (const s of desired.skipped) this.logger.debug("plugin left off: it needs options", s);
 
     const byName = new Map(desired.plugins.map((p) => [p.name, p]));
-    const recreate = new Set<string>();
-    for (const name of desired.order) {
-      const plugin = byName.get(name)!;
-      const old = this.slots.get(name);
-      // a plugin holding a re-created dependency must be re-created to see the new instance.
-      const depChanged = (plugin.def.dependsOn ?? []).some((d) => recreate.has(d));
-      if (!old || old.plugin.def !== plugin.def || old.plugin.key !== plugin.key || depChanged) {
-        recreate.add(name);
-      }
-    }
+    const recreate = pluginsToRecreate(desired.order, byName, this.slots);
 
     const staged = new Map<string, Slot>();
     const created: string[] = [];
@@ -202,7 +168,7 @@ export class PluginKernel {
         staged.set(name, this.slots.get(name)!);
         continue;
       }
-      staged.set(name, await this.setUp(byName.get(name)!, staged));
+      staged.set(name, await setUpSlot(this.slotHost, byName.get(name)!, staged));
       created.push(name);
     }
 
@@ -218,7 +184,7 @@ export class PluginKernel {
         problems = [`checking the new plugins failed: ${errorText(error)}`];
       }
       if (problems.length) {
-        await this.closeSlots(created.toReversed().map((n) => staged.get(n)!));
+        await closeSlots(this.slotHost, created.toReversed().map((n) => staged.get(n)!));
         throw new PluginConfigError(problems);
       }
     }
@@ -230,20 +196,9 @@ export class PluginKernel {
     for (const name of created) this.attachStatusListeners(name);
 
     const retired = previousOrder.toReversed().filter((n) => !staged.has(n) || recreate.has(n));
-    await this.closeSlots(retired.map((n) => previous.get(n)!));
+    await closeSlots(this.slotHost, retired.map((n) => previous.get(n)!));
 
-    const changes: PluginChange[] = [
-      ...created.map((name) => ({
-        name,
-        kind: staged.get(name)!.plugin.def.kind,
-        action: previous.has(name) ? "recreated" as const : "added" as const,
-      })),
-      ...previousOrder.filter((n) => !staged.has(n)).map((name) => ({
-        name,
-        kind: previous.get(name)!.plugin.def.kind,
-        action: "removed" as const,
-      })),
-    ];
+    const changes = changesOf(created, staged, previousOrder, previous);
     const change = { changes };
     if (changes.length) this.logger.info("plugins reconfigured", { changes: changes.map(describeChange) });
     for (const listener of this.listeners) {
@@ -256,66 +211,12 @@ export class PluginKernel {
     return change;
   }
 
-  private async setUp(plugin: DesiredPlugin, staged: ReadonlyMap<string, Slot>): Promise<Slot> {
-    const { def, name } = plugin;
-    const abort = new AbortController();
-    const deps = def.dependsOn ?? [];
-    const failedDep = deps.find((d) => staged.get(d)?.error !== undefined);
-    if (failedDep) {
-      const error = `dependency "${failedDep}" failed at setup: ${staged.get(failedDep)!.error}`;
-      this.report(name, def.kind, "setup", new Error(error));
-      return { plugin, abort, error };
-    }
-    const ctx: PluginContext<unknown> = {
-      name,
-      options: plugin.options,
-      logger: this.logger.child({ plugin: name, kind: def.kind }),
-      metrics: this.metrics,
-      signal: abort.signal,
-      leadership: this.leadership,
-      dependency: <T>(dep: string): T => {
-        if (!deps.includes(dep)) {
-          throw new Error(
-            `plugin "${name}": dependency("${dep}") is not declared; expected one of dependsOn [${
-              deps.join(", ")
-            }]`,
-          );
-        }
-        return staged.get(dep)!.instance as T;
-      },
-    };
-    try {
-      const instance = await def.setup(ctx);
-      const problem = instanceProblem(def.kind, instance);
-      if (problem) throw new Error(problem);
-      this.logger.debug("plugin set up", { plugin: name, kind: def.kind, version: def.version });
-      return { plugin, abort, instance };
-    } catch (error) {
-      abort.abort(new Error(`plugin "${name}" failed at setup`));
-      this.report(name, def.kind, "setup", error);
-      return { plugin, abort, error: errorText(error) };
-    }
-  }
-
-  private async closeSlots(slots: readonly Slot[]): Promise<void> {
-    for (const slot of slots) {
-      const { def, name } = slot.plugin;
-      slot.abort.abort(new Error(`plugin "${name}" closed`));
-      if (slot.instance === undefined || !def.close) continue;
-      try {
-        await def.close(slot.instance);
-      } catch (error) {
-        this.report(name, def.kind, "close", error);
-      }
-    }
-  }
-
   /** Closes every plugin in reverse dependency order; the kernel cannot be configured afterwards. */
   close(): Promise<void> {
     const run = this.queue.then(async () => {
       if (this.closed) return;
       this.closed = true;
-      await this.closeSlots(this.order.toReversed().map((n) => this.slots.get(n)!));
+      await closeSlots(this.slotHost, this.order.toReversed().map((n) => this.slots.get(n)!));
       this.slots = new Map();
       this.order = [];
     });
@@ -420,22 +321,4 @@ export class PluginKernel {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
-}
-
-function runningIn<K extends PluginKind>(
-  slots: ReadonlyMap<string, Slot>,
-  kind: K,
-  name: string,
-): PluginInstances[K] | undefined {
-  const slot = slots.get(name);
-  if (!slot || slot.plugin.def.kind !== kind || slot.instance === undefined) return undefined;
-  return slot.instance as PluginInstances[K];
-}
-
-function namesIn(slots: ReadonlyMap<string, Slot>, kind: PluginKind): string[] {
-  return [...slots.values()].filter((s) => s.plugin.def.kind === kind).map((s) => s.plugin.name).sort();
-}
-
-function describeChange(c: PluginChange): string {
-  return `${c.action} ${c.kind} ${c.name}`;
 }

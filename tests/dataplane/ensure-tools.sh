@@ -2,7 +2,8 @@
 # Installs what tests/dataplane/ needs from Debian: iproute2 (ip netns, veth), nftables (kube-proxy's nft),
 # socat (relays to the API server), conntrack. As root only; without root the data-plane tests skip and say so.
 set -euo pipefail
-log() { printf '[dataplane-tools] %s\n' "$*" >&2; }
+# shellcheck source=../harness/_build_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../harness/_build_lib.sh" dataplane-tools
 
 declare -A PACKAGE=([ip]=iproute2 [nft]=nftables [socat]=socat [conntrack]=conntrack)
 missing=()
@@ -13,6 +14,5 @@ if [[ $(id -u) != 0 ]]; then
   exit 0
 fi
 log "installing ${missing[*]}"
-apt-get -o DPkg::Lock::Timeout=600 update -qq
-DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
+apt_install "${missing[@]}"
 log "installed ${missing[*]}"

@@ -9,24 +9,15 @@
 # Env:   ZEN_LEAD_K8S_CACHE  cache root (default ~/.cache/zen-lead/k8s)
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=versions.env
-source "$HERE/versions.env"
-
-CACHE_ROOT=${ZEN_LEAD_K8S_CACHE:-$HOME/.cache/zen-lead/k8s}
-OUT=$CACHE_ROOT/$KUBERNETES_VERSION
+# shellcheck source=_build_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_build_lib.sh" build-k8s versions.env
+cache_out "${ZEN_LEAD_K8S_CACHE:-}" k8s "$KUBERNETES_VERSION"
 BIN=$OUT/bin
-STAMP=$OUT/stamp
 WANT="kubernetes=$KUBERNETES_VERSION etcd=$ETCD_VERSION recipe=$BUILD_RECIPE"
 BINARIES=(etcd kube-apiserver kube-controller-manager kubectl kube-proxy)
 FORCE=${1:-}
 
-log() { printf '[build-k8s] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-fmt_secs() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
-
-stamp_current() { [[ $FORCE != --force && -f $STAMP && "$(head -n1 "$STAMP")" == "$WANT" ]]; }
+stamp_current() { [[ $FORCE != --force ]] && stamp_is "$STAMP" "$WANT"; }
 
 # The binaries of BINARIES not yet in $BIN, space-separated.
 missing_binaries() {
@@ -45,25 +36,12 @@ fi
 # The harness generates certificates with the openssl CLI.
 if ! command -v openssl >/dev/null; then
   log "installing openssl (the harness needs it for certificates)"
-  if [[ $(id -u) == 0 ]]; then
-    apt-get update -qq && apt-get install -y -qq openssl >/dev/null
-  else
-    sudo apt-get update -qq && sudo apt-get install -y -qq openssl >/dev/null
-  fi
+  apt_install openssl
 fi
 
-GO=$(command -v go || true)
-[[ -z $GO && -x /usr/local/go/bin/go ]] && GO=/usr/local/go/bin/go
-[[ -n $GO ]] || die "expected a Go toolchain (go on PATH or /usr/local/go/bin/go), found none"
-export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+use_go
 
-mkdir -p "$OUT"
-# Two test runs may start at once: the second waits for the first build, then finds the stamp.
-exec 9>"$OUT/.lock"
-if command -v flock >/dev/null; then
-  flock -n 9 || { log "another build holds $OUT/.lock: waiting for it"; flock 9; }
-  if up_to_date; then log "built meanwhile by another run: $BIN"; exit 0; fi
-fi
+lock_cache "$OUT" up_to_date
 
 BUILD_START=$(date +%s)
 # TARGETS: what this run builds. A current stamp means the other binaries are good: add only the missing ones.
@@ -77,33 +55,6 @@ else
   log "cold build of Kubernetes $KUBERNETES_VERSION + etcd $ETCD_VERSION with $($GO version | cut -d' ' -f3) into $BIN"
 fi
 wants() { [[ " ${TARGETS[*]} " == *" $1 "* ]]; }
-
-# Runs "$@" in the background and prints which step is running and for how long.
-run_step() {
-  local name=$1 logfile start pid now
-  shift
-  logfile=$OUT/logs/$(printf '%s' "$name" | tr -c 'A-Za-z0-9.-' '_').log
-  start=$(date +%s)
-  log "$name: started"
-  "$@" >"$logfile" 2>&1 &
-  pid=$!
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 1
-    now=$(date +%s)
-    if [[ -t 2 ]]; then
-      printf '\r[build-k8s] %s: %s elapsed (total %s) ' "$name" "$(fmt_secs $((now - start)))" \
-        "$(fmt_secs $((now - BUILD_START)))" >&2
-    elif (((now - start) % 30 == 0)); then
-      log "$name: $(fmt_secs $((now - start))) elapsed (total $(fmt_secs $((now - BUILD_START))))"
-    fi
-  done
-  [[ -t 2 ]] && printf '\n' >&2
-  if ! wait "$pid"; then
-    tail -n 40 "$logfile" >&2
-    die "$name failed (full log: $logfile)"
-  fi
-  log "$name: done in $(fmt_secs $(($(date +%s) - start)))"
-}
 
 SRC=$OUT/src
 rm -rf "$SRC" "$BIN.tmp" "$OUT/logs"

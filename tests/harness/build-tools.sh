@@ -9,14 +9,10 @@
 # Env:   ZEN_LEAD_TOOLS_CACHE  cache root (default ~/.cache/zen-lead/tools)
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tools.env
-source "$HERE/tools.env"
-
-CACHE_ROOT=${ZEN_LEAD_TOOLS_CACHE:-$HOME/.cache/zen-lead/tools}
-OUT=$CACHE_ROOT/$TOOLS_RECIPE
+# shellcheck source=_build_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_build_lib.sh" build-tools tools.env
+cache_out "${ZEN_LEAD_TOOLS_CACHE:-}" tools "$TOOLS_RECIPE"
 BIN=$OUT/bin
-STAMP=$OUT/stamp
 WANT="helm=$HELM_VERSION kustomize=$KUSTOMIZE_VERSION syft=$SYFT_VERSION promop=$PROMETHEUS_OPERATOR_VERSION argocd=$ARGOCD_VERSION"
 FORCE=
 WITH_SYFT=1
@@ -28,18 +24,11 @@ for a in "$@"; do
   esac
 done
 
-log() { printf '[build-tools] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-fmt_secs() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+use_go -mod=mod
 
-GO=$(command -v go || true)
-[[ -z $GO && -x /usr/local/go/bin/go ]] && GO=/usr/local/go/bin/go
-[[ -n $GO ]] || die "expected a Go toolchain (go on PATH or /usr/local/go/bin/go), found none"
-export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:-} -buildvcs=false -mod=mod"
-
-tool_ok() { [[ -x $BIN/$1 && -f $OUT/$1.stamp && "$(cat "$OUT/$1.stamp")" == "$2" ]]; }
+tool_ok() { [[ -x $BIN/$1 ]] && stamp_is "$OUT/$1.stamp" "$2"; }
 CRDS_WANT="$PROMETHEUS_OPERATOR_VERSION $ARGOCD_VERSION $FLUX_SOURCE_CONTROLLER_VERSION"
-crds_ok() { [[ -f $OUT/crds.stamp && "$(cat "$OUT/crds.stamp")" == "$CRDS_WANT" ]]; }
+crds_ok() { stamp_is "$OUT/crds.stamp" "$CRDS_WANT"; }
 up_to_date() {
   [[ -z $FORCE ]] || return 1
   [[ -x $BIN/helm && "$(cat "$OUT/helm.stamp" 2>/dev/null)" == "$HELM_VERSION"-k8s1.* ]] && tool_ok kustomize "$KUSTOMIZE_VERSION" && crds_ok || return 1
@@ -51,37 +40,9 @@ if up_to_date; then
   exit 0
 fi
 
-mkdir -p "$BIN" "$OUT/logs"
-exec 9>"$OUT/.lock"
-if command -v flock >/dev/null; then
-  flock -n 9 || { log "another build holds $OUT/.lock: waiting for it"; flock 9; }
-fi
-START=$(date +%s)
-
-run_step() { # run_step NAME COMMAND...: runs in the background, prints progress every 30 s (or live on a tty)
-  local name=$1 logfile start pid now
-  shift
-  logfile=$OUT/logs/$(printf '%s' "$name" | tr -c 'A-Za-z0-9.-' '_').log
-  start=$(date +%s)
-  log "$name: started"
-  "$@" >"$logfile" 2>&1 &
-  pid=$!
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 1
-    now=$(date +%s)
-    if [[ -t 2 ]]; then
-      printf '\r[build-tools] %s: %s elapsed ' "$name" "$(fmt_secs $((now - start)))" >&2
-    elif (((now - start) % 30 == 0)); then
-      log "$name: $(fmt_secs $((now - start))) elapsed"
-    fi
-  done
-  [[ -t 2 ]] && printf '\n' >&2
-  if ! wait "$pid"; then
-    tail -n 40 "$logfile" >&2
-    die "$name failed (full log: $logfile)"
-  fi
-  log "$name: done in $(fmt_secs $(($(date +%s) - start)))"
-}
+mkdir -p "$BIN" "$BUILD_LOGS"
+lock_cache "$OUT"
+BUILD_START=$(date +%s)
 
 install_tool() { # install_tool NAME PACKAGE STAMP [LDFLAGS] [MODULE_VERSION]: MODULE_VERSION defaults to STAMP
   local name=$1 pkg=$2 version=$3 ldflags=${4:-} module_version=${5:-$3}
@@ -133,5 +94,5 @@ if crds_ok; then log "CRDs: cached"; else
   echo "$CRDS_WANT" >"$OUT/crds.stamp"
 fi
 
-printf '%s\nbuilt in %ss on %s\n' "$WANT" "$(($(date +%s) - START))" "$(date -u +%FT%TZ)" >"$STAMP"
-log "tools in $BIN, CRDs in $OUT/crds ($(fmt_secs $(($(date +%s) - START))))"
+printf '%s\nbuilt in %ss on %s\n' "$WANT" "$(($(date +%s) - BUILD_START))" "$(date -u +%FT%TZ)" >"$STAMP"
+log "tools in $BIN, CRDs in $OUT/crds ($(fmt_secs $(($(date +%s) - BUILD_START))))"

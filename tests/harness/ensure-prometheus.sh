@@ -3,11 +3,12 @@
 # a real Prometheus and lint the exposition and alert rules with promtool.
 set -euo pipefail
 if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; then exit 0; fi
-echo "[prometheus] installing the Debian package (prometheus, promtool)..."
+# shellcheck source=_build_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_build_lib.sh" prometheus
+log "installing the Debian package (prometheus, promtool)..."
+apt_install --no-install-recommends prometheus
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 # The package starts a system service; the tests run their own Prometheus.
 $SUDO systemctl stop prometheus 2>/dev/null || $SUDO service prometheus stop 2>/dev/null || pkill -x prometheus || true
 command -v promtool >/dev/null

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ProbeScheduler, type ProbeTarget } from "../../core/health/scheduler.ts";
+import type { ProbeTarget } from "../../core/health/probe_entry.ts";
+import { ProbeScheduler } from "../../core/health/scheduler.ts";
 import type { ProbeSchedule } from "../../core/health/spec.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import type { HealthChecker, HealthResult, PodView } from "../../core/plugin/types.ts";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { KubeConfig } from "@kubernetes/client-node";
-import { KubeClient, pathResource } from "../../core/kube/client.ts";
+import { KubeClient } from "../../core/kube/client.ts";
 import { isAlreadyExists, isConflict, isGone, isNotFound, KubeApiError } from "../../core/kube/errors.ts";
-import { Leases, Pods, resourcePath, Services } from "../../core/kube/paths.ts";
+import { Leases, pathResource, Pods, resourcePath, Services } from "../../core/kube/paths.ts";
 import { retryDelay } from "../../core/kube/retry.ts";
 import type { Pod } from "../../core/kube/types.ts";
 import { decodeJsonLines } from "../../core/kube/watch_stream.ts";
