@@ -2,7 +2,7 @@
  * zen-lead's entry point: `deno task start` (or the compiled binary) runs the controller against the current
  * kubeconfig (`--kubeconfig`, `KUBECONFIG`, or in-cluster configuration). See `--help` for flags.
  */
-import { builtinPlugins, runController } from "./core/app.ts";
+import { kernelParts, runController } from "./core/app.ts";
 import { runGrpcProber } from "./health/grpc_prober_main.ts";
 import { PROBER_FLAG } from "./health/grpc_prober_protocol.ts";
 import { CLI_COMMANDS, runCli } from "./core/cli/main.ts";
@@ -22,7 +22,7 @@ if (import.meta.main && Deno.args[0] === PROBER_FLAG) {
   (asKubectlPlugin || (CLI_COMMANDS as readonly string[]).includes(Deno.args[0]))
 ) {
   try {
-    Deno.exit(await runCli(Deno.args, [...builtinPlugins(), ...registeredPlugins()]));
+    Deno.exit(await runCli(Deno.args, kernelParts(registeredPlugins())));
   } catch (e) {
     console.error(`zen-lead ${Deno.args[0] ?? ""}: ${(e as Error).message}`);
     Deno.exit(1);

@@ -46,6 +46,14 @@ export type {
   Sample,
 } from "./core/metrics/registry.ts";
 export { setUpPlugin, type StandaloneContext } from "./core/plugin/standalone.ts";
+/** Time as plugins see it: the clock interface, the real clock and its timer handles. */
+export { type Clock, realClock, type TimerHandle } from "./core/time/clock.ts";
+/** An abortable sleep on an injectable clock. */
+export { sleep } from "./core/time/sleep.ts";
+/** Exponential backoff with jitter, the same formula the controller uses, shaped by its policy. */
+export { backoffDelay, type BackoffPolicy, type Random } from "./core/time/backoff.ts";
+/** A Retry-After header (seconds, or an HTTP date when `now` is given) as milliseconds to wait. */
+export { parseRetryAfter } from "./core/time/retry_after.ts";
 
 /**
  * Defines a leader strategy plugin. Its options (from the ConfigMap) are typed by the `options` schema, and the

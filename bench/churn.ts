@@ -8,6 +8,7 @@ import { sumOf } from "./controller_process.ts";
 import { type Fleet, podOptions, type Progress } from "./fleet.ts";
 import type { FleetWatch } from "./fleet_watch.ts";
 import { collectionLows, rSquared, slope, windowMinima } from "./stats.ts";
+import { sleep } from "../core/time/sleep.ts";
 
 export interface MemoryPoint {
   /** Seconds since the churn started. */
@@ -48,7 +49,6 @@ export interface ChurnResult extends MemoryTrend {
 
 const MAX_IN_FLIGHT = 16;
 const SAMPLE_EVERY_MS = 10_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A small deterministic PRNG, so two churn runs replace the same sequence of pods. */
 function mulberry32(seed: number): () => number {

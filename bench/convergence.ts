@@ -1,6 +1,7 @@
 /** Convergence: how long until every Service of the fleet has its leader Service and a correct EndpointSlice. */
 import type { Progress } from "./fleet.ts";
 import type { FleetWatch } from "./fleet_watch.ts";
+import { sleep } from "../core/time/sleep.ts";
 
 export interface Convergence {
   /** From `since` to the arrival of the last change that made the fleet right. */
@@ -8,8 +9,6 @@ export interface Convergence {
   /** Services still wrong at the deadline (empty when converged), with reasons. */
   wrong: { key: string; why: string }[];
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls the watch's verdict until every leader is right or `timeoutS` passes; progress every 5 s. */
 export async function waitForConvergence(

@@ -13,8 +13,8 @@ import type { Cast } from "../tests/dataplane/cast.ts";
 import type { ClientLog } from "../tests/dataplane/client_log.ts";
 import { type FaultKind, injectFault, now } from "../tests/dataplane/failover.ts";
 import { type Lab, type LabPod, SERVICE_PORTS, until } from "../tests/dataplane/lab.ts";
+import { sleep } from "../core/time/sleep.ts";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const OBSERVE_MS = 6_000;
 
 export interface EstablishedKind {

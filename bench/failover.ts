@@ -9,6 +9,7 @@ import { apiWritesByOperation, sumOf } from "./controller_process.ts";
 import { type Fleet, type FleetService, podOptions, type Progress } from "./fleet.ts";
 import { type FleetWatch, isEligible, type RoutedLeader } from "./fleet_watch.ts";
 import type { FloorProbe, FloorSample } from "./floor.ts";
+import { sleep } from "../core/time/sleep.ts";
 
 export type FailoverKind = "readiness" | "deletion";
 
@@ -61,8 +62,6 @@ export function sampleServices(services: readonly FleetService[], count: number)
     (_, i) => count <= n ? services[Math.floor((i * n) / count)] : services[i % n],
   );
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `svc` routes to a leader and has another eligible pod to fail over to. */
 async function leaderWithSuccessor(

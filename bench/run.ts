@@ -17,6 +17,7 @@ import { FleetWatch } from "./fleet_watch.ts";
 import { podStatusFloor, sliceFloor } from "./floor.ts";
 import type { ScaleDetails } from "./report.ts";
 import { distribution } from "./stats.ts";
+import { sleep } from "../core/time/sleep.ts";
 
 export interface BenchTarget {
   /** Shown in the details, e.g. "local control plane (tests/harness)" or the kubeconfig path. */
@@ -69,7 +70,6 @@ async function scrapeMetrics(port: number): Promise<ScrapeReading> {
 }
 
 const MB = 2 ** 20;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const EVENT_OPERATIONS = /^(create|patch)_events$/;
 
 export async function runScale(

@@ -4,6 +4,7 @@
  * is the process entry that runs until SIGTERM.
  */
 import { RootLogger } from "./log.ts";
+import { sleep } from "./time/sleep.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
 import { startProcessMetrics } from "./metrics/process.ts";
 import { KubeClient } from "./kube/client.ts";
@@ -11,7 +12,7 @@ import { loadCredentials } from "./kube/kubeconfig.ts";
 import { dropManagedFields, Informer } from "./kube/informer.ts";
 import { ConfigMaps, Services } from "./kube/paths.ts";
 import type { ConfigMap } from "./kube/types.ts";
-import { PluginKernel } from "./plugin/kernel.ts";
+import { type KernelParts, PluginKernel } from "./plugin/kernel.ts";
 import { registeredPlugins } from "./plugin/registry.ts";
 import { LeadershipState } from "./plugin/leadership.ts";
 import type { BackendStatus, PluginDefinition } from "./plugin/types.ts";
@@ -32,7 +33,7 @@ import type { SettingsContext } from "./leader/settings.ts";
 import { settingsContextOf } from "./plugin/settings_context.ts";
 import { controllerStatus } from "./status/snapshot.ts";
 import { type StatusPage, statusPage } from "./status/ui/app.ts";
-import { builtinStrategies } from "../strategies/mod.ts";
+import { builtinStrategies, rankOldest } from "../strategies/mod.ts";
 import { builtinHealthCheckers } from "../health/mod.ts";
 import { builtinPlugins as builtinOtherPlugins } from "../plugins/mod.ts";
 
@@ -41,6 +42,11 @@ export const VERSION = "0.1.0";
 /** Every built-in plugin: registered exactly like a user's. */
 export function builtinPlugins(): PluginDefinition[] {
   return [...builtinStrategies, ...builtinHealthCheckers, ...builtinOtherPlugins];
+}
+
+/** What every kernel gets: the built-ins plus `extra`, and the `oldest` ranking as the last resort. */
+export function kernelParts(extra: readonly PluginDefinition[] = []): KernelParts {
+  return { plugins: [...builtinPlugins(), ...extra], lastResortRanking: rankOldest };
 }
 
 export interface StartOptions {
@@ -139,7 +145,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   // Backends act on the cloud only while this replica leads; the kernel hands this state to every plugin.
   const leadership = new LeadershipState();
   const kernel = new PluginKernel({
-    plugins: [...builtinPlugins(), ...registeredPlugins(), ...(opts.extraPlugins ?? [])],
+    ...kernelParts([...registeredPlugins(), ...(opts.extraPlugins ?? [])]),
     logger,
     metrics,
     leadership,
@@ -288,7 +294,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
   configInformer.run(abort.signal).catch((e) => log.error("config informer stopped", { error: e }));
   await configInformer.waitForSync(abort.signal);
   if (configInformer.size === 0) await applyConfig(undefined);
-  while (!reloader.current) await new Promise((r) => setTimeout(r, 10));
+  while (!reloader.current) await sleep(10);
 
   const servers: RunningServer[] = [];
   const metricsRoutes = metricsApp(

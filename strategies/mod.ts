@@ -15,6 +15,7 @@ import oldest from "./oldest.ts";
 import random from "./random.ts";
 
 export { newest, nodeAware, oldest, random };
+export { rankOldest } from "./oldest.ts";
 export { rankNodeAware } from "./node_aware.ts";
 export { type NodeAwareOptions, nodeAwareOptionsSchema } from "./node_aware_options.ts";
 

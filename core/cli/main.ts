@@ -8,7 +8,7 @@ import { loadCredentials } from "../kube/kubeconfig.ts";
 import { Events } from "../kube/paths.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
-import type { PluginDefinition } from "../plugin/types.ts";
+import type { KernelParts } from "../plugin/kernel.ts";
 import { explainService } from "../explain/explain.ts";
 import { explainInputFor, readSnapshot } from "../explain/read.ts";
 import { renderText } from "../explain/render_text.ts";
@@ -47,7 +47,7 @@ async function clientFor(o: CliOptions): Promise<KubeClient> {
 /** Runs one command; returns the process exit code (0 ok, 1 failed, 2 usage). */
 export async function runCli(
   argv: readonly string[],
-  plugins: readonly PluginDefinition[],
+  kernelParts: KernelParts,
   io: CliIO = defaultIO,
 ): Promise<number> {
   const [command, ...rest] = argv;
@@ -77,7 +77,7 @@ export async function runCli(
       return 2;
     }
     const client = await clientFor(o);
-    const snap = await readSnapshot({ ...o, client, plugins }, ns);
+    const snap = await readSnapshot({ ...o, client, kernelParts }, ns);
     try {
       const svc = snap.services.find((s) => s.metadata.name === name);
       if (!svc) {
@@ -95,7 +95,7 @@ export async function runCli(
   if (command === "status") {
     const client = await clientFor(o);
     const ns = o.allNamespaces ? undefined : o.namespace;
-    const snap = await readSnapshot({ ...o, client, plugins }, ns);
+    const snap = await readSnapshot({ ...o, client, kernelParts }, ns);
     try {
       const events = await client.list<KubeObject>(Events, {
         namespace: ns,

@@ -25,6 +25,7 @@ import { LeaderHistory } from "../status/history.ts";
 import { nodeTransform, podTransform, relevantPodChange, serviceTransform } from "./transforms.ts";
 import { desiredPodScopes } from "./pod_scopes.ts";
 import { safeInterval } from "../timers.ts";
+import { sleep } from "../time/sleep.ts";
 
 export interface LeaderControllerOptions {
   client: KubeClient;
@@ -456,7 +457,7 @@ export class LeaderController {
       return s.depth + s.processing + s.waiting > 0;
     };
     while (this.active && !this.queue.shuttingDown && busy() && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     if (!this.active) return;
     for (const b of this.o.plugins.backends?.() ?? []) b.resynced?.();
@@ -478,7 +479,7 @@ export class LeaderController {
     await this.queue.shutdown(graceMs);
     this.probes.close();
     const deadline = Date.now() + Math.min(graceMs, 2000);
-    while (this.events.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (this.events.inFlight > 0 && Date.now() < deadline) await sleep(10);
   }
 }
 

@@ -11,8 +11,8 @@ import { apiVersionOf, Leases, resourcePath } from "../kube/paths.ts";
 import type { Lease } from "../kube/types.ts";
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import { backoffDelay, type Random } from "../queue/backoff.ts";
-import { sleep } from "../queue/clock.ts";
+import { backoffDelay, type Random } from "../time/backoff.ts";
+import { sleep } from "../time/sleep.ts";
 import { canAcquire, leaseSpecFor, type Observation, observe, releasedSpec } from "./lease_record.ts";
 import { electionMetrics } from "./metrics.ts";
 import { DEFAULT_LEASE_TIMINGS, validateLeaseTimings } from "./timings.ts";
@@ -162,8 +162,8 @@ export class LeaseElector {
   /** Capped and jittered: up to a quarter less than base*2^n, never above the retry period. */
   private backoff(failures: number): number {
     const base = Math.min(500, this.retryPeriodMs / 2);
-    const d = backoffDelay(failures, { baseMs: base, maxMs: this.retryPeriodMs, jitter: 0 }, this.random);
-    return Math.round(d * (1 - 0.25 * this.random()));
+    const policy = { baseMs: base, maxMs: this.retryPeriodMs, jitter: 0, jitterBelow: 0.25 };
+    return backoffDelay(failures, policy, this.random);
   }
 
   /**

@@ -10,9 +10,8 @@ import type { ConfigMap, EndpointSlice, KubeObject, Node, Pod, Service } from ".
 import { CONFIG_KEY, parseConfigText } from "../config/parse.ts";
 import type { ServiceDefaults } from "../config/schema.ts";
 import { serviceDefaultsProblems } from "../config/checks.ts";
-import { PluginKernel, type PluginSpec } from "../plugin/kernel.ts";
+import { type KernelParts, PluginKernel, type PluginSpec } from "../plugin/kernel.ts";
 import { LeadershipState } from "../plugin/leadership.ts";
-import type { PluginDefinition } from "../plugin/types.ts";
 import { settingsContextOf } from "../plugin/settings_context.ts";
 import { RootLogger } from "../log.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
@@ -26,7 +25,8 @@ import { settingsFromReport } from "../status/settings.ts";
 
 export interface ClusterSnapshotOptions {
   client: KubeClient;
-  plugins: readonly PluginDefinition[];
+  /** The plugins and last-resort ranking the controller's kernel gets. */
+  kernelParts: KernelParts;
   configMap: { namespace: string; name: string };
   /** The controller's status endpoint; absent: the active replica's pod through the API server's proxy. */
   statusURL?: string;
@@ -49,12 +49,12 @@ async function orUndefined<T>(p: Promise<T>, also: (e: unknown) => boolean = () 
 /** A kernel like the controller's, configured from the ConfigMap; plugin modules are named, not loaded. */
 export async function explainKernel(
   configMap: ConfigMap | undefined,
-  plugins: readonly PluginDefinition[],
+  parts: KernelParts,
 ): Promise<{ kernel: PluginKernel; defaults?: ServiceDefaults; configuration: string; warnings: Warning[] }> {
   const logger = new RootLogger("error");
   // Never active: a backend set up here must not act on the cloud.
   const kernel = new PluginKernel({
-    plugins,
+    ...parts,
     logger,
     metrics: new MetricsRegistry(),
     leadership: new LeadershipState(),
@@ -178,7 +178,7 @@ export async function readSnapshot(o: ClusterSnapshotOptions, namespace?: string
     c.list<EndpointSlice>(EndpointSlices, managed),
     orUndefined(c.get<ConfigMap>(ConfigMaps, o.configMap.namespace, o.configMap.name), isForbidden),
   ]);
-  const kernel = await explainKernel(configMap, o.plugins);
+  const kernel = await explainKernel(configMap, o.kernelParts);
   const controller = await readControllerStatus(c, o);
   return {
     services: services.items,

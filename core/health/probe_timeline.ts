@@ -1,7 +1,7 @@
 /** When probes run: due checks and check deadlines in two min-heaps behind the scheduler's one timer. */
 import { MinHeap } from "./heap.ts";
 import type { Entry, Probe } from "./probe_entry.ts";
-import type { ProbeClock, ProbeTimer } from "./scheduler.ts";
+import type { Clock, TimerHandle } from "../time/clock.ts";
 
 interface DueItem {
   at: number;
@@ -28,11 +28,11 @@ function validTop<T extends { at: number }>(heap: MinHeap<T>, valid: (item: T) =
 export class ProbeTimeline {
   private readonly due = new MinHeap<DueItem>();
   private readonly deadlines = new MinHeap<DeadlineItem>();
-  private timer: ProbeTimer | undefined;
+  private timer: TimerHandle | undefined;
   private timerAt = Infinity;
 
   /** `onTimer` runs when the timer fires (the scheduler's pump). */
-  constructor(private readonly clock: ProbeClock, private readonly onTimer: () => void) {}
+  constructor(private readonly clock: Clock, private readonly onTimer: () => void) {}
 
   /** Whether the one timer is armed. */
   get armed(): boolean {

@@ -11,30 +11,14 @@ import { CheckMetrics, runCheck, STUCK_REASON } from "./probe_check.ts";
 import { type Entry, type Probe, ProbeEntries, type ProbeTarget } from "./probe_entry.ts";
 import { ProbeTimeline } from "./probe_timeline.ts";
 import { type ProbeState, recordResult, UNPROBED } from "./threshold.ts";
-import { safeTimeout } from "../timers.ts";
-
-/** A timer handle: Deno's number, or Node's Timeout object when Node typings are in scope. */
-export type ProbeTimer = number | ReturnType<typeof setTimeout>;
-
-/** Time as the scheduler sees it; injected so unit tests move it by hand. */
-export interface ProbeClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): ProbeTimer;
-  clearTimeout(handle: ProbeTimer): void;
-}
-
-export const realProbeClock: ProbeClock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => safeTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as number),
-};
+import { type Clock, realClock } from "../time/clock.ts";
 
 export interface ProbeSchedulerOptions {
   /** Most checks in flight at once across all targets; default 64. */
   concurrency?: number;
   metrics?: MetricsRegistry;
   logger?: Logger;
-  clock?: ProbeClock;
+  clock?: Clock;
   /** Source of jitter in [0, 1); default Math.random. */
   random?: () => number;
   /** Called with each scheduled check's start lag in ms (benchmarks read exact percentiles from it). */
@@ -62,7 +46,7 @@ export class ProbeScheduler {
   private readonly timeline: ProbeTimeline;
   private readonly listeners = new Set<TransitionListener>();
   private readonly concurrency: number;
-  private readonly clock: ProbeClock;
+  private readonly clock: Clock;
   private readonly random: () => number;
   private readonly logger?: Logger;
   private readonly onLag?: (lagMs: number) => void;
@@ -72,7 +56,7 @@ export class ProbeScheduler {
 
   constructor(opts: ProbeSchedulerOptions = {}) {
     this.concurrency = Math.max(1, opts.concurrency ?? DEFAULT_PROBE_CONCURRENCY);
-    this.clock = opts.clock ?? realProbeClock;
+    this.clock = opts.clock ?? realClock;
     this.timeline = new ProbeTimeline(this.clock, () => this.pump());
     this.random = opts.random ?? Math.random;
     this.logger = opts.logger;

@@ -6,11 +6,11 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import type { Random } from "../queue/backoff.ts";
-import { sleep } from "../queue/clock.ts";
+import type { Random } from "../time/backoff.ts";
+import { sleep } from "../time/sleep.ts";
 import { errorFromResponse, KubeApiError, networkError } from "./errors.ts";
 import type { ResourceType } from "./paths.ts";
-import { TokenBucket } from "./ratelimit.ts";
+import { TokenBucket } from "../time/rate_limit.ts";
 import { retryDelay } from "./retry.ts";
 import { Reachability } from "./reachability.ts";
 import {

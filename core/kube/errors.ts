@@ -1,4 +1,5 @@
 /** Errors from the API server (or from reaching it), and the predicates callers branch on. */
+import { parseRetryAfter } from "../time/retry_after.ts";
 
 /** The `Status` object the API server sends with a failure. */
 export interface ApiStatus {
@@ -81,7 +82,9 @@ export function errorFromResponse(
   } catch {
     // Not JSON: a proxy or load balancer answered; the raw body is the message.
   }
-  const headerSeconds = parseRetryAfter(retryAfterHeader);
+  // Seconds only (no `now`): the API server never sends an HTTP date.
+  const headerMs = parseRetryAfter(retryAfterHeader);
+  const headerSeconds = headerMs === undefined ? undefined : headerMs / 1000;
   return new KubeApiError({
     ...req,
     status,
@@ -103,13 +106,6 @@ export function errorFromWatchStatus(
     reason: status.reason || reasonByStatus[code] || "Unknown",
     serverMessage: `watch ERROR event: ${status.message ?? "(no message)"}`,
   });
-}
-
-/** Retry-After in seconds (delta form only; the API server never sends an HTTP date). */
-export function parseRetryAfter(value: string | null | undefined): number | undefined {
-  if (!value) return undefined;
-  const n = Number(value.trim());
-  return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
 function statusOf(e: unknown): number | undefined {

@@ -7,8 +7,8 @@
  */
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import { backoffDelay, type BackoffPolicy, type Random } from "../queue/backoff.ts";
-import { sleep } from "../queue/clock.ts";
+import { backoffDelay, type BackoffPolicy, type Random } from "../time/backoff.ts";
+import { sleep } from "../time/sleep.ts";
 import type { KubeClient } from "./client.ts";
 import { isGone, isUnavailable } from "./errors.ts";
 import { resourcePath, type ResourceType } from "./paths.ts";

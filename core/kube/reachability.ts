@@ -5,6 +5,7 @@
  * (their connections may be dead without anyone noticing).
  */
 import type { MetricsRegistry } from "../metrics/registry.ts";
+import { sleep } from "../time/sleep.ts";
 
 export class Reachability {
   private failingSince: number | undefined;
@@ -83,7 +84,7 @@ export class Reachability {
       while (this.failingSince !== undefined && this.waiters.length > 0) {
         const status = await this.probe().catch(() => 0);
         if (status > 0 && status < 500) this.answered();
-        else await new Promise((r) => setTimeout(r, this.intervalMs));
+        else await sleep(this.intervalMs);
       }
     } finally {
       this.probing = false;

@@ -1,5 +1,5 @@
 /** When a failed API call is retried, and after how long: a pure decision over the error and the attempt. */
-import { backoffDelay, type BackoffPolicy, type Random } from "../queue/backoff.ts";
+import { backoffDelay, type BackoffPolicy, type Random } from "../time/backoff.ts";
 import { KubeApiError } from "./errors.ts";
 
 export interface RetryContext {

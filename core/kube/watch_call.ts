@@ -2,7 +2,7 @@
 import type { Histogram } from "../metrics/registry.ts";
 import { errorFromResponse, errorFromWatchStatus, KubeApiError, networkError } from "./errors.ts";
 import { pathResource } from "./paths.ts";
-import type { TokenBucket } from "./ratelimit.ts";
+import type { TokenBucket } from "../time/rate_limit.ts";
 import type { Reachability } from "./reachability.ts";
 import type { KubeRequest, Query } from "./requests.ts";
 import type { HttpTransport, RawRequest } from "./transport.ts";

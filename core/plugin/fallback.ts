@@ -1,5 +1,5 @@
 /** What the kernel answers with when a plugin and its kind's default both fail, so the controller never throws. */
-import type { Candidate, HealthResult, PluginKind, StrategyInput } from "./types.ts";
+import type { HealthResult, PluginKind, StrategyInput } from "./types.ts";
 
 /** The default plugin of each kind: it takes over when another plugin of that kind fails. Backends have none. */
 export const DEFAULT_FALLBACKS: Readonly<Partial<Record<PluginKind, string>>> = {
@@ -8,12 +8,11 @@ export const DEFAULT_FALLBACKS: Readonly<Partial<Record<PluginKind, string>>> = 
   exporter: "prometheus",
 };
 
-/** The documented default rule (earliest creation, ties by pod name), used only if `oldest` itself fails. */
-export function lastResortRanking(input: StrategyInput): string[] {
-  const byAge = (a: Candidate, b: Candidate) =>
-    a.pod.createdAt - b.pod.createdAt || a.pod.name.localeCompare(b.pod.name);
-  return [...input.candidates].sort(byAge).map((c) => c.pod.uid);
-}
+/**
+ * Ranks the candidates when the default strategy itself fails: the `oldest` strategy's own ranking, handed in by
+ * the composition root (core/ does not import strategies/), so both always pick the same pod.
+ */
+export type LastResortRanking = (input: StrategyInput) => readonly string[];
 
 /**
  * Candidates reaching a health check are already Ready in Kubernetes, so when no checker can answer the pod

@@ -4,7 +4,7 @@
  * it (log + `zen_lead_plugin_errors_total{phase="run"}`) and answers with its kind's default instead.
  */
 import { errorText } from "./errors.ts";
-import { lastResortHealth, lastResortRanking } from "./fallback.ts";
+import { lastResortHealth, type LastResortRanking } from "./fallback.ts";
 import type {
   BackendServiceState,
   BackendStatus,
@@ -26,6 +26,8 @@ export interface GuardHost {
   /** The running instance of `name` if it is of `kind` and its setup succeeded. */
   running<K extends PluginKind>(kind: K, name: string): PluginInstances[K] | undefined;
   fallback(kind: PluginKind): string | undefined;
+  /** The ranking when the default strategy fails too. */
+  lastResortRanking: LastResortRanking;
   reportError(name: string, kind: PluginKind, phase: "run", error: unknown): void;
   /** Registers a status listener that follows re-creations of backend `name`. */
   addStatusListener(name: string, listener: (key: string, status: BackendStatus) => void): void;
@@ -59,7 +61,7 @@ export function guardedStrategy(host: GuardHost, name: string): LeaderStrategy {
     const fallback = fallbackName && fallbackName !== name
       ? host.running("strategy", fallbackName)
       : undefined;
-    if (!fallback) return lastResortRanking(input);
+    if (!fallback) return host.lastResortRanking(input);
     try {
       // the failed strategy's per-Service options mean nothing to the default; it gets its own defaults.
       const ranked = fallback.rank({ ...input, options: defaultOptions(fallback.optionsSchema) });
@@ -67,7 +69,7 @@ export function guardedStrategy(host: GuardHost, name: string): LeaderStrategy {
       throw new Error(`rank returned ${typeof ranked}, expected an array of pod UIDs`);
     } catch (error) {
       host.reportError(fallbackName!, "strategy", "run", error);
-      return lastResortRanking(input);
+      return host.lastResortRanking(input);
     }
   };
   return {

@@ -16,7 +16,7 @@ import {
   type Slot,
   type SlotHost,
 } from "./instances.ts";
-import { DEFAULT_FALLBACKS } from "./fallback.ts";
+import { DEFAULT_FALLBACKS, type LastResortRanking } from "./fallback.ts";
 import { changesOf, describeChange, type PluginChange, pluginsToRecreate } from "./reload_plan.ts";
 import { ALWAYS_ACTIVE } from "./leadership.ts";
 import {
@@ -42,9 +42,15 @@ import type {
 export type { PluginSpec } from "./desired.ts";
 export type { NamedExporter } from "./guards.ts";
 
-export interface KernelOptions {
+/** What the composition root hands every kernel it builds (the controller's, explain's). */
+export interface KernelParts {
   /** Built-in and registered definitions; names must be unique. */
   readonly plugins: readonly PluginDefinition[];
+  /** The `oldest` strategy's ranking, answering when the default strategy fails too. */
+  readonly lastResortRanking: LastResortRanking;
+}
+
+export interface KernelOptions extends KernelParts {
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
   /** The default of each kind, taking over when another fails (default: oldest, ready, prometheus). */
@@ -115,6 +121,7 @@ export class PluginKernel {
     this.host = {
       running: (kind, name) => this.running(kind, name),
       fallback: (kind) => this.fallbacks[kind],
+      lastResortRanking: options.lastResortRanking,
       reportError: (name, kind, phase, error) => this.report(name, kind, phase, error),
       addStatusListener: (name, listener) => this.addStatusListener(name, listener),
     };

@@ -5,8 +5,8 @@
  */
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import { backoffDelay, type Random } from "./backoff.ts";
-import { type Clock, realClock, type TimerHandle } from "./clock.ts";
+import { backoffDelay, type Random } from "../time/backoff.ts";
+import { type Clock, realClock, type TimerHandle } from "../time/clock.ts";
 import { REQUEUE_FLOOR_MS } from "../timers.ts";
 
 export interface WorkContext {

@@ -4,10 +4,10 @@
  * Azure never loads @azure/identity and @azure/core-rest-pipeline.
  */
 import type { PluginContext, PodView } from "../../core/plugin/types.ts";
+import { type Clock, realClock } from "../../mod.ts";
 import { ArmClient } from "./arm/client.ts";
 import { credentialFrom } from "./arm/credential.ts";
 import { ServiceGatewayOps } from "./arm/gateway_ops.ts";
-import { type Clock, systemClock } from "./engine/clock.ts";
 import { type EgressPod, type EngineConfig, ServiceGatewayEngine } from "./engine/engine.ts";
 import { type EngineMetrics, engineMetrics, throttleObserver } from "./engine/metrics.ts";
 import { LeaderOnlyBackend } from "./leader_only.ts";
@@ -17,7 +17,7 @@ import type { AzureServiceGatewayOptions } from "./options.ts";
 export function armClientOf(
   o: AzureServiceGatewayOptions,
   metrics: EngineMetrics,
-  clock: Clock = systemClock,
+  clock: Clock = realClock,
 ): ArmClient {
   return new ArmClient({
     endpoint: o.armEndpoint,
@@ -71,7 +71,7 @@ export function createBackend(
   const makeEngine = () =>
     new ServiceGatewayEngine({
       api,
-      clock: systemClock,
+      clock: realClock,
       logger: ctx.logger,
       metrics,
       config: engineConfigOf(o),

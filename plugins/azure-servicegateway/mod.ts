@@ -7,7 +7,7 @@
  * ```ts ignore
  * const engine = instance as AzureServiceGatewayBackend;
  * engine.onStatus((key, status) => writeLoadBalancerStatus(key, status));
- * app.route("/debug/difftracker", difftrackerDebugApp(engine));
+ * const snapshots = engine.debug(); // served by the controller at /debug/difftracker/{services,buffered}
  * ```
  * @module
  */
@@ -15,15 +15,14 @@ import { defineBackend } from "../../mod.ts";
 import type { PodView } from "../../core/plugin/types.ts";
 import type { EgressPod } from "./engine/engine.ts";
 import { type AzureServiceGatewayOptions, optionsSchema } from "./options.ts";
-import type { LeaderOnlyBackend } from "./leader_only.ts";
+import { LeaderOnlyBackend } from "./leader_only.ts";
 
-export { difftrackerDebugApp } from "./debug.ts";
 export { type EgressPod, ServiceGatewayEngine } from "./engine/engine.ts";
 export type { AzureServiceGatewayOptions } from "./options.ts";
 
 /** The instance the plugin's setup returns: one engine per term of leadership behind the CloudBackend API. */
 export type AzureServiceGatewayBackend = LeaderOnlyBackend;
-export { LeaderOnlyBackend } from "./leader_only.ts";
+export { LeaderOnlyBackend };
 
 /** The egress a pod asks for through the configured label, as the engine's pod hooks take it. */
 export function egressPodOf(

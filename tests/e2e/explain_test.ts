@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { Pods, Services } from "../../core/kube/paths.ts";
 import type { Pod, Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
-import { builtinPlugins } from "../../core/app.ts";
+import { kernelParts } from "../../core/app.ts";
 import { runCli } from "../../core/cli/main.ts";
 import type { Explanation } from "../../core/explain/model.ts";
 import type { StatusReport } from "../../core/cli/status.ts";
@@ -51,7 +51,7 @@ Deno.test({
 async function cli(args: string[]): Promise<string> {
   let out = "";
   let err = "";
-  const code = await runCli(args, builtinPlugins(), {
+  const code = await runCli(args, kernelParts(), {
     out: (t) => out += t,
     err: (t) => err += t,
     env: {},

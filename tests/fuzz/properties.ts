@@ -9,7 +9,7 @@ import { parseConfigText } from "../../core/config/parse.ts";
 import { inRange, RANGES } from "../../core/config/ranges.ts";
 import { ConfigReloader } from "../../core/config/reloader.ts";
 import { defaultSettings } from "../../core/config/settings.ts";
-import { builtinPlugins } from "../../core/app.ts";
+import { kernelParts } from "../../core/app.ts";
 import { leaderNameFor } from "../../core/leader/names.ts";
 import { parsePriority } from "../../core/leader/priority.ts";
 import { parseServiceSettings, type SettingsContext } from "../../core/leader/settings.ts";
@@ -76,7 +76,7 @@ class Figures {
 
 async function kernelContext(): Promise<SettingsContext> {
   const kernel = new PluginKernel({
-    plugins: builtinPlugins(),
+    ...kernelParts(),
     logger: new RootLogger("error", () => {}),
     metrics: new MetricsRegistry(),
   });
@@ -135,7 +135,7 @@ const FIELD = /^(config\.yaml: )?(not valid YAML: |data: |plugin "[^"]+" \([a-z]
 export async function fuzzConfig(numRuns: number, seed?: number): Promise<FuzzFigures> {
   const logger = new RootLogger("error", () => {});
   const metrics = new MetricsRegistry();
-  const kernel = new PluginKernel({ plugins: builtinPlugins(), logger, metrics });
+  const kernel = new PluginKernel({ ...kernelParts(), logger, metrics });
   const reloader = new ConfigReloader({
     kernel,
     logger,

@@ -13,7 +13,7 @@ import type { EndpointSlice, Service } from "../../core/kube/types.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { startZenLeadProcess } from "./zen_lead_process.ts";
 import { freePorts } from "./ports.ts";
-import { builtinPlugins } from "../../core/app.ts";
+import { kernelParts } from "../../core/app.ts";
 import { runCli } from "../../core/cli/main.ts";
 
 const once = Deno.args.includes("--once");
@@ -123,7 +123,7 @@ const explainArgs = [
 ];
 say(`zen-lead ${explainArgs.join(" ")}:`);
 let explained = "";
-await runCli(explainArgs, builtinPlugins(), {
+await runCli(explainArgs, kernelParts(), {
   out: (t) => explained += t,
   err: (t) => explained += t,
   env: {},

@@ -1,4 +1,5 @@
 // Polling with a deadline, for conditions that the API offers no watch for.
+import { sleep } from "../../core/time/sleep.ts";
 
 /** Calls `check` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
 export async function waitFor<T>(
@@ -25,9 +26,8 @@ export async function waitFor<T>(
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+/** The controller's own sleep, for tests and the harness. */
+export { sleep };
 
 /** A short description of an error, including the HTTP status and body of client-node ApiExceptions. */
 export function errorText(err: unknown): string {

@@ -12,7 +12,7 @@ import type {
   AddressLocationsRequest,
   GatewayService,
 } from "../../plugins/azure-servicegateway/arm/shapes.ts";
-import type { Clock, TimerId } from "../../plugins/azure-servicegateway/engine/clock.ts";
+import type { Clock, TimerHandle } from "../../core/time/clock.ts";
 
 /**
  * One operation per service at a time; at most `maxInFlight` service operations; one address write at a
@@ -95,7 +95,7 @@ export class CountingClock implements Clock {
   now(): number {
     return Date.now();
   }
-  setTimer(fn: () => void, ms: number): TimerId {
+  setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = setTimeout(() => {
       this.live.delete(id);
       fn();
@@ -103,7 +103,7 @@ export class CountingClock implements Clock {
     this.live.add(id);
     return id;
   }
-  clearTimer(id: TimerId): void {
+  clearTimeout(id: TimerHandle): void {
     clearTimeout(id as ReturnType<typeof setTimeout>);
     this.live.delete(id as ReturnType<typeof setTimeout>);
   }

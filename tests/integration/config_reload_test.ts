@@ -11,7 +11,7 @@ import { RootLogger } from "../../core/log.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { PluginKernel } from "../../core/plugin/kernel.ts";
 import type { Candidate, PluginDefinition, StrategyInput } from "../../core/plugin/types.ts";
-import { builtinStrategies } from "../../strategies/mod.ts";
+import { builtinStrategies, rankOldest } from "../../strategies/mod.ts";
 import { startCluster } from "../harness/cluster.ts";
 import { waitFor } from "../harness/wait.ts";
 
@@ -74,6 +74,7 @@ Deno.test({
     const logger = new RootLogger("error", () => {});
     const kernel = new PluginKernel({
       plugins: builtinStrategies as readonly PluginDefinition[],
+      lastResortRanking: rankOldest,
       logger,
       metrics,
     });

@@ -26,7 +26,7 @@ Deno.test("engine: a removal applied but answered with an error finishes within 
   removal.reject(noAnswer()); // ... and the answer was lost
   await flush();
   assert.equal(api.open("deleteService").length, 0, "uncertain: no delete yet");
-  clock.advance(1_000); // one backoff step: the locations updater re-reads the gateway
+  clock.tick(1_000); // one backoff step: the locations updater re-reads the gateway
   await flush();
   assert.equal(api.open("updateAddressLocations").length, 0, "the re-read shows nothing left to write");
   assert.equal(api.open("deleteService").length, 1, "the re-read woke the deletion");
@@ -48,10 +48,10 @@ Deno.test("engine: no delete while the addresses are uncertain (a reference-addi
   await flush();
   engine.remove("default/u1", "u1");
   await flush();
-  clock.advance(999);
+  clock.tick(999);
   await flush();
   assert.equal(api.open("deleteService").length, 0, "the engine does not know what the gateway holds");
-  clock.advance(1);
+  clock.tick(1);
   await flush();
   const [removal] = api.open("updateAddressLocations");
   assert.deepEqual(
@@ -76,10 +76,10 @@ Deno.test("engine: start retries 1, 2, 4, 8, 16, 30x6 s, parks 300 s, then start
   await flush();
   const gaps = [1, 2, 4, 8, 16, 30, 30, 30, 30, 30, 30, 300, 1, 2].map((s) => s * 1000);
   for (const gap of gaps) {
-    clock.advance(gap - 1);
+    clock.tick(gap - 1);
     await flush();
     const before = api.startAttempts.length;
-    clock.advance(1);
+    clock.tick(1);
     await flush();
     assert.equal(api.startAttempts.length, before + 1, `an attempt exactly ${gap} ms after the previous one`);
   }
@@ -113,7 +113,7 @@ Deno.test("engine: a create that finished while removed, a failed delete, a re-a
   engine.apply(svc("u1", [])); // wanted again while its delete runs
   api.open("deleteService")[0].reject(noAnswer());
   await flush();
-  clock.advance(1_000); // its backoff
+  clock.tick(1_000); // its backoff
   await flush();
   api.open("ensureService")[0].resolve({ frontendIP: "20.0.0.7" }); // the same public IP, kept by the failed delete
   await flush();
@@ -142,7 +142,7 @@ Deno.test("engine: when one of the start's lists fails, the others are aborted, 
   const started = engine.start();
   await flush();
   assert.equal(aborted, 2, "both other lists were aborted when listServices failed");
-  clock.advance(1_000);
+  clock.tick(1_000);
   await started;
   assert.equal(engine.isStarted, true);
   await engine.close();

@@ -103,10 +103,10 @@ Deno.test("engine: a failed operation reported as 200 on the poll is retried wit
   assert.equal(services(engine)[0].state, "NotStarted");
   assert.equal(api.open().length, 0);
   assert.deepEqual(statuses, []);
-  clock.advance(999);
+  clock.tick(999);
   await flush();
   assert.equal(api.open("ensureService").length, 0, "backoff of 1 s holds");
-  clock.advance(1);
+  clock.tick(1);
   await flush();
   assert.equal(api.open("ensureService").length, 1);
   assert.equal(registry.render().includes('engine_operation_retries_total{operation="create"} 1'), true);
@@ -123,7 +123,7 @@ Deno.test("engine: a 400 parks the step visibly (metric, Warning status, debug);
   await flush();
   api.open("ensureService")[0].reject(new ArmError("PUT", "/x", 400, "InvalidRequest", "bad"));
   await flush();
-  clock.advance(299_999);
+  clock.tick(299_999);
   await flush();
   assert.equal(api.open().length, 0, "parked: no retry before parkMs");
   const rec =
@@ -152,7 +152,7 @@ Deno.test("engine: a 400 on the delete step parks it and retries after parkMs: t
   api.open("deleteService")[0].reject(new ArmError("POST", "/x", 400, "InvalidRequest", "refused"));
   await flush();
   assert.equal(services(engine)[0].state, "DeletionPending");
-  clock.advance(300_000);
+  clock.tick(300_000);
   await flush();
   assert.equal(api.open("deleteService").length, 1, "retried after parking");
   await settleAll(api);
@@ -250,7 +250,7 @@ Deno.test("engine: close drains in-flight work within its bound, then aborts it"
   const closing = engine.close().then(() => closed = true);
   await flush();
   assert.equal(closed, false, "waits for the operation");
-  clock.advance(5_000);
+  clock.tick(5_000);
   await closing;
   assert.equal(call.done, true, "the operation was aborted at the drain bound");
   engine.apply(svc("u2", []));

@@ -90,18 +90,18 @@ Deno.test("guards (property, simulated time): 500 random runs keep every invaria
           if (c && s.how === "ok") {
             c.resolve(c.method === "ensureService" ? { frontendIP: api.nextIP() } : undefined);
           } else if (c) c.reject(errorOf(s.how));
-        } else clock.advance(s.ms);
+        } else clock.tick(s.ms);
         await tick();
         check(`after step ${i} (${s.a})`);
       }
       const closing = engine.close();
-      clock.advance(5_000); // the drain bound
+      clock.tick(5_000); // the drain bound
       await closing;
       assert.equal(api.open().length, 0, "close() aborted what it did not drain");
-      assert.equal(clock.pendingTimers, 0, "no timer left after close()");
+      assert.equal(clock.pending, 0, "no timer left after close()");
       const calls = api.calls.length;
       engine.apply(svc("z", []));
-      clock.advance(600_000);
+      clock.tick(600_000);
       await tick();
       assert.equal(api.calls.length, calls, "no call after close()");
     }),
@@ -118,10 +118,10 @@ Deno.test("guards: a failing service operation waits 1, 2, 4, 8, 16, 30x6 s, is 
   for (const gap of gaps) {
     api.open("ensureService")[0].reject(new ArmError("PUT", "/x", 503, "ServerBusy", "scripted"));
     await flush();
-    clock.advance(gap - 1);
+    clock.tick(gap - 1);
     await flush();
     assert.equal(api.open("ensureService").length, 0, `no attempt before ${gap} ms`);
-    clock.advance(1);
+    clock.tick(1);
     await flush();
     assert.equal(api.open("ensureService").length, 1, `an attempt at ${gap} ms`);
   }

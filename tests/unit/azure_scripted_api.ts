@@ -11,7 +11,7 @@ import type {
   AddressLocationsRequest,
   GatewayService,
 } from "../../plugins/azure-servicegateway/arm/shapes.ts";
-import { ManualClock } from "../../plugins/azure-servicegateway/engine/clock.ts";
+import { ManualClock } from "../_clock.ts";
 import { type EngineConfig, ServiceGatewayEngine } from "../../plugins/azure-servicegateway/engine/engine.ts";
 import { engineMetrics } from "../../plugins/azure-servicegateway/engine/metrics.ts";
 import type { BackendServiceState, BackendStatus } from "../../core/plugin/types.ts";
@@ -86,12 +86,15 @@ export class ScriptedApi implements GatewayApi {
   }
 }
 
+/** Where the engine tests' manual clock starts: a real epoch, so ISO timestamps in statuses look like dates. */
+const AZURE_TEST_EPOCH = 1_700_000_000_000;
+
 export const flush = async () => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
 };
 
 export function setup(api = new ScriptedApi(), config: Partial<EngineConfig> = {}) {
-  const clock = new ManualClock();
+  const clock = new ManualClock(AZURE_TEST_EPOCH);
   api.now = () => clock.now();
   const registry = new MetricsRegistry();
   const statuses: [string, BackendStatus][] = [];

@@ -24,7 +24,6 @@ import {
   referencesTo,
 } from "../../plugins/azure-servicegateway/engine/locations.ts";
 import { applyChanges, membershipChanges } from "../../plugins/azure-servicegateway/engine/membership.ts";
-import { parseRetryAfter } from "../../plugins/azure-servicegateway/arm/throttle.ts";
 
 const T0 = 1_000_000;
 const noRefs = { now: T0, azureReferences: 0 };
@@ -181,15 +180,6 @@ Deno.test("backoff: 1 s doubling to 30 s with ±20 % jitter, parked for 5 min af
   }
   assert.equal(r.parked, true);
   assert.equal(r.notBefore, T0 + 300_000);
-});
-
-Deno.test("retry-after: seconds and HTTP dates; malformed is ignored", () => {
-  const now = Date.parse("2025-01-01T00:00:00Z");
-  assert.equal(parseRetryAfter("7", now), 7000);
-  assert.equal(parseRetryAfter("Wed, 01 Jan 2025 00:00:05 GMT", now), 5000);
-  assert.equal(parseRetryAfter("Tue, 31 Dec 2024 00:00:05 GMT", now), 0);
-  assert.equal(parseRetryAfter("soon", now), undefined);
-  assert.equal(parseRetryAfter(null, now), undefined);
 });
 
 Deno.test("membership: ordered changes replay to the final set, including a pod that moved nodes", () => {

@@ -10,6 +10,7 @@ import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { PluginKernel } from "../../core/plugin/kernel.ts";
 import { parseAllowList } from "../../core/plugin/module_policy.ts";
 import type { LeaderStrategy, PluginDefinition } from "../../core/plugin/types.ts";
+import { rankOldest } from "../../strategies/mod.ts";
 
 Deno.test("config.yaml problems name the path, what was expected and what was received", () => {
   const result = parseConfigText(
@@ -154,6 +155,7 @@ function reloaderHarness(load?: (name: string, specifier: string) => Promise<Plu
     },
   });
   const kernel = new PluginKernel({
+    lastResortRanking: rankOldest,
     plugins: [
       counted(strategy("oldest")),
       counted(strategy("node-aware", v.object({ preferredZone: v.string() }))),
@@ -363,7 +365,12 @@ Deno.test("without --plugin-module-allow a module entry is refused and nothing i
   const logger = new RootLogger("error", () => {});
   const events: string[] = [];
   const reloader = new ConfigReloader({
-    kernel: new PluginKernel({ plugins: [strategy("oldest")], logger, metrics }),
+    kernel: new PluginKernel({
+      plugins: [strategy("oldest")],
+      lastResortRanking: rankOldest,
+      logger,
+      metrics,
+    }),
     logger,
     metrics,
     recordEvent: (reason, message) => void events.push(`${reason}: ${message}`),

@@ -4,7 +4,7 @@
  * Regenerate the snapshot with UPDATE_SNAPSHOTS=1 after an intended change of the text.
  */
 import assert from "node:assert/strict";
-import { builtinPlugins } from "../../core/app.ts";
+import { kernelParts } from "../../core/app.ts";
 import { explainService, type HealthReport } from "../../core/explain/explain.ts";
 import { explainKernel } from "../../core/explain/read.ts";
 import { renderText } from "../../core/explain/render_text.ts";
@@ -54,7 +54,7 @@ const noHealth: HealthReport = {
 };
 
 async function explainScenario(health: HealthReport = noHealth, annotations: Record<string, string> = {}) {
-  const k = await explainKernel(configMap, builtinPlugins());
+  const k = await explainKernel(configMap, kernelParts());
   const ago = (s: number) => NOW - s * 1000;
   const pods = [
     pod({ name: "web-a", ip: "10.0.0.1", created: ago(600), readySince: ago(500), node: "node-a" }),
@@ -179,7 +179,7 @@ Deno.test("explain JSON validates against schemas/explain.schema.json; a broken 
 });
 
 Deno.test("explain warns when the leader cannot serve a Service port, and shows the port unresolved", async () => {
-  const k = await explainKernel(undefined, builtinPlugins());
+  const k = await explainKernel(undefined, kernelParts());
   const leader = pod({ name: "web-a", ip: "10.0.0.1", readySince: NOW - 60_000 });
   const m = managed(leader);
   const e = explainService({

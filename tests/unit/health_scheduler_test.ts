@@ -4,7 +4,7 @@ import { ProbeScheduler } from "../../core/health/scheduler.ts";
 import type { ProbeSchedule } from "../../core/health/spec.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import type { HealthChecker, HealthResult, PodView } from "../../core/plugin/types.ts";
-import { ManualClock } from "../../core/queue/manual_clock.ts";
+import { ManualClock } from "../_clock.ts";
 
 const SVC = "default/web";
 

@@ -10,7 +10,7 @@ import { RANGES, rangeText } from "../../core/config/ranges.ts";
 import { parseServiceSettings, type SettingsContext } from "../../core/leader/settings.ts";
 import { RootLogger } from "../../core/log.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
-import { ManualClock } from "../../core/queue/manual_clock.ts";
+import { ManualClock } from "../_clock.ts";
 import { WorkQueue } from "../../core/queue/workqueue.ts";
 import { clampDelay, MAX_TIMER_MS, REQUEUE_FLOOR_MS, timeoutSignal } from "../../core/timers.ts";
 import type { HealthChecker } from "../../core/plugin/types.ts";

@@ -17,6 +17,7 @@ import type {
   PodView,
   StrategyInput,
 } from "../../core/plugin/types.ts";
+import { oldest as builtinOldest, rankOldest } from "../../strategies/mod.ts";
 
 function pod(name: string, createdAt: number): PodView {
   return {
@@ -82,7 +83,7 @@ function harness(plugins: PluginDefinition[], level: "debug" | "info" = "info") 
   const lines: Record<string, unknown>[] = [];
   const logger = new RootLogger(level, (line) => lines.push(JSON.parse(line)));
   const metrics = new MetricsRegistry();
-  const kernel = new PluginKernel({ plugins, logger, metrics });
+  const kernel = new PluginKernel({ plugins, lastResortRanking: rankOldest, logger, metrics });
   const errors = (plugin: string, kind: string, phase: string) =>
     metrics.counter({
       name: "zen_lead_plugin_errors_total",
@@ -384,6 +385,26 @@ Deno.test("when the default strategy throws too, the last-resort oldest-first ra
   await kernel.configure([]);
   assert.deepEqual(kernel.strategy("oldest").rank(input()), ["uid-a", "uid-b", "uid-c"]);
   assert.deepEqual(errors("oldest", "strategy", "run"), 1);
+});
+
+Deno.test("the last-resort ranking is the oldest strategy's: the same pod leads on equal timestamps", async () => {
+  const created = 1_000;
+  const tie = (...pods: [name: string, uid: string][]): StrategyInput => ({
+    ...input(),
+    candidates: pods.map(([name, uid]) => ({ pod: { ...pod(name, created), uid }, priority: 0 })),
+  });
+  // Equal names (a pod re-created under its name, both in the cache) and names that differ in case only.
+  const inputs = [tie(["web-0", "uid-2"], ["web-0", "uid-1"]), tie(["web-a", "uid-a"], ["Web-b", "uid-b"])];
+  const real = harness([builtinOldest]);
+  await real.kernel.configure([]);
+  const throwing = { ...oldest, setup: () => ({ rank: () => [1] }) } as unknown as PluginDefinition;
+  const fallback = harness([throwing]);
+  await fallback.kernel.configure([]);
+  for (const i of inputs) {
+    const byOldest = real.kernel.strategy("oldest").rank(i);
+    assert.deepEqual(fallback.kernel.strategy("oldest").rank(i), byOldest);
+  }
+  assert.deepEqual(fallback.errors("oldest", "strategy", "run"), 2, "the last resort answered both times");
 });
 
 Deno.test("a throwing health check is answered by the default checker; an aborted one is unhealthy", async () => {

@@ -7,7 +7,7 @@ import { PluginKernel } from "../../core/plugin/kernel.ts";
 import { type ApprovedModule, loadPlugin, loadPluginModule } from "../../core/plugin/loader.ts";
 import { decideModule, parseAllowList } from "../../core/plugin/module_policy.ts";
 import type { Candidate, PluginDefinition, StrategyInput } from "../../core/plugin/types.ts";
-import oldest from "../../strategies/oldest.ts";
+import oldest, { rankOldest } from "../../strategies/oldest.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -80,6 +80,7 @@ Deno.test("the example strategy loads from source and ranks through the kernel",
   assert.equal(zoneFirst.kind, "strategy");
   const kernel = new PluginKernel({
     plugins: [oldest as PluginDefinition],
+    lastResortRanking: rankOldest,
     logger: new RootLogger("error", () => {}),
     metrics: new MetricsRegistry(),
   });

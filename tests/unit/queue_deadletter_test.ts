@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { RootLogger } from "../../core/log.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
-import { flushMicrotasks, ManualClock } from "../../core/queue/manual_clock.ts";
+import { flushMicrotasks, ManualClock } from "../_clock.ts";
 import { type WorkHandler, WorkQueue } from "../../core/queue/workqueue.ts";
 
 const silent = new RootLogger("error", () => {});

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { RootLogger } from "../../core/log.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
-import { backoffDelay } from "../../core/queue/backoff.ts";
-import { flushMicrotasks, ManualClock } from "../../core/queue/manual_clock.ts";
+import { flushMicrotasks, ManualClock } from "../_clock.ts";
 import { type WorkHandler, WorkQueue } from "../../core/queue/workqueue.ts";
 
 const silent = new RootLogger("error", () => {});
@@ -60,20 +59,6 @@ function makeQueue(
   });
   return { queue, clock, metrics };
 }
-
-Deno.test("backoffDelay doubles from the base, caps at the max, and adds bounded jitter", () => {
-  const p = { baseMs: 100, maxMs: 1000, jitter: 0.5 };
-  assert.deepEqual([1, 2, 3, 4, 5, 6].map((a) => backoffDelay(a, p, () => 0)), [
-    100,
-    200,
-    400,
-    800,
-    1000,
-    1000,
-  ]);
-  assert.equal(backoffDelay(2, p, () => 0.5), 250);
-  assert.equal(backoffDelay(4, p, () => 0.99), 1000, "jitter never exceeds the max");
-});
 
 Deno.test("a key added several times before it runs is run once", async () => {
   const h = new ControlledHandler();

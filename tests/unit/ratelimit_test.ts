@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { TokenBucket } from "../../core/kube/ratelimit.ts";
-import { flushMicrotasks, ManualClock } from "../../core/queue/manual_clock.ts";
+import { TokenBucket } from "../../core/time/rate_limit.ts";
+import { flushMicrotasks, ManualClock } from "../_clock.ts";
 
 Deno.test("the bucket allows a burst, then refills at qps", async () => {
   const clock = new ManualClock();

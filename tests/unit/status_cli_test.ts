@@ -3,7 +3,7 @@
  * controller (with latency) or else from a LeaderChanged Event (without), and the problems explain finds.
  */
 import assert from "node:assert/strict";
-import { builtinPlugins } from "../../core/app.ts";
+import { kernelParts } from "../../core/app.ts";
 import { type ClusterSnapshot, explainKernel } from "../../core/explain/read.ts";
 import { changeEvents, renderStatusText, statusReport } from "../../core/cli/status.ts";
 import type { ControllerStatus } from "../../core/status/model.ts";
@@ -52,7 +52,7 @@ async function snapshot(controller?: ControllerStatus): Promise<ClusterSnapshot>
     controller: controller
       ? { status: controller, message: "from a test" }
       : { message: "not reachable (test)" },
-    kernel: await explainKernel(undefined, builtinPlugins()),
+    kernel: await explainKernel(undefined, kernelParts()),
     now: NOW,
     close: () => Promise.resolve(),
   };

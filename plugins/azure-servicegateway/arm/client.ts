@@ -15,19 +15,13 @@ import {
 } from "@azure/core-rest-pipeline";
 import { armTracingPolicy } from "./tracing.ts";
 import type { TokenCredential } from "@azure/identity";
-import { type Clock, systemClock } from "../engine/clock.ts";
+import { type Clock, parseRetryAfter, realClock, sleep } from "../../../mod.ts";
 import { bearerPolicy } from "./credential.ts";
 import { ArmError } from "./errors.ts";
 import { FetchHttpClient, NETWORK_CODES } from "./fetch_client.ts";
 import { networkRetryPolicy } from "./network_retry.ts";
 import type { ArmErrorBody, AsyncOperationStatus, ListResult } from "./shapes.ts";
-import {
-  parseRetryAfter,
-  sleep,
-  ThrottleGate,
-  type ThrottleObserver,
-  throttlingGatePolicy,
-} from "./throttle.ts";
+import { ThrottleGate, type ThrottleObserver, throttlingGatePolicy } from "./throttle.ts";
 
 export interface ArmClientOptions {
   /** e.g. https://management.azure.com, or the emulator's http://127.0.0.1:port. */
@@ -70,7 +64,7 @@ export class ArmClient {
   readonly gate: ThrottleGate;
 
   constructor(private readonly opts: ArmClientOptions) {
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock ?? realClock;
     this.origin = new URL(opts.endpoint);
     if (this.origin.protocol !== "https:" && !isLoopback(this.origin)) {
       throw new Error(
@@ -252,7 +246,7 @@ export class ArmClient {
     while (this.clock.now() < deadline) {
       const retryAfter = parseRetryAfter(last.headers.get("retry-after"), Date.now());
       const wait = Math.min(retryAfter ?? this.opts.pollIntervalMs, Math.max(0, deadline - this.clock.now()));
-      await sleep(this.clock, wait, signal);
+      await sleep(wait, signal, this.clock);
       if (asyncUrl) {
         last = await this.call<AsyncOperationStatus>("GET", this.sameOrigin(asyncUrl), undefined, signal);
         const status = (last.body as AsyncOperationStatus | undefined)?.status;

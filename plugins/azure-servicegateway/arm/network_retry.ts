@@ -5,9 +5,8 @@
  * (core-rest-pipeline's exponentialRetryPolicy retries 5xx answers but never network errors.)
  */
 import { isRestError, type PipelinePolicy } from "@azure/core-rest-pipeline";
-import type { Clock } from "../engine/clock.ts";
+import { backoffDelay, type Clock, sleep } from "../../../mod.ts";
 import { NETWORK_CODES } from "./fetch_client.ts";
-import { sleep } from "./throttle.ts";
 
 export interface NetworkRetryOptions {
   maxRetries: number;
@@ -33,7 +32,8 @@ export function networkRetryPolicy(clock: Clock, opts: NetworkRetryOptions): Pip
           const signal = request.abortSignal as AbortSignal | undefined;
           if (signal?.aborted || attempt >= opts.maxRetries || !isRestError(err)) throw err;
           if (!mayResend(request.method, err.code)) throw err;
-          await sleep(clock, Math.min(opts.retryDelayMs * 2 ** attempt, opts.maxRetryDelayMs), signal);
+          const policy = { baseMs: opts.retryDelayMs, maxMs: opts.maxRetryDelayMs, jitter: 0 };
+          await sleep(backoffDelay(attempt + 1, policy), signal, clock);
         }
       }
     },

@@ -3,22 +3,12 @@
  * throttles separately) waits until the Retry-After moment instead of hammering the subscription's quota.
  */
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
-import type { Clock } from "../engine/clock.ts";
+import { type Clock, parseRetryAfter, sleep } from "../../../mod.ts";
 
 export type RequestClass = "read" | "write";
 
 export function requestClassOf(method: string): RequestClass {
   return method.toUpperCase() === "GET" || method.toUpperCase() === "HEAD" ? "read" : "write";
-}
-
-/** Retry-After as milliseconds from `now`: delta-seconds or an HTTP date; undefined when absent or malformed. */
-export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
-  if (value === null || value === undefined) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
 }
 
 export interface ThrottleObserver {
@@ -44,27 +34,11 @@ export class ThrottleGate {
   async wait(cls: RequestClass, signal?: AbortSignal): Promise<number> {
     let waited = 0;
     for (let ms = this.remaining(cls); ms > 0; ms = this.remaining(cls)) {
-      await sleep(this.clock, ms, signal);
+      await sleep(ms, signal, this.clock);
       waited += ms;
     }
     return waited;
   }
-}
-
-/** An abortable sleep on an injectable clock. */
-export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clock.clearTimer(id);
-      reject(signal!.reason);
-    };
-    const id = clock.setTimer(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /**

@@ -1,9 +1,10 @@
-/** Per-operation retry timing: exponential with jitter, parked for a while after too many attempts. */
+/** Per-operation retry timing: the shared exponential backoff with ±jitter, parked after too many attempts. */
+import { backoffDelay, type Random } from "../../../mod.ts";
 
-export interface BackoffPolicy {
+export interface OperationBackoff {
   /** First delay. */
   baseMs: number;
-  /** Ceiling of the doubled delay. */
+  /** Ceiling of the doubled delay (jitter may go above it). */
   maxMs: number;
   /** Fraction of the delay drawn at random either way (0.2 = ±20 %), so retries of many services spread out. */
   jitter: number;
@@ -12,7 +13,7 @@ export interface BackoffPolicy {
   parkMs: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = {
+export const DEFAULT_BACKOFF: OperationBackoff = {
   baseMs: 1_000,
   maxMs: 30_000,
   jitter: 0.2,
@@ -28,13 +29,13 @@ export interface RetryDecision {
 }
 
 /** The wait after the `attempts`-th consecutive failure; `random` returns [0, 1). */
-export function retryAfterFailure(
-  policy: BackoffPolicy,
-  attempts: number,
-  random: () => number,
-): RetryDecision {
+export function retryAfterFailure(policy: OperationBackoff, attempts: number, random: Random): RetryDecision {
   if (attempts >= policy.parkAfterAttempts) return { delayMs: policy.parkMs, parked: true, attempts: 0 };
-  const raw = Math.min(policy.baseMs * 2 ** Math.max(0, attempts - 1), policy.maxMs);
-  const factor = 1 + policy.jitter * (2 * random() - 1);
-  return { delayMs: Math.max(0, Math.round(raw * factor)), parked: false, attempts };
+  const { baseMs, maxMs, jitter } = policy;
+  const delayMs = backoffDelay(
+    attempts,
+    { baseMs, maxMs, jitter, jitterBelow: jitter, jitterAboveMax: true },
+    random,
+  );
+  return { delayMs, parked: false, attempts };
 }

@@ -1,8 +1,8 @@
 /** What every part of the engine shares: its configuration, its dependencies and the engine's own controls. */
 import type { Logger } from "../../../core/log.ts";
 import type { GatewayApi } from "../arm/gateway_api.ts";
-import { type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../../../mod.ts";
+import { DEFAULT_BACKOFF, type OperationBackoff } from "./backoff.ts";
 import type { EngineMetrics } from "./metrics.ts";
 
 export interface EngineConfig {
@@ -10,7 +10,7 @@ export interface EngineConfig {
   servicePrefix: string;
   /** Service operations in flight at once. */
   maxInFlight: number;
-  backoff: BackoffPolicy;
+  backoff: OperationBackoff;
   /** After start, how long services found in the gateway wait to be claimed before they count as orphans. */
   orphanGraceMs: number;
   /** Bound on one service operation (all its ARM calls). */

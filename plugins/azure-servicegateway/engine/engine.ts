@@ -8,12 +8,11 @@
  */
 import type { BackendServiceState, BackendStatus, CloudBackend } from "../../../core/plugin/types.ts";
 import type { Logger } from "../../../core/log.ts";
+import { type Clock, sleep, type TimerHandle } from "../../../mod.ts";
 import type { GatewayApi } from "../arm/gateway_api.ts";
-import { sleep } from "../arm/throttle.ts";
 import { Adoption } from "./adoption.ts";
 import { retryAfterFailure } from "./backoff.ts";
 import { ServiceBook } from "./book.ts";
-import type { Clock, TimerId } from "./clock.ts";
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig, type EngineContext } from "./context.ts";
 import { bufferedView, servicesView } from "./debug_view.ts";
 import { EgressIntake, type EgressPod } from "./egress.ts";
@@ -49,7 +48,7 @@ export class ServiceGatewayEngine implements CloudBackend {
   private closed = false;
   private kickScheduled = false;
   private readonly abort = new AbortController();
-  private graceTimer: TimerId | undefined;
+  private graceTimer: TimerHandle | undefined;
   private startPromise: Promise<void> | undefined;
 
   constructor(deps: EngineDeps) {
@@ -111,7 +110,7 @@ export class ServiceGatewayEngine implements CloudBackend {
         });
         if (this.closed) return;
         this.started = true;
-        this.graceTimer = clock.setTimer(() => this.releaseOrphans(), this.config.orphanGraceMs);
+        this.graceTimer = clock.setTimeout(() => this.releaseOrphans(), this.config.orphanGraceMs);
         if (this.config.reconcileIntervalMs > 0) this.reconciler.schedule(this.config.reconcileIntervalMs);
         log.info("engine started", { services: this.book.records.size, locations: this.locations.size });
         this.kick();
@@ -127,7 +126,7 @@ export class ServiceGatewayEngine implements CloudBackend {
           retryInMs: retry.delayMs,
         });
         try {
-          await sleep(clock, retry.delayMs, this.abort.signal);
+          await sleep(retry.delayMs, this.abort.signal, clock);
         } catch {
           return;
         }
@@ -155,7 +154,7 @@ export class ServiceGatewayEngine implements CloudBackend {
 
   /** The controller has re-applied every Service after a start: unclaimed adopted services are orphans now. */
   resyncDone(): void {
-    if (this.graceTimer !== undefined) this.ctx.clock.clearTimer(this.graceTimer);
+    if (this.graceTimer !== undefined) this.ctx.clock.clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
     if (this.started) this.releaseOrphans();
     else this.config.orphanGraceMs = 0;
@@ -210,7 +209,7 @@ export class ServiceGatewayEngine implements CloudBackend {
     const { clock, log } = this.ctx;
     this.services.close();
     this.locations.close();
-    if (this.graceTimer !== undefined) clock.clearTimer(this.graceTimer);
+    if (this.graceTimer !== undefined) clock.clearTimeout(this.graceTimer);
     this.reconciler.close();
     const pending = () => [
       ...this.services.pending,
@@ -220,7 +219,7 @@ export class ServiceGatewayEngine implements CloudBackend {
     const drainAbort = new AbortController();
     const drained = await Promise.race([
       Promise.allSettled(pending()).then(() => true),
-      sleep(clock, this.config.drainTimeoutMs, drainAbort.signal).then(() => false, () => false),
+      sleep(this.config.drainTimeoutMs, drainAbort.signal, clock).then(() => false, () => false),
     ]);
     drainAbort.abort();
     if (!drained) log.warn("drain timeout; aborting in-flight work", { inFlight: this.services.size });
@@ -287,11 +286,11 @@ export class ServiceGatewayEngine implements CloudBackend {
   /** Runs `fn` with a signal that aborts on close or after `ms`: no call outlives its bound. */
   private async withTimeout<T>(ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const timeout = new AbortController();
-    const id = this.ctx.clock.setTimer(() => timeout.abort(new Error(`timed out after ${ms}ms`)), ms);
+    const id = this.ctx.clock.setTimeout(() => timeout.abort(new Error(`timed out after ${ms}ms`)), ms);
     try {
       return await fn(AbortSignal.any([this.abort.signal, timeout.signal]));
     } finally {
-      this.ctx.clock.clearTimer(id);
+      this.ctx.clock.clearTimeout(id);
     }
   }
 

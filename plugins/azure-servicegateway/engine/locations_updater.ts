@@ -4,10 +4,10 @@
  * and backs off on failure. Changes arriving during a sync cause one more pass afterwards.
  */
 import { type Span, SpanStatusCode, trace } from "@opentelemetry/api";
+import type { TimerHandle } from "../../../mod.ts";
 import type { AddressLocation, AddressLocationsRequest } from "../arm/shapes.ts";
 import { retryAfterFailure } from "./backoff.ts";
 import type { ServiceBook } from "./book.ts";
-import type { TimerId } from "./clock.ts";
 import type { EngineContext } from "./context.ts";
 import {
   applyLocationsRequest,
@@ -32,7 +32,7 @@ export class LocationsUpdater {
   private attempts = 0;
   private notBefore = 0;
   private lastError: string | undefined;
-  private timer: TimerId | undefined;
+  private timer: TimerHandle | undefined;
 
   constructor(private readonly ctx: EngineContext, private readonly book: ServiceBook) {}
 
@@ -80,7 +80,7 @@ export class LocationsUpdater {
     const now = ctx.clock.now();
     if (now < this.notBefore) {
       if (this.timer === undefined) {
-        this.timer = ctx.clock.setTimer(() => {
+        this.timer = ctx.clock.setTimeout(() => {
           this.timer = undefined;
           ctx.kick();
         }, this.notBefore - now);
@@ -99,7 +99,7 @@ export class LocationsUpdater {
   }
 
   close(): void {
-    if (this.timer !== undefined) this.ctx.clock.clearTimer(this.timer);
+    if (this.timer !== undefined) this.ctx.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 

@@ -4,7 +4,7 @@
  * repaired by the locations updater itself, which re-reads them when marked uncertain.
  */
 import { type OwnedResources, portsKey, type ServiceSpec } from "../arm/gateway_api.ts";
-import type { Clock, TimerId } from "./clock.ts";
+import type { Clock, TimerHandle } from "../../../mod.ts";
 import { isLive, type ServiceKind, type ServiceRecord } from "./service_state.ts";
 
 export interface GatewayListing {
@@ -67,7 +67,7 @@ export function findRepairs(
  * more afterwards. `intervalMs` 0 disables the periodic run (requests after uncertain writes still count).
  */
 export class ReconcileSchedule {
-  private timer: { id: TimerId; at: number } | undefined;
+  private timer: { id: TimerHandle; at: number } | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private closed = false;
@@ -87,8 +87,8 @@ export class ReconcileSchedule {
     }
     const at = this.clock.now() + ms;
     if (this.timer && this.timer.at <= at) return;
-    if (this.timer) this.clock.clearTimer(this.timer.id);
-    this.timer = { id: this.clock.setTimer(() => this.fire(), ms), at };
+    if (this.timer) this.clock.clearTimeout(this.timer.id);
+    this.timer = { id: this.clock.setTimeout(() => this.fire(), ms), at };
   }
 
   private fire(): void {
@@ -110,7 +110,7 @@ export class ReconcileSchedule {
 
   close(): void {
     this.closed = true;
-    if (this.timer) this.clock.clearTimer(this.timer.id);
+    if (this.timer) this.clock.clearTimeout(this.timer.id);
     this.timer = undefined;
   }
 }

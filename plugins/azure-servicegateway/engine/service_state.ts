@@ -5,7 +5,7 @@
  * NotStarted -> CreationInProgress -> Created -> UpdateInProgress -> Created -> DeletionPending ->
  * DeletionInProgress -> (gone, or NotStarted when wanted again).
  */
-import { type BackoffPolicy, retryAfterFailure } from "./backoff.ts";
+import { type OperationBackoff, retryAfterFailure } from "./backoff.ts";
 
 export type ServiceState =
   | "NotStarted"
@@ -237,7 +237,7 @@ export function fail(
   token: number,
   failure: Failure,
   now: number,
-  policy: BackoffPolicy,
+  policy: OperationBackoff,
   random: () => number,
 ): Completion & { parked: boolean } {
   if (rec.token !== token) return { record: rec, stale: true, parked: false };

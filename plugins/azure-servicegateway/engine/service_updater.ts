@@ -4,10 +4,10 @@
  * token; its completion goes back through the state machine. Failures back off; parked ones are reported.
  */
 import { type Span, SpanStatusCode, trace } from "@opentelemetry/api";
+import type { TimerHandle } from "../../../mod.ts";
 import { failureOf } from "../arm/errors.ts";
 import type { ServiceSpec } from "../arm/gateway_api.ts";
 import type { ServiceBook } from "./book.ts";
-import type { TimerId } from "./clock.ts";
 import type { EngineContext } from "./context.ts";
 import type { LocationsUpdater } from "./locations_updater.ts";
 import {
@@ -27,7 +27,7 @@ type Outcome = { ok: true; frontendIP?: string } | { ok: false; err: unknown };
 export class ServiceUpdater {
   private readonly inflight = new Set<Promise<void>>();
   private tokens = 0;
-  private timer: { id: TimerId; at: number } | undefined;
+  private timer: { id: TimerHandle; at: number } | undefined;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -64,14 +64,14 @@ export class ServiceUpdater {
   }
 
   close(): void {
-    if (this.timer) this.ctx.clock.clearTimer(this.timer.id);
+    if (this.timer) this.ctx.clock.clearTimeout(this.timer.id);
     this.timer = undefined;
   }
 
   private schedule(at: number): void {
     if (at === Infinity || (this.timer && this.timer.at <= at)) return;
-    if (this.timer) this.ctx.clock.clearTimer(this.timer.id);
-    const id = this.ctx.clock.setTimer(() => {
+    if (this.timer) this.ctx.clock.clearTimeout(this.timer.id);
+    const id = this.ctx.clock.setTimeout(() => {
       this.timer = undefined;
       this.ctx.kick();
     }, at - this.ctx.clock.now());

@@ -1,5 +1,8 @@
-/** A clock that moves only when told, for deterministic tests of timers (queue delays, backoff, rate limits). */
-import type { Clock, TimerHandle } from "./clock.ts";
+/**
+ * The one manual clock of the tests: time moves only when told, for deterministic tests of timers (queue delays,
+ * backoff, rate limits, probe schedules, the Azure engine's retries and deadlines).
+ */
+import type { Clock, TimerHandle } from "../core/time/clock.ts";
 
 interface PendingTimer {
   id: number;
@@ -40,14 +43,27 @@ export class ManualClock implements Clock {
     const target = this.current + ms;
     for (;;) {
       await flushMicrotasks();
-      const next = this.timers.filter((t) => t.due <= target).sort((a, b) => a.due - b.due || a.id - b.id)[0];
-      if (!next) break;
-      this.timers = this.timers.filter((t) => t.id !== next.id);
-      this.current = next.due;
-      next.fn();
+      if (!this.fireNext(target)) break;
     }
     this.current = target;
     await flushMicrotasks();
+  }
+
+  /** Moves time forward by `ms` at once, firing due timers in due order with no promise callback in between. */
+  tick(ms: number): void {
+    const target = this.current + ms;
+    while (this.fireNext(target));
+    this.current = target;
+  }
+
+  /** Fires the earliest timer due by `target` (ties in the order they were set); false when none is. */
+  private fireNext(target: number): boolean {
+    const next = this.timers.filter((t) => t.due <= target).sort((a, b) => a.due - b.due || a.id - b.id)[0];
+    if (!next) return false;
+    this.timers = this.timers.filter((t) => t.id !== next.id);
+    this.current = next.due;
+    next.fn();
+    return true;
   }
 }
 

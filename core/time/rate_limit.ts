@@ -1,8 +1,9 @@
 /**
- * The global client-side rate limit toward the API server (`--qps`, `--burst`): a token bucket whose rate can be
- * changed at run time when the configuration reloads.
+ * The one rate limiter: a token bucket whose rate can be changed at run time when the configuration reloads. The
+ * API client's global limit toward the API server (`--qps`, `--burst`) and the Events client's own use it.
  */
-import { type Clock, realClock, sleep } from "../queue/clock.ts";
+import { type Clock, realClock } from "./clock.ts";
+import { sleep } from "./sleep.ts";
 
 export class TokenBucket {
   private tokens: number;
