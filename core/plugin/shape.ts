@@ -1,7 +1,7 @@
 /** The shape every plugin definition must have, checked with valibot before the kernel accepts it. */
 import * as v from "valibot";
 import { describeIssues } from "./issues.ts";
-import { PLUGIN_KINDS } from "./types.ts";
+import { PLUGIN_KINDS, type PluginDefinition } from "./types.ts";
 
 /** Plugin names are what users write in annotations and the ConfigMap: lower-case DNS-style labels. */
 export const PLUGIN_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -33,4 +33,9 @@ export function definitionProblems(where: string, value: unknown): string[] {
   const result = v.safeParse(definitionShape, value, { abortEarly: false });
   if (result.success) return [];
   return describeIssues(`${where}: `, "", result.issues);
+}
+
+/** Narrows after `definitionProblems` returned none (the same shape, so a loaded module needs no cast). */
+export function isPluginDefinition(value: unknown): value is PluginDefinition {
+  return v.is(definitionShape, value);
 }
