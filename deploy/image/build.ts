@@ -130,9 +130,14 @@ async function main(): Promise<void> {
   );
   const spdx = await syftSbom(rootfs, `${sbomBase}.spdx.json`);
 
-  const env = denortBin
-    ? []
-    : [`DENO_DIR=${IMAGE_PATHS.denoDir}`, "DENO_NO_UPDATE_CHECK=1", "DENO_NO_PROMPT=1"];
+  const env = [
+    `HOME=${IMAGE_PATHS.home}`,
+    ...(denortBin ? [] : [
+      `DENO_DIR=${IMAGE_PATHS.denoDir}`,
+      "DENO_NO_UPDATE_CHECK=1",
+      "DENO_NO_PROMPT=1",
+    ]),
+  ];
   const ctr = (await run("buildah", ["from", "scratch"])).trim();
   try {
     await run("buildah", ["copy", "--quiet", ctr, `${rootfs}/`, "/"]);

@@ -6,8 +6,12 @@
 /** Flags every image run adds: no network fetch of code, the lockfile never rewritten, no Deno diagnostics in the JSON log. */
 export const IMAGE_RUN_FLAGS = ["--cached-only", "--frozen", "--quiet"] as const;
 
-/** Splits a task command into words; quotes group, and anything a shell would interpret is refused. */
-export function taskWords(task: string): string[] {
+/**
+ * Splits a task command into words; quotes group, and anything a shell would interpret is refused, except
+ * `$HOME`/`${HOME}`, which become `home` (the image's home directory: the task's per-user plugin paths).
+ */
+export function taskWords(task: string, home = IMAGE_PATHS.home): string[] {
+  task = task.replaceAll(/\$\{HOME\}|\$HOME(?![A-Za-z0-9_])/g, home);
   const words: string[] = [];
   let word = "";
   let quote: '"' | "'" | undefined;
@@ -67,6 +71,8 @@ export const IMAGE_PATHS = {
   app: "/app",
   denoDir: "/deno-dir",
   binary: "/usr/bin/zen-lead",
+  /** HOME inside the container; the start task's `$HOME/...` read paths resolve under it. */
+  home: "/home/zen-lead",
 };
 
 /** The OCI entrypoint: `deno run <start flags> --cached-only --frozen /app/main.ts [task args]`. */

@@ -9,6 +9,8 @@ log "installing the Debian package (prometheus, promtool)..."
 apt_install --no-install-recommends prometheus
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-# The package starts a system service; the tests run their own Prometheus.
-$SUDO systemctl stop prometheus 2>/dev/null || $SUDO service prometheus stop 2>/dev/null || pkill -x prometheus || true
+# The package starts a system service; the tests run their own Prometheus. Without an init system, only the
+# service's own process (user prometheus) is stopped, never a test's Prometheus (run as the test's user).
+$SUDO systemctl stop prometheus 2>/dev/null || $SUDO service prometheus stop 2>/dev/null ||
+  $SUDO pkill -u prometheus -x prometheus || true
 command -v promtool >/dev/null

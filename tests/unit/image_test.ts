@@ -47,6 +47,23 @@ Deno.test("image entrypoint: quotes group words; shell syntax and other scripts 
   assert.throws(() => runFlagsOf("deno task x"), /start with "deno run"/);
   assert.throws(() => runFlagsOf("deno run -A other.ts"), /expected the script main.ts/);
   assert.throws(() => taskWords(`deno run "-A main.ts`), /unterminated/);
+  // $HOME (the start task's per-user read paths) is the image's home; any other variable is still refused.
+  assert.deepEqual(taskWords("deno run --allow-read=$HOME/.kube,${HOME}/p main.ts", "/h"), [
+    "deno",
+    "run",
+    "--allow-read=/h/.kube,/h/p",
+    "main.ts",
+  ]);
+  assert.throws(() => taskWords("deno run --allow-read=$HOMEX main.ts"), /shell character "\$"/);
+  assert.throws(() => taskWords("deno run --allow-read=$PATH main.ts"), /shell character "\$"/);
+  // The project's own start task is accepted as it stands.
+  const startTask =
+    JSON.parse(Deno.readTextFileSync(new URL("../../deno.json", import.meta.url))).tasks.start;
+  assert.ok(
+    sourceEntrypoint(startTask).includes(
+      "--allow-read=/home/zen-lead/.kube,/var/run/secrets,/plugins,/home/zen-lead/.config/zen-lead/plugins",
+    ),
+  );
 });
 
 const info = {
