@@ -28,6 +28,7 @@ import { KubeEventRecorder } from "./controller/events.ts";
 import { KubeLeaderApi } from "./controller/kube_api.ts";
 import { LeaseElector } from "./election/lease.ts";
 import { type LeaseTimings, leaseTimingsProblem } from "./election/timings.ts";
+import { defaultStallTimeoutMs, stallTimeoutProblem } from "./kube/watch_timing.ts";
 import { debugApp, healthApp, metricsApp, type RunningServer, serve } from "./http/servers.ts";
 import type { SettingsContext } from "./leader/settings.ts";
 import { settingsContextOf } from "./plugin/settings_context.ts";
@@ -98,6 +99,11 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
       `flags --leader-elect-lease-duration, --leader-elect-renew-deadline, --leader-elect-retry-period: ${timingProblem}`,
     );
   }
+  // Unset, the stall bound follows the lease timings, so a stalled watch is reopened within the renew deadline.
+  const stallTimeoutMs = opts.stallTimeoutMs ?? flags.settings.watchStallTimeoutMs ??
+    defaultStallTimeoutMs(leaseTimings);
+  const stallProblem = opts.stallTimeoutMs === undefined && stallTimeoutProblem(stallTimeoutMs, leaseTimings);
+  if (stallProblem) throw new FlagError(`flag --watch-stall-timeout: ${stallProblem}`);
   let moduleAllow;
   try {
     moduleAllow = parseAllowList(settings.pluginModuleAllow, Deno.cwd());
@@ -197,7 +203,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     maxCacheSizePerNamespace: settings.maxCacheSizePerNamespace,
     maxPodWatchNamespaces: settings.maxPodWatchNamespaces,
     canWrite: () => elector ? elector.isLeader() : true,
-    stallTimeoutMs: opts.stallTimeoutMs ?? settings.watchStallTimeoutMs,
+    stallTimeoutMs,
     listTimeoutMs: () => settings.cacheUpdateTimeoutSeconds * 1000,
   });
 
@@ -273,7 +279,7 @@ export async function startZenLead(argv: readonly string[], opts: StartOptions =
     transform: dropManagedFields,
     logger,
     metrics,
-    stallTimeoutMs: opts.stallTimeoutMs ?? settings.watchStallTimeoutMs,
+    stallTimeoutMs,
   });
   const applyConfig = async (cm: ConfigMap | undefined) => {
     configMapUID = cm?.metadata.uid;

@@ -84,7 +84,9 @@ const FLAGS: readonly FlagDef[] = [
     field: "watchStallTimeoutMs",
     kind: "duration",
     help:
-      "a watch with no event or bookmark for this long is restarted (watches are also restarted after an outage)",
+      "a watch with no event or bookmark for this long is taken for dead and relisted; each watch asks the server to " +
+      "end it (after a bookmark) before this, so a shorter bound reopens watches more often; from 4s to the lease " +
+      "duration; default: renew deadline minus retry period",
   },
   {
     flag: "leader-election-id",

@@ -16,7 +16,7 @@ export interface ControllerSettings {
   leaderElectLeaseDurationMs: number;
   leaderElectRenewDeadlineMs: number;
   leaderElectRetryPeriodMs: number;
-  /** `--watch-stall-timeout` (ms). */
+  /** `--watch-stall-timeout` (ms); unset, renew deadline minus retry period (watch_timing.ts). */
   watchStallTimeoutMs: number;
   maxCacheSizePerNamespace: number;
   /** `--max-pod-watch-namespaces`: beyond this many namespaces with opted-in Services, one cluster-wide pod watch. */
@@ -62,7 +62,7 @@ export function defaultSettings(env: Readonly<Record<string, string | undefined>
     leaderElectLeaseDurationMs: 15_000,
     leaderElectRenewDeadlineMs: 10_000,
     leaderElectRetryPeriodMs: 2_000,
-    watchStallTimeoutMs: 150_000,
+    watchStallTimeoutMs: 8_000,
     maxCacheSizePerNamespace: 1000,
     maxPodWatchNamespaces: 100,
     maxConcurrentReconciles: 10,

@@ -25,6 +25,8 @@ import { LeaderHistory } from "../status/history.ts";
 import { nodeTransform, podTransform, relevantPodChange, serviceTransform } from "./transforms.ts";
 import { desiredPodScopes } from "./pod_scopes.ts";
 import { safeInterval } from "../timers.ts";
+import { CacheGate } from "../kube/cache_gate.ts";
+import { StaleCacheError } from "../kube/staleness.ts";
 import { sleep } from "../time/sleep.ts";
 
 export interface LeaderControllerOptions {
@@ -63,6 +65,8 @@ export class LeaderController {
   readonly events: KubeEventRecorder;
   /** Recent leader changes per Service (status endpoint and page). */
   readonly history = new LeaderHistory();
+  /** Holds a Service's writes while a cache its decision reads is stale (SPEC: keep the last routing). */
+  readonly caches: CacheGate;
   private readonly reconciledListeners = new Set<(key: string) => void>();
   private readonly m;
   private active = false;
@@ -117,12 +121,18 @@ export class LeaderController {
     this.pods.addIndex(INDEX.namespace, (p) => [p.metadata.namespace ?? ""]);
     this.pods.addIndex(INDEX.node, (p) => p.spec?.nodeName ? [p.spec.nodeName] : []);
 
+    this.caches = new CacheGate(
+      [this.services, this.pods, this.slices, ...(this.nodes ? [this.nodes] : [])].map((i) => i.staleness),
+      (key) => this.queue.add(key),
+      log,
+    );
     this.probes = new ProbeScheduler({ concurrency: o.probeConcurrency, metrics: o.metrics, logger: log });
     this.events = new KubeEventRecorder(KubeLeaderApi.eventSink(o.eventsClient ?? o.client), log);
     this.reconciler = new Reconciler({
       stores: { services: this.services, pods: this.pods, slices: this.slices, nodes: this.nodes },
       api: new KubeLeaderApi(o.client, () => {
         if (!(this.active && o.canWrite())) throw new NotLeaderError();
+        if (!this.caches.fresh()) throw new StaleCacheError();
       }),
       events: this.events,
       metrics: this.m,
@@ -157,6 +167,7 @@ export class LeaderController {
       handler: async (key) => {
         if (!this.active) return;
         if (!this.podsCachedFor(key)) return; // reconciled when its namespace's pods are listed (onScopeSynced)
+        if (!this.caches.fresh(key)) return this.hold(key);
         const started = performance.now();
         const reconcileID = crypto.randomUUID().slice(0, 8);
         try {
@@ -174,6 +185,7 @@ export class LeaderController {
             this.m.reconciliations.inc({ result: "skipped" });
             return;
           }
+          if (e instanceof StaleCacheError) return this.hold(key);
           if (e instanceof WriteConflictError) {
             // Not a failure: the queue's backoff gives the cache time to catch up before the next decision.
             this.m.reconciliations.inc({ result: "conflict" });
@@ -191,6 +203,12 @@ export class LeaderController {
     this.wireHandlers();
     // Back after an outage: whatever was parked meanwhile gets a prompt try.
     o.client.reachability.onRecovered(() => this.queue.unparkAll());
+  }
+
+  /** No write from a stale cache: the key runs again when the caches it reads have relisted. */
+  private hold(key: string): void {
+    this.m.reconciliations.inc({ result: "held" });
+    this.caches.hold(key);
   }
 
   /** False for an opted-in Service whose namespace's pods are not listed yet: deciding now would see none. */

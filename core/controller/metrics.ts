@@ -28,7 +28,8 @@ export function controllerMetrics(r: MetricsRegistry) {
     }),
     reconciliations: r.counter({
       name: "zen_lead_reconciliations_total",
-      help: "Reconciles by result (success, error, or skipped when this replica may no longer write).",
+      help:
+        "Reconciles by result (success, error, conflict, held while a cache it reads is stale, or skipped when this replica may no longer write).",
       labelNames: ["result"],
     }),
     reconcileDuration: r.histogram({

@@ -1,63 +1,26 @@
 /**
  * An informer: lists a resource (paginated), then watches from the listed resourceVersion with bookmarks, keeps
- * a cache and calls handlers in order. It restarts a watch that stalls (no event or bookmark within
- * `stallTimeoutMs`), relists on 410 Gone delivering the difference as add/update/delete, and backs off on errors.
+ * a cache and calls handlers in order. A watch the server ends cleanly is reopened from where it was; one that
+ * fails, stalls (silent past `stallTimeoutMs`, see watch_timing.ts) or gets 410 marks its scope stale and
+ * relists, delivering the difference as add/update/delete, with backoff on errors (staleness.ts).
  * Several namespaces run one list/watch loop each (namespace-scoped installs have Roles, not ClusterRoles); with
  * `dynamicScopes` the namespaces change at run time (setScopes), each new one listed before it counts as synced.
  */
 import type { Logger } from "../log.ts";
-import type { MetricsRegistry } from "../metrics/registry.ts";
-import { backoffDelay, type BackoffPolicy, type Random } from "../time/backoff.ts";
+import { backoffDelay, type Random } from "../time/backoff.ts";
 import { sleep } from "../time/sleep.ts";
-import type { KubeClient } from "./client.ts";
 import { isGone, isUnavailable } from "./errors.ts";
-import { resourcePath, type ResourceType } from "./paths.ts";
+import { resourcePath } from "./paths.ts";
 import { relistDiff } from "./relist_diff.ts";
+import { listPages } from "./list_pages.ts";
 import { type IndexFunc, ObjectStore } from "./store.ts";
-import { type KubeObject, objectKey } from "./types.ts";
-import { safeTimeout } from "../timers.ts";
+import { type KubeObject, objectKey, type WatchEvent } from "./types.ts";
+import { type OpenWatch, WatchAfterOutage, watchOnce, WatchStalled } from "./informer_watch.ts";
+import { Staleness } from "./staleness.ts";
+import { type InformerHandlers, informerMetrics, type InformerOptions } from "./informer_options.ts";
 
-export interface InformerHandlers<T> {
-  add?(obj: T): void;
-  update?(old: T, obj: T): void;
-  delete?(obj: T): void;
-}
-
-export interface InformerOptions<T extends KubeObject> {
-  client: KubeClient;
-  resource: ResourceType;
-  /** Namespaces to watch; empty or absent means cluster-wide (or a cluster-scoped resource). */
-  namespaces?: readonly string[];
-  labelSelector?: string;
-  fieldSelector?: string;
-  /**
-   * The namespaces watched change at run time through setScopes (starting from `namespaces`, empty meaning none,
-   * not cluster-wide); `""` among them is the whole cluster.
-   */
-  dynamicScopes?: boolean;
-  /** Trims an object before it is stored and handed to handlers (drop managedFields, unused spec...). */
-  transform?: (obj: T) => T;
-  /** Page size of the list (default 500). */
-  pageSize?: number;
-  /** Timeout of each list page (`--cache-update-timeout-seconds`); read at every list so reloads apply. */
-  listTimeoutMs?: () => number;
-  /** Server-side watch timeout; each watch draws from [this, 2x this) seconds (default 300). */
-  watchTimeoutSeconds?: number;
-  /** No event and no bookmark for this long means the watch is dead (default 150 s; bookmarks come each ~60 s). */
-  stallTimeoutMs?: number;
-  /** Backoff between failed lists/watches (default 500 ms doubling to 30 s). */
-  backoff?: BackoffPolicy;
-  logger: Logger;
-  metrics: MetricsRegistry;
-  random?: Random;
-}
-
-/** Why a watch was restarted: the `reason` label of zen_lead_watch_restarts_total. */
-export type WatchRestartReason = "stall" | "expired" | "error" | "closed" | "recovered";
-
-class WatchStalled extends Error {}
-/** The API server answers again after an outage: a watch that saw nothing since may sit on a dead connection. */
-class WatchAfterOutage extends Error {}
+export { dropManagedFields } from "./informer_options.ts";
+export type { InformerHandlers, InformerOptions, WatchRestartReason } from "./informer_options.ts";
 
 export class Informer<T extends KubeObject> {
   private readonly store = new ObjectStore<T>();
@@ -69,7 +32,9 @@ export class Informer<T extends KubeObject> {
   private runSignal?: AbortSignal;
   private readonly scopeSyncedListeners: ((namespace: string) => void)[] = [];
   private readonly syncWaiters: (() => void)[] = [];
-  private readonly openWatches = new Set<{ abort: AbortController; lastEventAt: number }>();
+  private readonly openWatches = new Set<OpenWatch>();
+  /** Scopes whose cache is known to be stale (the write path holds decisions that read them). */
+  readonly staleness: Staleness;
   /** Scopes whose list/watch loop ended while it should still run. */
   private readonly deadLoops = new Set<string>();
   private readonly log: Logger;
@@ -85,24 +50,10 @@ export class Informer<T extends KubeObject> {
     this.label = res.plural;
     this.random = opts.random ?? Math.random;
     this.log = opts.logger.child({ informer: res.plural });
-    this.metrics = {
-      restarts: opts.metrics.counter({
-        name: "zen_lead_watch_restarts_total",
-        help:
-          "Watches restarted, by resource and reason (stall, expired = 410 relist, error, closed by server).",
-        labelNames: ["resource", "reason"],
-      }),
-      relists: opts.metrics.counter({
-        name: "zen_lead_watch_relists_total",
-        help: "Full lists of a resource (the first one and every one after a 410).",
-        labelNames: ["resource"],
-      }),
-      objects: opts.metrics.gauge({
-        name: "zen_lead_informer_objects",
-        help: "Objects in an informer's cache.",
-        labelNames: ["resource"],
-      }),
-    };
+    this.staleness = new Staleness(res.plural, opts.metrics);
+    this.metrics = informerMetrics(opts.metrics);
+    // Watches reopen every few seconds now: the series exists from the start, not from the first reopen.
+    this.metrics.restarts.inc({ resource: this.label, reason: "closed" }, 0);
   }
 
   /** Restarts, after an outage, every watch that delivered nothing since it began. */
@@ -176,6 +127,7 @@ export class Informer<T extends KubeObject> {
       this.scopes.delete(ns);
       this.synced.delete(ns);
       this.deadLoops.delete(ns || "(all namespaces)");
+      this.staleness.clear(ns);
       this.loops.get(ns)?.abort.abort();
       this.loops.delete(ns);
       if (ns === "") {
@@ -214,6 +166,7 @@ export class Informer<T extends KubeObject> {
       this.restartWatchesAfterOutage(since)
     );
     signal.addEventListener("abort", unsubscribe, { once: true });
+    signal.addEventListener("abort", () => this.staleness.stop(), { once: true });
     this.runSignal = signal;
     for (const ns of this.scopes) this.startLoop(ns, signal);
     if (signal.aborted) return;
@@ -246,17 +199,20 @@ export class Informer<T extends KubeObject> {
     let resourceVersion: string | undefined;
     let failures = 0;
     let lastWasOutage = false;
+    // The last watch ended by the server's clean close: the next one resumes at once, without a rate-limit token.
+    let reopen = false;
     const where = namespace ? { namespace } : {};
     while (!signal.aborted) {
       try {
         if (resourceVersion === undefined) {
           resourceVersion = await this.relist(namespace, signal);
+          this.staleness.clear(namespace); // caught up: the cache is the server's state at the list's RV
           failures = 0;
         }
         const state = { resourceVersion, events: 0 };
         const started = Date.now();
         try {
-          await this.watch(namespace, state, signal);
+          await watchOnce<T>(this.watchOptions(namespace, !reopen), state, signal);
         } finally {
           resourceVersion = state.resourceVersion;
         }
@@ -266,21 +222,27 @@ export class Informer<T extends KubeObject> {
           throw new Error("watch closed right after it opened");
         }
         failures = 0;
+        reopen = true;
         this.metrics.restarts.inc({ resource: this.label, reason: "closed" });
       } catch (error) {
         if (signal.aborted) return;
+        reopen = false;
+        // Whatever ended the watch, changes may have been missed since: stale until a relist is applied.
+        if (this.synced.has(namespace)) this.staleness.mark(namespace);
+        const lastResourceVersion = resourceVersion;
+        resourceVersion = undefined;
         if (error instanceof WatchStalled) {
           this.metrics.restarts.inc({ resource: this.label, reason: "stall" });
-          this.log.warn("watch stalled: no event or bookmark in time; restarting it", {
+          this.log.warn("watch stalled: no event or bookmark in time; relisting", {
             ...where,
             stallTimeoutMs: this.stallTimeoutMs,
-            resourceVersion,
+            resourceVersion: lastResourceVersion,
           });
           continue;
         }
         if (error instanceof WatchAfterOutage) {
           this.metrics.restarts.inc({ resource: this.label, reason: "recovered" });
-          this.log.info("API server answers again; restarting a watch that saw nothing since", where);
+          this.log.info("API server answers again; relisting where the watch saw nothing since", where);
           failures = 0;
           continue;
         }
@@ -288,10 +250,9 @@ export class Informer<T extends KubeObject> {
           this.metrics.restarts.inc({ resource: this.label, reason: "expired" });
           this.log.info("watch resourceVersion expired (410); relisting", {
             ...where,
-            resourceVersion,
+            resourceVersion: lastResourceVersion,
             error,
           });
-          resourceVersion = undefined;
           continue;
         }
         // The first answer after an outage (a 403 while RBAC loads, a 429) starts a new count, not the outage's.
@@ -305,17 +266,48 @@ export class Informer<T extends KubeObject> {
           this.opts.backoff ?? { baseMs: 500, maxMs: 30_000 },
           this.random,
         );
-        this.log.warn(resourceVersion === undefined ? "list failed; retrying" : "watch failed; restarting", {
-          ...where,
-          failures,
-          retryInMs: delayMs,
-          error,
-        });
+        this.log.warn(
+          lastResourceVersion === undefined ? "list failed; retrying" : "watch failed; relisting",
+          {
+            ...where,
+            failures,
+            retryInMs: delayMs,
+            error,
+          },
+        );
         await this.backoff(delayMs, signal);
         // The server answered meanwhile: resume at once, as after a first failure.
         if (this.opts.client.reachability.downSince === undefined) failures = 0;
       }
     }
+  }
+
+  private watchOptions(namespace: string, rateLimited: boolean) {
+    return {
+      client: this.opts.client,
+      path: resourcePath(this.opts.resource, namespace),
+      labelSelector: this.opts.labelSelector,
+      fieldSelector: this.opts.fieldSelector,
+      stallTimeoutMs: this.stallTimeoutMs,
+      random: this.random,
+      rateLimited,
+      openWatches: this.openWatches,
+      apply: (event: WatchEvent<T>) => this.apply(event),
+    };
+  }
+
+  /** One watch event into the cache and the handlers. */
+  private apply(event: WatchEvent<T>): void {
+    if (event.type === "ADDED" || event.type === "MODIFIED") {
+      const obj = this.trim(event.object);
+      const old = this.store.upsert(obj);
+      if (old) this.emit("update", obj, old);
+      else this.emit("add", obj);
+    } else if (event.type === "DELETED") {
+      const gone = this.store.remove(objectKey(event.object)) ?? this.trim(event.object);
+      this.emit("delete", gone);
+    }
+    this.metrics.objects.set({ resource: this.label }, this.store.size);
   }
 
   /** Sleeps `ms`, cut short when the API server answers again after an outage (probed by the client). */
@@ -329,43 +321,25 @@ export class Informer<T extends KubeObject> {
   }
 
   private get stallTimeoutMs(): number {
-    return this.opts.stallTimeoutMs ?? 150_000;
+    return this.opts.stallTimeoutMs ?? 8_000;
   }
 
   /** Lists every page, replaces the namespace's part of the cache, delivers the difference; returns the list RV. */
   private async relist(namespace: string, signal: AbortSignal): Promise<string> {
     this.metrics.relists.inc({ resource: this.label });
-    const listed: T[] = [];
-    let resourceVersion = "";
-    let cont: string | undefined;
-    let limit: number | undefined = this.opts.pageSize ?? 500;
-    do {
-      let page;
-      try {
-        page = await this.opts.client.list<T>(this.opts.resource, {
-          namespace,
-          labelSelector: this.opts.labelSelector,
-          fieldSelector: this.opts.fieldSelector,
-          limit,
-          continue: cont,
-        }, { signal, timeoutMs: this.opts.listTimeoutMs?.() });
-      } catch (e) {
-        // The continue token expired mid-list: start over in one unpaginated list.
-        if (cont && isGone(e)) {
-          listed.length = 0;
-          cont = undefined;
-          limit = undefined;
-          continue;
-        }
-        throw e;
-      }
-      // A scope removed while its list was in flight leaves nothing behind.
-      if (signal.aborted) throw signal.reason;
-      for (const item of page.items ?? []) listed.push(this.trim(item));
-      cont = page.metadata.continue || undefined;
-      resourceVersion = page.metadata.resourceVersion ?? "";
-    } while (cont);
-
+    const { items: listed, resourceVersion } = await listPages<T>(
+      this.opts.client,
+      this.opts.resource,
+      {
+        namespace,
+        labelSelector: this.opts.labelSelector,
+        fieldSelector: this.opts.fieldSelector,
+        pageSize: this.opts.pageSize ?? 500,
+        timeoutMs: this.opts.listTimeoutMs?.(),
+      },
+      (obj) => this.trim(obj),
+      signal,
+    );
     const cached = namespace ? this.store.list(namespace) : this.store.list();
     const diff = relistDiff(cached, listed);
     for (const old of diff.deletes) {
@@ -383,66 +357,6 @@ export class Informer<T extends KubeObject> {
     this.metrics.objects.set({ resource: this.label }, this.store.size);
     this.markSynced(namespace);
     return resourceVersion;
-  }
-
-  private async watch(
-    namespace: string,
-    state: { resourceVersion: string; events: number },
-    signal: AbortSignal,
-  ): Promise<void> {
-    const watchAbort = new AbortController();
-    const onAbort = () => watchAbort.abort(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    let stalled = false;
-    let stallTimer: ReturnType<typeof setTimeout> | undefined;
-    const armStallTimer = () => {
-      clearTimeout(stallTimer);
-      stallTimer = safeTimeout(() => {
-        stalled = true;
-        watchAbort.abort(new WatchStalled("watch stalled"));
-      }, this.stallTimeoutMs);
-    };
-    const base = this.opts.watchTimeoutSeconds ?? 300;
-    const open = { abort: watchAbort, lastEventAt: Date.now() };
-    this.openWatches.add(open);
-    let afterOutage = false;
-    watchAbort.signal.addEventListener("abort", () => {
-      afterOutage = watchAbort.signal.reason instanceof WatchAfterOutage;
-    }, { once: true });
-    try {
-      armStallTimer();
-      const events = this.opts.client.watch<T>(resourcePath(this.opts.resource, namespace), {
-        resourceVersion: state.resourceVersion,
-        allowWatchBookmarks: true,
-        timeoutSeconds: Math.floor(base * (1 + this.random())),
-        labelSelector: this.opts.labelSelector,
-        fieldSelector: this.opts.fieldSelector,
-      }, watchAbort.signal);
-      for await (const event of events) {
-        if (watchAbort.signal.aborted) break;
-        armStallTimer();
-        open.lastEventAt = Date.now();
-        state.events++;
-        const rv = event.object?.metadata?.resourceVersion;
-        if (event.type === "ADDED" || event.type === "MODIFIED") {
-          const obj = this.trim(event.object);
-          const old = this.store.upsert(obj);
-          if (old) this.emit("update", obj, old);
-          else this.emit("add", obj);
-        } else if (event.type === "DELETED") {
-          const gone = this.store.remove(objectKey(event.object)) ?? this.trim(event.object);
-          this.emit("delete", gone);
-        }
-        if (rv) state.resourceVersion = rv;
-        this.metrics.objects.set({ resource: this.label }, this.store.size);
-      }
-      if (stalled) throw new WatchStalled("watch stalled");
-      if (afterOutage) throw new WatchAfterOutage("restart after outage");
-    } finally {
-      this.openWatches.delete(open);
-      clearTimeout(stallTimer);
-      signal.removeEventListener("abort", onAbort);
-    }
   }
 
   private trim(obj: T): T {
@@ -472,12 +386,4 @@ export class Informer<T extends KubeObject> {
     for (const l of this.scopeSyncedListeners) this.call("scopeSynced", () => l(namespace));
     if (this.hasSynced()) { for (const w of this.syncWaiters.splice(0)) w(); }
   }
-}
-
-/** A transform that drops what zen-lead never reads and costs the most memory. */
-export function dropManagedFields<T extends KubeObject>(obj: T): T {
-  const meta = obj.metadata as T["metadata"] & { managedFields?: unknown };
-  if (meta.managedFields === undefined) return obj;
-  const { managedFields: _dropped, ...rest } = meta;
-  return { ...obj, metadata: rest };
 }

@@ -29,12 +29,17 @@ export interface WatchIo {
 export interface WatchOptions {
   operation?: string;
   timeoutMs?: number;
+  /** False: no rate-limit token (the informers' periodic reopens after the server's clean close). */
+  rateLimited?: boolean;
+  /** Runs once the server accepted the watch (2xx headers): a silence bound starts there, not in the limiter. */
+  onOpen?: () => void;
 }
 
 /**
  * A raw watch (`?watch=true`): yields events until the server ends the stream (timeoutSeconds), `signal`
  * aborts (then it just returns) or the consumer stops iterating. An ERROR event becomes a thrown
- * `KubeApiError` with the event's code (410 = resourceVersion too old). Only opening the stream is rate limited.
+ * `KubeApiError` with the event's code (410 = resourceVersion too old). Only opening the stream is rate limited
+ * (see WatchOptions.rateLimited).
  */
 export async function* watchEvents<T>(
   io: WatchIo,
@@ -45,7 +50,7 @@ export async function* watchEvents<T>(
 ): AsyncGenerator<WatchEvent<T>> {
   const operation = o?.operation ?? `watch_${pathResource(path)}`;
   const errorContext = { operation, method: "GET", path };
-  await io.limiter.take(signal);
+  if (o?.rateLimited !== false) await io.limiter.take(signal);
   // Our own controller: aborting it ends the stream when the consumer stops early or headers are late.
   const stream = new AbortController();
   const onAbort = () => stream.abort(signal.reason);
@@ -86,6 +91,7 @@ export async function* watchEvents<T>(
         res.headers["retry-after"],
       );
     }
+    o?.onOpen?.();
     try {
       for await (const raw of decodeJsonLines(res.body)) {
         const event = raw as WatchEvent<unknown>;

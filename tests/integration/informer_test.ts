@@ -1,7 +1,9 @@
 /**
- * Informer against a real API server, with a pausable TCP proxy between them: a stalled watch is restarted and
- * later events arrive; a resourceVersion compacted away during a gap (410) leads to a relist whose diff delivers
- * the deletion that happened in the gap.
+ * Informer against a real API server, with a pausable TCP proxy between them: an idle watch with timeoutSeconds
+ * ends cleanly at its deadline, after a bookmark when the resource moved (what the stall bound rests on); a
+ * healthy idle informer never trips the bound; a stalled watch is restarted within the bound, its scope is stale until the relist is in, and the
+ * cache then holds the event made during the stall; a gap in the watch relists, and the diff delivers the
+ * deletion that happened in the gap.
  */
 import assert from "node:assert/strict";
 import { type Cluster, startCluster } from "../harness/cluster.ts";
@@ -26,6 +28,16 @@ function recorder(informer: Informer<ConfigMap>): string[] {
     delete: (o) => events.push(`delete ${o.metadata.name}`),
   });
   return events;
+}
+
+function relists(metrics: MetricsRegistry): number {
+  return metrics.counter({ name: "zen_lead_watch_relists_total", help: "", labelNames: ["resource"] })
+    .get({ resource: "configmaps" });
+}
+
+function staleGauge(metrics: MetricsRegistry): number {
+  return metrics.gauge({ name: "zen_lead_cache_stale", help: "", labelNames: ["resource"] })
+    .get({ resource: "configmaps" });
 }
 
 function restarts(metrics: MetricsRegistry, reason: string): number {
@@ -158,35 +170,138 @@ Deno.test(
       },
     );
 
-    await t.step("a watch that stalls is restarted and events after the stall arrive", async () => {
-      const s = await setup(cluster, 1500);
-      try {
-        await s.admin.create(ConfigMaps, cm(s.ns, "before"));
-        await waitFor("before in the cache", () => s.informer.get(`${s.ns}/before`));
-        const stallsBefore = restarts(s.metrics, "stall");
-        s.proxy.pause();
-        await s.admin.create(ConfigMaps, cm(s.ns, "during"));
-        await waitFor("a stall restart", () => restarts(s.metrics, "stall") > stallsBefore, {
-          timeoutMs: 10_000,
+    await t.step(
+      "an idle watch with timeoutSeconds gets a bookmark before its deadline, then ends cleanly",
+      async () => {
+        const client = await KubeClient.fromKubeConfig(cluster.kubeConfig(), {
+          metrics: new MetricsRegistry(),
         });
-        assert.equal(s.informer.get(`${s.ns}/during`), undefined, "nothing flows while paused");
-        s.proxy.resume();
-        const resumed = Date.now();
-        await waitFor("during in the cache", () => s.informer.get(`${s.ns}/during`), { timeoutMs: 15_000 });
-        console.log(`  stall: events flowed again ${Date.now() - resumed} ms after the proxy resumed`);
-        await s.admin.create(ConfigMaps, cm(s.ns, "after"));
-        await waitFor("after in the cache", () => s.informer.get(`${s.ns}/after`));
-        const order = s.events.filter((e) => /before|during|after/.test(e));
-        assert.deepEqual(order, ["add before", "add during", "add after"]);
-      } finally {
-        await s.cleanup();
-      }
-    });
+        const [ns, other] = [
+          await cluster.newNamespace("bookmark"),
+          await cluster.newNamespace("bookmark-other"),
+        ];
+        try {
+          const list = await client.list<ConfigMap>(ConfigMaps, { namespace: ns });
+          // Nothing changes in `ns`: each stream carries bookmarks only.
+          const one = async (timeoutSeconds: number) => {
+            const opened = performance.now();
+            const bookmarks: number[] = [];
+            for await (
+              const e of client.watch<ConfigMap>(`/api/v1/namespaces/${ns}/configmaps`, {
+                resourceVersion: list.metadata.resourceVersion,
+                allowWatchBookmarks: true,
+                timeoutSeconds,
+              }, new AbortController().signal)
+            ) {
+              assert.equal(e.type, "BOOKMARK", `an idle watch delivers only bookmarks, got ${e.type}`);
+              bookmarks.push((performance.now() - opened) / 1000);
+            }
+            return { timeoutSeconds, bookmarks, endedS: (performance.now() - opened) / 1000 };
+          };
+          const show = (r: Awaited<ReturnType<typeof one>>) =>
+            `T=${r.timeoutSeconds}: bookmark at [${r.bookmarks.map((b) => b.toFixed(2)).join(", ")}] s, ` +
+            `ended at ${r.endedS.toFixed(2)} s`;
+          // A configmap elsewhere moves the watch cache's resourceVersion past the watches' own: the cache sends a
+          // bookmark only when it would move a watch forward.
+          const moved = Promise.all([3, 4, 5, 7, 7, 10].map(one));
+          await sleep(300);
+          await client.create(ConfigMaps, cm(other, "elsewhere"));
+          for (const r of await moved) {
+            console.log(`  ${show(r)}`);
+            assert.ok(r.bookmarks.length >= 1, `a bookmark before the deadline: ${show(r)}`);
+            // Aimed 2 s before the deadline, within its 1 s buckets and jittered 1-1.25 s timer.
+            assert.ok(r.bookmarks[0] < r.timeoutSeconds - 0.7, `bookmark before T-0.7 s: ${show(r)}`);
+            assert.ok(Math.abs(r.endedS - r.timeoutSeconds) < 0.7, `ended at T: ${show(r)}`);
+          }
+          // Nothing changed anywhere since: no bookmark (the watch's resourceVersion is current), the clean end at T.
+          const still = await one(4);
+          console.log(`  unchanged: ${show(still)}`);
+          assert.ok(Math.abs(still.endedS - 4) < 0.7, show(still));
+        } finally {
+          client.close();
+        }
+      },
+    );
+
+    await t.step(
+      "a healthy idle informer never trips a short stall bound: its watches end cleanly",
+      async () => {
+        const s = await setup(cluster, 5_000); // timeoutSeconds 3 or 4
+        try {
+          const started = Date.now();
+          await sleep(20_000);
+          const closed = restarts(s.metrics, "closed");
+          console.log(
+            `  idle 20 s at a 5 s stall bound: ${closed} clean reopens (${(closed / 20).toFixed(2)}/s), ` +
+              `${restarts(s.metrics, "stall")} stalls, ${relists(s.metrics)} list(s)`,
+          );
+          assert.equal(restarts(s.metrics, "stall"), 0, "no stall restart of a healthy watch");
+          assert.equal(restarts(s.metrics, "error"), 0);
+          assert.ok(
+            closed >= 4,
+            `the server ended the watch every 3-4 s (${closed} in ${Date.now() - started} ms)`,
+          );
+          assert.equal(relists(s.metrics), 1, "reopened from the bookmark: no relist");
+          assert.equal(staleGauge(s.metrics), 0);
+        } finally {
+          await s.cleanup();
+        }
+      },
+    );
+
+    await t.step(
+      "a stalled watch is restarted within the bound; stale until the relist holds what changed",
+      async () => {
+        const STALL_MS = 8_000; // the default (renew deadline 10 s - retry period 2 s)
+        const s = await setup(cluster, STALL_MS);
+        try {
+          await s.admin.create(ConfigMaps, cm(s.ns, "before"));
+          await waitFor("before in the cache", () => s.informer.get(`${s.ns}/before`));
+          // A stall of an open stream, or of a reopen whose headers never come: either way, within the bound.
+          const stalled = () => restarts(s.metrics, "stall") + restarts(s.metrics, "error");
+          const stallsBefore = stalled();
+          // When the cache turns fresh again, it must already hold what changed during the stall.
+          let duringWhenFresh: boolean | undefined;
+          s.informer.staleness.onFresh(() =>
+            duringWhenFresh ??= s.informer.get(`${s.ns}/during`) !== undefined
+          );
+          s.proxy.pause();
+          const pausedAt = Date.now();
+          await s.admin.create(ConfigMaps, cm(s.ns, "during"));
+          await waitFor("a stall restart", () => stalled() > stallsBefore, {
+            timeoutMs: STALL_MS + 2_000,
+          });
+          const detectedMs = Date.now() - pausedAt;
+          assert.ok(detectedMs <= STALL_MS + 500, `restarted ${detectedMs} ms after the stall began`);
+          assert.equal(s.informer.staleness.fresh(), false, "stale from the stall on");
+          assert.equal(s.informer.staleness.fresh(s.ns), false);
+          assert.equal(staleGauge(s.metrics), 1);
+          assert.equal(s.informer.get(`${s.ns}/during`), undefined, "nothing flows while paused");
+          s.proxy.resume();
+          const resumed = Date.now();
+          await waitFor("during in the cache", () => s.informer.get(`${s.ns}/during`), { timeoutMs: 15_000 });
+          await waitFor("fresh again", () => s.informer.staleness.fresh());
+          console.log(
+            `  stall: restarted ${detectedMs} ms after it began (bound ${STALL_MS} ms); caught up ` +
+              `${Date.now() - resumed} ms after the proxy resumed`,
+          );
+          assert.equal(duringWhenFresh, true, "fresh only once the event made during the stall is cached");
+          assert.equal(staleGauge(s.metrics), 0);
+          await s.admin.create(ConfigMaps, cm(s.ns, "after"));
+          await waitFor("after in the cache", () => s.informer.get(`${s.ns}/after`));
+          const order = s.events.filter((e) => /before|during|after/.test(e));
+          assert.deepEqual(order, ["add before", "add during", "add after"]);
+        } finally {
+          await s.cleanup();
+        }
+      },
+    );
   },
 );
 
 Deno.test({
-  name: "informer: 410 Gone after compaction relists and delivers the missed deletion",
+  name:
+    "informer: a gap in the watch (cut, resourceVersion compacted) relists and delivers the missed deletion",
   ...CLUSTER_TEST,
 }, async () => {
   // Without the watch cache, watches are served by etcd, and a compacted resourceVersion gives 410 at once.
@@ -214,7 +329,10 @@ Deno.test({
     await waitFor("the deletion delivered by the relist", () => s.events.includes("delete victim"), {
       timeoutMs: 20_000,
     });
-    assert.ok(restarts(s.metrics, "expired") >= 1, "the watch saw 410 and relisted");
+    // A watch that failed relists (its scope stale meanwhile) rather than resuming into a 410.
+    assert.ok(relists(s.metrics) >= 2, "relisted after the gap");
+    assert.ok(restarts(s.metrics, "error") + restarts(s.metrics, "expired") >= 1);
+    assert.ok(s.informer.staleness.fresh(), "fresh once the relist is applied");
     assert.equal(s.informer.get(`${s.ns}/victim`), undefined);
     assert.equal(s.informer.get(`${s.ns}/survivor`)?.data?.v, "changed");
     assert.ok(s.events.includes("update survivor") && s.events.includes("add newcomer"), s.events.join(", "));
