@@ -11,6 +11,8 @@ import { DEFAULT_SCHEDULE } from "../core/health/spec.ts";
 import type { HealthChecker, PodView } from "../core/plugin/types.ts";
 import { httpChecker, type HttpCheckSpec } from "../health/http.ts";
 import { type GrpcCheckSpec, GrpcHealthChecker } from "../health/grpc.ts";
+import { podView } from "../tests/harness/pod_view.ts";
+import { readLine } from "../tests/harness/read_line.ts";
 
 export type ProbeBenchMode = "fake" | "http" | "grpc";
 
@@ -99,16 +101,7 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 const mib = (bytes: number) => Math.round(bytes / 1024 / 1024 * 10) / 10;
 
 function pod(i: number, ip: string): PodView {
-  return {
-    namespace: "bench",
-    name: `pod-${i}`,
-    uid: `uid-${i}`,
-    ip,
-    labels: {},
-    annotations: {},
-    createdAt: 0,
-    ports: [],
-  };
+  return podView(`pod-${i}`, { namespace: "bench", uid: `uid-${i}`, ip });
 }
 
 /** Runs one benchmark phase and returns its figures; starts and stops its own servers. */
@@ -215,13 +208,9 @@ async function startTargets(kind: "http" | "grpc", count: number) {
     stderr: "inherit",
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`probe targets (${kind}) exited before listening`);
-    text += value;
-  }
-  const ports = (JSON.parse(text.slice(0, text.indexOf("\n"))) as { ports: number[] }).ports;
+  const line = await readLine(reader);
+  if (line === undefined) throw new Error(`probe targets (${kind}) exited before listening`);
+  const ports = (JSON.parse(line) as { ports: number[] }).ports;
   reader.releaseLock();
   return {
     ports,

@@ -5,9 +5,7 @@
  *
  *   deno run -A bench/probe_targets_main.ts http|grpc <count>
  */
-import { Buffer } from "node:buffer";
-import * as grpc from "@grpc/grpc-js";
-import { encodeHealthCheckResponse, HEALTH_CHECK_METHOD } from "../health/grpc_codec.ts";
+import { serveGrpcHealth } from "../tests/harness/grpc_health_server.ts";
 
 const [kind, countText] = Deno.args;
 const count = Number(countText ?? 4);
@@ -20,32 +18,10 @@ if (kind === "http") {
     ports.push(server.addr.port);
   }
 } else if (kind === "grpc") {
-  const SERVING = encodeHealthCheckResponse(1);
+  const SERVING = 1; // grpc.health.v1 ServingStatus SERVING
   for (const ip of addresses) {
-    const server = new grpc.Server();
-    server.addService({
-      Check: {
-        path: HEALTH_CHECK_METHOD,
-        requestStream: false,
-        responseStream: false,
-        requestDeserialize: (b: Buffer) => new Uint8Array(b),
-        requestSerialize: (b: Uint8Array) => Buffer.from(b),
-        responseDeserialize: (b: Buffer) => new Uint8Array(b),
-        responseSerialize: (b: Uint8Array) => Buffer.from(b),
-      },
-    }, {
-      Check: (_call: grpc.ServerUnaryCall<Uint8Array, Uint8Array>, done: grpc.sendUnaryData<Uint8Array>) =>
-        done(null, Buffer.from(SERVING)),
-    });
-    ports.push(
-      await new Promise<number>((resolve, reject) =>
-        server.bindAsync(
-          `${ip}:0`,
-          grpc.ServerCredentials.createInsecure(),
-          (e, p) => e ? reject(e) : resolve(p),
-        )
-      ),
-    );
+    const { port } = await serveGrpcHealth(ip, () => SERVING);
+    ports.push(port);
   }
 } else {
   console.error(`probe targets: expected "http" or "grpc", received ${JSON.stringify(kind)}`);

@@ -3,17 +3,17 @@
  * controller replicas as processes, each under its own ServiceAccount and behind its own fault proxy (stall, or
  * a one-way partition). Only processes this suite started are ever signalled, by pid.
  */
-import { type Cluster, startCluster } from "../harness/cluster.ts";
-import { KubeletSimulator } from "../harness/kubelet.ts";
+import type { Cluster } from "../harness/cluster.ts";
+import type { KubeletSimulator } from "../harness/kubelet.ts";
 import { PausableProxy } from "../integration/_pausable_proxy.ts";
 import { applyManifest, CONTROLLER_NS } from "../e2e/_env.ts";
 import { Replica } from "../e2e/_replica.ts";
-import { KubeClient } from "../../core/kube/client.ts";
+import type { KubeClient } from "../../core/kube/client.ts";
 import { isNotFound } from "../../core/kube/errors.ts";
 import { EndpointSlices, Leases, Pods, Services } from "../../core/kube/paths.ts";
 import type { EndpointSlice, KubeObject, Lease, Pod, Service } from "../../core/kube/types.ts";
-import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { type LeaderProblem, leaderProblems } from "./checker.ts";
+import { startSimulatedCluster } from "../harness/simulated_cluster.ts";
 
 export const LEASE_NAME = "zen-lead-controller-leader-election";
 
@@ -69,12 +69,7 @@ export interface ChaosEnv {
 export async function startChaosEnv(
   o: { services: number; podsPerService: number; replicas: number },
 ): Promise<ChaosEnv> {
-  const cluster = await startCluster({ auditLog: true });
-  const kubelet = new KubeletSimulator(cluster.kubeConfig());
-  await kubelet.start();
-  const admin = await KubeClient.fromKubeConfig(cluster.kubeConfig(), {
-    metrics: new MetricsRegistry(),
-    qps: 0,
+  const { cluster, kubelet, client: admin } = await startSimulatedCluster({ auditLog: true }, {
     timeoutMs: 5000,
   });
   await applyManifest(admin, "deploy/namespace.yaml");

@@ -18,6 +18,17 @@ const errName = (e: unknown) => (e instanceof Error ? (e as { code?: string }).c
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const decoder = new TextDecoder();
 
+/** Connects to ip:port; a connect that takes longer than `timeoutMs` fails as TIMEOUT (and is closed if it lands). */
+async function connectWithin(timeoutMs: number): Promise<Deno.TcpConn> {
+  const connecting = Deno.connect({ hostname: ip, port });
+  const raced = await Promise.race([connecting, sleep(timeoutMs).then(() => undefined)]);
+  if (!raced) {
+    connecting.then((c) => c.close(), () => {});
+    throw Object.assign(new Error("connect timeout"), { code: "TIMEOUT" });
+  }
+  return raced;
+}
+
 async function fresh(timeoutMs: number): Promise<void> {
   const s = now();
   let conn: Deno.TcpConn | undefined;
@@ -27,13 +38,7 @@ async function fresh(timeoutMs: number): Promise<void> {
     } catch { /* closed */ }
   }, timeoutMs);
   try {
-    const connecting = Deno.connect({ hostname: ip, port });
-    const raced = await Promise.race([connecting, sleep(timeoutMs).then(() => undefined)]);
-    if (!raced) {
-      connecting.then((c) => c.close(), () => {});
-      throw Object.assign(new Error("connect timeout"), { code: "TIMEOUT" });
-    }
-    conn = raced;
+    conn = await connectWithin(timeoutMs);
     await conn.write(new TextEncoder().encode(`GET / HTTP/1.0\r\nHost: ${ip}\r\n\r\n`));
     let text = "";
     const buf = new Uint8Array(4096);
@@ -62,13 +67,7 @@ async function long(timeoutMs: number): Promise<void> {
   for (let n = 1;; n++) {
     let conn: Deno.TcpConn | undefined;
     try {
-      const connecting = Deno.connect({ hostname: ip, port });
-      const raced = await Promise.race([connecting, sleep(timeoutMs).then(() => undefined)]);
-      if (!raced) {
-        connecting.then((c) => c.close(), () => {});
-        throw Object.assign(new Error("connect timeout"), { code: "TIMEOUT" });
-      }
-      conn = raced;
+      conn = await connectWithin(timeoutMs);
       const buf = new Uint8Array(4096);
       while (true) {
         const s = now();

@@ -24,15 +24,17 @@ export class ClientLog {
     if (!file) return [];
     try {
       await file.seek(this.#offset, Deno.SeekMode.Start);
-      const chunks: Uint8Array[] = [];
+      // One decoder over all chunks: a character split across two reads decodes whole.
+      const decoder = new TextDecoder();
+      let text = this.#partial;
       const buf = new Uint8Array(1 << 16);
       while (true) {
         const n = await file.read(buf);
         if (n === null) break;
-        chunks.push(buf.slice(0, n));
+        text += decoder.decode(buf.subarray(0, n), { stream: true });
         this.#offset += n;
       }
-      const text = this.#partial + new TextDecoder().decode(concat(chunks));
+      text += decoder.decode();
       const lines = text.split("\n");
       this.#partial = lines.pop() ?? "";
       const fresh: ClientRecord[] = [];
@@ -50,14 +52,4 @@ export class ClientLog {
   stop(): Promise<void> {
     return this.procs.stop(this.process);
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }

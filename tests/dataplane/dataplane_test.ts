@@ -5,7 +5,8 @@
  * leader, and no other pod answers once kube-proxy programmed the change. Nothing is left behind.
  */
 import assert from "node:assert/strict";
-import { noSanitize, waitFor } from "../e2e/_env.ts";
+import { noSanitize } from "../e2e/_env.ts";
+import { waitFor } from "../e2e/_reads.ts";
 import { P99_BOUND_MS } from "../../bench/dataplane_report.ts";
 import { announceSkip } from "./capability.ts";
 import { Cast, HTTP_CHECK } from "./cast.ts";

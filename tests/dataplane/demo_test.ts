@@ -1,6 +1,6 @@
 /** `deno task demo --dataplane --once`: the client's answers move from the leader to each new leader. */
 import assert from "node:assert/strict";
-import { ROOT } from "../e2e/_env.ts";
+import { runDemo } from "../e2e/_demo.ts";
 import { announceSkip } from "./capability.ts";
 
 const skip = announceSkip("the data-plane demo test");
@@ -9,14 +9,7 @@ Deno.test({
   name: "deno task demo --dataplane --once: the client's answers follow the leader through kube-proxy",
   ignore: skip !== undefined,
   async fn() {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", ROOT + "tests/harness/demo.ts", "--dataplane", "--once"],
-      env: { NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout);
-    assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr).slice(-2000));
+    const text = await runDemo("--dataplane", "--once");
     const answers = [...text.matchAll(/\[client\]\s+\S+ ms {2}answered by (\S+)/g)].map((m) => m[1]);
     // Consecutive runs of the same pod: the leader, then the one after readiness loss, then after the kill.
     const runs = answers.filter((p, i) => i === 0 || p !== answers[i - 1]);

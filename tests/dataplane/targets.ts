@@ -4,24 +4,14 @@
  */
 import { fileURLToPath } from "node:url";
 import type { PodSlot } from "./topology.ts";
+import type { HealthHttpTarget } from "../e2e/_health_env.ts";
+import type { HttpMode } from "../e2e/_servers.ts";
+import { startSteeredProcess } from "../harness/steered_process.ts";
 
-export type HttpMode = "ok" | "fail" | "hang" | "flap";
 const MAIN = fileURLToPath(new URL("./_http_target_main.ts", import.meta.url));
 
-export interface NsHttpTarget {
-  readonly ip: string;
-  readonly port: number;
-  /** Epoch ms of every request received. */
-  readonly hits: number[];
-  setMode(mode: HttpMode): Promise<void>;
-  /** Stops listening: connections to ip:port are refused until up(). */
-  down(): Promise<void>;
-  up(): Promise<void>;
-  close(): Promise<void>;
-}
-
-export async function startNsHttpTarget(slot: PodSlot, mode: HttpMode = "ok"): Promise<NsHttpTarget> {
-  const child = new Deno.Command("ip", {
+export async function startNsHttpTarget(slot: PodSlot, mode: HttpMode = "ok"): Promise<HealthHttpTarget> {
+  const command = new Deno.Command("ip", {
     args: [
       "netns",
       "exec",
@@ -37,46 +27,19 @@ export async function startNsHttpTarget(slot: PodSlot, mode: HttpMode = "ok"): P
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
-  }).spawn();
-  const hits: number[] = [];
-  const acks: (() => void)[] = [];
-  const writer = child.stdin.getWriter();
-  let listening!: () => void;
-  const ready = new Promise<void>((r) => listening = r);
-  const reading = (async () => {
-    let buf = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const msg = JSON.parse(buf.slice(0, i)) as { listening?: boolean; hit?: number; ack?: boolean };
-        buf = buf.slice(i + 1);
-        if (msg.listening) listening();
-        if (msg.hit !== undefined) hits.push(msg.hit);
-        if (msg.ack) acks.shift()?.();
-      }
-    }
-  })();
-  await Promise.race([
-    ready,
-    child.status.then((s) => Promise.reject(new Error(`HTTP target in ${slot.ns} exited with ${s.code}`))),
-  ]);
-  const send = async (cmd: Record<string, unknown>) => {
-    const acked = new Promise<void>((r) => acks.push(r));
-    await writer.write(new TextEncoder().encode(JSON.stringify(cmd) + "\n"));
-    await acked;
-  };
+  });
+  const target = await startSteeredProcess(
+    command,
+    (msg) => msg.listening ? true : undefined,
+    `HTTP target in ${slot.ns}`,
+  );
   return {
     ip: slot.ip,
     port: 8080,
-    hits,
-    setMode: (m) => send({ mode: m }),
-    down: () => send({ down: true }),
-    up: () => send({ up: true }),
-    async close() {
-      await writer.close().catch(() => {});
-      await child.status;
-      await reading;
-    },
+    hits: target.hits,
+    setMode: (m) => target.send({ mode: m }),
+    down: () => target.send({ down: true }),
+    up: () => target.send({ up: true }),
+    close: target.close,
   };
 }

@@ -4,15 +4,16 @@
  */
 import { parseAllDocuments } from "yaml";
 import { fileURLToPath } from "node:url";
-import { type Cluster, startCluster } from "../harness/cluster.ts";
-import { KubeletSimulator } from "../harness/kubelet.ts";
+import type { Cluster } from "../harness/cluster.ts";
+import type { KubeletSimulator } from "../harness/kubelet.ts";
 import { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "../../core/kube/client.ts";
-import { isAlreadyExists, isNotFound } from "../../core/kube/errors.ts";
-import { ConfigMaps, EndpointSlices, Services } from "../../core/kube/paths.ts";
-import type { EndpointSlice, KubeObject, Service } from "../../core/kube/types.ts";
+import { isAlreadyExists } from "../../core/kube/errors.ts";
+import { ConfigMaps } from "../../core/kube/paths.ts";
+import type { KubeObject } from "../../core/kube/types.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { type StartOptions, startZenLead, type ZenLeadHandle } from "../../core/app.ts";
+import { startSimulatedCluster } from "../harness/simulated_cluster.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const CONTROLLER_NS = "zen-lead-system";
@@ -66,13 +67,7 @@ export const CONTROLLER_ARGS = [
 ];
 
 export async function startE2E(): Promise<E2E> {
-  const cluster = await startCluster();
-  const kubelet = new KubeletSimulator(cluster.kubeConfig());
-  await kubelet.start();
-  const client = await KubeClient.fromKubeConfig(cluster.kubeConfig(), {
-    metrics: new MetricsRegistry(),
-    qps: 0,
-  });
+  const { cluster, kubelet, client } = await startSimulatedCluster();
   await applyManifest(client, "deploy/namespace.yaml");
   await applyManifest(client, "deploy/rbac.yaml");
   const saKubeconfig = await cluster.serviceAccountKubeconfig(CONTROLLER_NS, "zen-lead", {
@@ -99,6 +94,22 @@ export async function startE2E(): Promise<E2E> {
       await cluster.stop();
     },
   };
+}
+
+/** startE2E() and one in-process controller started with `args`; resolves once it leads (else stops it all). */
+export async function startE2EWithController(
+  args: string[] = [],
+  opts: StartOptions = {},
+): Promise<{ env: E2E; h: ZenLeadHandle }> {
+  const env = await startE2E();
+  try {
+    const h = await env.startController(args, opts);
+    await h.leading;
+    return { env, h };
+  } catch (e) {
+    await env.stop();
+    throw e;
+  }
 }
 
 /**
@@ -163,135 +174,18 @@ export function clientFor(path: string): Promise<KubeClient> {
   return KubeClient.fromKubeConfig(kc, { metrics: new MetricsRegistry(), qps: 0 });
 }
 
-/** Polls `fn` every 10 ms until it returns a value other than undefined; the error names what was awaited. */
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ""}`,
-  );
-}
-
-export async function getService(client: KubeClient, ns: string, name: string): Promise<Service | undefined> {
-  try {
-    return await client.get<Service>(Services, ns, name);
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
-}
-
-export async function getSlice(
-  client: KubeClient,
-  ns: string,
-  name: string,
-): Promise<EndpointSlice | undefined> {
-  try {
-    return await client.get<EndpointSlice>(EndpointSlices, ns, name);
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
-}
-
-/** The pod names the leader slice routes to now. */
-export async function routedPods(
-  client: KubeClient,
-  ns: string,
-  leader: string,
-): Promise<string[] | undefined> {
-  const s = await getSlice(client, ns, leader);
-  return s ? (s.endpoints ?? []).map((e) => e.targetRef?.name ?? "") : undefined;
-}
-
-export function optedInService(
-  ns: string,
-  name: string,
-  o: {
-    selector?: Record<string, string>;
-    annotations?: Record<string, string>;
-    ports?: unknown[];
-    type?: string;
-  } = {},
-): Service {
-  return {
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: { name, namespace: ns, annotations: { "zen-lead.io/enabled": "true", ...o.annotations } },
-    spec: {
-      type: o.type,
-      selector: o.selector ?? { app: name },
-      ports: (o.ports as Service["spec"] extends { ports?: infer P } ? P : never) ??
-        [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }],
-    },
-  };
-}
-
-export const HTTP_PORT = [{ name: "http", containerPort: 8080 }];
-
-/** Events recorded for an object, newest last. */
-export async function eventsFor(client: KubeClient, ns: string, name: string) {
-  const list = await client.request<
-    { items: { reason: string; message: string; type: string; involvedObject: { name: string } }[] }
-  >({
-    operation: "list_events",
-    method: "GET",
-    path: `/api/v1/namespaces/${ns}/events`,
-    query: { fieldSelector: `involvedObject.name=${name}` },
-  });
-  return list.items;
-}
-
 export const noSanitize = { sanitizeOps: false, sanitizeResources: false, sanitizeExit: false } as const;
 
-/** Waits until the leader slice `leader` routes to `pod` first; the error names both. */
-export async function leaderIs(
-  client: KubeClient,
-  ns: string,
-  leader: string,
-  pod: string,
-  timeoutMs?: number,
-) {
-  await waitFor(
-    `${ns}/${leader} to route to ${pod}`,
-    async () => (await routedPods(client, ns, leader))?.[0] === pod || undefined,
-    timeoutMs,
-  );
+/**
+ * Registers one e2e test. A file's tests share one control plane (started by its setup test, stopped by its
+ * teardown test), so Deno's op, resource and exit sanitizers are off.
+ */
+export function e2eTest(name: string, fn: TestFn): void;
+/** With options: `ignore` skips the test (say why where the condition is computed). */
+export function e2eTest(name: string, opts: { ignore?: boolean }, fn: TestFn): void;
+export function e2eTest(name: string, a: TestFn | { ignore?: boolean }, b?: TestFn): void {
+  const [opts, fn] = typeof a === "function" ? [{}, a] : [a, b!];
+  Deno.test({ name, ...opts, ...noSanitize, fn });
 }
 
-/**
- * Creates pods one after another, a second apart, so "oldest" is unambiguous (creation timestamps have
- * one-second resolution).
- */
-export async function agedPods(
-  kubelet: KubeletSimulator,
-  ns: string,
-  names: readonly string[],
-  opts: { labels?: Record<string, string>; ports?: typeof HTTP_PORT } = {},
-): Promise<Awaited<ReturnType<KubeletSimulator["createPod"]>>[]> {
-  const pods = [];
-  for (const [i, name] of names.entries()) {
-    pods.push(
-      await kubelet.createPod(ns, {
-        name,
-        labels: opts.labels ?? { app: "web" },
-        ports: opts.ports ?? HTTP_PORT,
-      }),
-    );
-    if (i < names.length - 1) await new Promise((r) => setTimeout(r, 1001));
-  }
-  return pods;
-}
+type TestFn = (t: Deno.TestContext) => void | Promise<void>;

@@ -5,6 +5,8 @@
  * capabilities, no privilege escalation, RuntimeDefault seccomp), emptyDirs as tmpfs. Host network.
  */
 import assert from "node:assert/strict";
+import { readLines } from "../../health/grpc_prober_protocol.ts";
+import { logRecord } from "../harness/zen_lead_process.ts";
 
 export const SA_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
 const RUNTIME = ["--runtime", "runc"];
@@ -95,22 +97,7 @@ export class PodmanPod {
       .spawn();
     this.child = child;
     child.status.then(() => this.exited = true);
-    this.done = (async () => {
-      let buf = "";
-      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-        buf += chunk;
-        let i;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          try {
-            this.lines.push(JSON.parse(line));
-          } catch {
-            this.lines.push({ msg: line });
-          }
-        }
-      }
-    })();
+    this.done = readLines(child.stderr, (line) => this.lines.push(logRecord(line)));
   }
 
   /** Still running and its last election message is "started leading". */

@@ -1,5 +1,7 @@
 /** A controller replica as a child process (`deno run main.ts`), with its JSON log lines collected. */
 import { CONTROLLER_ARGS, CONTROLLER_NS, ROOT } from "./_env.ts";
+import { readLines } from "../../health/grpc_prober_protocol.ts";
+import { logRecord } from "../harness/zen_lead_process.ts";
 
 export class Replica {
   readonly lines: Record<string, unknown>[] = [];
@@ -28,23 +30,7 @@ export class Replica {
       stderr: "piped",
     }).spawn();
     this.child = child;
-    this.done = (async () => {
-      const decoder = new TextDecoderStream();
-      let buf = "";
-      for await (const chunk of child.stderr.pipeThrough(decoder)) {
-        buf += chunk;
-        let i;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          try {
-            this.lines.push(JSON.parse(line));
-          } catch {
-            this.lines.push({ msg: line });
-          }
-        }
-      }
-    })();
+    this.done = readLines(child.stderr, (line) => this.lines.push(logRecord(line)));
   }
 
   /** The pid of the controller process (a test signals only processes it started). */

@@ -8,6 +8,7 @@
  * share the address and differ by port (each declares its server's port under the name the check uses).
  */
 import { FALLBACK_ADVERTISE_ADDRESS, hostAdvertiseAddress } from "../harness/advertise.ts";
+import { startSteeredProcess } from "../harness/steered_process.ts";
 
 /** The address health targets listen on and pods report: routable in an EndpointSlice, reachable from here. */
 export function podAddress(): string {
@@ -105,7 +106,7 @@ export async function startGrpcTarget(
   opts: { netns?: string } = {},
 ): Promise<GrpcTarget> {
   const inNs = opts.netns ? ["netns", "exec", opts.netns, Deno.execPath()] : [];
-  const child = new Deno.Command(opts.netns ? "ip" : Deno.execPath(), {
+  const command = new Deno.Command(opts.netns ? "ip" : Deno.execPath(), {
     args: [
       ...inNs,
       "run",
@@ -117,44 +118,17 @@ export async function startGrpcTarget(
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
-  }).spawn();
-  const hits: number[] = [];
-  const acks: (() => void)[] = [];
-  const writer = child.stdin.getWriter();
-  const encoder = new TextEncoder();
-  let resolvePort!: (p: number) => void;
-  const portReady = new Promise<number>((r) => resolvePort = r);
-  const reading = (async () => {
-    let buf = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const msg = JSON.parse(buf.slice(0, i)) as { port?: number; hit?: number; ack?: boolean };
-        buf = buf.slice(i + 1);
-        if (msg.port !== undefined) resolvePort(msg.port);
-        if (msg.hit !== undefined) hits.push(msg.hit);
-        if (msg.ack) acks.shift()?.();
-      }
-    }
-  })();
-  const port = await Promise.race([
-    portReady,
-    child.status.then((s) => Promise.reject(new Error(`gRPC target exited with ${s.code} before listening`))),
-  ]);
+  });
+  const target = await startSteeredProcess(
+    command,
+    (msg) => typeof msg.port === "number" ? msg.port : undefined,
+    "gRPC target",
+  );
   return {
     ip,
-    port,
-    hits,
-    async setStatus(service, status) {
-      const acked = new Promise<void>((r) => acks.push(r));
-      await writer.write(encoder.encode(JSON.stringify({ service, status }) + "\n"));
-      await acked;
-    },
-    async close() {
-      await writer.close().catch(() => {});
-      await child.status;
-      await reading;
-    },
+    port: target.ready,
+    hits: target.hits,
+    setStatus: (service, status) => target.send({ service, status }),
+    close: target.close,
   };
 }

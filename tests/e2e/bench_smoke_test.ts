@@ -7,15 +7,14 @@ import assert from "node:assert/strict";
 import { startCluster } from "../harness/cluster.ts";
 import { runScale } from "../../bench/run.ts";
 import { scaleResult } from "../../bench/report.ts";
-import { noSanitize } from "./_env.ts";
+import { e2eTest } from "./_env.ts";
 
 const SERVICES = 100;
 const SAMPLES = 100;
 
-Deno.test({
-  name: "bench smoke: 100 Services converge, and every sampled failover (readiness, deletion) completes",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "bench smoke: 100 Services converge, and every sampled failover (readiness, deletion) completes",
+  async () => {
     const cluster = await startCluster();
     const logDir = await Deno.makeTempDir({ prefix: "zen-lead-bench-smoke-" });
     try {
@@ -88,4 +87,4 @@ Deno.test({
       await Deno.remove(logDir, { recursive: true }).catch(() => {});
     }
   },
-});
+);

@@ -5,27 +5,23 @@
  */
 import assert from "node:assert/strict";
 import { runChaos, table } from "../chaos/main.ts";
-import { noSanitize } from "./_env.ts";
+import { e2eTest } from "./_env.ts";
 
-Deno.test({
-  name: "chaos (short): API server kill, replica kill, etcd pause, partition, pod churn",
-  ...noSanitize,
-  async fn() {
-    const r = await runChaos({
-      services: 5,
-      pods: 3,
-      rounds: 1,
-      scenarios: ["apiserver", "replica", "etcd", "partition", "churn"],
-      longOutageS: 20,
-      etcdPauseS: 5,
-    });
-    console.log(table(r));
-    for (const s of r.scenarios) {
-      assert.equal(s.rounds, 1);
-      assert.equal(s.wrongLeaders, 0, `${s.scenario}: wrong leaders after convergence`);
-      assert.equal(s.lostFailovers, 0, `${s.scenario}: lost failovers`);
-    }
-    assert.deepEqual(r.audit.nonHolderWrites, [], "writes by a replica that did not hold the Lease");
-    assert.ok(r.audit.managedWrites > 0, "the audit log saw the replicas' writes (the check is not vacuous)");
-  },
+e2eTest("chaos (short): API server kill, replica kill, etcd pause, partition, pod churn", async () => {
+  const r = await runChaos({
+    services: 5,
+    pods: 3,
+    rounds: 1,
+    scenarios: ["apiserver", "replica", "etcd", "partition", "churn"],
+    longOutageS: 20,
+    etcdPauseS: 5,
+  });
+  console.log(table(r));
+  for (const s of r.scenarios) {
+    assert.equal(s.rounds, 1);
+    assert.equal(s.wrongLeaders, 0, `${s.scenario}: wrong leaders after convergence`);
+    assert.equal(s.lostFailovers, 0, `${s.scenario}: lost failovers`);
+  }
+  assert.deepEqual(r.audit.nonHolderWrites, [], "writes by a replica that did not hold the Lease");
+  assert.ok(r.audit.managedWrites > 0, "the audit log saw the replicas' writes (the check is not vacuous)");
 });

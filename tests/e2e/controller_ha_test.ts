@@ -3,88 +3,53 @@
  * deploy/, restarted, replicated, killed, and installed namespace-scoped with Roles only.
  */
 import assert from "node:assert/strict";
-import { Leases, Services } from "../../core/kube/paths.ts";
-import type { Lease, Service } from "../../core/kube/types.ts";
 import { Replica } from "./_replica.ts";
-import {
-  agedPods,
-  applyManifest,
-  CONTROLLER_NS,
-  type E2E,
-  getService,
-  HTTP_PORT,
-  leaderIs,
-  noSanitize,
-  optedInService,
-  routedPods,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { applyManifest, CONTROLLER_NS, type E2E, e2eTest, startE2E } from "./_env.ts";
+import { electionHolder, getService, leaderIs, routedPods, waitFor } from "./_reads.ts";
+import { createOptedIn, HTTP_PORT, webApp } from "./_fixtures.ts";
 
 let env: E2E;
 
-async function leaseHolder(): Promise<string | undefined> {
-  try {
-    const l = await env.client.get<Lease>(Leases, CONTROLLER_NS, "zen-lead-controller-leader-election");
-    return l.spec?.holderIdentity ?? undefined;
-  } catch {
-    return undefined;
-  }
+function app(prefix: string, n = 2) {
+  return webApp(env, prefix, Array.from({ length: n }, (_, i) => `web-${i}`));
 }
 
-async function app(prefix: string, n = 2) {
-  const ns = await env.cluster.newNamespace(prefix);
-  await agedPods(env.kubelet, ns, Array.from({ length: n }, (_, i) => `web-${i}`));
-  await env.client.create<Service>(Services, optedInService(ns, "web"));
-  return ns;
-}
-
-Deno.test({
-  name: "setup: control plane with deploy/ RBAC",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-  },
+e2eTest("setup: control plane with deploy/ RBAC", async () => {
+  env = await startE2E();
 });
 
-Deno.test({
-  name: "stickiness across a controller restart: the younger sitting leader stays",
-  ...noSanitize,
-  async fn() {
-    const a = new Replica("sticky-a", env.saKubeconfig, ["--leader-elect=false"]);
-    const ns = await app("restart", 2);
-    await leaderIs(env.client, ns, "web-leader", "web-0", 30_000);
-    // web-0 loses readiness and regains it: web-1 leads meanwhile, and the older web-0 must not take back over.
-    await env.kubelet.setPodReady(ns, "web-0", false);
-    await leaderIs(env.client, ns, "web-leader", "web-1");
-    await env.kubelet.setPodReady(ns, "web-0", true);
-    assert.equal((await a.signal("SIGTERM")).code, 0, "graceful exit");
-    const switchTime = (await getService(env.client, ns, "web-leader"))?.metadata.annotations
-      ?.["zen-lead.io/leader-last-switch-time"];
-    const b = new Replica("sticky-b", env.saKubeconfig, ["--leader-elect=false"]);
-    await waitFor("b synced", () => Promise.resolve(b.logged("caches synced") || undefined), 30_000);
-    await new Promise((r) => setTimeout(r, 1000));
-    assert.deepEqual(
-      await routedPods(env.client, ns, "web-leader"),
-      ["web-1"],
-      "web-1 still leads although web-0 is older",
-    );
-    const after = (await getService(env.client, ns, "web-leader"))?.metadata.annotations
-      ?.["zen-lead.io/leader-last-switch-time"];
-    assert.equal(after, switchTime, "no switch recorded by the restart");
-    await b.signal("SIGTERM");
-  },
+e2eTest("stickiness across a controller restart: the younger sitting leader stays", async () => {
+  const a = new Replica("sticky-a", env.saKubeconfig, ["--leader-elect=false"]);
+  const ns = await app("restart", 2);
+  await leaderIs(env.client, ns, "web-leader", "web-0", 30_000);
+  // web-0 loses readiness and regains it: web-1 leads meanwhile, and the older web-0 must not take back over.
+  await env.kubelet.setPodReady(ns, "web-0", false);
+  await leaderIs(env.client, ns, "web-leader", "web-1");
+  await env.kubelet.setPodReady(ns, "web-0", true);
+  assert.equal((await a.signal("SIGTERM")).code, 0, "graceful exit");
+  const switchTime = (await getService(env.client, ns, "web-leader"))?.metadata.annotations
+    ?.["zen-lead.io/leader-last-switch-time"];
+  const b = new Replica("sticky-b", env.saKubeconfig, ["--leader-elect=false"]);
+  await waitFor("b synced", () => Promise.resolve(b.logged("caches synced") || undefined), 30_000);
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.deepEqual(
+    await routedPods(env.client, ns, "web-leader"),
+    ["web-1"],
+    "web-1 still leads although web-0 is older",
+  );
+  const after = (await getService(env.client, ns, "web-leader"))?.metadata.annotations
+    ?.["zen-lead.io/leader-last-switch-time"];
+  assert.equal(after, switchTime, "no switch recorded by the restart");
+  await b.signal("SIGTERM");
 });
 
-Deno.test({
-  name:
-    "two replicas: only the Lease holder writes; SIGTERM releases the Lease and the standby takes over in < 2 s",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "two replicas: only the Lease holder writes; SIGTERM releases the Lease and the standby takes over in < 2 s",
+  async () => {
     const a = new Replica("replica-a", env.saKubeconfig);
     await waitFor(
       "a holds the Lease",
-      async () => (await leaseHolder()) === "replica-a" || undefined,
+      async () => (await electionHolder(env.client)) === "replica-a" || undefined,
       30_000,
     );
     const b = new Replica("replica-b", env.saKubeconfig);
@@ -95,12 +60,16 @@ Deno.test({
     );
     const ns = await app("ha", 2);
     await leaderIs(env.client, ns, "web-leader", "web-0");
-    assert.equal(await leaseHolder(), "replica-a");
+    assert.equal(await electionHolder(env.client), "replica-a");
     assert.ok(!b.logged("started leading"), "the standby never led");
 
     const t0 = performance.now();
     assert.equal((await a.signal("SIGTERM")).code, 0);
-    await waitFor("b holds the Lease", async () => (await leaseHolder()) === "replica-b" || undefined, 5000);
+    await waitFor(
+      "b holds the Lease",
+      async () => (await electionHolder(env.client)) === "replica-b" || undefined,
+      5000,
+    );
     const takeover = performance.now() - t0;
     console.log(`graceful handover: standby leads ${takeover.toFixed(0)} ms after SIGTERM`);
     assert.ok(takeover < 2000, `takeover took ${takeover} ms`);
@@ -115,7 +84,7 @@ Deno.test({
     await b.signal("SIGKILL");
     await waitFor(
       "c holds the Lease",
-      async () => (await leaseHolder()) === "replica-c" || undefined,
+      async () => (await electionHolder(env.client)) === "replica-c" || undefined,
       30_000,
     );
     console.log(
@@ -126,12 +95,11 @@ Deno.test({
     await leaderIs(env.client, ns, "web-leader", "web-0");
     await c.signal("SIGTERM");
   },
-});
+);
 
-Deno.test({
-  name: "namespace-scoped install with Roles only (deploy/namespaced): watches, routes, and is ready",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "namespace-scoped install with Roles only (deploy/namespaced): watches, routes, and is ready",
+  async () => {
     const ns = await env.cluster.newNamespace("scoped");
     await applyManifest(env.client, "deploy/namespaced/rbac.yaml", {
       "namespace: apps": `namespace: ${ns}`,
@@ -141,7 +109,7 @@ Deno.test({
     const kubeconfig = await env.cluster.serviceAccountKubeconfig(CONTROLLER_NS, "zen-lead-scoped");
     const r = new Replica("scoped", kubeconfig, [`--watch-namespace=${ns}`, "--leader-elect=false"]);
     await env.kubelet.createPod(ns, { name: "web-0", labels: { app: "web" }, ports: HTTP_PORT });
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await createOptedIn(env.client, ns, "web");
     await leaderIs(env.client, ns, "web-leader", "web-0", 30_000);
     const forbidden = r.lines.filter((l) => /forbidden/i.test(JSON.stringify(l)));
     assert.deepEqual(forbidden, [], "no permission errors");
@@ -150,12 +118,8 @@ Deno.test({
     assert.equal(ready.status, 200, await ready.text());
     await r.signal("SIGTERM");
   },
-});
+);
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await env?.stop();
-  },
+e2eTest("teardown", async () => {
+  await env?.stop();
 });

@@ -10,18 +10,11 @@ import type { KubeObject, Service } from "../../core/kube/types.ts";
 import { type ArmEmulator, startArmEmulator } from "../emulators/arm/emulator.ts";
 import { defineStrategy } from "../../mod.ts";
 import { scrape } from "./_metrics.ts";
-import {
-  CONTROLLER_NS,
-  type E2E,
-  HTTP_PORT,
-  noSanitize,
-  optedInService,
-  ROOT,
-  routedPods,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2E } from "./_env.ts";
+import { routedPods, waitFor } from "./_reads.ts";
+import { createOptedIn, HTTP_PORT, optedInService } from "./_fixtures.ts";
 import { azureBackendConfigMap } from "./_azure.ts";
+import { type Prometheus, startPrometheus, zenLeadScrapeConfig } from "./_prometheus.ts";
 import { type HttpTarget, podAddress, startHttpTarget } from "./_servers.ts";
 
 const admission = { group: "admissionregistration.k8s.io", version: "v1", namespaced: false };
@@ -37,28 +30,7 @@ const PolicyBindings: ResourceType = {
 };
 
 let env: E2E;
-let dir = "";
-let port = 0;
-let prom: Deno.ChildProcess | undefined;
-
-async function query(q: string): Promise<{ value: [number, string] }[]> {
-  const r = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`);
-  const body = await r.json() as {
-    status: string;
-    error?: string;
-    data?: { result: { value: [number, string] }[] };
-  };
-  if (body.status !== "success") throw new Error(`${q}: ${body.error}`);
-  return body.data?.result ?? [];
-}
-
-async function stopPrometheus(): Promise<void> {
-  if (!prom) return;
-  prom.kill("SIGTERM");
-  await prom.status;
-  prom = undefined;
-  await Deno.remove(dir, { recursive: true });
-}
+let prom: Prometheus | undefined;
 let arm: ArmEmulator;
 let metricsPort = 0;
 const targets: HttpTarget[] = [];
@@ -80,186 +52,154 @@ interface Panel {
   targets?: { expr: string }[];
 }
 
-Deno.test({
-  name: "setup: controller with health checks, the Azure engine and a failover behind it",
-  ...noSanitize,
-  async fn() {
-    arm = startArmEmulator();
-    env = await startE2E();
-    await env.client.create(ConfigMaps, azureBackendConfigMap(arm.url));
-    const h = await env.startController([], { extraPlugins: [broken] });
-    metricsPort = h.metricsPort;
-    await h.leading;
+e2eTest("setup: controller with health checks, the Azure engine and a failover behind it", async () => {
+  arm = startArmEmulator();
+  env = await startE2E();
+  await env.client.create(ConfigMaps, azureBackendConfigMap(arm.url));
+  const h = await env.startController([], { extraPlugins: [broken] });
+  metricsPort = h.metricsPort;
+  await h.leading;
 
-    // Prometheus scrapes from before the failover, so rate() sees the counters move.
-    dir = await Deno.makeTempDir({ prefix: "zen-lead-dash-" });
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    port = (listener.addr as Deno.NetAddr).port;
-    listener.close();
-    await Deno.writeTextFile(
-      `${dir}/prometheus.yml`,
-      `global: { scrape_interval: 1s, evaluation_interval: 1s }\n` +
-        `rule_files: ["${ROOT}deploy/helm/zen-lead/files/alerts.yaml"]\n` +
-        `scrape_configs:\n  - job_name: zen-lead\n    static_configs: [{ targets: ["127.0.0.1:${metricsPort}"] }]\n`,
-    );
-    prom = new Deno.Command("prometheus", {
-      args: [
-        `--config.file=${dir}/prometheus.yml`,
-        `--storage.tsdb.path=${dir}/data`,
-        `--web.listen-address=127.0.0.1:${port}`,
-      ],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    await waitFor(
-      "target up",
-      async () => (await query(`up{job="zen-lead"}`))[0]?.value[1] === "1" || undefined,
-      30_000,
-    );
-    await new Promise((r) => setTimeout(r, 2500));
+  // Prometheus scrapes from before the failover, so rate() sees the counters move.
+  prom = await startPrometheus("zen-lead-dash-", () => zenLeadScrapeConfig(metricsPort));
+  await waitFor(
+    "target up",
+    async () => (await prom!.query(`up{job="zen-lead"}`))[0]?.value[1] === "1" || undefined,
+    30_000,
+  );
+  await new Promise((r) => setTimeout(r, 2500));
 
-    // A LoadBalancer Service on the engine, its pods probed over HTTP; then its leader fails its check.
-    const ns = await env.cluster.newNamespace("dash");
-    for (const name of ["web-0", "web-1"]) {
-      const t = startHttpTarget(podAddress());
-      targets.push(t);
-      await env.kubelet.createPod(ns, {
-        name,
-        labels: { app: "web" },
-        ip: t.ip,
-        ports: [{ name: "http", containerPort: t.port }],
-      });
-      await new Promise((r) => setTimeout(r, 1001));
-    }
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", {
-        type: "LoadBalancer",
-        annotations: {
-          "zen-lead.io/backend": "azure-servicegateway",
-          "zen-lead.io/health-check": JSON.stringify({
-            type: "http",
-            port: "http",
-            path: "/healthz",
-            intervalSeconds: 0.5,
-            failureThreshold: 2,
-            timeoutSeconds: 0.3,
-          }),
-        },
+  // A LoadBalancer Service on the engine, its pods probed over HTTP; then its leader fails its check.
+  const ns = await env.cluster.newNamespace("dash");
+  for (const name of ["web-0", "web-1"]) {
+    const t = startHttpTarget(podAddress());
+    targets.push(t);
+    await env.kubelet.createPod(ns, {
+      name,
+      labels: { app: "web" },
+      ip: t.ip,
+      ports: [{ name: "http", containerPort: t.port }],
+    });
+    await new Promise((r) => setTimeout(r, 1001));
+  }
+  await createOptedIn(env.client, ns, "web", {
+    type: "LoadBalancer",
+    annotations: {
+      "zen-lead.io/backend": "azure-servicegateway",
+      "zen-lead.io/health-check": JSON.stringify({
+        type: "http",
+        port: "http",
+        path: "/healthz",
+        intervalSeconds: 0.5,
+        failureThreshold: 2,
+        timeoutSeconds: 0.3,
       }),
-    );
-    await waitFor(
-      "web-0 routed",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.join() === "web-0" || undefined,
-    );
-    targets[0].mode = "fail";
-    await waitFor(
-      "failover to web-1",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.join() === "web-1" || undefined,
-      20_000,
-    );
-    // A second failover (and a second engine operation) once the first has been scraped: a histogram series
-    // is born with its first observation, so only the next one makes its rate() non-zero.
-    await new Promise((r) => setTimeout(r, 2500));
-    targets[0].mode = "ok";
-    targets[1].mode = "fail";
-    await waitFor(
-      "failover back to web-0",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.join() === "web-0" || undefined,
-      20_000,
-    );
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "api", {
-        type: "LoadBalancer",
-        selector: { app: "web" },
-        annotations: { "zen-lead.io/backend": "azure-servicegateway" },
-      }),
-    );
+    },
+  });
+  await waitFor(
+    "web-0 routed",
+    async () => (await routedPods(env.client, ns, "web-leader"))?.join() === "web-0" || undefined,
+  );
+  targets[0].mode = "fail";
+  await waitFor(
+    "failover to web-1",
+    async () => (await routedPods(env.client, ns, "web-leader"))?.join() === "web-1" || undefined,
+    20_000,
+  );
+  // A second failover (and a second engine operation) once the first has been scraped: a histogram series
+  // is born with its first observation, so only the next one makes its rate() non-zero.
+  await new Promise((r) => setTimeout(r, 2500));
+  targets[0].mode = "ok";
+  targets[1].mode = "fail";
+  await waitFor(
+    "failover back to web-0",
+    async () => (await routedPods(env.client, ns, "web-leader"))?.join() === "web-0" || undefined,
+    20_000,
+  );
+  await createOptedIn(env.client, ns, "api", {
+    type: "LoadBalancer",
+    selector: { app: "web" },
+    annotations: { "zen-lead.io/backend": "azure-servicegateway" },
+  });
 
-    // A Service whose leader Service an admission policy refuses: reconciles fail and are retried.
-    const refused = await env.cluster.newNamespace("dash-refused");
-    await env.kubelet.createPod(refused, { name: "a", labels: { app: "web" }, ports: HTTP_PORT });
-    await env.client.create(Policies, {
-      apiVersion: "admissionregistration.k8s.io/v1",
-      kind: "ValidatingAdmissionPolicy",
-      metadata: { name: "zl-dashboard-no-leaders" },
-      spec: {
-        failurePolicy: "Fail",
-        matchConstraints: {
-          resourceRules: [{
-            apiGroups: [""],
-            apiVersions: ["v1"],
-            operations: ["CREATE"],
-            resources: ["services"],
-          }],
-        },
-        validations: [{
-          expression: "!object.metadata.name.endsWith('-leader')",
-          message: "no leaders here (test)",
+  // A Service whose leader Service an admission policy refuses: reconciles fail and are retried.
+  const refused = await env.cluster.newNamespace("dash-refused");
+  await env.kubelet.createPod(refused, { name: "a", labels: { app: "web" }, ports: HTTP_PORT });
+  await env.client.create(Policies, {
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind: "ValidatingAdmissionPolicy",
+    metadata: { name: "zl-dashboard-no-leaders" },
+    spec: {
+      failurePolicy: "Fail",
+      matchConstraints: {
+        resourceRules: [{
+          apiGroups: [""],
+          apiVersions: ["v1"],
+          operations: ["CREATE"],
+          resources: ["services"],
         }],
       },
-    } as never);
-    await env.client.create(PolicyBindings, {
-      apiVersion: "admissionregistration.k8s.io/v1",
-      kind: "ValidatingAdmissionPolicyBinding",
-      metadata: { name: "zl-dashboard-no-leaders" },
-      spec: {
-        policyName: "zl-dashboard-no-leaders",
-        validationActions: ["Deny"],
-        matchResources: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": refused } } },
-      },
-    } as never);
-    // The API server applies a new policy after a moment: opt in only once it refuses.
-    await waitFor("the policy refuses a -leader Service", async () => {
-      const probe = optedInService(refused, "probe-leader");
-      delete probe.metadata.annotations;
-      try {
-        await env.client.create<Service>(Services, probe);
-        await env.client.delete(Services, refused, "probe-leader");
-        return undefined;
-      } catch (e) {
-        return /no leaders here/.test(String((e as Error).message)) || undefined;
-      }
-    }, 30_000);
-    await env.client.create<Service>(Services, optedInService(refused, "web"));
-    // A Service on the throwing strategy: plugin errors.
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "odd", {
-        selector: { app: "web" },
-        annotations: { "zen-lead.io/strategy": "broken" },
-      }),
+      validations: [{
+        expression: "!object.metadata.name.endsWith('-leader')",
+        message: "no leaders here (test)",
+      }],
+    },
+  } as never);
+  await env.client.create(PolicyBindings, {
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind: "ValidatingAdmissionPolicyBinding",
+    metadata: { name: "zl-dashboard-no-leaders" },
+    spec: {
+      policyName: "zl-dashboard-no-leaders",
+      validationActions: ["Deny"],
+      matchResources: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": refused } } },
+    },
+  } as never);
+  // The API server applies a new policy after a moment: opt in only once it refuses.
+  await waitFor("the policy refuses a -leader Service", async () => {
+    const probe = optedInService(refused, "probe-leader");
+    delete probe.metadata.annotations;
+    try {
+      await env.client.create<Service>(Services, probe);
+      await env.client.delete(Services, refused, "probe-leader");
+      return undefined;
+    } catch (e) {
+      return /no leaders here/.test(String((e as Error).message)) || undefined;
+    }
+  }, 30_000);
+  await createOptedIn(env.client, refused, "web");
+  // A Service on the throwing strategy: plugin errors.
+  await createOptedIn(env.client, ns, "odd", {
+    selector: { app: "web" },
+    annotations: { "zen-lead.io/strategy": "broken" },
+  });
+  // A ConfigMap version the controller refuses (unknown key): a config reload error, the last good stays.
+  const cm = await env.client.get<KubeObject & { data: Record<string, string> }>(
+    ConfigMaps,
+    CONTROLLER_NS,
+    "zen-lead-config",
+  );
+  await env.client.replace(ConfigMaps, {
+    ...cm,
+    data: { "config.yaml": cm.data["config.yaml"] + "notAKey: 1\n" },
+  });
+  await waitFor("reconcile errors, plugin errors and a refused config counted", async () => {
+    const text = await scrape(metricsPort);
+    return /zen_lead_workqueue_retries_total\{/.test(text) && /zen_lead_plugin_errors_total\{/.test(text) &&
+        /zen_lead_config_reload_errors_total\S* [1-9]/.test(text) || undefined;
+  }, 20_000).catch(async (e) => {
+    const text = await scrape(metricsPort);
+    console.log(
+      text.split("\n").filter((l) => /retries|plugin_errors|reload_errors|reconciliations_total/.test(l))
+        .join("\n"),
     );
-    // A ConfigMap version the controller refuses (unknown key): a config reload error, the last good stays.
-    const cm = await env.client.get<KubeObject & { data: Record<string, string> }>(
-      ConfigMaps,
-      CONTROLLER_NS,
-      "zen-lead-config",
-    );
-    await env.client.replace(ConfigMaps, {
-      ...cm,
-      data: { "config.yaml": cm.data["config.yaml"] + "notAKey: 1\n" },
-    });
-    await waitFor("reconcile errors, plugin errors and a refused config counted", async () => {
-      const text = await scrape(metricsPort);
-      return /zen_lead_workqueue_retries_total\{/.test(text) && /zen_lead_plugin_errors_total\{/.test(text) &&
-          /zen_lead_config_reload_errors_total\S* [1-9]/.test(text) || undefined;
-    }, 20_000).catch(async (e) => {
-      const text = await scrape(metricsPort);
-      console.log(
-        text.split("\n").filter((l) => /retries|plugin_errors|reload_errors|reconciliations_total/.test(l))
-          .join("\n"),
-      );
-      throw e;
-    });
-  },
+    throw e;
+  });
 });
 
-Deno.test({
-  name: "every dashboard query returns data from a real Prometheus (rules of alerts.yaml loaded)",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "every dashboard query returns data from a real Prometheus (rules of alerts.yaml loaded)",
+  async () => {
     const dashboard = JSON.parse(
       await Deno.readTextFile(`${ROOT}deploy/helm/zen-lead/files/dashboard.json`),
     ) as {
@@ -275,7 +215,7 @@ Deno.test({
       const missing = async () => {
         const out: string[] = [];
         for (const { panel, expr } of exprs) {
-          const result = await query(expr);
+          const result = await prom!.query(expr);
           if (!result.some((s) => s.value[1] !== "NaN")) {
             out.push(`${panel}: ${expr} -> ${result.length ? "NaN" : "no series"}`);
           }
@@ -289,18 +229,14 @@ Deno.test({
       console.log(`${exprs.length} dashboard queries, ${exprs.length - empty.length} with data`);
       assert.deepEqual(empty, [], `queries without data:\n${empty.join("\n")}`);
     } finally {
-      await stopPrometheus();
+      await prom?.stop();
     }
   },
-});
+);
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await stopPrometheus();
-    for (const t of targets) await t.close();
-    await env?.stop();
-    await arm?.close();
-  },
+e2eTest("teardown", async () => {
+  await prom?.stop();
+  for (const t of targets) await t.close();
+  await env?.stop();
+  await arm?.close();
 });

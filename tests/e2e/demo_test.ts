@@ -1,16 +1,9 @@
 /** The README's first command works: `deno task demo` (here with `--once`) elects, fails over and reports it. */
 import assert from "node:assert/strict";
-import { ROOT } from "./_env.ts";
+import { runDemo } from "./_demo.ts";
 
 Deno.test("deno task demo --once: prints the leader, fails it, prints the new leader and the failover time", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ROOT + "tests/harness/demo.ts", "--once"],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr).slice(-2000));
+  const text = await runDemo("--once");
   const leader = /\[demo\] leader: pod (\S+)/.exec(text)?.[1];
   const next = /\[demo\] new leader: pod (\S+)/.exec(text)?.[1];
   const ms = Number(/\[demo\] failover: ([\d.]+) ms/.exec(text)?.[1]);

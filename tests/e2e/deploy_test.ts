@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { type Cluster, startCluster } from "../harness/cluster.ts";
 import { type DeployTools, ensureTools } from "../harness/tools.ts";
-import { noSanitize, ROOT } from "./_env.ts";
+import { e2eTest, ROOT } from "./_env.ts";
 import { driftedFiles } from "../../deploy/generate.ts";
 import { parseConfigText } from "../../core/config/parse.ts";
 import { builtinPlugins } from "../../core/app.ts";
@@ -115,10 +115,9 @@ async function createNamespace(name: string): Promise<void> {
   await ok(cluster.binaries.kubectl, ["apply", "-f", "-"], JSON.stringify(ns));
 }
 
-Deno.test({
-  name: "setup: helm, kustomize and CRDs built; control plane; namespaces enforcing Pod Security restricted",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "setup: helm, kustomize and CRDs built; control plane; namespaces enforcing Pod Security restricted",
+  async () => {
     tools = await ensureTools();
     cluster = await startCluster();
     for (const ns of [NS, "apps", "payments", "zen-lead-system"]) await createNamespace(ns);
@@ -132,12 +131,11 @@ Deno.test({
     await ok(cluster.binaries.kubectl, ["apply", "--server-side", ...crds.flatMap((f) => ["-f", f])]);
     await crdsEstablished();
   },
-});
+);
 
-Deno.test({
-  name: "the test namespace really enforces restricted: a pod without seccompProfile is rejected",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "the test namespace really enforces restricted: a pod without seccompProfile is rejected",
+  async () => {
     // The shape of the old deploy/deployment.yaml: no seccompProfile, no runAsUser.
     const pod = {
       apiVersion: "v1",
@@ -159,59 +157,46 @@ Deno.test({
     assert.notEqual(r.code, 0, "expected the restricted namespace to reject the pod");
     assert.match(r.stderr, /violates PodSecurity "restricted:latest".*seccompProfile/s);
   },
+);
+
+e2eTest("helm lint --strict passes for every values profile", async () => {
+  for (const p of PROFILES) {
+    const out = await ok(tools.helm, [
+      "lint",
+      "--strict",
+      CHART,
+      "-f",
+      join(CHART, "profiles", `${p}.yaml`),
+    ]);
+    assert.match(out, /1 chart\(s\) linted, 0 chart\(s\) failed/, `${p}: ${out}`);
+  }
 });
 
-Deno.test({
-  name: "helm lint --strict passes for every values profile",
-  ...noSanitize,
-  async fn() {
-    for (const p of PROFILES) {
-      const out = await ok(tools.helm, [
-        "lint",
-        "--strict",
-        CHART,
-        "-f",
-        join(CHART, "profiles", `${p}.yaml`),
-      ]);
-      assert.match(out, /1 chart\(s\) linted, 0 chart\(s\) failed/, `${p}: ${out}`);
-    }
-  },
+e2eTest("every helm template profile passes server-side dry-run under Pod Security restricted", async (t) => {
+  for (const p of PROFILES) {
+    await t.step(p, async () => {
+      const manifests = await helmTemplate(p);
+      await dryRunServer(manifests, undefined, `helm template (${p})`);
+      await dryRunServer(podsOf(manifests), NS, `pod of the Deployment (${p})`);
+    });
+  }
 });
 
-Deno.test({
-  name: "every helm template profile passes server-side dry-run under Pod Security restricted",
-  ...noSanitize,
-  async fn(t) {
-    for (const p of PROFILES) {
-      await t.step(p, async () => {
-        const manifests = await helmTemplate(p);
-        await dryRunServer(manifests, undefined, `helm template (${p})`);
-        await dryRunServer(podsOf(manifests), NS, `pod of the Deployment (${p})`);
-      });
-    }
-  },
+e2eTest("every kustomize overlay passes server-side dry-run under Pod Security restricted", async (t) => {
+  for (const o of ["base", "overlays/namespaced", "overlays/monitoring"]) {
+    await t.step(o, async () => {
+      const manifests = await ok(tools.kustomize, ["build", join(ROOT, "deploy/kustomize", o)]);
+      const ns = parseAllDocuments(manifests).map((d) => d.toJS()).find((x) => x?.kind === "Namespace");
+      assert.equal(ns?.metadata?.labels?.["pod-security.kubernetes.io/enforce"], "restricted");
+      await dryRunServer(manifests, undefined, `kustomize build ${o}`);
+      await dryRunServer(podsOf(manifests), "zen-lead-system", `pod of the Deployment (${o})`);
+    });
+  }
 });
 
-Deno.test({
-  name: "every kustomize overlay passes server-side dry-run under Pod Security restricted",
-  ...noSanitize,
-  async fn(t) {
-    for (const o of ["base", "overlays/namespaced", "overlays/monitoring"]) {
-      await t.step(o, async () => {
-        const manifests = await ok(tools.kustomize, ["build", join(ROOT, "deploy/kustomize", o)]);
-        const ns = parseAllDocuments(manifests).map((d) => d.toJS()).find((x) => x?.kind === "Namespace");
-        assert.equal(ns?.metadata?.labels?.["pod-security.kubernetes.io/enforce"], "restricted");
-        await dryRunServer(manifests, undefined, `kustomize build ${o}`);
-        await dryRunServer(podsOf(manifests), "zen-lead-system", `pod of the Deployment (${o})`);
-      });
-    }
-  },
-});
-
-Deno.test({
-  name: "the plain manifests of deploy/ pass server-side dry-run under Pod Security restricted",
-  ...noSanitize,
-  async fn(t) {
+e2eTest(
+  "the plain manifests of deploy/ pass server-side dry-run under Pod Security restricted",
+  async (t) => {
     const sets = {
       "cluster-wide": ["namespace.yaml", "rbac.yaml", "configmap.yaml", "deployment.yaml"],
       "namespaced": ["namespace.yaml", "namespaced/rbac.yaml", "configmap.yaml", "deployment.yaml"],
@@ -225,69 +210,58 @@ Deno.test({
       });
     }
   },
+);
+
+e2eTest("values.schema.json refuses typos and wrong types, naming the key", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--set", "controller.qsp=5"], /additional properties 'qsp' not allowed/],
+    [["--set", "replicaCount=two"], /replicaCount.*got string, want integer/s],
+    [["--set", "image.pullPolicy=Sometimes"], /pullPolicy/],
+    [["--set", "controller.qps=0"], /qps/],
+    [["--set", "watchNamespaces={Apps}"], /watchNamespaces/],
+    [["--set", "imageTag=1.0"], /additional properties 'imageTag' not allowed/],
+    [["--set", "config.defaults.stategy=newest"], /additional properties 'stategy' not allowed/],
+  ];
+  for (const [args, want] of cases) {
+    const r = await run(tools.helm, ["template", "zen-lead", CHART, ...args]);
+    assert.notEqual(r.code, 0, `expected ${args.join(" ")} to be refused`);
+    assert.match(r.stderr, want, `${args.join(" ")}: ${r.stderr}`);
+  }
 });
 
-Deno.test({
-  name: "values.schema.json refuses typos and wrong types, naming the key",
-  ...noSanitize,
-  async fn() {
-    const cases: [string[], RegExp][] = [
-      [["--set", "controller.qsp=5"], /additional properties 'qsp' not allowed/],
-      [["--set", "replicaCount=two"], /replicaCount.*got string, want integer/s],
-      [["--set", "image.pullPolicy=Sometimes"], /pullPolicy/],
-      [["--set", "controller.qps=0"], /qps/],
-      [["--set", "watchNamespaces={Apps}"], /watchNamespaces/],
-      [["--set", "imageTag=1.0"], /additional properties 'imageTag' not allowed/],
-      [["--set", "config.defaults.stategy=newest"], /additional properties 'stategy' not allowed/],
-    ];
-    for (const [args, want] of cases) {
-      const r = await run(tools.helm, ["template", "zen-lead", CHART, ...args]);
-      assert.notEqual(r.code, 0, `expected ${args.join(" ")} to be refused`);
-      assert.match(r.stderr, want, `${args.join(" ")}: ${r.stderr}`);
-    }
-  },
+e2eTest("the rendered config.yaml of every profile is accepted by the controller's own parser", async () => {
+  const known = new Set(builtinPlugins().map((p) => p.name));
+  for (const p of PROFILES) {
+    const cm = parseAllDocuments(await helmTemplate(p)).map((d) => d.toJS()).find((o) =>
+      o?.kind === "ConfigMap" && o.metadata.name === "zen-lead-config"
+    );
+    const r = parseConfigText(cm.data["config.yaml"]);
+    assert.ok(r.ok, `${p}: ${JSON.stringify(r)}`);
+    for (const e of r.config.plugins ?? []) assert.ok(known.has(e.name), `${p}: unknown plugin ${e.name}`);
+    assert.equal(r.config.controller?.qps, 50, `${p}: controller.* values reach config.yaml`);
+  }
+  // A bad value that the chart schema allows is still caught by the controller's schema in this test.
+  const bad = await ok(tools.helm, [
+    "template",
+    "zen-lead",
+    CHART,
+    "--set",
+    "config.defaults.healthCheck=Not_A_Checker",
+  ]);
+  const cm = parseAllDocuments(bad).map((d) => d.toJS()).find((o) => o?.kind === "ConfigMap");
+  assert.equal(parseConfigText(cm.data["config.yaml"]).ok, false);
 });
 
-Deno.test({
-  name: "the rendered config.yaml of every profile is accepted by the controller's own parser",
-  ...noSanitize,
-  async fn() {
-    const known = new Set(builtinPlugins().map((p) => p.name));
-    for (const p of PROFILES) {
-      const cm = parseAllDocuments(await helmTemplate(p)).map((d) => d.toJS()).find((o) =>
-        o?.kind === "ConfigMap" && o.metadata.name === "zen-lead-config"
-      );
-      const r = parseConfigText(cm.data["config.yaml"]);
-      assert.ok(r.ok, `${p}: ${JSON.stringify(r)}`);
-      for (const e of r.config.plugins ?? []) assert.ok(known.has(e.name), `${p}: unknown plugin ${e.name}`);
-      assert.equal(r.config.controller?.qps, 50, `${p}: controller.* values reach config.yaml`);
-    }
-    // A bad value that the chart schema allows is still caught by the controller's schema in this test.
-    const bad = await ok(tools.helm, [
-      "template",
-      "zen-lead",
-      CHART,
-      "--set",
-      "config.defaults.healthCheck=Not_A_Checker",
-    ]);
-    const cm = parseAllDocuments(bad).map((d) => d.toJS()).find((o) => o?.kind === "ConfigMap");
-    assert.equal(parseConfigText(cm.data["config.yaml"]).ok, false);
-  },
-});
-
-Deno.test({
-  name: "deploy/ and the Kustomize parts are what `deno task manifests` renders from the chart (no drift)",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "deploy/ and the Kustomize parts are what `deno task manifests` renders from the chart (no drift)",
+  async () => {
     assert.deepEqual(await driftedFiles(), [], "run `deno task manifests` and commit the result");
   },
-});
+);
 
-Deno.test({
-  name:
-    "GitOps examples validate against Argo CD's and Flux's published CRD schemas, and their values against the chart",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "GitOps examples validate against Argo CD's and Flux's published CRD schemas, and their values against the chart",
+  async () => {
     const crds = [
       join(tools.crdDir, "argoproj.io_applications.yaml"),
       join(tools.crdDir, "source.toolkit.fluxcd.io_ocirepositories.yaml"),
@@ -318,12 +292,11 @@ Deno.test({
       await ok(tools.helm, ["template", "zen-lead", CHART, "-f", "-"], JSON.stringify(v));
     }
   },
-});
+);
 
-Deno.test({
-  name: "helm install and uninstall over the predecessor's Lease: installs, uses it, leaves it as it was",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "helm install and uninstall over the predecessor's Lease: installs, uses it, leaves it as it was",
+  async () => {
     const ns = "zl-upgrade";
     await createNamespace(ns);
     // controller-runtime's Lease, as the Go zen-lead's manager leaves it (not Helm's).
@@ -334,27 +307,12 @@ Deno.test({
       spec: { holderIdentity: "zen-lead-5d8f_0a1b", leaseDurationSeconds: 15 },
     };
     await ok(cluster.binaries.kubectl, ["create", "-f", "-"], JSON.stringify(lease));
-    const uid = await ok(cluster.binaries.kubectl, [
-      "get",
-      "lease",
-      lease.metadata.name,
-      "-n",
-      ns,
-      "-o",
-      "jsonpath={.metadata.uid}",
-    ]);
+    const leaseUid = ["get", "lease", lease.metadata.name, "-n", ns, "-o", "jsonpath={.metadata.uid}"];
+    const uid = await ok(cluster.binaries.kubectl, leaseUid);
     const install = await run(tools.helm, ["install", "zen-lead", CHART, "-n", ns]);
     assert.equal(install.code, 0, `helm install over an existing Lease: ${install.stderr}`);
     await ok(tools.helm, ["uninstall", "zen-lead", "-n", ns, "--wait"]);
-    const after = await ok(cluster.binaries.kubectl, [
-      "get",
-      "lease",
-      lease.metadata.name,
-      "-n",
-      ns,
-      "-o",
-      "jsonpath={.metadata.uid}",
-    ]);
+    const after = await ok(cluster.binaries.kubectl, leaseUid);
     assert.equal(after, uid, "the predecessor's Lease is neither adopted nor deleted");
     // Without one, the release brings its own Lease and takes it away again.
     await ok(cluster.binaries.kubectl, ["delete", "lease", lease.metadata.name, "-n", ns]);
@@ -374,12 +332,8 @@ Deno.test({
     const gone = await run(cluster.binaries.kubectl, ["get", "lease", lease.metadata.name, "-n", ns]);
     assert.notEqual(gone.code, 0, "the release's Lease goes with the release");
   },
-});
+);
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await cluster?.stop();
-  },
+e2eTest("teardown", async () => {
+  await cluster?.stop();
 });

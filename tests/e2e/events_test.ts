@@ -4,10 +4,10 @@
  * Events.
  */
 import assert from "node:assert/strict";
-import { Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
-import { agedPods, type E2E, leaderIs, noSanitize, optedInService, startE2E, waitFor } from "./_env.ts";
+import { type E2E, e2eTest, startE2EWithController } from "./_env.ts";
+import { leaderIs, waitFor } from "./_reads.ts";
+import { agedPods, createOptedIn } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;
@@ -48,86 +48,65 @@ async function eventsSettled(handle: ZenLeadHandle): Promise<void> {
   await new Promise((r) => setTimeout(r, 300));
 }
 
-Deno.test({
-  name: "setup: a Service with a bad annotation and five pods",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-    h = await env.startController();
-    await h.leading;
-    ns = await env.cluster.newNamespace("events");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    for (const p of ["web-2", "web-3", "web-4"]) {
-      await env.kubelet.createPod(ns, {
-        name: p,
-        labels: { app: "web" },
-        ports: [{ name: "http", containerPort: 8080 }],
-      });
-    }
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", { annotations: { "zen-lead.io/sticky": "maybe" } }),
-    );
-    await leaderIs(env.client, ns, "web-leader", "web-0");
+e2eTest("setup: a Service with a bad annotation and five pods", async () => {
+  ({ env, h } = await startE2EWithController());
+  ns = await env.cluster.newNamespace("events");
+  await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
+  for (const p of ["web-2", "web-3", "web-4"]) {
+    await env.kubelet.createPod(ns, {
+      name: p,
+      labels: { app: "web" },
+      ports: [{ name: "http", containerPort: 8080 }],
+    });
+  }
+  await createOptedIn(env.client, ns, "web", { annotations: { "zen-lead.io/sticky": "maybe" } });
+  await leaderIs(env.client, ns, "web-leader", "web-0");
+  await waitFor(
+    "InvalidAnnotation",
+    async () => (await events("web")).find((e) => e.reason === "InvalidAnnotation"),
+  );
+  await eventsSettled(h);
+});
+
+e2eTest("4 pod flips that reconcile the Service re-record no unchanged warning", async () => {
+  const before = (await events("web")).find((e) => e.reason === "InvalidAnnotation")!;
+  assert.match(
+    before.message,
+    /^annotation zen-lead\.io\/sticky: valid choices: "true", "false"; received "maybe"$/,
+  );
+  for (const pod of ["web-1", "web-2", "web-3", "web-4"]) {
+    const seen = reconciles(h);
+    await env.kubelet.setPodReady(ns, pod, false);
     await waitFor(
-      "InvalidAnnotation",
-      async () => (await events("web")).find((e) => e.reason === "InvalidAnnotation"),
+      `a reconcile after flipping ${pod}`,
+      () => Promise.resolve(reconciles(h) > seen || undefined),
     );
-    await eventsSettled(h);
-  },
+  }
+  await eventsSettled(h);
+  const after = (await events("web")).filter((e) => e.reason === "InvalidAnnotation");
+  assert.equal(after.length, 1, "one InvalidAnnotation Event");
+  assert.equal(
+    after[0].metadata.resourceVersion,
+    before.metadata.resourceVersion,
+    "not even its count changed",
+  );
+  assert.equal(after[0].count ?? 1, 1);
 });
 
-Deno.test({
-  name: "4 pod flips that reconcile the Service re-record no unchanged warning",
-  ...noSanitize,
-  async fn() {
-    const before = (await events("web")).find((e) => e.reason === "InvalidAnnotation")!;
-    assert.match(
-      before.message,
-      /^annotation zen-lead\.io\/sticky: valid choices: "true", "false"; received "maybe"$/,
-    );
-    for (const pod of ["web-1", "web-2", "web-3", "web-4"]) {
-      const seen = reconciles(h);
-      await env.kubelet.setPodReady(ns, pod, false);
-      await waitFor(
-        `a reconcile after flipping ${pod}`,
-        () => Promise.resolve(reconciles(h) > seen || undefined),
-      );
-    }
-    await eventsSettled(h);
-    const after = (await events("web")).filter((e) => e.reason === "InvalidAnnotation");
-    assert.equal(after.length, 1, "one InvalidAnnotation Event");
-    assert.equal(
-      after[0].metadata.resourceVersion,
-      before.metadata.resourceVersion,
-      "not even its count changed",
-    );
-    assert.equal(after[0].count ?? 1, 1);
-  },
+e2eTest("a controller restart creates no duplicate Events", async () => {
+  const before = await events("web");
+  await h.stop(2000);
+  h = await env.startController();
+  await h.leading;
+  await waitFor("the new controller reconciled web", () => Promise.resolve(reconciles(h) > 0 || undefined));
+  await eventsSettled(h);
+  const after = await events("web");
+  const series = after.map((e) => `${e.reason}: ${e.message}`);
+  assert.equal(new Set(series).size, series.length, `duplicates among ${series.join(" | ")}`);
+  assert.deepEqual(after.map((e) => e.metadata.name).sort(), before.map((e) => e.metadata.name).sort());
+  console.log(`events before the restart: ${before.length}, after: ${after.length}`);
 });
 
-Deno.test({
-  name: "a controller restart creates no duplicate Events",
-  ...noSanitize,
-  async fn() {
-    const before = await events("web");
-    await h.stop(2000);
-    h = await env.startController();
-    await h.leading;
-    await waitFor("the new controller reconciled web", () => Promise.resolve(reconciles(h) > 0 || undefined));
-    await eventsSettled(h);
-    const after = await events("web");
-    const series = after.map((e) => `${e.reason}: ${e.message}`);
-    assert.equal(new Set(series).size, series.length, `duplicates among ${series.join(" | ")}`);
-    assert.deepEqual(after.map((e) => e.metadata.name).sort(), before.map((e) => e.metadata.name).sort());
-    console.log(`events before the restart: ${before.length}, after: ${after.length}`);
-  },
-});
-
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await env?.stop();
-  },
+e2eTest("teardown", async () => {
+  await env?.stop();
 });

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Pods, Services } from "../../core/kube/paths.ts";
-import type { Pod, Service } from "../../core/kube/types.ts";
+import type { Pod } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { kernelParts } from "../../core/app.ts";
 import { runCli } from "../../core/cli/main.ts";
@@ -14,18 +14,9 @@ import type { Explanation } from "../../core/explain/model.ts";
 import type { StatusReport } from "../../core/cli/status.ts";
 import { validate } from "../unit/_json_schema.ts";
 import { podAddress, startHttpTarget } from "./_servers.ts";
-import {
-  agedPods,
-  CONTROLLER_NS,
-  type E2E,
-  leaderIs,
-  noSanitize,
-  optedInService,
-  ROOT,
-  routedPods,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2EWithController } from "./_env.ts";
+import { leaderIs, routedPods, waitFor } from "./_reads.ts";
+import { agedPods, createOptedIn, webApp } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;
@@ -34,17 +25,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The controller's identity in the Lease, and the name of the pod that stands for it. */
 const IDENTITY = "zen-lead-explain-e2e";
 
-Deno.test({
-  name: "setup: control plane, controller under its ServiceAccount",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-    // Metrics (and /status) on this machine's interface address: the API server's pod proxy can reach it there.
-    h = await env.startController([`--metrics-bind-address=${podAddress()}:0`], {
-      env: { POD_NAME: IDENTITY },
-    });
-    await h.leading;
-  },
+e2eTest("setup: control plane, controller under its ServiceAccount", async () => {
+  // Metrics (and /status) on this machine's interface address: the API server's pod proxy can reach it there.
+  ({ env, h } = await startE2EWithController([`--metrics-bind-address=${podAddress()}:0`], {
+    env: { POD_NAME: IDENTITY },
+  }));
 });
 
 /** Runs the CLI in this process as a user would run it; returns stdout (stderr fails the test). */
@@ -101,49 +86,38 @@ async function routes(ns: string, svc: string, names: string[]) {
   });
 }
 
-Deno.test({
-  name: "explain agrees with the controller for oldest, newest and random, and ranks every pod",
-  ...noSanitize,
-  async fn() {
-    const ns = await env.cluster.newNamespace("explain-age");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1", "web-2"]);
-    for (const [name, strategy] of [["first", "oldest"], ["last", "newest"], ["any", "random"]]) {
-      await env.client.create<Service>(
-        Services,
-        optedInService(ns, name, {
-          selector: { app: "web" },
-          annotations: { "zen-lead.io/strategy": strategy },
-        }),
-      );
-    }
-    await routes(ns, "first", ["web-0"]);
-    await routes(ns, "last", ["web-2"]);
-    await waitFor(
-      "random to route",
-      async () => (await routedPods(env.client, ns, "any-leader"))?.length || undefined,
-    );
-    const oldest = await agrees(ns, "first");
-    assert.deepEqual(oldest.candidates.map((c) => c.rank), [1, 2, 3]);
-    assert.deepEqual(oldest.settings.strategy, { value: "oldest", source: "annotation" });
-    const newest = await agrees(ns, "last");
-    assert.deepEqual(newest.candidates.map((c) => c.rank), [3, 2, 1]);
-    await agrees(ns, "any");
-  },
+e2eTest("explain agrees with the controller for oldest, newest and random, and ranks every pod", async () => {
+  const ns = await env.cluster.newNamespace("explain-age");
+  await agedPods(env.kubelet, ns, ["web-0", "web-1", "web-2"]);
+  for (const [name, strategy] of [["first", "oldest"], ["last", "newest"], ["any", "random"]]) {
+    await createOptedIn(env.client, ns, name, {
+      selector: { app: "web" },
+      annotations: { "zen-lead.io/strategy": strategy },
+    });
+  }
+  await routes(ns, "first", ["web-0"]);
+  await routes(ns, "last", ["web-2"]);
+  await waitFor(
+    "random to route",
+    async () => (await routedPods(env.client, ns, "any-leader"))?.length || undefined,
+  );
+  const oldest = await agrees(ns, "first");
+  assert.deepEqual(oldest.candidates.map((c) => c.rank), [1, 2, 3]);
+  assert.deepEqual(oldest.settings.strategy, { value: "oldest", source: "annotation" });
+  const newest = await agrees(ns, "last");
+  assert.deepEqual(newest.candidates.map((c) => c.rank), [3, 2, 1]);
+  await agrees(ns, "any");
 });
 
-Deno.test({
-  name: "explain agrees for a pool of 2 and for priority; the text output names the leader and the ranks",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "explain agrees for a pool of 2 and for priority; the text output names the leader and the ranks",
+  async () => {
     const ns = await env.cluster.newNamespace("explain-pool");
     await agedPods(env.kubelet, ns, ["web-0", "web-1", "web-2"]);
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "pool", {
-        selector: { app: "web" },
-        annotations: { "zen-lead.io/leader-count": "2" },
-      }),
-    );
+    await createOptedIn(env.client, ns, "pool", {
+      selector: { app: "web" },
+      annotations: { "zen-lead.io/leader-count": "2" },
+    });
     await routes(ns, "pool", ["web-0", "web-1"]);
     const pool = await agrees(ns, "pool");
     assert.deepEqual(pool.settings.leaderCount, { value: 2, source: "annotation" });
@@ -155,7 +129,7 @@ Deno.test({
       ports: [{ name: "http", containerPort: 8080 }],
     });
     await agedPods(env.kubelet, ns, ["low"], { labels: { app: "vip" } });
-    await env.client.create<Service>(Services, optedInService(ns, "prio", { selector: { app: "vip" } }));
+    await createOptedIn(env.client, ns, "prio", { selector: { app: "vip" } });
     await routes(ns, "prio", ["vip"]);
     const prio = await agrees(ns, "prio");
     assert.equal(prio.candidates.find((c) => c.pod === "vip")!.priority.value, 10);
@@ -168,22 +142,18 @@ Deno.test({
     );
     assert.match(text, /decision: +vip; the controller keeps the current leader/);
   },
-});
+);
 
-Deno.test({
-  name: "explain under min-ready names the moment the pod qualifies, and agrees before and after it",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "explain under min-ready names the moment the pod qualifies, and agrees before and after it",
+  async () => {
     const ns = await env.cluster.newNamespace("explain-minready");
     await env.kubelet.createPod(ns, {
       name: "web-0",
       labels: { app: "web" },
       ports: [{ name: "http", containerPort: 8080 }],
     });
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", { annotations: { "zen-lead.io/min-ready-duration": "4s" } }),
-    );
+    await createOptedIn(env.client, ns, "web", { annotations: { "zen-lead.io/min-ready-duration": "4s" } });
     await sleep(500);
     const e = await agrees(ns, "web");
     assert.deepEqual(e.decision.leaders, []);
@@ -199,12 +169,11 @@ Deno.test({
     const after = await agrees(ns, "web");
     assert.equal(after.candidates[0].minReady?.qualified, true);
   },
-});
+);
 
-Deno.test({
-  name: "explain agrees for node-aware with a NotReady node and says why the pod there does not lead",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "explain agrees for node-aware with a NotReady node and says why the pod there does not lead",
+  async () => {
     const ns = await env.cluster.newNamespace("explain-node");
     await env.kubelet.createNode("xn-1", { zone: "zone-a" });
     await env.kubelet.createNode("xn-2", { zone: "zone-b" });
@@ -221,10 +190,7 @@ Deno.test({
       node: "xn-2",
       ports: [{ name: "http", containerPort: 8080 }],
     });
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", { annotations: { "zen-lead.io/strategy": "node-aware" } }),
-    );
+    await createOptedIn(env.client, ns, "web", { annotations: { "zen-lead.io/strategy": "node-aware" } });
     await routes(ns, "web", ["web-0"]);
     await agrees(ns, "web");
     await env.kubelet.setNodeReady("xn-1", false);
@@ -236,21 +202,14 @@ Deno.test({
     assert.equal(stale.verdict, "not ranked by strategy node-aware (node xn-1 is NotReady)");
     await env.kubelet.setNodeReady("xn-1", true);
   },
-});
+);
 
-Deno.test({
-  name:
-    "explain reports an invalid annotation and, from the controller's status, the last good value it keeps",
-  ...noSanitize,
-  async fn() {
-    const ns = await env.cluster.newNamespace("explain-invalid");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", {
-        annotations: { "zen-lead.io/strategy": "newest", "zen-lead.io/sticky": "false" },
-      }),
-    );
+e2eTest(
+  "explain reports an invalid annotation and, from the controller's status, the last good value it keeps",
+  async () => {
+    const ns = await webApp(env, "explain-invalid", ["web-0", "web-1"], {
+      annotations: { "zen-lead.io/strategy": "newest", "zen-lead.io/sticky": "false" },
+    });
     await routes(ns, "web", ["web-1"]);
     await env.client.mergePatch(Services, ns, "web", {
       metadata: { annotations: { "zen-lead.io/strategy": "fastest", "zen-lead.io/sticky": "maybe" } },
@@ -292,36 +251,28 @@ Deno.test({
       ),
     );
   },
-});
+);
 
-Deno.test({
-  name: "explain agrees that a leader without the Service's named port routes nowhere (fail-closed)",
-  ...noSanitize,
-  async fn() {
-    const ns = await env.cluster.newNamespace("explain-ports");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", {
-        ports: [
-          { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
-          { name: "metrics", port: 9090, targetPort: "metrics", protocol: "TCP" },
-        ],
-      }),
-    );
+e2eTest(
+  "explain agrees that a leader without the Service's named port routes nowhere (fail-closed)",
+  async () => {
+    const ns = await webApp(env, "explain-ports", ["web-0", "web-1"], {
+      ports: [
+        { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
+        { name: "metrics", port: 9090, targetPort: "metrics", protocol: "TCP" },
+      ],
+    });
     await waitFor("the leader slice", async () => await routedPods(env.client, ns, "web-leader"));
     const e = await agrees(ns, "web");
     assert.deepEqual([e.decision.leaders, e.decision.routes], [["web-0"], []]);
     assert.match(e.ports[1].error ?? "", /named port "metrics", which pod web-0 does not declare/);
     assert.ok(e.warnings.some((w) => w.kind === "NamedPortResolutionFailed"));
   },
-});
+);
 
-Deno.test({
-  name:
-    "explain shows HTTP health as the controller reported it, and agrees after an unhealthy leader fails over",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "explain shows HTTP health as the controller reported it, and agrees after an unhealthy leader fails over",
+  async () => {
     const ns = await env.cluster.newNamespace("explain-health");
     const targets = [startHttpTarget(podAddress()), startHttpTarget(podAddress())];
     try {
@@ -341,10 +292,9 @@ Deno.test({
         intervalSeconds: 0.5,
         failureThreshold: 2,
       };
-      await env.client.create<Service>(
-        Services,
-        optedInService(ns, "web", { annotations: { "zen-lead.io/health-check": JSON.stringify(check) } }),
-      );
+      await createOptedIn(env.client, ns, "web", {
+        annotations: { "zen-lead.io/health-check": JSON.stringify(check) },
+      });
       await routes(ns, "web", ["web-0"]);
       targets[0].mode = "fail";
       await routes(ns, "web", ["web-1"]);
@@ -359,15 +309,12 @@ Deno.test({
       for (const t of targets) await t.close();
     }
   },
-});
+);
 
-Deno.test({
-  name: "explain without a reachable status endpoint says so; status lists failovers with their latency",
-  ...noSanitize,
-  async fn() {
-    const ns = await env.cluster.newNamespace("explain-status");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+e2eTest(
+  "explain without a reachable status endpoint says so; status lists failovers with their latency",
+  async () => {
+    const ns = await webApp(env, "explain-status");
     await routes(ns, "web", ["web-0"]);
     const offline = JSON.parse(
       await cli(["explain", `${ns}/web`, "-o", "json", "--kubeconfig", env.cluster.kubeconfigPath]),
@@ -391,15 +338,12 @@ Deno.test({
       new RegExp(`^${ns} +web +web-1 +\\S+ +notReady \\S+ ago \\(web-0 -> web-1\\) +[\\d.]+ ms +none$`, "m"),
     );
   },
-});
+);
 
-Deno.test({
-  name: "explain finds the active replica by its Lease and reads /status through the API server's pod proxy",
-  ...noSanitize,
-  async fn() {
-    const ns = await env.cluster.newNamespace("explain-proxy");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+e2eTest(
+  "explain finds the active replica by its Lease and reads /status through the API server's pod proxy",
+  async () => {
+    const ns = await webApp(env, "explain-proxy");
     await routes(ns, "web", ["web-0"]);
     // The controller's pod, as a Deployment would run it: named as its identity, its IP where /status listens.
     await env.kubelet.createPod(CONTROLLER_NS, {
@@ -428,6 +372,6 @@ Deno.test({
       ),
     );
   },
-});
+);
 
-Deno.test({ name: "teardown", ...noSanitize, fn: () => env.stop() });
+e2eTest("teardown", () => env.stop());

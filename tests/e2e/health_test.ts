@@ -10,10 +10,11 @@
  */
 import assert from "node:assert/strict";
 import { Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
 import { dataplaneUnsupported } from "../dataplane/capability.ts";
 import { startPodIpHealthEnv } from "../dataplane/health_env.ts";
-import { eventsFor, getService, HTTP_PORT, noSanitize, optedInService, routedPods, waitFor } from "./_env.ts";
+import { e2eTest } from "./_env.ts";
+import { eventOf, eventsFor, getService, routedPods, waitFor } from "./_reads.ts";
+import { createOptedIn, HTTP_PORT } from "./_fixtures.ts";
 import { type HealthEnv, type HealthHttpTarget, startHostHealthEnv } from "./_health_env.ts";
 import { sample } from "./_metrics.ts";
 import { type GrpcTarget, SERVING_STATUS } from "./_servers.ts";
@@ -24,13 +25,9 @@ if (noPodIPs) {
 }
 let env: HealthEnv;
 
-Deno.test({
-  name: "setup: control plane, RBAC from deploy/, controller under its ServiceAccount",
-  ...noSanitize,
-  async fn() {
-    env = noPodIPs ? await startHostHealthEnv() : await startPodIpHealthEnv();
-    console.log(`health e2e on ${env.where}`);
-  },
+e2eTest("setup: control plane, RBAC from deploy/, controller under its ServiceAccount", async () => {
+  env = noPodIPs ? await startHostHealthEnv() : await startPodIpHealthEnv();
+  console.log(`health e2e on ${env.where}`);
 });
 
 /** One sample of the controller's metrics (summed over labels not given). */
@@ -78,12 +75,25 @@ async function app(
     uids.push(pod.metadata!.uid!);
     if (i < pods.length - 1) await sleep(1001);
   }
-  await env.client.create<Service>(Services, optedInService(ns, "web", { annotations }));
+  await createOptedIn(env.client, ns, "web", { annotations });
   await waitFor(
     "web-0 routed",
     async () => (await routedPods(env.client, ns, "web-leader"))?.join() === "web-0" || undefined,
   );
   return { ns, uids };
+}
+
+/** Runs `fn` with `n` HTTP targets and their pods; the targets are closed afterwards, whatever happens. */
+async function withHttpTargets(
+  n: number,
+  fn: (t: Awaited<ReturnType<typeof httpTargets>>) => Promise<void>,
+): Promise<void> {
+  const got = await httpTargets(n);
+  try {
+    await fn(got);
+  } finally {
+    for (const t of got.targets) await t.close();
+  }
 }
 
 /** `n` HTTP servers, and pods declaring their server's port as their `http` port. */
@@ -120,10 +130,7 @@ async function failedOver(
 }
 
 async function leaderChanged(ns: string, match: RegExp) {
-  return await waitFor(`LeaderChanged matching ${match}`, async () => {
-    const ev = await eventsFor(env.client, ns, "web");
-    return ev.find((e) => e.reason === "LeaderChanged" && match.test(e.message));
-  });
+  return await eventOf(env.client, ns, "web", "LeaderChanged", match);
 }
 
 /** Routing stays exactly `names` for `ms` (polled every 100 ms). */
@@ -170,13 +177,10 @@ function hitsBetween(t: { hits: number[] }, from: number, to: number): number {
   return t.hits.filter((at) => at >= from && at < to).length;
 }
 
-Deno.test({
-  name:
-    "HTTP 500 with the default schedule: probed every 1 s, failover within 1 s x 3 + 1 s, event names the check",
-  ...noSanitize,
-  async fn() {
-    const { targets, pods } = await httpTargets(2);
-    try {
+e2eTest(
+  "HTTP 500 with the default schedule: probed every 1 s, failover within 1 s x 3 + 1 s, event names the check",
+  async () => {
+    await withHttpTargets(2, async ({ targets, pods }) => {
       // The short form; interval 1 s and failureThreshold 3 are the defaults.
       const { ns } = await app("http500", pods, { "zen-lead.io/health-check": "http:http/healthz" });
       const from = Date.now();
@@ -218,143 +222,112 @@ Deno.test({
         (await metric("zen_lead_failover_latency_seconds_count", { reason: "unhealthy" })) >=
           1,
       );
-    } finally {
-      for (const t of targets) await t.close();
-    }
+    });
   },
+);
+
+e2eTest("gRPC NOT_SERVING: failover within 0.5 s x 2 + 1 s, event names the check", async () => {
+  const targets: GrpcTarget[] = [];
+  let ns = "";
+  try {
+    for (let i = 0; i < 2; i++) {
+      targets.push(await env.grpcTarget({ "app.Health": SERVING_STATUS.SERVING }));
+    }
+    ({ ns } = await app(
+      "grpc",
+      targets.map((t) => ({ ip: t.ip, ports: [...HTTP_PORT, { name: "grpc", containerPort: t.port }] })),
+      {
+        "zen-lead.io/health-check": JSON.stringify({
+          type: "grpc",
+          port: "grpc",
+          service: "app.Health",
+          ...FAST,
+        }),
+      },
+    ));
+    await sleep(1000);
+    const t0 = performance.now();
+    await targets[0].setStatus("app.Health", SERVING_STATUS.NOT_SERVING);
+    assert.equal(await failedOver("gRPC NOT_SERVING", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
+    const ev = await leaderChanged(ns, /web-1/);
+    assert.match(ev.message, /grpc check of pod web-0 failed: NOT_SERVING/);
+    assert.ok(
+      (await metric("zen_lead_health_checks_total", { plugin: "grpc", result: "healthy" })) >
+        0,
+    );
+    assert.ok(
+      (await metric("zen_lead_health_checks_total", {
+        plugin: "grpc",
+        result: "unhealthy",
+      })) >= 2,
+    );
+  } finally {
+    if (ns) await optOutAndWaitForProbesToStop(ns);
+    for (const t of targets) await t.close();
+  }
 });
 
-Deno.test({
-  name: "gRPC NOT_SERVING: failover within 0.5 s x 2 + 1 s, event names the check",
-  ...noSanitize,
-  async fn() {
-    const targets: GrpcTarget[] = [];
-    let ns = "";
-    try {
-      for (let i = 0; i < 2; i++) {
-        targets.push(await env.grpcTarget({ "app.Health": SERVING_STATUS.SERVING }));
-      }
-      ({ ns } = await app(
-        "grpc",
-        targets.map((t) => ({ ip: t.ip, ports: [...HTTP_PORT, { name: "grpc", containerPort: t.port }] })),
-        {
-          "zen-lead.io/health-check": JSON.stringify({
-            type: "grpc",
-            port: "grpc",
-            service: "app.Health",
-            ...FAST,
-          }),
-        },
-      ));
-      await sleep(1000);
-      const t0 = performance.now();
-      await targets[0].setStatus("app.Health", SERVING_STATUS.NOT_SERVING);
-      assert.equal(await failedOver("gRPC NOT_SERVING", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
-      const ev = await leaderChanged(ns, /web-1/);
-      assert.match(ev.message, /grpc check of pod web-0 failed: NOT_SERVING/);
-      assert.ok(
-        (await metric("zen_lead_health_checks_total", { plugin: "grpc", result: "healthy" })) >
-          0,
-      );
-      assert.ok(
-        (await metric("zen_lead_health_checks_total", {
-          plugin: "grpc",
-          result: "unhealthy",
-        })) >= 2,
-      );
-    } finally {
-      if (ns) await optOutAndWaitForProbesToStop(ns);
-      for (const t of targets) await t.close();
-    }
-  },
-});
-
-Deno.test({
+/** Faults of the leader's HTTP server: each fails over within 0.5 s x 2 + 1 s, the Event naming the cause. */
+const HTTP_FAULTS: {
+  name: string;
+  prefix: string;
+  ignore?: boolean;
+  fault: (target: HealthHttpTarget) => Promise<void>;
+  what: string;
+  message: RegExp;
+}[] = [{
   name: "a leader that stops answering (timeout): failover within 0.5 s x 2 + 1 s",
-  ...noSanitize,
-  async fn() {
-    const { targets, pods } = await httpTargets(2);
-    try {
-      const { ns } = await app("timeout", pods, { "zen-lead.io/health-check": httpCheck() });
-      await sleep(1000);
-      const t0 = performance.now();
-      await targets[0].setMode("hang");
-      assert.equal(await failedOver("timeout", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
-      const ev = await leaderChanged(ns, /web-1/);
-      assert.match(ev.message, /http check of pod web-0 failed: timeout after 300ms/);
-    } finally {
-      for (const t of targets) await t.close();
-    }
-  },
-});
-
-Deno.test({
+  prefix: "timeout",
+  fault: (t) => t.setMode("hang"),
+  what: "timeout",
+  message: /http check of pod web-0 failed: timeout after 300ms/,
+}, {
   name: "a leader that refuses connections: failover within 0.5 s x 2 + 1 s",
-  ...noSanitize,
-  async fn() {
-    const { targets, pods } = await httpTargets(2);
-    try {
-      const { ns } = await app("refused", pods, { "zen-lead.io/health-check": httpCheck() });
-      await sleep(1000);
-      const t0 = performance.now();
-      await targets[0].down();
-      assert.equal(await failedOver("connection refused", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
-      const ev = await leaderChanged(ns, /web-1/);
-      assert.match(ev.message, /http check of pod web-0 failed: connection refused/);
-    } finally {
-      for (const t of targets) await t.close();
-    }
-  },
-});
-
-Deno.test({
+  prefix: "refused",
+  fault: (t) => t.down(),
+  what: "connection refused",
+  message: /http check of pod web-0 failed: connection refused/,
+}, {
   name: "a pod whose network is gone (veth down, real pod IPs only): failover within 0.5 s x 2 + 1 s",
+  prefix: "netgone",
   ignore: noPodIPs !== undefined,
-  ...noSanitize,
-  async fn() {
-    const { targets, pods } = await httpTargets(2);
-    try {
-      const { ns } = await app("netgone", pods, { "zen-lead.io/health-check": httpCheck() });
+  fault: (t) => env.cutNetwork!(t),
+  what: "network gone",
+  message: /http check of pod web-0 failed: timeout after 300ms/,
+}];
+
+for (const f of HTTP_FAULTS) {
+  e2eTest(f.name, { ignore: f.ignore ?? false }, async () => {
+    await withHttpTargets(2, async ({ targets, pods }) => {
+      const { ns } = await app(f.prefix, pods, { "zen-lead.io/health-check": httpCheck() });
       await sleep(1000);
       const t0 = performance.now();
-      await env.cutNetwork!(targets[0]);
-      assert.equal(await failedOver("network gone", ns, "web-0", t0, 500 * 2 + 1000), "web-1");
+      await f.fault(targets[0]);
+      assert.equal(await failedOver(f.what, ns, "web-0", t0, 500 * 2 + 1000), "web-1");
       const ev = await leaderChanged(ns, /web-1/);
-      assert.match(ev.message, /http check of pod web-0 failed: timeout after 300ms/);
-    } finally {
-      for (const t of targets) await t.close();
-    }
-  },
+      assert.match(ev.message, f.message);
+    });
+  });
+}
+
+e2eTest("a flapping leader (200, 500, 200, ...) keeps leading: leadership does not flap", async () => {
+  await withHttpTargets(2, async ({ targets, pods }) => {
+    const { ns } = await app("flap", pods, { "zen-lead.io/health-check": httpCheck() });
+    await targets[0].setMode("flap");
+    const from = Date.now();
+    await staysRouted(ns, ["web-0"], 4000);
+    const probes = hitsBetween(targets[0], from, Date.now());
+    console.log(`flapping leader: probed ${probes} times in 4 s (interval 0.5 s), never moved`);
+    assert.ok(probes >= 6, `the flapping leader was probed only ${probes} times in 4 s`);
+    const ev = await eventsFor(env.client, ns, "web");
+    assert.ok(!ev.some((e) => e.reason === "LeaderChanged"), JSON.stringify(ev.map((e) => e.message)));
+  });
 });
 
-Deno.test({
-  name: "a flapping leader (200, 500, 200, ...) keeps leading: leadership does not flap",
-  ...noSanitize,
-  async fn() {
-    const { targets, pods } = await httpTargets(2);
-    try {
-      const { ns } = await app("flap", pods, { "zen-lead.io/health-check": httpCheck() });
-      await targets[0].setMode("flap");
-      const from = Date.now();
-      await staysRouted(ns, ["web-0"], 4000);
-      const probes = hitsBetween(targets[0], from, Date.now());
-      console.log(`flapping leader: probed ${probes} times in 4 s (interval 0.5 s), never moved`);
-      assert.ok(probes >= 6, `the flapping leader was probed only ${probes} times in 4 s`);
-      const ev = await eventsFor(env.client, ns, "web");
-      assert.ok(!ev.some((e) => e.reason === "LeaderChanged"), JSON.stringify(ev.map((e) => e.message)));
-    } finally {
-      for (const t of targets) await t.close();
-    }
-  },
-});
-
-Deno.test({
-  name:
-    "every candidate failing: fail-mode open keeps the Ready leader, closed routes nowhere; opting out stops probes",
-  ...noSanitize,
-  async fn() {
-    const { targets, pods } = await httpTargets(2);
-    try {
+e2eTest(
+  "every candidate failing: fail-mode open keeps the Ready leader, closed routes nowhere; opting out stops probes",
+  async () => {
+    await withHttpTargets(2, async ({ targets, pods }) => {
       const { ns, uids } = await app("failmode", pods, { "zen-lead.io/health-check": httpCheck() });
       const key = `${ns}/web`;
       // The candidate first, so the leader has nowhere healthy to go when it fails too.
@@ -373,13 +346,12 @@ Deno.test({
         async () => (await routedPods(env.client, ns, "web-leader"))?.length === 0 || undefined,
         5000,
       );
-      await waitFor(
-        "NoReadyPods naming fail-mode closed",
-        async () =>
-          (await eventsFor(env.client, ns, "web")).some((e) =>
-            e.reason === "NoReadyPods" &&
-            /every candidate failed its health check \(fail-mode closed\)/.test(e.message)
-          ) || undefined,
+      await eventOf(
+        env.client,
+        ns,
+        "web",
+        "NoReadyPods",
+        /every candidate failed its health check \(fail-mode closed\)/,
       );
       await staysRouted(ns, [], 1000);
 
@@ -408,64 +380,47 @@ Deno.test({
       await sleep(1500);
       const late = targets.map((t) => hitsBetween(t, quietFrom, Date.now()));
       assert.deepEqual(late, [0, 0], "no probes after opt-out");
-    } finally {
-      for (const t of targets) await t.close();
-    }
+    });
   },
+);
+
+e2eTest("a candidate must pass successThreshold checks in a row before it is promoted", async () => {
+  await withHttpTargets(2, async ({ targets, pods }) => {
+    const { ns } = await app("success", pods, {
+      "zen-lead.io/health-check": httpCheck({ successThreshold: 3 }),
+      "zen-lead.io/health-fail-mode": "closed",
+    });
+    await targets[1].setMode("fail");
+    await targets[0].setMode("fail");
+    await waitFor(
+      "endpoints []",
+      async () => (await routedPods(env.client, ns, "web-leader"))?.length === 0 || undefined,
+      5000,
+    );
+
+    const recoveredAt = Date.now();
+    await targets[1].setMode("ok");
+    await waitFor(
+      "web-1 promoted",
+      async () => (await routedPods(env.client, ns, "web-leader"))?.join() === "web-1" || undefined,
+      5000,
+    );
+    const passed = hitsBetween(targets[1], recoveredAt, Date.now());
+    console.log(`successThreshold 3: web-1 promoted after ${passed} passing checks`);
+    assert.ok(passed >= 3, `promoted after ${passed} passing checks, successThreshold is 3`);
+  });
 });
 
-Deno.test({
-  name: "a candidate must pass successThreshold checks in a row before it is promoted",
-  ...noSanitize,
-  async fn() {
-    const { targets, pods } = await httpTargets(2);
-    try {
-      const { ns } = await app("success", pods, {
-        "zen-lead.io/health-check": httpCheck({ successThreshold: 3 }),
-        "zen-lead.io/health-fail-mode": "closed",
-      });
-      await targets[1].setMode("fail");
-      await targets[0].setMode("fail");
-      await waitFor(
-        "endpoints []",
-        async () => (await routedPods(env.client, ns, "web-leader"))?.length === 0 || undefined,
-        5000,
-      );
-
-      const recoveredAt = Date.now();
-      await targets[1].setMode("ok");
-      await waitFor(
-        "web-1 promoted",
-        async () => (await routedPods(env.client, ns, "web-leader"))?.join() === "web-1" || undefined,
-        5000,
-      );
-      const passed = hitsBetween(targets[1], recoveredAt, Date.now());
-      console.log(`successThreshold 3: web-1 promoted after ${passed} passing checks`);
-      assert.ok(passed >= 3, `promoted after ${passed} passing checks, successThreshold is 3`);
-    } finally {
-      for (const t of targets) await t.close();
-    }
-  },
-});
-
-Deno.test({
-  name: "invalid health-check annotations keep routing and the last good check, with InvalidAnnotation",
-  ...noSanitize,
-  async fn() {
-    const { targets, pods } = await httpTargets(2);
-    try {
+e2eTest(
+  "invalid health-check annotations keep routing and the last good check, with InvalidAnnotation",
+  async () => {
+    await withHttpTargets(2, async ({ targets, pods }) => {
       const { ns } = await app("badhealth", pods, { "zen-lead.io/health-check": httpCheck() });
       const invalid = async (value: string, match: RegExp) => {
         await env.client.mergePatch(Services, ns, "web", {
           metadata: { annotations: { "zen-lead.io/health-check": value } },
         });
-        return await waitFor(
-          `InvalidAnnotation matching ${match}`,
-          async () =>
-            (await eventsFor(env.client, ns, "web")).find((e) =>
-              e.reason === "InvalidAnnotation" && match.test(e.message)
-            ),
-        );
+        return await eventOf(env.client, ns, "web", "InvalidAnnotation", match);
       };
       const malformed = await invalid(`{"type":"http","port":`, /malformed JSON/);
       assert.equal(malformed.type, "Warning");
@@ -486,16 +441,10 @@ Deno.test({
         await failedOver("HTTP 500 under an invalid annotation", ns, "web-0", t0, 500 * 2 + 1000),
         "web-1",
       );
-    } finally {
-      for (const t of targets) await t.close();
-    }
+    });
   },
-});
+);
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await env?.stop();
-  },
+e2eTest("teardown", async () => {
+  await env?.stop();
 });

@@ -4,21 +4,10 @@
  * naming the field and the range, and `zen-lead.io/min-ready-duration: 1000h` does not start a hot loop.
  */
 import assert from "node:assert/strict";
-import { Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
-import {
-  agedPods,
-  CONTROLLER_NS,
-  type E2E,
-  eventsFor,
-  leaderIs,
-  noSanitize,
-  optedInService,
-  setControllerConfig,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { CONTROLLER_NS, type E2E, e2eTest, setControllerConfig, startE2EWithController } from "./_env.ts";
+import { eventOf, eventsFor, leaderIs } from "./_reads.ts";
+import { agedPods, createOptedIn } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;
@@ -29,15 +18,12 @@ async function setConfig(text: string): Promise<void> {
 }
 
 function configEvent(match: RegExp) {
-  return waitFor(`InvalidConfiguration matching ${match}`, async () => {
-    const list = await eventsFor(env.client, CONTROLLER_NS, "zen-lead-config");
-    return list.find((e) => e.reason === "InvalidConfiguration" && match.test(e.message));
-  });
+  return eventOf(env.client, CONTROLLER_NS, "zen-lead-config", "InvalidConfiguration", match);
 }
 
 /** The controller still works: a new opted-in Service gets its leader. */
 async function stillRouting(name: string): Promise<void> {
-  await env.client.create<Service>(Services, optedInService(ns, name, { selector: { app: "web" } }));
+  await createOptedIn(env.client, ns, name, { selector: { app: "web" } });
   await leaderIs(env.client, ns, `${name}-leader`, "web-0");
 }
 
@@ -50,48 +36,36 @@ function reconciles(): number {
   return ["success", "error", "skipped"].reduce((sum, result) => sum + c.get({ result }), 0);
 }
 
-Deno.test({
-  name: "setup: controller and two pods",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-    h = await env.startController();
-    await h.leading;
-    ns = await env.cluster.newNamespace("hostile");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-  },
+e2eTest("setup: controller and two pods", async () => {
+  ({ env, h } = await startE2EWithController());
+  ns = await env.cluster.newNamespace("hostile");
+  await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
 });
 
-Deno.test({
-  name: "controller: *nope is an InvalidConfiguration Event; the controller stays up and routes",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "controller: *nope is an InvalidConfiguration Event; the controller stays up and routes",
+  async () => {
     await setConfig("controller: *nope\n");
     const ev = await configEvent(/Unresolved alias/);
     assert.match(ev.message, /config\.yaml: not valid YAML: Unresolved alias .*: nope/);
     await stillRouting("after-alias");
   },
+);
+
+e2eTest("an alias bomb is an InvalidConfiguration Event; the controller stays up and routes", async () => {
+  const lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"];
+  for (let i = 1; i < 9; i++) {
+    const [prev, name] = [String.fromCharCode(96 + i), String.fromCharCode(97 + i)];
+    lines.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(", ")}]`);
+  }
+  await setConfig(lines.join("\n") + "\n");
+  await configEvent(/Excessive alias count/);
+  await stillRouting("after-bomb");
 });
 
-Deno.test({
-  name: "an alias bomb is an InvalidConfiguration Event; the controller stays up and routes",
-  ...noSanitize,
-  async fn() {
-    const lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"];
-    for (let i = 1; i < 9; i++) {
-      const [prev, name] = [String.fromCharCode(96 + i), String.fromCharCode(97 + i)];
-      lines.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(", ")}]`);
-    }
-    await setConfig(lines.join("\n") + "\n");
-    await configEvent(/Excessive alias count/);
-    await stillRouting("after-bomb");
-  },
-});
-
-Deno.test({
-  name: "absurd numbers in the ConfigMap are refused naming field, range and value; settings unchanged",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "absurd numbers in the ConfigMap are refused naming field, range and value; settings unchanged",
+  async () => {
     await setConfig(
       "controller:\n  qps: .inf\n  apiTimeoutSeconds: 3000000\n  cacheUpdateTimeoutSeconds: 1e12\n",
     );
@@ -109,23 +83,16 @@ Deno.test({
     assert.equal(h.settings.apiTimeoutSeconds, 30);
     await stillRouting("after-numbers");
   },
-});
+);
 
-Deno.test({
-  name: "during min-ready-duration the Event says how many pods are Ready and when they qualify, once",
-  ...noSanitize,
-  async fn() {
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "warm", {
-        selector: { app: "web" },
-        annotations: { "zen-lead.io/min-ready-duration": "1h" },
-      }),
-    );
-    const ev = await waitFor("NoReadyPods on warm", async () => {
-      const list = await eventsFor(env.client, ns, "warm");
-      return list.find((e) => e.reason === "NoReadyPods");
+e2eTest(
+  "during min-ready-duration the Event says how many pods are Ready and when they qualify, once",
+  async () => {
+    await createOptedIn(env.client, ns, "warm", {
+      selector: { app: "web" },
+      annotations: { "zen-lead.io/min-ready-duration": "1h" },
     });
+    const ev = await eventOf(env.client, ns, "warm", "NoReadyPods");
     assert.match(
       ev.message,
       /^2 pods are Ready and qualify at \d{4}-\d\d-\d\dT[\d:.]+Z \(zen-lead\.io\/min-ready-duration 3600s\)/,
@@ -135,25 +102,17 @@ Deno.test({
     assert.equal(all.length, 1);
     assert.equal((all[0] as { count?: number }).count ?? 1, 1, "not re-recorded");
   },
-});
+);
 
-Deno.test({
-  name:
-    "min-ready-duration: 1000h is refused as InvalidAnnotation; it and a 1h wait cost <= 50 reconciles in 20 s",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "min-ready-duration: 1000h is refused as InvalidAnnotation; it and a 1h wait cost <= 50 reconciles in 20 s",
+  async () => {
     const before = reconciles();
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "slow", {
-        selector: { app: "web" },
-        annotations: { "zen-lead.io/min-ready-duration": "1000h" },
-      }),
-    );
-    const ev = await waitFor("InvalidAnnotation on slow", async () => {
-      const list = await eventsFor(env.client, ns, "slow");
-      return list.find((e) => e.reason === "InvalidAnnotation");
+    await createOptedIn(env.client, ns, "slow", {
+      selector: { app: "web" },
+      annotations: { "zen-lead.io/min-ready-duration": "1000h" },
     });
+    const ev = await eventOf(env.client, ns, "slow", "InvalidAnnotation");
     assert.match(
       ev.message,
       /^annotation zen-lead\.io\/min-ready-duration: expected a Go duration from 0s to 24h/,
@@ -164,12 +123,8 @@ Deno.test({
     console.log(`reconciles in 20 s with min-ready-duration 1000h: ${spent}`);
     assert.ok(spent <= 50, `${spent} reconciles in 20 s`);
   },
-});
+);
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await env?.stop();
-  },
+e2eTest("teardown", async () => {
+  await env?.stop();
 });

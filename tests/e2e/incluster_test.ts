@@ -17,16 +17,9 @@ import { isNotFound } from "../../core/kube/errors.ts";
 import { Leases, Services } from "../../core/kube/paths.ts";
 import type { Lease, Service } from "../../core/kube/types.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
-import {
-  agedPods,
-  getService,
-  getSlice,
-  leaderIs,
-  noSanitize,
-  optedInService,
-  ROOT,
-  routedPods,
-} from "./_env.ts";
+import { noSanitize, ROOT } from "./_env.ts";
+import { getService, getSlice, leaderIs, routedPods } from "./_reads.ts";
+import { agedPods, createOptedIn } from "./_fixtures.ts";
 import { podmanArgs, PodmanPod, probeRuntime } from "./_podman.ts";
 
 const VERSION: string = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).version;
@@ -222,7 +215,7 @@ Deno.test({
   async fn() {
     appNs = await cluster.newNamespace("incluster");
     await agedPods(kubelet, appNs, ["web-0", "web-1"]);
-    await client.create<Service>(Services, optedInService(appNs, "web"));
+    await createOptedIn(client, appNs, "web");
     await leaderIs(client, appNs, "web-leader", "web-0", 30_000);
     const t0 = performance.now();
     await kubelet.setPodReady(appNs, "web-0", false);
@@ -319,15 +312,8 @@ Deno.test({
   async fn() {
     const running = pods.find((p) => p.leading)!;
     const before = await running.inspect();
-    const generation = await must(cluster.binaries.kubectl, [
-      "get",
-      "deploy",
-      "zen-lead",
-      "-n",
-      NS,
-      "-o",
-      "jsonpath={.metadata.generation}",
-    ]);
+    const getGeneration = ["get", "deploy", "zen-lead", "-n", NS, "-o", "jsonpath={.metadata.generation}"];
+    const generation = await must(cluster.binaries.kubectl, getGeneration);
     // Sticky off and newest first: the leader must move from web-0 to the younger web-1.
     await must(tools.helm, [
       "upgrade",
@@ -345,15 +331,7 @@ Deno.test({
     assert.equal(after?.Id, before?.Id, "same container");
     assert.equal(after?.State?.StartedAt, before?.State?.StartedAt, "not restarted");
     assert.equal(after?.State?.Running, true);
-    const generationAfter = await must(cluster.binaries.kubectl, [
-      "get",
-      "deploy",
-      "zen-lead",
-      "-n",
-      NS,
-      "-o",
-      "jsonpath={.metadata.generation}",
-    ]);
+    const generationAfter = await must(cluster.binaries.kubectl, getGeneration);
     assert.equal(generationAfter, generation, "the Deployment did not change (no rollout)");
     assert.ok(
       running.lines.some((l) => l.msg === "configuration applied"),

@@ -5,33 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { EndpointSlices, Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
-import {
-  agedPods,
-  type E2E,
-  eventsFor,
-  getService,
-  getSlice,
-  type HTTP_PORT,
-  leaderIs,
-  noSanitize,
-  optedInService,
-  routedPods,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { type E2E, e2eTest, startE2EWithController } from "./_env.ts";
+import { eventOf, eventsFor, getService, getSlice, leaderIs, routedPods, waitFor } from "./_reads.ts";
+import { agedPods, createOptedIn, type HTTP_PORT, webApp } from "./_fixtures.ts";
 
 let env: E2E;
 
-Deno.test({
-  name: "setup: control plane, RBAC from deploy/, controller under its ServiceAccount",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-    const h = await env.startController();
-    await h.leading;
-    assert.equal(h.controller.synced(), true);
-  },
+e2eTest("setup: control plane, RBAC from deploy/, controller under its ServiceAccount", async () => {
+  const started = await startE2EWithController();
+  env = started.env;
+  assert.equal(started.h.controller.synced(), true);
 });
 
 async function appWithPods(prefix: string, n: number, opts: { ports?: typeof HTTP_PORT } = {}) {
@@ -40,13 +23,11 @@ async function appWithPods(prefix: string, n: number, opts: { ports?: typeof HTT
   return { ns, pods };
 }
 
-Deno.test({
-  name:
-    "leader Service creation: selector-less, ports resolved, owned by the source, annotated with the leader",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "leader Service creation: selector-less, ports resolved, owned by the source, annotated with the leader",
+  async () => {
     const { ns } = await appWithPods("create", 2);
-    const src = await env.client.create<Service>(Services, optedInService(ns, "web"));
+    const src = await createOptedIn(env.client, ns, "web");
     const leader = await waitFor("web-leader Service", () => getService(env.client, ns, "web-leader"));
     assert.equal(leader.spec?.selector, undefined);
     assert.deepEqual(leader.spec?.ports?.map((p) => [p.name, p.port, p.targetPort]), [["http", 80, 8080]]);
@@ -62,19 +43,15 @@ Deno.test({
     );
     assert.equal(pod, "web-0", "oldest pod leads");
     // Events are written after the objects, on their own rate limit: wait for it rather than read once.
-    await waitFor("a LeaderServiceCreated Event", async () => {
-      const events = await eventsFor(env.client, ns, "web");
-      return events.some((e) => e.reason === "LeaderServiceCreated") || undefined;
-    });
+    await eventOf(env.client, ns, "web", "LeaderServiceCreated");
   },
-});
+);
 
-Deno.test({
-  name: "EndpointSlice creation: one endpoint to the oldest pod, named ports, owned by the leader Service",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "EndpointSlice creation: one endpoint to the oldest pod, named ports, owned by the leader Service",
+  async () => {
     const { ns, pods } = await appWithPods("slice", 2);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await createOptedIn(env.client, ns, "web");
     const slice = await waitFor("web-leader slice with an endpoint", async () => {
       const s = await getSlice(env.client, ns, "web-leader");
       return s?.endpoints?.length ? s : undefined;
@@ -93,42 +70,36 @@ Deno.test({
     );
     assert.ok(slice.metadata.annotations?.["endpoints.kubernetes.io/last-change-trigger-time"]);
   },
+);
+
+e2eTest("failover on leader deletion: a new leader in under 1 s (measured)", async () => {
+  const { ns, pods } = await appWithPods("failover", 3);
+  await createOptedIn(env.client, ns, "web");
+  await leaderIs(env.client, ns, "web-leader", "web-0");
+  const t0 = performance.now();
+  // The kubelet simulator finishes the deletion after the grace period; the leader must move at the DELETE.
+  const deleting = env.kubelet.deletePodGracefully(ns, "web-0", { graceSeconds: 5 });
+  const next = await waitFor("a new leader", async () => {
+    const r = await routedPods(env.client, ns, "web-leader");
+    return r?.length && r[0] !== "web-0" ? r[0] : undefined;
+  }, 5000);
+  const ms = performance.now() - t0;
+  console.log(`failover on deletion: ${ms.toFixed(1)} ms (new leader ${next})`);
+  assert.equal(next, "web-1", "the next oldest, not the terminating pod");
+  assert.ok(ms < 1000, `failover took ${ms} ms`);
+  assert.equal(pods.length, 3);
+  await deleting;
+  const events = await waitFor("LeaderChanged event", async () => {
+    const ev = await eventsFor(env.client, ns, "web");
+    return ev.some((e) => e.reason === "LeaderChanged") ? ev : undefined;
+  });
+  assert.ok(events.length > 0);
 });
 
-Deno.test({
-  name: "failover on leader deletion: a new leader in under 1 s (measured)",
-  ...noSanitize,
-  async fn() {
-    const { ns, pods } = await appWithPods("failover", 3);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
-    await leaderIs(env.client, ns, "web-leader", "web-0");
-    const t0 = performance.now();
-    // The kubelet simulator finishes the deletion after the grace period; the leader must move at the DELETE.
-    const deleting = env.kubelet.deletePodGracefully(ns, "web-0", { graceSeconds: 5 });
-    const next = await waitFor("a new leader", async () => {
-      const r = await routedPods(env.client, ns, "web-leader");
-      return r?.length && r[0] !== "web-0" ? r[0] : undefined;
-    }, 5000);
-    const ms = performance.now() - t0;
-    console.log(`failover on deletion: ${ms.toFixed(1)} ms (new leader ${next})`);
-    assert.equal(next, "web-1", "the next oldest, not the terminating pod");
-    assert.ok(ms < 1000, `failover took ${ms} ms`);
-    assert.equal(pods.length, 3);
-    await deleting;
-    const events = await waitFor("LeaderChanged event", async () => {
-      const ev = await eventsFor(env.client, ns, "web");
-      return ev.some((e) => e.reason === "LeaderChanged") ? ev : undefined;
-    });
-    assert.ok(events.length > 0);
-  },
-});
-
-Deno.test({
-  name: "clean-up on annotation removal: leader Service and slice are deleted, the source untouched",
-  ...noSanitize,
-  async fn() {
-    const { ns } = await appWithPods("cleanup", 1);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+e2eTest(
+  "clean-up on annotation removal: leader Service and slice are deleted, the source untouched",
+  async () => {
+    const ns = await webApp(env, "cleanup", ["web-0"]);
     await waitFor("slice", () => getSlice(env.client, ns, "web-leader"));
     await env.client.mergePatch(Services, ns, "web", {
       metadata: { annotations: { "zen-lead.io/enabled": null } },
@@ -144,84 +115,56 @@ Deno.test({
     const src = await getService(env.client, ns, "web");
     assert.ok(src, "source Service still exists");
   },
-});
+);
 
-Deno.test({
-  name:
-    "named-port resolution fails closed: endpoints [] and NamedPortResolutionFailed, leader Service keeps ports",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "named-port resolution fails closed: endpoints [] and NamedPortResolutionFailed, leader Service keeps ports",
+  async () => {
     const ns = await env.cluster.newNamespace("ports");
     await env.kubelet.createPod(ns, {
       name: "web-0",
       labels: { app: "web" },
       ports: [{ name: "metrics", containerPort: 9090 }],
     });
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await createOptedIn(env.client, ns, "web");
     const slice = await waitFor("slice", () => getSlice(env.client, ns, "web-leader"));
     assert.deepEqual(slice.endpoints ?? [], []);
     const svc = await getService(env.client, ns, "web-leader");
     assert.equal(svc?.spec?.ports?.length, 1, "never ports: []");
-    const events = await waitFor("NamedPortResolutionFailed", async () => {
-      const ev = await eventsFor(env.client, ns, "web");
-      return ev.some((e) => e.reason === "NamedPortResolutionFailed") ? ev : undefined;
-    });
-    assert.match(events.find((e) => e.reason === "NamedPortResolutionFailed")!.message, /named port "http"/);
+    const event = await eventOf(env.client, ns, "web", "NamedPortResolutionFailed");
+    assert.match(event.message, /named port "http"/);
   },
+);
+
+e2eTest("no eligible pod: endpoints [] (never a stale endpoint); NoReadyPods event", async () => {
+  const ns = await webApp(env, "noready", ["web-0"]);
+  await waitFor(
+    "routed",
+    async () => (await routedPods(env.client, ns, "web-leader"))?.length ? true : undefined,
+  );
+  await env.kubelet.setPodReady(ns, "web-0", false);
+  await waitFor(
+    "no endpoints",
+    async () => (await routedPods(env.client, ns, "web-leader"))?.length === 0 || undefined,
+  );
+  const slice = await getSlice(env.client, ns, "web-leader");
+  assert.deepEqual(slice?.endpoints ?? [], []);
+  await eventOf(env.client, ns, "web", "NoReadyPods");
 });
 
-Deno.test({
-  name: "no eligible pod: endpoints [] (never a stale endpoint); NoReadyPods event",
-  ...noSanitize,
-  async fn() {
-    const { ns } = await appWithPods("noready", 1);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
-    await waitFor(
-      "routed",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.length ? true : undefined,
-    );
-    await env.kubelet.setPodReady(ns, "web-0", false);
-    await waitFor(
-      "no endpoints",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.length === 0 || undefined,
-    );
-    const slice = await getSlice(env.client, ns, "web-leader");
-    assert.deepEqual(slice?.endpoints ?? [], []);
-    await waitFor(
-      "NoReadyPods",
-      async () =>
-        (await eventsFor(env.client, ns, "web")).some((e) => e.reason === "NoReadyPods") || undefined,
-    );
-  },
+e2eTest("drift is repaired: an edited slice and a deleted slice come back", async () => {
+  const ns = await webApp(env, "drift", ["web-0"]);
+  await waitFor(
+    "routed",
+    async () => (await routedPods(env.client, ns, "web-leader"))?.length ? true : undefined,
+  );
+  await env.client.mergePatch(EndpointSlices, ns, "web-leader", { endpoints: [] });
+  await leaderIs(env.client, ns, "web-leader", "web-0");
+  await env.client.delete(EndpointSlices, ns, "web-leader");
+  await leaderIs(env.client, ns, "web-leader", "web-0");
+  await eventOf(env.client, ns, "web", "EndpointSliceDeleted");
 });
 
-Deno.test({
-  name: "drift is repaired: an edited slice and a deleted slice come back",
-  ...noSanitize,
-  async fn() {
-    const { ns } = await appWithPods("drift", 1);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
-    await waitFor(
-      "routed",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.length ? true : undefined,
-    );
-    await env.client.mergePatch(EndpointSlices, ns, "web-leader", { endpoints: [] });
-    await leaderIs(env.client, ns, "web-leader", "web-0");
-    await env.client.delete(EndpointSlices, ns, "web-leader");
-    await leaderIs(env.client, ns, "web-leader", "web-0");
-    await waitFor(
-      "EndpointSliceDeleted",
-      async () =>
-        (await eventsFor(env.client, ns, "web")).some((e) => e.reason === "EndpointSliceDeleted") ||
-        undefined,
-    );
-  },
-});
-
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await env?.stop();
-  },
+e2eTest("teardown", async () => {
+  await env?.stop();
 });

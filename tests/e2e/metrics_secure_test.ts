@@ -7,7 +7,9 @@
 import assert from "node:assert/strict";
 import type { ResourceType } from "../../core/kube/paths.ts";
 import { selfSignedCert } from "../../core/http/self_signed.ts";
-import { CONTROLLER_NS, type E2E, noSanitize, startE2E, waitFor } from "./_env.ts";
+import { CONTROLLER_NS, type E2E, e2eTest, startE2E } from "./_env.ts";
+import { waitFor } from "./_reads.ts";
+import { startPrometheus } from "./_prometheus.ts";
 
 const ServiceAccounts: ResourceType = {
   group: "",
@@ -54,10 +56,9 @@ function get(port: number, path: string, token?: string): Promise<{ status: numb
   }).then(async (r) => ({ status: r.status, body: await r.text() }));
 }
 
-Deno.test({
-  name: "setup: two controllers with --metrics-secure (a mounted certificate, a self-signed one)",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "setup: two controllers with --metrics-secure (a mounted certificate, a self-signed one)",
+  async () => {
     env = await startE2E();
     certDir = await Deno.makeTempDir({ prefix: "zen-lead-metrics-tls-" });
     const pair = await selfSignedCert(["127.0.0.1"]);
@@ -87,12 +88,11 @@ Deno.test({
       subjects: [{ kind: "ServiceAccount", name: "scraper", namespace: CONTROLLER_NS }],
     } as never);
   },
-});
+);
 
-Deno.test({
-  name: "no token: 401 on /metrics, /status and /debug/*; a token the API server does not know: 401",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "no token: 401 on /metrics, /status and /debug/*; a token the API server does not know: 401",
+  async () => {
     for (const path of ["/metrics", "/status", "/debug/deadletters"]) {
       const r = await get(mounted, path);
       assert.equal(r.status, 401, `${path}: ${r.body}`);
@@ -102,50 +102,36 @@ Deno.test({
     assert.equal(bad.status, 401, bad.body);
     assert.match(bad.body, /not authenticated/);
   },
+);
+
+e2eTest("a ServiceAccount token without the metrics-reader role: 403 naming the user and URL", async () => {
+  for (const path of ["/metrics", "/status", "/debug/deadletters"]) {
+    const r = await get(mounted, path, tokens.nobody);
+    assert.equal(r.status, 403, `${path}: ${r.body}`);
+    assert.match(r.body, new RegExp(`system:serviceaccount:${CONTROLLER_NS}:nobody may not get ${path}`));
+  }
 });
 
-Deno.test({
-  name: "a ServiceAccount token without the metrics-reader role: 403 naming the user and URL",
-  ...noSanitize,
-  async fn() {
-    for (const path of ["/metrics", "/status", "/debug/deadletters"]) {
-      const r = await get(mounted, path, tokens.nobody);
-      assert.equal(r.status, 403, `${path}: ${r.body}`);
-      assert.match(r.body, new RegExp(`system:serviceaccount:${CONTROLLER_NS}:nobody may not get ${path}`));
-    }
-  },
+e2eTest("bound to metrics-reader: 200 with the metrics, the status and the debug snapshots", async () => {
+  // RBAC of a new binding reaches the authorizer within a moment.
+  const m = await waitFor("200 for the scraper", async () => {
+    const r = await get(mounted, "/metrics", tokens.scraper);
+    return r.status === 200 ? r : undefined;
+  });
+  assert.match(m.body, /^# HELP zen_lead_/m);
+  assert.equal((await get(mounted, "/status", tokens.scraper)).status, 200);
+  assert.equal((await get(mounted, "/debug/deadletters", tokens.scraper)).status, 200);
+  // Plain HTTP is not served.
+  await assert.rejects(fetch(`http://127.0.0.1:${mounted}/metrics`).then((r) => r.text()));
 });
 
-Deno.test({
-  name: "bound to metrics-reader: 200 with the metrics, the status and the debug snapshots",
-  ...noSanitize,
-  async fn() {
-    // RBAC of a new binding reaches the authorizer within a moment.
-    const m = await waitFor("200 for the scraper", async () => {
-      const r = await get(mounted, "/metrics", tokens.scraper);
-      return r.status === 200 ? r : undefined;
-    });
-    assert.match(m.body, /^# HELP zen_lead_/m);
-    assert.equal((await get(mounted, "/status", tokens.scraper)).status, 200);
-    assert.equal((await get(mounted, "/debug/deadletters", tokens.scraper)).status, 200);
-    // Plain HTTP is not served.
-    await assert.rejects(fetch(`http://127.0.0.1:${mounted}/metrics`).then((r) => r.text()));
-  },
-});
-
-Deno.test({
-  name: "a real Prometheus scrapes both with the scraper's ServiceAccount token (CA pinned / self-signed)",
-  ...noSanitize,
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "zen-lead-prom-secure-" });
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (listener.addr as Deno.NetAddr).port;
-    listener.close();
-    await Deno.writeTextFile(`${dir}/token`, tokens.scraper);
-    await Deno.writeTextFile(`${dir}/ca.crt`, cert);
-    await Deno.writeTextFile(
-      `${dir}/prometheus.yml`,
-      `global: { scrape_interval: 1s }
+e2eTest(
+  "a real Prometheus scrapes both with the scraper's ServiceAccount token (CA pinned / self-signed)",
+  async () => {
+    const prom = await startPrometheus(
+      "zen-lead-prom-secure-",
+      (dir) =>
+        `global: { scrape_interval: 1s }
 scrape_configs:
   - job_name: mounted
     scheme: https
@@ -158,45 +144,25 @@ scrape_configs:
     tls_config: { insecure_skip_verify: true }
     static_configs: [{ targets: ["127.0.0.1:${selfSigned}"] }]
 `,
+      { token: tokens.scraper, "ca.crt": cert },
     );
-    const prom = new Deno.Command("prometheus", {
-      args: [
-        `--config.file=${dir}/prometheus.yml`,
-        `--storage.tsdb.path=${dir}/data`,
-        `--web.listen-address=127.0.0.1:${port}`,
-      ],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
     try {
       const up = await waitFor("both targets up", async () => {
-        const r = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent("up")}`);
-        const b = await r.json() as {
-          data: { result: { metric: { job: string }; value: [number, string] }[] };
-        };
-        const ups = b.data.result.filter((s) => s.value[1] === "1").map((s) => s.metric.job).sort();
+        const result = await prom.query<{ job: string }>("up");
+        const ups = result.filter((s) => s.value[1] === "1").map((s) => s.metric.job).sort();
         return ups.length === 2 ? ups : undefined;
       }, 30_000);
       assert.deepEqual(up, ["mounted", "self-signed"]);
-      const r = await fetch(
-        `http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent("count(zen_lead_build_info)")}`,
-      );
-      const b = await r.json() as { data: { result: { value: [number, string] }[] } };
-      assert.equal(b.data.result[0]?.value[1], "2");
+      const count = await prom.query("count(zen_lead_build_info)");
+      assert.equal(count[0]?.value[1], "2");
     } finally {
-      prom.kill("SIGTERM");
-      await prom.status;
-      await Deno.remove(dir, { recursive: true });
+      await prom.stop();
     }
   },
-});
+);
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    client?.close();
-    await env?.stop();
-    if (certDir) await Deno.remove(certDir, { recursive: true });
-  },
+e2eTest("teardown", async () => {
+  client?.close();
+  await env?.stop();
+  if (certDir) await Deno.remove(certDir, { recursive: true });
 });

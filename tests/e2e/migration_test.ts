@@ -8,16 +8,13 @@ import assert from "node:assert/strict";
 import { EndpointSlices, Services } from "../../core/kube/paths.ts";
 import type { EndpointSlice, Pod, Service } from "../../core/kube/types.ts";
 import { resourcePath } from "../../core/kube/paths.ts";
-import { type E2E, getService, getSlice, leaderIs, noSanitize, startE2E, waitFor } from "./_env.ts";
+import { type E2E, e2eTest, startE2E } from "./_env.ts";
+import { getService, getSlice, leaderIs, waitFor } from "./_reads.ts";
 
 let env: E2E;
 
-Deno.test({
-  name: "setup: control plane with deploy/ RBAC",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-  },
+e2eTest("setup: control plane with deploy/ RBAC", async () => {
+  env = await startE2E();
 });
 
 /** The Go controller's label filter (metadata.go): GitOps tracking labels are not copied. */
@@ -102,11 +99,9 @@ function goLeaderObjects(
   return { service, slice };
 }
 
-Deno.test({
-  name:
-    "leader objects written by the Go predecessor are adopted in place: same UIDs, no delete, never empty",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "leader objects written by the Go predecessor are adopted in place: same UIDs, no delete, never empty",
+  async () => {
     const ns = await env.cluster.newNamespace("migrate");
     const pods = [];
     for (const name of ["web-0", "web-1"]) {
@@ -211,12 +206,8 @@ Deno.test({
     const uids = new Set(events.map((e) => e.uid));
     assert.deepEqual([...uids].sort(), [goService.metadata.uid, goSlice.metadata.uid].sort());
   },
-});
+);
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await env?.stop();
-  },
+e2eTest("teardown", async () => {
+  await env?.stop();
 });

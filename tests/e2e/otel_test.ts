@@ -11,17 +11,9 @@ import { attr, type Collector, type OtlpSpan, startCollector } from "../harness/
 import { type ArmEmulator, startArmEmulator } from "../emulators/arm/emulator.ts";
 import { ConfigMaps } from "../../core/kube/paths.ts";
 import { startZenLeadProcess, type ZenLeadProcess } from "../harness/zen_lead_process.ts";
-import {
-  CONTROLLER_NS,
-  type E2E,
-  HTTP_PORT,
-  noSanitize,
-  optedInService,
-  ROOT,
-  routedPods,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2E } from "./_env.ts";
+import { routedPods, waitFor } from "./_reads.ts";
+import { createOptedIn, HTTP_PORT } from "./_fixtures.ts";
 import { azureBackendConfigMap } from "./_azure.ts";
 
 let env: E2E;
@@ -46,26 +38,21 @@ function controller(extraEnv: Record<string, string>): Promise<ZenLeadProcess> {
 
 const ns2ms = (n: string) => Number(BigInt(n) / 1_000_000n);
 
-Deno.test({
-  name: "setup: control plane and a real OpenTelemetry Collector on loopback",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-    collector = await startCollector();
-    arm = startArmEmulator();
-  },
+e2eTest("setup: control plane and a real OpenTelemetry Collector on loopback", async () => {
+  env = await startE2E();
+  collector = await startCollector();
+  arm = startArmEmulator();
 });
 
-Deno.test({
-  name: "without OTEL_* nothing is exported: the controller reconciles and the collector receives nothing",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "without OTEL_* nothing is exported: the controller reconciles and the collector receives nothing",
+  async () => {
     const quiet = await controller({});
     try {
       await quiet.waitForLine(/caches synced/);
       const q = await env.cluster.newNamespace("otel-off");
       await env.kubelet.createPod(q, { name: "a", labels: { app: "web" }, ports: HTTP_PORT });
-      await env.client.create<Service>(Services, optedInService(q, "web"));
+      await createOptedIn(env.client, q, "web");
       await waitFor("leader", async () => (await routedPods(env.client, q, "web-leader"))?.[0]);
       // Longer than the span batch delay (1 s) and a metrics interval.
       await new Promise((r) => setTimeout(r, 2500));
@@ -77,12 +64,11 @@ Deno.test({
     assert.deepEqual(await collector.spans(), []);
     assert.deepEqual(await collector.metrics(), []);
   },
-});
+);
 
-Deno.test({
-  name: "a failover with OTEL_* set: one trace from the pod event to the acknowledged slice write",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "a failover with OTEL_* set: one trace from the pod event to the acknowledged slice write",
+  async () => {
     // The Azure engine against the ARM emulator: its operations and ARM requests join the traces.
     await env.client.create(ConfigMaps, azureBackendConfigMap(arm.url));
     zl = await controller({
@@ -99,13 +85,10 @@ Deno.test({
     ns = await env.cluster.newNamespace("otel");
     await env.kubelet.createPod(ns, { name: "a", labels: { app: "web" }, ports: HTTP_PORT });
     await env.kubelet.createPod(ns, { name: "b", labels: { app: "web" }, ports: HTTP_PORT });
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", {
-        type: "LoadBalancer",
-        annotations: { "zen-lead.io/backend": "azure-servicegateway" },
-      }),
-    );
+    await createOptedIn(env.client, ns, "web", {
+      type: "LoadBalancer",
+      annotations: { "zen-lead.io/backend": "azure-servicegateway" },
+    });
     await waitFor("the engine gave the Service its frontend", async () => {
       const s = await env.client.get<Service>(Services, ns, "web");
       return s.status?.loadBalancer?.ingress?.[0]?.ip;
@@ -220,12 +203,11 @@ Deno.test({
     assert.equal(rec.trace_id, root.traceId);
     assert.match(rec.span_id, /^[0-9a-f]{16}$/);
   },
-});
+);
 
-Deno.test({
-  name: "OTLP metrics: every zen_lead_* family is pushed, the failover latency histogram with its failover",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "OTLP metrics: every zen_lead_* family is pushed, the failover latency histogram with its failover",
+  async () => {
     const latency = await waitFor("zen_lead_failover_latency_seconds in the collector's file", async () => {
       const ms = await collector.metrics();
       const h = ms.filter((m) => m.name === "zen_lead_failover_latency_seconds").at(-1);
@@ -256,15 +238,11 @@ Deno.test({
     )!;
     assert.equal((counter.data.sum as { isMonotonic: boolean }).isMonotonic, true);
   },
-});
+);
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await zl?.stop();
-    await collector?.stop();
-    await env?.stop();
-    await arm?.close();
-  },
+e2eTest("teardown", async () => {
+  await zl?.stop();
+  await collector?.stop();
+  await env?.stop();
+  await arm?.close();
 });

@@ -6,19 +6,9 @@
  * when the election loop does not run.
  */
 import assert from "node:assert/strict";
-import { Leases, Services } from "../../core/kube/paths.ts";
-import type { Lease, Service } from "../../core/kube/types.ts";
-import {
-  agedPods,
-  CONTROLLER_NS,
-  type E2E,
-  grantLease,
-  noSanitize,
-  optedInService,
-  routedPods,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { type E2E, e2eTest, grantLease, startE2E } from "./_env.ts";
+import { electionHolder, routedPods, waitFor } from "./_reads.ts";
+import { agedPods, createOptedIn } from "./_fixtures.ts";
 import { sample } from "./_metrics.ts";
 import { Replica } from "./_replica.ts";
 
@@ -26,15 +16,6 @@ const LEASE_MS = 15_000;
 let env: E2E;
 let ns = "";
 const replicas: Replica[] = [];
-
-async function leaseHolder(): Promise<string | undefined> {
-  try {
-    const l = await env.client.get<Lease>(Leases, CONTROLLER_NS, "zen-lead-controller-leader-election");
-    return l.spec?.holderIdentity ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Makes the routed pod not Ready (and the previous one Ready again); resolves to the pod that must lead next. */
 async function flip(pods: string[], current: string): Promise<string> {
@@ -58,7 +39,7 @@ async function outage(downMs: number, pods: string[]): Promise<void> {
     LEASE_MS,
   );
   const appliedMs = performance.now() - readyAt;
-  const holder = await leaseHolder();
+  const holder = await electionHolder(env.client);
   console.log(
     `  outage ${downMs} ms (API server down ${((readyAt - killedAt) / 1000).toFixed(1)} s): readiness flip ` +
       `routed ${appliedMs.toFixed(0)} ms after the API server was ready; Lease held by ${holder}`,
@@ -69,39 +50,33 @@ async function outage(downMs: number, pods: string[]): Promise<void> {
   );
 }
 
-Deno.test({
-  name: "setup: control plane, two replicas, a Service with three pods",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-    ns = await env.cluster.newNamespace("outage");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1", "web-2"]);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
-    replicas.push(new Replica("outage-a", env.saKubeconfig));
-    await waitFor(
-      "outage-a holds the Lease",
-      async () => (await leaseHolder()) === "outage-a" || undefined,
-      60_000,
-    );
-    replicas.push(new Replica("outage-b", env.saKubeconfig));
-    await waitFor(
-      "outage-b synced",
-      () => Promise.resolve(replicas[1].logged("caches synced") || undefined),
-      60_000,
-    );
-    await waitFor(
-      "web-0 routed",
-      async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-0" || undefined,
-      30_000,
-    );
-  },
+e2eTest("setup: control plane, two replicas, a Service with three pods", async () => {
+  env = await startE2E();
+  ns = await env.cluster.newNamespace("outage");
+  await agedPods(env.kubelet, ns, ["web-0", "web-1", "web-2"]);
+  await createOptedIn(env.client, ns, "web");
+  replicas.push(new Replica("outage-a", env.saKubeconfig));
+  await waitFor(
+    "outage-a holds the Lease",
+    async () => (await electionHolder(env.client)) === "outage-a" || undefined,
+    60_000,
+  );
+  replicas.push(new Replica("outage-b", env.saKubeconfig));
+  await waitFor(
+    "outage-b synced",
+    () => Promise.resolve(replicas[1].logged("caches synced") || undefined),
+    60_000,
+  );
+  await waitFor(
+    "web-0 routed",
+    async () => (await routedPods(env.client, ns, "web-leader"))?.[0] === "web-0" || undefined,
+    30_000,
+  );
 });
 
-Deno.test({
-  name:
-    "healthy idle watches are reopened by the server's clean close, never as stalls (the stall bound's cost)",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "healthy idle watches are reopened by the server's clean close, never as stalls (the stall bound's cost)",
+  async () => {
     const read = async () => await (await fetch(`http://${replicas[0].address("metrics")}/metrics`)).text();
     const before = await read();
     const startedAt = performance.now();
@@ -122,12 +97,11 @@ Deno.test({
     );
     assert.ok(reopens >= 5, `each watch reopened at least once in 16 s (${reopens})`);
   },
-});
+);
 
-Deno.test({
-  name: "API server down 5 s, then 30 s: a replica leads again and a readiness flip is routed within a lease",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "API server down 5 s, then 30 s: a replica leads again and a readiness flip is routed within a lease",
+  async () => {
     const pods = ["web-0", "web-1", "web-2"];
     await outage(5_000, pods);
     await outage(30_000, pods);
@@ -137,14 +111,12 @@ Deno.test({
       assert.equal(health.status, 200, `${r.identity} /healthz: ${await health.text()}`);
     }
   },
-});
+);
 
-Deno.test({
-  name:
-    "after the outages the standby still campaigns: the active replica is killed and the standby takes over",
-  ...noSanitize,
-  async fn() {
-    const holder = await leaseHolder();
+e2eTest(
+  "after the outages the standby still campaigns: the active replica is killed and the standby takes over",
+  async () => {
+    const holder = await electionHolder(env.client);
     const active = replicas.find((r) => r.identity === holder)!;
     const standby = replicas.find((r) => r !== active)!;
     assert.ok(
@@ -157,7 +129,7 @@ Deno.test({
     await active.signal("SIGKILL");
     await waitFor(
       `${standby.identity} to hold the Lease`,
-      async () => (await leaseHolder()) === standby.identity || undefined,
+      async () => (await electionHolder(env.client)) === standby.identity || undefined,
       2 * LEASE_MS,
     );
     const takeoverMs = performance.now() - killedAt;
@@ -180,35 +152,27 @@ Deno.test({
     assert.ok(sample(after, "zen_lead_leader_election_transitions_total", { event: "started" }) >= 1);
     assert.ok(sample(after, "zen_lead_leader_election_seconds_since_last_renew") < 10);
   },
+);
+
+e2eTest("/healthz fails once the election loop is not running", async () => {
+  // A second election of its own (the replicas hold the default Lease), which deploy/rbac.yaml does not name.
+  await grantLease(env.client, "healthz-probe");
+  const h = await env.startController(["--leader-election-id=healthz-probe"]);
+  let led = false;
+  h.leading.then(() => led = true);
+  await waitFor("the healthz-probe election to lead", () => Promise.resolve(led || undefined), 20_000);
+  const url = `http://127.0.0.1:${h.healthPort}/healthz`;
+  assert.equal((await fetch(url)).status, 200);
+  h.elector!.stop();
+  const res = await waitFor("/healthz to fail", async () => {
+    const r = await fetch(url);
+    const body = await r.text();
+    return r.status === 503 ? body : undefined;
+  }, 10_000);
+  assert.match(res, /leader election loop is not running/);
 });
 
-Deno.test({
-  name: "/healthz fails once the election loop is not running",
-  ...noSanitize,
-  async fn() {
-    // A second election of its own (the replicas hold the default Lease), which deploy/rbac.yaml does not name.
-    await grantLease(env.client, "healthz-probe");
-    const h = await env.startController(["--leader-election-id=healthz-probe"]);
-    let led = false;
-    h.leading.then(() => led = true);
-    await waitFor("the healthz-probe election to lead", () => Promise.resolve(led || undefined), 20_000);
-    const url = `http://127.0.0.1:${h.healthPort}/healthz`;
-    assert.equal((await fetch(url)).status, 200);
-    h.elector!.stop();
-    const res = await waitFor("/healthz to fail", async () => {
-      const r = await fetch(url);
-      const body = await r.text();
-      return r.status === 503 ? body : undefined;
-    }, 10_000);
-    assert.match(res, /leader election loop is not running/);
-  },
-});
-
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    for (const r of replicas) await r.signal("SIGTERM");
-    await env?.stop();
-  },
+e2eTest("teardown", async () => {
+  for (const r of replicas) await r.signal("SIGTERM");
+  await env?.stop();
 });

@@ -6,21 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
-import { ConfigMaps, Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
+import { ConfigMaps } from "../../core/kube/paths.ts";
 import { integrityOf } from "../../core/plugin/module_source.ts";
 import { startZenLeadProcess, type ZenLeadProcess } from "../harness/zen_lead_process.ts";
-import {
-  agedPods,
-  CONTROLLER_NS,
-  type E2E,
-  leaderIs,
-  noSanitize,
-  optedInService,
-  ROOT,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2E } from "./_env.ts";
+import { leaderIs, waitFor } from "./_reads.ts";
+import { agedPods, createOptedIn } from "./_fixtures.ts";
 
 let env: E2E;
 let zl: ZenLeadProcess;
@@ -46,31 +37,26 @@ export default {
 };
 `;
 
-Deno.test({
-  name: "setup: the controller as `deno task start` runs it, under the zen-lead ServiceAccount",
-  ...noSanitize,
-  async fn() {
-    lockBefore = await integrityOf(await Deno.readFile(`${ROOT}deno.lock`));
-    env = await startE2E();
-    zl = await startZenLeadProcess({
-      kubeconfig: await Deno.readTextFile(env.saKubeconfig),
-      args: [
-        "--metrics-bind-address=127.0.0.1:0",
-        "--health-probe-bind-address=127.0.0.1:0",
-        "--leader-elect=false",
-        "--plugin-module-allow=$HOME/.config/zen-lead/plugins/",
-      ],
-      env: { POD_NAMESPACE: CONTROLLER_NS, SECRET_TOKEN: "s3cr3t" },
-      files: { ".config/zen-lead/plugins/probe.js": PROBE_PLUGIN },
-    });
-    await zl.waitForLine(/caches synced/);
-  },
+e2eTest("setup: the controller as `deno task start` runs it, under the zen-lead ServiceAccount", async () => {
+  lockBefore = await integrityOf(await Deno.readFile(`${ROOT}deno.lock`));
+  env = await startE2E();
+  zl = await startZenLeadProcess({
+    kubeconfig: await Deno.readTextFile(env.saKubeconfig),
+    args: [
+      "--metrics-bind-address=127.0.0.1:0",
+      "--health-probe-bind-address=127.0.0.1:0",
+      "--leader-elect=false",
+      "--plugin-module-allow=$HOME/.config/zen-lead/plugins/",
+    ],
+    env: { POD_NAMESPACE: CONTROLLER_NS, SECRET_TOKEN: "s3cr3t" },
+    files: { ".config/zen-lead/plugins/probe.js": PROBE_PLUGIN },
+  });
+  await zl.waitForLine(/caches synced/);
 });
 
-Deno.test({
-  name: "an allowed plugin cannot read /etc/shadow, spawn a shell, write a file or read other env vars",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "an allowed plugin cannot read /etc/shadow, spawn a shell, write a file or read other env vars",
+  async () => {
     if (Deno.uid() === 0) {
       // The test itself (-A, root) can: so a denial below is the permission set's doing.
       assert.ok((await Deno.readTextFile("/etc/shadow")).length > 0);
@@ -100,23 +86,19 @@ Deno.test({
     assert.equal(outcome("read SECRET_TOKEN"), "hidden");
     assert.equal(await Deno.stat(MARKER).then(() => true, () => false), false);
   },
-});
+);
 
-Deno.test({
-  name: "under these permissions the controller routes and starts its own gRPC prober; deno.lock unchanged",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "under these permissions the controller routes and starts its own gRPC prober; deno.lock unchanged",
+  async () => {
     ns = await env.cluster.newNamespace("perms");
     await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await createOptedIn(env.client, ns, "web");
     await leaderIs(env.client, ns, "web-leader", "web-0");
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "rpc", {
-        selector: { app: "web" },
-        annotations: { "zen-lead.io/health-check": "grpc:9090" },
-      }),
-    );
+    await createOptedIn(env.client, ns, "rpc", {
+      selector: { app: "web" },
+      annotations: { "zen-lead.io/health-check": "grpc:9090" },
+    });
     const prober = await waitFor("the gRPC prober child process", async () => {
       const children = (await Deno.readTextFile(`/proc/${zl.pid}/task/${zl.pid}/children`)).trim().split(
         /\s+/,
@@ -135,13 +117,9 @@ Deno.test({
     );
     assert.equal(await integrityOf(await Deno.readFile(`${ROOT}deno.lock`)), lockBefore);
   },
-});
+);
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await zl?.stop();
-    await env?.stop();
-  },
+e2eTest("teardown", async () => {
+  await zl?.stop();
+  await env?.stop();
 });

@@ -7,11 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
-import { ConfigMaps } from "../../core/kube/paths.ts";
-import type { ConfigMap } from "../../core/kube/types.ts";
 import { integrityOf } from "../../core/plugin/module_source.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
-import { CONTROLLER_NS, type E2E, eventsFor, noSanitize, ROOT, startE2E, waitFor } from "./_env.ts";
+import { CONTROLLER_NS, type E2E, e2eTest, ROOT, setControllerConfig, startE2E } from "./_env.ts";
+import { eventOf, waitFor } from "./_reads.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;
@@ -33,40 +32,23 @@ async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
 }
 
-async function setConfig(config: unknown): Promise<void> {
-  const cm: ConfigMap = {
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    metadata: { name: "zen-lead-config", namespace: CONTROLLER_NS },
-    data: { "config.yaml": typeof config === "string" ? config : stringify(config) },
-  };
-  try {
-    const cur = await env.client.get<ConfigMap>(ConfigMaps, CONTROLLER_NS, "zen-lead-config");
-    await env.client.replace(ConfigMaps, {
-      ...cm,
-      metadata: { ...cm.metadata, resourceVersion: cur.metadata.resourceVersion },
-    });
-  } catch {
-    await env.client.create(ConfigMaps, cm);
-  }
+/** Writes the controller's ConfigMap: `config` as YAML (a string as it is). */
+function setConfig(config: unknown): Promise<void> {
+  return setControllerConfig(env.client, typeof config === "string" ? config : stringify(config));
 }
 
 /** The InvalidConfiguration Event whose message contains `needle`. */
 function refusal(needle: string) {
-  return waitFor(`InvalidConfiguration naming ${needle}`, async () => {
-    const list = await eventsFor(env.client, CONTROLLER_NS, "zen-lead-config");
-    return list.find((e) => e.reason === "InvalidConfiguration" && e.message.includes(needle));
-  });
+  return eventOf(env.client, CONTROLLER_NS, "zen-lead-config", "InvalidConfiguration", needle);
 }
 
 async function lockHash(): Promise<string> {
   return await integrityOf(await Deno.readFile(`${ROOT}deno.lock`));
 }
 
-Deno.test({
-  name: "setup: controller allowed one directory and one URL prefix; a local server serves modules",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "setup: controller allowed one directory and one URL prefix; a local server serves modules",
+  async () => {
     lockBefore = await lockHash();
     dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "zl-modules-" }));
     await Deno.mkdir(`${dir}/allowed`);
@@ -82,13 +64,11 @@ Deno.test({
     h = await env.startController([`--plugin-module-allow=${dir}/allowed/,${base}/zl/`]);
     await h.leading;
   },
-});
+);
 
-Deno.test({
-  name:
-    "an http URL outside the allowed prefix, or without a hash, is never fetched; a wrong hash never runs",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "an http URL outside the allowed prefix, or without a hash, is never fetched; a wrong hash never runs",
+  async () => {
     const marker = `${dir}/http.marker`;
     const source = markerModule("remote", marker);
     served.set("/evil/remote.js", source);
@@ -114,57 +94,48 @@ Deno.test({
     assert.deepEqual(requests, ["/zl/remote.js"], "fetched once, by us");
     assert.equal(await exists(marker), false, "the mismatched bytes never ran");
   },
+);
+
+e2eTest("a file outside the allowed directory and a data: URL run nothing", async () => {
+  const fileMarker = `${dir}/file.marker`;
+  await Deno.writeTextFile(`${dir}/outside/plugin.js`, markerModule("far", fileMarker));
+  await setConfig({ plugins: [{ name: "far", module: `${dir}/outside/plugin.js` }] });
+  const ev = await refusal(`${dir}/outside/plugin.js`);
+  assert.match(
+    ev.message,
+    /plugins\[0\] \(far\): .* is under none of the directories --plugin-module-allow allows/,
+  );
+
+  const dataMarker = `${dir}/data.marker`;
+  const data = `data:text/javascript,${encodeURIComponent(markerModule("inline", dataMarker))}`;
+  await setConfig({ plugins: [{ name: "inline", module: data }] });
+  const dev = await refusal("data: modules never load");
+  assert.match(dev.message, /plugins\[0\] \(inline\): module "data:text\/javascript,/);
+  assert.equal(await exists(fileMarker), false);
+  assert.equal(await exists(dataMarker), false);
 });
 
-Deno.test({
-  name: "a file outside the allowed directory and a data: URL run nothing",
-  ...noSanitize,
-  async fn() {
-    const fileMarker = `${dir}/file.marker`;
-    await Deno.writeTextFile(`${dir}/outside/plugin.js`, markerModule("far", fileMarker));
-    await setConfig({ plugins: [{ name: "far", module: `${dir}/outside/plugin.js` }] });
-    const ev = await refusal(`${dir}/outside/plugin.js`);
-    assert.match(
-      ev.message,
-      /plugins\[0\] \(far\): .* is under none of the directories --plugin-module-allow allows/,
-    );
-
-    const dataMarker = `${dir}/data.marker`;
-    const data = `data:text/javascript,${encodeURIComponent(markerModule("inline", dataMarker))}`;
-    await setConfig({ plugins: [{ name: "inline", module: data }] });
-    const dev = await refusal("data: modules never load");
-    assert.match(dev.message, /plugins\[0\] \(inline\): module "data:text\/javascript,/);
-    assert.equal(await exists(fileMarker), false);
-    assert.equal(await exists(dataMarker), false);
-  },
+e2eTest("an allowed module in a version refused for another reason is never imported", async () => {
+  const marker = `${dir}/refused.marker`;
+  await Deno.writeTextFile(`${dir}/allowed/refused.js`, markerModule("mine", marker));
+  await setConfig({
+    defaults: { strategy: "no-such-strategy" },
+    plugins: [{ name: "mine", module: `${dir}/allowed/refused.js` }],
+  });
+  await refusal("no-such-strategy");
+  await setConfig({
+    plugins: [
+      { name: "mine", module: `${dir}/allowed/refused.js` },
+      { name: "inline2", module: "data:text/javascript,export default 1" },
+    ],
+  });
+  await refusal("plugins[1] (inline2)");
+  assert.equal(await exists(marker), false);
 });
 
-Deno.test({
-  name: "an allowed module in a version refused for another reason is never imported",
-  ...noSanitize,
-  async fn() {
-    const marker = `${dir}/refused.marker`;
-    await Deno.writeTextFile(`${dir}/allowed/refused.js`, markerModule("mine", marker));
-    await setConfig({
-      defaults: { strategy: "no-such-strategy" },
-      plugins: [{ name: "mine", module: `${dir}/allowed/refused.js` }],
-    });
-    await refusal("no-such-strategy");
-    await setConfig({
-      plugins: [
-        { name: "mine", module: `${dir}/allowed/refused.js` },
-        { name: "inline2", module: "data:text/javascript,export default 1" },
-      ],
-    });
-    await refusal("plugins[1] (inline2)");
-    assert.equal(await exists(marker), false);
-  },
-});
-
-Deno.test({
-  name: "control: allowed modules do run (a file, and a URL whose bytes match the hash); deno.lock unchanged",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "control: allowed modules do run (a file, and a URL whose bytes match the hash); deno.lock unchanged",
+  async () => {
     const fileMarker = `${dir}/allowed.marker`;
     await Deno.writeTextFile(`${dir}/allowed/good.js`, markerModule("good", fileMarker));
     const urlMarker = `${dir}/url.marker`;
@@ -188,14 +159,10 @@ Deno.test({
     assert.equal(await exists(urlMarker), true);
     assert.equal(await lockHash(), lockBefore, "deno.lock is never written at run time");
   },
-});
+);
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await env?.stop();
-    await server?.shutdown();
-    if (dir) await Deno.remove(dir, { recursive: true });
-  },
+e2eTest("teardown", async () => {
+  await env?.stop();
+  await server?.shutdown();
+  if (dir) await Deno.remove(dir, { recursive: true });
 });

@@ -5,29 +5,23 @@
  */
 import assert from "node:assert/strict";
 import { Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
-import { agedPods, type E2E, leaderIs, noSanitize, optedInService, startE2E, waitFor } from "./_env.ts";
+import { type E2E, e2eTest, startE2EWithController } from "./_env.ts";
+import { leaderIs, waitFor } from "./_reads.ts";
+import { agedPods, createOptedIn } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;
 
 const scopes = () => h.controller.pods.watchedScopes;
 
-Deno.test({
-  name: "setup: controller with --max-pod-watch-namespaces=1",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-    h = await env.startController(["--max-pod-watch-namespaces=1"]);
-    await h.leading;
-  },
+e2eTest("setup: controller with --max-pod-watch-namespaces=1", async () => {
+  ({ env, h } = await startE2EWithController(["--max-pod-watch-namespaces=1"]));
 });
 
-Deno.test({
-  name: "two namespaces over a limit of one: one cluster-wide watch; back to one: its own watch again",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "two namespaces over a limit of one: one cluster-wide watch; back to one: its own watch again",
+  async () => {
     const a = await env.cluster.newNamespace("wide-a");
     const b = await env.cluster.newNamespace("wide-b");
     const other = await env.cluster.newNamespace("wide-none");
@@ -35,12 +29,12 @@ Deno.test({
     await agedPods(env.kubelet, b, ["web-0", "web-1"]);
     await agedPods(env.kubelet, other, ["web-0"]);
 
-    await env.client.create<Service>(Services, optedInService(a, "web"));
+    await createOptedIn(env.client, a, "web");
     await leaderIs(env.client, a, "web-leader", "web-0", 5000);
     assert.deepEqual(scopes(), [a]);
     assert.equal(h.controller.pods.list(other).length, 0);
 
-    await env.client.create<Service>(Services, optedInService(b, "web"));
+    await createOptedIn(env.client, b, "web");
     await leaderIs(env.client, b, "web-leader", "web-0", 5000);
     assert.deepEqual(scopes(), [""], "over the limit: cluster-wide");
     assert.equal(h.controller.pods.list(other).length, 1, "cluster-wide caches every pod");
@@ -63,12 +57,8 @@ Deno.test({
     await env.kubelet.setPodReady(a, "web-1", false);
     await leaderIs(env.client, a, "web-leader", "web-0");
   },
-});
+);
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await env?.stop();
-  },
+e2eTest("teardown", async () => {
+  await env?.stop();
 });

@@ -8,18 +8,9 @@ import { Services } from "../../core/kube/paths.ts";
 import type { Pod, Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { scrape } from "./_metrics.ts";
-import {
-  agedPods,
-  type E2E,
-  eventsFor,
-  getService,
-  HTTP_PORT,
-  leaderIs,
-  noSanitize,
-  optedInService,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { type E2E, e2eTest, startE2EWithController } from "./_env.ts";
+import { eventsFor, getService, leaderIs, waitFor } from "./_reads.ts";
+import { agedPods, createOptedIn, HTTP_PORT, optedInService, webApp } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;
@@ -34,29 +25,28 @@ async function setOptIn(ns: string, name: string, on: boolean): Promise<void> {
   await env.client.replace<Service>(Services, { ...svc, metadata: { ...svc.metadata, annotations } });
 }
 
-Deno.test({
-  name: "setup: control plane, controller under deploy/ RBAC, a namespace of background pods",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-    h = await env.startController();
-    await h.leading;
-  },
+e2eTest("setup: control plane, controller under deploy/ RBAC, a namespace of background pods", async () => {
+  ({ env, h } = await startE2EWithController());
 });
 
-Deno.test({
-  name: "a namespace without an opted-in Service is not watched: its pods and Services cost no pod cache",
-  ...noSanitize,
-  async fn() {
-    const bg = await env.cluster.newNamespace("background");
-    await agedPods(env.kubelet, bg, ["web-0", "web-1"]);
-    const plain = optedInService(bg, "web");
-    delete plain.metadata.annotations!["zen-lead.io/enabled"];
-    await env.client.create<Service>(Services, plain);
-    await waitFor(
-      "the plain Service in the cache",
-      () => Promise.resolve(h.controller.services.get(`${bg}/web`)),
-    );
+/** A new namespace with pods web-0, web-1 and a Service "web" over them that is not opted in, once cached. */
+async function plainApp(prefix: string): Promise<string> {
+  const ns = await env.cluster.newNamespace(prefix);
+  await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
+  const plain = optedInService(ns, "web");
+  delete plain.metadata.annotations!["zen-lead.io/enabled"];
+  await env.client.create<Service>(Services, plain);
+  await waitFor(
+    "the plain Service in the cache",
+    () => Promise.resolve(h.controller.services.get(`${ns}/web`)),
+  );
+  return ns;
+}
+
+e2eTest(
+  "a namespace without an opted-in Service is not watched: its pods and Services cost no pod cache",
+  async () => {
+    const bg = await plainApp("background");
     // Give a wrong implementation time to list the namespace's pods.
     await new Promise((r) => setTimeout(r, 1000));
     assert.ok(
@@ -70,21 +60,12 @@ Deno.test({
     const text = await scrape(h.metricsPort);
     assert.ok(!text.includes(`namespace="${bg}"`), "no per-Service series for a Service not opted in");
   },
-});
+);
 
-Deno.test({
-  name: "opting in a Service in a namespace that had none: watch opened, leader in the usual time, failover",
-  ...noSanitize,
-  async fn() {
-    const ns = await env.cluster.newNamespace("optin");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    const plain = optedInService(ns, "web");
-    delete plain.metadata.annotations!["zen-lead.io/enabled"];
-    await env.client.create<Service>(Services, plain);
-    await waitFor(
-      "the plain Service in the cache",
-      () => Promise.resolve(h.controller.services.get(`${ns}/web`)),
-    );
+e2eTest(
+  "opting in a Service in a namespace that had none: watch opened, leader in the usual time, failover",
+  async () => {
+    const ns = await plainApp("optin");
     assert.deepEqual(cachedPods(ns), []);
 
     const started = performance.now();
@@ -104,29 +85,24 @@ Deno.test({
     await env.kubelet.setPodReady(ns, "web-0", false);
     await leaderIs(env.client, ns, "web-leader", "web-1");
   },
-});
+);
 
-Deno.test({
-  name: "a Service created opted in, with pods created right after it, gets its leader from the first list",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "a Service created opted in, with pods created right after it, gets its leader from the first list",
+  async () => {
     const ns = await env.cluster.newNamespace("fresh");
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
+    await createOptedIn(env.client, ns, "web");
     // No pods yet: the Service is decided only after its namespace's (empty) list, then follows the watch.
     await env.kubelet.createPod(ns, { name: "web-0", labels: { app: "web" }, ports: HTTP_PORT });
     await leaderIs(env.client, ns, "web-leader", "web-0", 5000);
   },
-});
+);
 
-Deno.test({
-  name:
-    "opting out releases the namespace's watch; two Services in one namespace keep it until the last goes",
-  ...noSanitize,
-  async fn() {
-    const ns = await env.cluster.newNamespace("optout");
-    await agedPods(env.kubelet, ns, ["web-0", "web-1"]);
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
-    await env.client.create<Service>(Services, optedInService(ns, "api", { selector: { app: "web" } }));
+e2eTest(
+  "opting out releases the namespace's watch; two Services in one namespace keep it until the last goes",
+  async () => {
+    const ns = await webApp(env, "optout");
+    await createOptedIn(env.client, ns, "api", { selector: { app: "web" } });
     await leaderIs(env.client, ns, "web-leader", "web-0");
     await leaderIs(env.client, ns, "api-leader", "web-0");
 
@@ -162,12 +138,8 @@ Deno.test({
     await leaderIs(env.client, ns, "web-leader", "web-0", 5000);
     assert.equal(cachedPods(ns).length, 2);
   },
-});
+);
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await env?.stop();
-  },
+e2eTest("teardown", async () => {
+  await env?.stop();
 });

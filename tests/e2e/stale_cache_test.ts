@@ -7,31 +7,21 @@
 import assert from "node:assert/strict";
 import { KubeConfig } from "@kubernetes/client-node";
 import { startZenLead, type ZenLeadHandle } from "../../core/app.ts";
-import { Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
 import { PausableProxy } from "../integration/_pausable_proxy.ts";
-import {
-  agedPods,
-  CONTROLLER_ARGS,
-  CONTROLLER_NS,
-  noSanitize,
-  optedInService,
-  routedPods,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { CONTROLLER_ARGS, CONTROLLER_NS, e2eTest, startE2E } from "./_env.ts";
+import { routedPods, waitFor } from "./_reads.ts";
+import { agedPods, createOptedIn } from "./_fixtures.ts";
 
-Deno.test({
-  name: "a stalled controller holds its writes until it relisted, then routes the flip made meanwhile",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "a stalled controller holds its writes until it relisted, then routes the flip made meanwhile",
+  async () => {
     const env = await startE2E();
     let proxy: PausableProxy | undefined;
     let h: ZenLeadHandle | undefined;
     try {
       const ns = await env.cluster.newNamespace("stale");
       await agedPods(env.kubelet, ns, ["web-0", "web-1", "web-2"]);
-      await env.client.create<Service>(Services, optedInService(ns, "web"));
+      await createOptedIn(env.client, ns, "web");
       const kc = new KubeConfig();
       kc.loadFromFile(env.saKubeconfig);
       const server = new URL(kc.getCurrentCluster()!.server);
@@ -99,4 +89,4 @@ Deno.test({
       await env.stop();
     }
   },
-});
+);

@@ -6,12 +6,12 @@
  * docs/status-page.png, the one in the README).
  */
 import assert from "node:assert/strict";
-import { Services } from "../../core/kube/paths.ts";
-import type { Service } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { CSP } from "../../core/status/ui/app.ts";
 import { type Browser, ensureChromium, launchChromium } from "../harness/chromium.ts";
-import { agedPods, type E2E, leaderIs, noSanitize, optedInService, ROOT, startE2E, waitFor } from "./_env.ts";
+import { type E2E, e2eTest, ROOT, startE2EWithController } from "./_env.ts";
+import { leaderIs, waitFor } from "./_reads.ts";
+import { agedPods, createOptedIn } from "./_fixtures.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;
@@ -21,30 +21,26 @@ let base: string;
 const HOSTILE = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`;
 
 const chromium = await ensureChromium().then(() => undefined, (e: Error) => e.message);
+/** The tests that drive Chromium: skipped (the reason printed) where it cannot start. */
+const inChromium = { ignore: chromium !== undefined };
 if (chromium) console.log(`status page browser tests skipped: ${chromium}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-Deno.test({
-  name: "setup: controller with --ui-bind-address, three Services, a few failovers for the chart",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-    h = await env.startController(["--ui-bind-address=127.0.0.1:0"]);
-    await h.leading;
+e2eTest(
+  "setup: controller with --ui-bind-address, three Services, a few failovers for the chart",
+  async () => {
+    ({ env, h } = await startE2EWithController(["--ui-bind-address=127.0.0.1:0"]));
     assert.ok(h.uiPort, "the status page listens");
     base = `http://127.0.0.1:${h.uiPort}`;
     ns = await env.cluster.newNamespace("ui");
     await agedPods(env.kubelet, ns, ["web-0", "web-1", "web-2"]);
     await agedPods(env.kubelet, ns, ["api-0", "api-1"], { labels: { app: "api" } });
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
-    await env.client.create<Service>(Services, optedInService(ns, "api", { selector: { app: "api" } }));
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "odd", {
-        selector: { app: "web" },
-        annotations: { "zen-lead.io/strategy": HOSTILE },
-      }),
-    );
+    await createOptedIn(env.client, ns, "web");
+    await createOptedIn(env.client, ns, "api", { selector: { app: "api" } });
+    await createOptedIn(env.client, ns, "odd", {
+      selector: { app: "web" },
+      annotations: { "zen-lead.io/strategy": HOSTILE },
+    });
     await leaderIs(env.client, ns, "web-leader", "web-0");
     await leaderIs(env.client, ns, "odd-leader", "web-0");
     await leaderIs(env.client, ns, "api-leader", "api-0");
@@ -57,44 +53,39 @@ Deno.test({
       await sleep(100);
     }
   },
+);
+
+e2eTest("without JavaScript: the page is complete, escaped, under a strict CSP, and read-only", async () => {
+  const res = await fetch(base + "/");
+  const body = await res.text();
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-security-policy"), CSP);
+  assert.match(CSP, /script-src 'self'/);
+  assert.doesNotMatch(CSP, /unsafe-inline|unsafe-eval/);
+  assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+  assert.ok(body.includes(`<dd class="leader-name">web-0</dd>`), "the leader is in the HTML");
+  assert.ok(body.includes("&lt;script&gt;window.__pwned=1&lt;/script&gt;"), "the annotation is escaped");
+  assert.ok(!body.includes(HOSTILE), "the raw annotation is never in the markup");
+  assert.deepEqual(
+    [...body.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]),
+    [`<script src="/app.js" defer>`],
+    "one script, from a file",
+  );
+  assert.doesNotMatch(body, /<[^>]*\s(?:style|on[a-z]+)=/i, "no inline styles or handlers in any tag");
+  for (const method of ["POST", "PUT", "DELETE", "PATCH"]) {
+    const r = await fetch(base + "/", { method });
+    await r.body?.cancel();
+    assert.equal(r.status, 405, `${method} is refused`);
+  }
+  const js = await fetch(base + "/app.js");
+  assert.match(js.headers.get("content-type") ?? "", /text\/javascript/);
+  await js.body?.cancel();
 });
 
-Deno.test({
-  name: "without JavaScript: the page is complete, escaped, under a strict CSP, and read-only",
-  ...noSanitize,
-  async fn() {
-    const res = await fetch(base + "/");
-    const body = await res.text();
-    assert.equal(res.status, 200);
-    assert.equal(res.headers.get("content-security-policy"), CSP);
-    assert.match(CSP, /script-src 'self'/);
-    assert.doesNotMatch(CSP, /unsafe-inline|unsafe-eval/);
-    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
-    assert.ok(body.includes(`<dd class="leader-name">web-0</dd>`), "the leader is in the HTML");
-    assert.ok(body.includes("&lt;script&gt;window.__pwned=1&lt;/script&gt;"), "the annotation is escaped");
-    assert.ok(!body.includes(HOSTILE), "the raw annotation is never in the markup");
-    assert.deepEqual(
-      [...body.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]),
-      [`<script src="/app.js" defer>`],
-      "one script, from a file",
-    );
-    assert.doesNotMatch(body, /<[^>]*\s(?:style|on[a-z]+)=/i, "no inline styles or handlers in any tag");
-    for (const method of ["POST", "PUT", "DELETE", "PATCH"]) {
-      const r = await fetch(base + "/", { method });
-      await r.body?.cancel();
-      assert.equal(r.status, 405, `${method} is refused`);
-    }
-    const js = await fetch(base + "/app.js");
-    assert.match(js.headers.get("content-type") ?? "", /text\/javascript/);
-    await js.body?.cancel();
-  },
-});
-
-Deno.test({
-  name: "in Chromium: no CSP violation, <script> in an annotation renders as text, keyboard reaches the page",
-  ignore: chromium !== undefined,
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "in Chromium: no CSP violation, <script> in an annotation renders as text, keyboard reaches the page",
+  inChromium,
+  async () => {
     browser = await launchChromium({ width: 1280, height: 800 });
     const p = browser.page;
     const loaded = p.once("Page.loadEventFired");
@@ -124,41 +115,19 @@ Deno.test({
     assert.equal(await p.evaluate(`window.__pwned`), undefined);
     await p.evaluate(`document.querySelector('body > img').remove()`);
 
-    await p.send("Input.dispatchKeyEvent", {
-      type: "keyDown",
-      key: "Tab",
-      code: "Tab",
-      windowsVirtualKeyCode: 9,
-    });
-    await p.send("Input.dispatchKeyEvent", {
-      type: "keyUp",
-      key: "Tab",
-      code: "Tab",
-      windowsVirtualKeyCode: 9,
-    });
+    await p.press("Tab");
     assert.equal(
       await p.evaluate(`document.activeElement.className`),
       "skip",
       "Tab first reaches the skip link",
     );
-    await p.send("Input.dispatchKeyEvent", {
-      type: "keyDown",
-      key: "Enter",
-      code: "Enter",
-      windowsVirtualKeyCode: 13,
-    });
-    await p.send("Input.dispatchKeyEvent", {
-      type: "keyUp",
-      key: "Enter",
-      code: "Enter",
-      windowsVirtualKeyCode: 13,
-    });
+    await p.press("Enter");
     await waitFor(
       "focus on the Services",
       async () => await p.evaluate(`document.activeElement.id`) === "services" || undefined,
     );
   },
-});
+);
 
 /** In the page: the lowest WCAG contrast of any visible text against its effective background. */
 const CONTRAST = `(() => {
@@ -186,11 +155,10 @@ const CONTRAST = `(() => {
   return worst;
 })()`;
 
-Deno.test({
-  name: "in Chromium: text contrast is at least 4.5:1 (WCAG AA), tables have captions, the chart has a name",
-  ignore: chromium !== undefined,
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "in Chromium: text contrast is at least 4.5:1 (WCAG AA), tables have captions, the chart has a name",
+  inChromium,
+  async () => {
     const p = browser.page;
     const worst = await p.evaluate<{ ratio: number; text: string }>(CONTRAST);
     console.log(`status page: lowest text contrast ${worst.ratio.toFixed(2)}:1 ("${worst.text}")`);
@@ -212,13 +180,12 @@ Deno.test({
     assert.ok(await p.evaluate<number>(`document.querySelectorAll("svg[role=img]").length`) >= 1);
     assert.equal(await p.evaluate(`document.documentElement.lang`), "en");
   },
-});
+);
 
-Deno.test({
-  name: "in Chromium: a failover caused by the test shows on the open page within 1 s, without a reload",
-  ignore: chromium !== undefined,
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "in Chromium: a failover caused by the test shows on the open page within 1 s, without a reload",
+  inChromium,
+  async () => {
     const p = browser.page;
     await p.evaluate(`(() => {
       window.__marker = "same page";
@@ -260,7 +227,7 @@ Deno.test({
       /leader is now web-1 \(notReady\)/,
     );
   },
-});
+);
 
 /** Width and height from a PNG's IHDR chunk. */
 function pngSize(bytes: Uint8Array): [number, number] {
@@ -268,29 +235,20 @@ function pngSize(bytes: Uint8Array): [number, number] {
   return [v.getUint32(16), v.getUint32(20)];
 }
 
-Deno.test({
-  name: "in Chromium: a 1280x800 screenshot of the page",
-  ignore: chromium !== undefined,
-  ...noSanitize,
-  async fn() {
-    const p = browser.page;
-    await p.evaluate(`document.activeElement.blur(); window.scrollTo(0, 0)`);
-    await sleep(200);
-    const shot = await p.send<{ data: string }>("Page.captureScreenshot", { format: "png" });
-    const bytes = Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0));
-    assert.deepEqual(pngSize(bytes), [1280, 800]);
-    if (Deno.env.get("UPDATE_SCREENSHOT") === "1") {
-      await Deno.writeFile(ROOT + "docs/status-page.png", bytes);
-      console.log(`screenshot: docs/status-page.png (${bytes.length} bytes)`);
-    } else console.log(`screenshot: ${bytes.length} bytes (UPDATE_SCREENSHOT=1 writes docs/status-page.png)`);
-  },
+e2eTest("in Chromium: a 1280x800 screenshot of the page", inChromium, async () => {
+  const p = browser.page;
+  await p.evaluate(`document.activeElement.blur(); window.scrollTo(0, 0)`);
+  await sleep(200);
+  const shot = await p.send<{ data: string }>("Page.captureScreenshot", { format: "png" });
+  const bytes = Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0));
+  assert.deepEqual(pngSize(bytes), [1280, 800]);
+  if (Deno.env.get("UPDATE_SCREENSHOT") === "1") {
+    await Deno.writeFile(ROOT + "docs/status-page.png", bytes);
+    console.log(`screenshot: docs/status-page.png (${bytes.length} bytes)`);
+  } else console.log(`screenshot: ${bytes.length} bytes (UPDATE_SCREENSHOT=1 writes docs/status-page.png)`);
 });
 
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await browser?.close();
-    await env.stop();
-  },
+e2eTest("teardown", async () => {
+  await browser?.close();
+  await env.stop();
 });

@@ -7,37 +7,21 @@
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
 import { ConfigMaps, Pods, Services } from "../../core/kube/paths.ts";
-import type { Pod, Service } from "../../core/kube/types.ts";
+import type { Pod } from "../../core/kube/types.ts";
 import type { ZenLeadHandle } from "../../core/app.ts";
 import { rendezvousWeight } from "../../strategies/hash.ts";
-import {
-  CONTROLLER_NS,
-  type E2E,
-  eventsFor,
-  getService,
-  HTTP_PORT,
-  noSanitize,
-  optedInService,
-  ROOT,
-  routedPods,
-  startE2E,
-  waitFor,
-} from "./_env.ts";
+import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2EWithController } from "./_env.ts";
+import { eventsFor, getService, routedPods, waitFor } from "./_reads.ts";
+import { createOptedIn, HTTP_PORT } from "./_fixtures.ts";
 import { metric, sample, scrape } from "./_metrics.ts";
 import type { PodOptions } from "../harness/kubelet.ts";
 
 let env: E2E;
 let h: ZenLeadHandle;
 
-Deno.test({
-  name: "setup: control plane, RBAC from deploy/, controller under its ServiceAccount",
-  ...noSanitize,
-  async fn() {
-    env = await startE2E();
-    h = await env.startController([`--plugin-module-allow=${ROOT}examples/`]);
-    await h.leading;
-    assert.equal(h.controller.synced(), true);
-  },
+e2eTest("setup: control plane, RBAC from deploy/, controller under its ServiceAccount", async () => {
+  ({ env, h } = await startE2EWithController([`--plugin-module-allow=${ROOT}examples/`]));
+  assert.equal(h.controller.synced(), true);
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -89,21 +73,17 @@ async function annotate(ns: string, name: string, annotations: Record<string, st
   await env.client.mergePatch(Services, ns, name, { metadata: { annotations } });
 }
 
-Deno.test({
-  name: "oldest (default) and newest pick by creation time; selections and initial elections are counted",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "oldest (default) and newest pick by creation time; selections and initial elections are counted",
+  async () => {
     const ns = await env.cluster.newNamespace("age");
     await agedPods(ns, 3);
     const before = await scrape(h.metricsPort);
-    await env.client.create<Service>(Services, optedInService(ns, "first", { selector: { app: "web" } }));
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "last", {
-        selector: { app: "web" },
-        annotations: { "zen-lead.io/strategy": "newest" },
-      }),
-    );
+    await createOptedIn(env.client, ns, "first", { selector: { app: "web" } });
+    await createOptedIn(env.client, ns, "last", {
+      selector: { app: "web" },
+      annotations: { "zen-lead.io/strategy": "newest" },
+    });
     await routesTo(ns, "first-leader", ["web-0"]);
     await routesTo(ns, "last-leader", ["web-2"]);
     // Let any duplicate reconcile land before counting.
@@ -116,12 +96,11 @@ Deno.test({
     assert.equal(delta("zen_lead_leader_changes_total", { reason: "initial" }), 2);
     assert.equal(delta("zen_lead_failover_count_total", {}), 0, "a first election is not a failover");
   },
-});
+);
 
-Deno.test({
-  name: "random: a seeded draw recorded on the leader Service, unchanged by a controller restart",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "random: a seeded draw recorded on the leader Service, unchanged by a controller restart",
+  async () => {
     const ns = await env.cluster.newNamespace("random");
     const pods = await Promise.all(
       [0, 1, 2, 3, 4].map((i) =>
@@ -129,12 +108,9 @@ Deno.test({
       ),
     );
     // Not sticky: every reconcile redraws from the seed, so only a kept seed keeps the leader.
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", {
-        annotations: { "zen-lead.io/strategy": "random", "zen-lead.io/sticky": "false" },
-      }),
-    );
+    await createOptedIn(env.client, ns, "web", {
+      annotations: { "zen-lead.io/strategy": "random", "zen-lead.io/sticky": "false" },
+    });
     const seed = await waitFor(
       "random seed on web-leader",
       async () =>
@@ -167,71 +143,59 @@ Deno.test({
     assert.equal(after?.metadata.annotations?.["zen-lead.io/random-seed"], seed, "seed kept across restart");
     await staysRouted(ns, "web-leader", [expected], 500);
   },
+);
+
+e2eTest("node-aware: the leader leaves a NotReady node although its pod still reads Ready", async () => {
+  const ns = await env.cluster.newNamespace("nodeaware");
+  await env.kubelet.createNode("na-1", { zone: "zone-a" });
+  await env.kubelet.createNode("na-2", { zone: "zone-b" });
+  await agedPods(ns, 2, (i) => ({ node: `na-${i + 1}` }));
+  await createOptedIn(env.client, ns, "web", { annotations: { "zen-lead.io/strategy": "node-aware" } });
+  await routesTo(ns, "web-leader", ["web-0"]);
+  const failovers = await metric(h.metricsPort, "zen_lead_failover_count_total", { namespace: ns });
+
+  const t0 = performance.now();
+  await env.kubelet.setNodeReady("na-1", false);
+  await routesTo(ns, "web-leader", ["web-1"], 5000);
+  const ms = performance.now() - t0;
+  console.log(`node-aware: leader moved off NotReady node in ${ms.toFixed(1)} ms`);
+  const pod = await env.client.get<Pod>(Pods, ns, "web-0");
+  assert.equal(
+    pod.status?.conditions?.find((c) => c.type === "Ready")?.status,
+    "True",
+    "pod still reads Ready",
+  );
+  const ev = await eventWith(ns, "web", "LeaderChanged", /web-1/);
+  assert.match(
+    ev.message,
+    /notReady/,
+    "a leader lost with its node is a failover, not a strategy preference",
+  );
+  assert.equal(
+    await metric(h.metricsPort, "zen_lead_failover_count_total", { namespace: ns, reason: "notReady" }),
+    failovers + 1,
+  );
+
+  // Back to Ready: sticky keeps web-1 (a healthy leader is never moved for a preference).
+  await env.kubelet.setNodeReady("na-1", true);
+  await staysRouted(ns, "web-leader", ["web-1"], 1000);
 });
 
-Deno.test({
-  name: "node-aware: the leader leaves a NotReady node although its pod still reads Ready",
-  ...noSanitize,
-  async fn() {
-    const ns = await env.cluster.newNamespace("nodeaware");
-    await env.kubelet.createNode("na-1", { zone: "zone-a" });
-    await env.kubelet.createNode("na-2", { zone: "zone-b" });
-    await agedPods(ns, 2, (i) => ({ node: `na-${i + 1}` }));
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", { annotations: { "zen-lead.io/strategy": "node-aware" } }),
-    );
-    await routesTo(ns, "web-leader", ["web-0"]);
-    const failovers = await metric(h.metricsPort, "zen_lead_failover_count_total", { namespace: ns });
-
-    const t0 = performance.now();
-    await env.kubelet.setNodeReady("na-1", false);
-    await routesTo(ns, "web-leader", ["web-1"], 5000);
-    const ms = performance.now() - t0;
-    console.log(`node-aware: leader moved off NotReady node in ${ms.toFixed(1)} ms`);
-    const pod = await env.client.get<Pod>(Pods, ns, "web-0");
-    assert.equal(
-      pod.status?.conditions?.find((c) => c.type === "Ready")?.status,
-      "True",
-      "pod still reads Ready",
-    );
-    const ev = await eventWith(ns, "web", "LeaderChanged", /web-1/);
-    assert.match(
-      ev.message,
-      /notReady/,
-      "a leader lost with its node is a failover, not a strategy preference",
-    );
-    assert.equal(
-      await metric(h.metricsPort, "zen_lead_failover_count_total", { namespace: ns, reason: "notReady" }),
-      failovers + 1,
-    );
-
-    // Back to Ready: sticky keeps web-1 (a healthy leader is never moved for a preference).
-    await env.kubelet.setNodeReady("na-1", true);
-    await staysRouted(ns, "web-leader", ["web-1"], 1000);
-  },
-});
-
-Deno.test({
-  name:
-    "node-aware options: preferred zone from the annotation, a pool spread over zones, an unreachable node left",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "node-aware options: preferred zone from the annotation, a pool spread over zones, an unreachable node left",
+  async () => {
     const ns = await env.cluster.newNamespace("nodezone");
     await env.kubelet.createNode("nz-a1", { zone: "zone-a" });
     await env.kubelet.createNode("nz-a2", { zone: "zone-a" });
     await env.kubelet.createNode("nz-b1", { zone: "zone-b" });
     await agedPods(ns, 3, (i) => ({ node: ["nz-a1", "nz-a2", "nz-b1"][i] }));
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", {
-        annotations: {
-          "zen-lead.io/strategy": "node-aware",
-          "zen-lead.io/strategy-options": JSON.stringify({ preferredZone: "zone-b" }),
-          "zen-lead.io/leader-count": "2",
-        },
-      }),
-    );
+    await createOptedIn(env.client, ns, "web", {
+      annotations: {
+        "zen-lead.io/strategy": "node-aware",
+        "zen-lead.io/strategy-options": JSON.stringify({ preferredZone: "zone-b" }),
+        "zen-lead.io/leader-count": "2",
+      },
+    });
     // The preferred zone's pod is primary although youngest; the second member comes from the other zone.
     await routesTo(ns, "web-leader", ["web-2", "web-0"]);
 
@@ -248,50 +212,39 @@ Deno.test({
     );
     await eventWith(ns, "web", "LeaderChanged", /web-0.*reason: notReady/);
   },
+);
+
+e2eTest("pool of 2: distinct pods on distinct nodes, still 2 after the primary fails", async () => {
+  const ns = await env.cluster.newNamespace("pool");
+  await env.kubelet.createNode("pool-1", { zone: "zone-a" });
+  await env.kubelet.createNode("pool-2", { zone: "zone-b" });
+  // web-0 and web-1 share pool-1; spreading takes web-2 on pool-2 before the older web-1.
+  await agedPods(ns, 3, (i) => ({ node: i < 2 ? "pool-1" : "pool-2" }));
+  await createOptedIn(env.client, ns, "web", { annotations: { "zen-lead.io/leader-count": "2" } });
+  await routesTo(ns, "web-leader", ["web-0", "web-2"]);
+  const svc = await getService(env.client, ns, "web-leader");
+  assert.equal(svc?.metadata.annotations?.["zen-lead.io/leader-pods"], "web-0,web-2");
+
+  const t0 = performance.now();
+  const deleting = env.kubelet.deletePodGracefully(ns, "web-0", { graceSeconds: 3 });
+  const routed = await waitFor("pool without web-0", async () => {
+    const r = await routedPods(env.client, ns, "web-leader");
+    return r && r.length === 2 && !r.includes("web-0") ? r : undefined;
+  }, 5000);
+  console.log(`pool of 2: primary replaced in ${(performance.now() - t0).toFixed(1)} ms -> [${routed}]`);
+  // The surviving member web-2 becomes primary; the only other pod joins.
+  assert.deepEqual([...routed].sort(), ["web-1", "web-2"]);
+  assert.equal(routed[0], "web-2", "the surviving member, already serving, becomes primary");
+  await deleting;
+  await staysRouted(ns, "web-leader", routed, 500);
 });
 
-Deno.test({
-  name: "pool of 2: distinct pods on distinct nodes, still 2 after the primary fails",
-  ...noSanitize,
-  async fn() {
-    const ns = await env.cluster.newNamespace("pool");
-    await env.kubelet.createNode("pool-1", { zone: "zone-a" });
-    await env.kubelet.createNode("pool-2", { zone: "zone-b" });
-    // web-0 and web-1 share pool-1; spreading takes web-2 on pool-2 before the older web-1.
-    await agedPods(ns, 3, (i) => ({ node: i < 2 ? "pool-1" : "pool-2" }));
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", { annotations: { "zen-lead.io/leader-count": "2" } }),
-    );
-    await routesTo(ns, "web-leader", ["web-0", "web-2"]);
-    const svc = await getService(env.client, ns, "web-leader");
-    assert.equal(svc?.metadata.annotations?.["zen-lead.io/leader-pods"], "web-0,web-2");
-
-    const t0 = performance.now();
-    const deleting = env.kubelet.deletePodGracefully(ns, "web-0", { graceSeconds: 3 });
-    const routed = await waitFor("pool without web-0", async () => {
-      const r = await routedPods(env.client, ns, "web-leader");
-      return r && r.length === 2 && !r.includes("web-0") ? r : undefined;
-    }, 5000);
-    console.log(`pool of 2: primary replaced in ${(performance.now() - t0).toFixed(1)} ms -> [${routed}]`);
-    // The surviving member web-2 becomes primary; the only other pod joins.
-    assert.deepEqual([...routed].sort(), ["web-1", "web-2"]);
-    assert.equal(routed[0], "web-2", "the surviving member, already serving, becomes primary");
-    await deleting;
-    await staysRouted(ns, "web-leader", routed, 500);
-  },
-});
-
-Deno.test({
-  name: "strategy switched at run time by editing the annotation (and sticky keeps a leader when on)",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "strategy switched at run time by editing the annotation (and sticky keeps a leader when on)",
+  async () => {
     const ns = await env.cluster.newNamespace("switch");
     await agedPods(ns, 2);
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", { annotations: { "zen-lead.io/sticky": "false" } }),
-    );
+    await createOptedIn(env.client, ns, "web", { annotations: { "zen-lead.io/sticky": "false" } });
     await routesTo(ns, "web-leader", ["web-0"]);
     const before = await metric(h.metricsPort, "zen_lead_leader_changes_total", { reason: "strategy" });
     await annotate(ns, "web", { "zen-lead.io/strategy": "newest" });
@@ -306,44 +259,35 @@ Deno.test({
     await annotate(ns, "web", { "zen-lead.io/sticky": null, "zen-lead.io/strategy": "oldest" });
     await staysRouted(ns, "web-leader", ["web-1"], 1500);
   },
+);
+
+e2eTest("priority (label or annotation) wins before the strategy and before stickiness", async () => {
+  const ns = await env.cluster.newNamespace("priority");
+  await agedPods(ns, 3, (i) => (i === 2 ? { labels: { app: "web", "zen-lead.io/priority": "10" } } : {}));
+  await createOptedIn(env.client, ns, "web");
+  await routesTo(ns, "web-leader", ["web-2"]);
+  await env.kubelet.createPod(ns, {
+    name: "web-3",
+    labels: { app: "web" },
+    annotations: { "zen-lead.io/priority": "20" },
+    ports: HTTP_PORT,
+  });
+  await routesTo(ns, "web-leader", ["web-3"], 5000);
+  await eventWith(ns, "web", "LeaderChanged", /web-3.*reason: priority/);
 });
 
-Deno.test({
-  name: "priority (label or annotation) wins before the strategy and before stickiness",
-  ...noSanitize,
-  async fn() {
-    const ns = await env.cluster.newNamespace("priority");
-    await agedPods(ns, 3, (i) => (i === 2 ? { labels: { app: "web", "zen-lead.io/priority": "10" } } : {}));
-    await env.client.create<Service>(Services, optedInService(ns, "web"));
-    await routesTo(ns, "web-leader", ["web-2"]);
-    await env.kubelet.createPod(ns, {
-      name: "web-3",
-      labels: { app: "web" },
-      annotations: { "zen-lead.io/priority": "20" },
-      ports: HTTP_PORT,
-    });
-    await routesTo(ns, "web-leader", ["web-3"], 5000);
-    await eventWith(ns, "web", "LeaderChanged", /web-3.*reason: priority/);
-  },
-});
-
-Deno.test({
-  name:
-    "invalid values (unknown strategy, bad leader-count, bad priority) keep routing and say what is valid",
-  ...noSanitize,
-  async fn() {
+e2eTest(
+  "invalid values (unknown strategy, bad leader-count, bad priority) keep routing and say what is valid",
+  async () => {
     const ns = await env.cluster.newNamespace("invalid");
     await agedPods(ns, 3);
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", {
-        annotations: {
-          "zen-lead.io/sticky": "false",
-          "zen-lead.io/strategy": "newest",
-          "zen-lead.io/leader-count": "2",
-        },
-      }),
-    );
+    await createOptedIn(env.client, ns, "web", {
+      annotations: {
+        "zen-lead.io/sticky": "false",
+        "zen-lead.io/strategy": "newest",
+        "zen-lead.io/leader-count": "2",
+      },
+    });
     await routesTo(ns, "web-leader", ["web-2", "web-1"]);
 
     await annotate(ns, "web", { "zen-lead.io/strategy": "fastest" });
@@ -373,73 +317,59 @@ Deno.test({
     assert.match(priority.message, /integer from -1000 to 1000/);
     await staysRouted(ns, "web-leader", ["web-2", "web-1"], 1000);
   },
+);
+
+e2eTest("a user's own strategy loaded through the ConfigMap and used by a Service", async () => {
+  const config = {
+    // Per-strategy defaults for every Service that gives no options of its own.
+    defaults: { strategyOptions: { "node-aware": { preferredZone: "zone-b" } } },
+    plugins: [{
+      name: "zone-first",
+      module: `${ROOT}examples/zone-first-strategy.ts`,
+      options: { preferredZone: "zone-b" },
+    }],
+  };
+  await env.client.create(ConfigMaps, {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "zen-lead-config", namespace: CONTROLLER_NS },
+    data: { "config.yaml": stringify(config) },
+  });
+  await waitFor(
+    "zone-first registered",
+    () => Promise.resolve(h.kernel.names("strategy").includes("zone-first") || undefined),
+  );
+
+  const ns = await env.cluster.newNamespace("userstrategy");
+  await env.kubelet.createNode("uz-1", { zone: "zone-a" });
+  await env.kubelet.createNode("uz-2", { zone: "zone-b" });
+  await agedPods(ns, 2, (i) => ({ node: `uz-${i + 1}` }));
+  await createOptedIn(env.client, ns, "web", {
+    annotations: { "zen-lead.io/strategy": "zone-first", "zen-lead.io/sticky": "false" },
+  });
+  // The plugin-level zone (ConfigMap options) beats age: the younger pod in zone-b leads.
+  await routesTo(ns, "web-leader", ["web-1"]);
+  // A built-in strategy gets its ConfigMap defaults too.
+  await createOptedIn(env.client, ns, "aware", {
+    selector: { app: "web" },
+    annotations: { "zen-lead.io/strategy": "node-aware" },
+  });
+  await routesTo(ns, "aware-leader", ["web-1"]);
+  // Per-Service options reach the user's strategy too.
+  await annotate(ns, "web", {
+    "zen-lead.io/strategy-options": JSON.stringify({ preferredZone: "zone-a" }),
+  });
+  await routesTo(ns, "web-leader", ["web-0"], 5000);
+  // Counted in the reconcile's report, just after the slice write the wait above saw.
+  await waitFor(
+    "two zone-first selections counted",
+    async () =>
+      (await metric(h.metricsPort, "zen_lead_strategy_selections_total", { strategy: "zone-first" })) ===
+        2 ||
+      undefined,
+  );
 });
 
-Deno.test({
-  name: "a user's own strategy loaded through the ConfigMap and used by a Service",
-  ...noSanitize,
-  async fn() {
-    const config = {
-      // Per-strategy defaults for every Service that gives no options of its own.
-      defaults: { strategyOptions: { "node-aware": { preferredZone: "zone-b" } } },
-      plugins: [{
-        name: "zone-first",
-        module: `${ROOT}examples/zone-first-strategy.ts`,
-        options: { preferredZone: "zone-b" },
-      }],
-    };
-    await env.client.create(ConfigMaps, {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: { name: "zen-lead-config", namespace: CONTROLLER_NS },
-      data: { "config.yaml": stringify(config) },
-    });
-    await waitFor(
-      "zone-first registered",
-      () => Promise.resolve(h.kernel.names("strategy").includes("zone-first") || undefined),
-    );
-
-    const ns = await env.cluster.newNamespace("userstrategy");
-    await env.kubelet.createNode("uz-1", { zone: "zone-a" });
-    await env.kubelet.createNode("uz-2", { zone: "zone-b" });
-    await agedPods(ns, 2, (i) => ({ node: `uz-${i + 1}` }));
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "web", {
-        annotations: { "zen-lead.io/strategy": "zone-first", "zen-lead.io/sticky": "false" },
-      }),
-    );
-    // The plugin-level zone (ConfigMap options) beats age: the younger pod in zone-b leads.
-    await routesTo(ns, "web-leader", ["web-1"]);
-    // A built-in strategy gets its ConfigMap defaults too.
-    await env.client.create<Service>(
-      Services,
-      optedInService(ns, "aware", {
-        selector: { app: "web" },
-        annotations: { "zen-lead.io/strategy": "node-aware" },
-      }),
-    );
-    await routesTo(ns, "aware-leader", ["web-1"]);
-    // Per-Service options reach the user's strategy too.
-    await annotate(ns, "web", {
-      "zen-lead.io/strategy-options": JSON.stringify({ preferredZone: "zone-a" }),
-    });
-    await routesTo(ns, "web-leader", ["web-0"], 5000);
-    // Counted in the reconcile's report, just after the slice write the wait above saw.
-    await waitFor(
-      "two zone-first selections counted",
-      async () =>
-        (await metric(h.metricsPort, "zen_lead_strategy_selections_total", { strategy: "zone-first" })) ===
-          2 ||
-        undefined,
-    );
-  },
-});
-
-Deno.test({
-  name: "teardown",
-  ...noSanitize,
-  async fn() {
-    await env?.stop();
-  },
+e2eTest("teardown", async () => {
+  await env?.stop();
 });

@@ -98,6 +98,14 @@ export class DevTools {
     return r.result.value as T;
   }
 
+  /** Presses and releases a key the page receives as typed (e.g. "Tab", "Enter"). */
+  async press(key: "Tab" | "Enter"): Promise<void> {
+    const windowsVirtualKeyCode = { Tab: 9, Enter: 13 }[key];
+    for (const type of ["keyDown", "keyUp"]) {
+      await this.send("Input.dispatchKeyEvent", { type, key, code: key, windowsVirtualKeyCode });
+    }
+  }
+
   close(): void {
     this.ws.close();
   }

@@ -5,16 +5,13 @@
  * The controller is a child process with exactly the permissions of `deno task start`; the harness around it
  * (etcd, kube-apiserver, the pod simulator) needs more, and has them.
  */
-import { startCluster } from "./cluster.ts";
-import { KubeletSimulator } from "./kubelet.ts";
-import { KubeClient } from "../../core/kube/client.ts";
 import { EndpointSlices, Services } from "../../core/kube/paths.ts";
 import type { EndpointSlice, Service } from "../../core/kube/types.ts";
-import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { startZenLeadProcess } from "./zen_lead_process.ts";
 import { freePorts } from "./ports.ts";
 import { kernelParts } from "../../core/app.ts";
 import { runCli } from "../../core/cli/main.ts";
+import { startSimulatedCluster } from "./simulated_cluster.ts";
 
 const once = Deno.args.includes("--once");
 const say = (s: string) => console.log(`[demo] ${s}`);
@@ -35,13 +32,7 @@ function freePortOr(preferred: number): number {
 }
 
 say("starting a local Kubernetes control plane (first run builds it from the Go module proxy)...");
-const cluster = await startCluster();
-const kubelet = new KubeletSimulator(cluster.kubeConfig());
-await kubelet.start();
-const client = await KubeClient.fromKubeConfig(cluster.kubeConfig(), {
-  metrics: new MetricsRegistry(),
-  qps: 0,
-});
+const { cluster, kubelet, client } = await startSimulatedCluster();
 const ns = await cluster.newNamespace("demo");
 
 say(`creating 3 pods and the opted-in Service ${ns}/web`);

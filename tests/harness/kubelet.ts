@@ -22,7 +22,7 @@ import {
   fakeNodeInfo,
   IMAGE,
   nodeReadyCondition,
-  podConditions,
+  runningPodStatus,
 } from "./kubelet_status.ts";
 import { errorText, httpStatus, sleep } from "./wait.ts";
 
@@ -256,15 +256,7 @@ export class KubeletSimulator {
     };
     const status = (name: string): V1PodStatus => {
       const now = new Date();
-      return {
-        phase: "Running",
-        ...(hostIP ? { hostIP, hostIPs: [{ ip: hostIP }] } : {}),
-        podIP: ips[0],
-        podIPs: ips.map((ip) => ({ ip })),
-        startTime: now,
-        conditions: podConditions(ready, now),
-        containerStatuses: [containerStatus(name, ready, now)],
-      };
+      return runningPodStatus(ips, hostIP, ready, now, [containerStatus(name, ready, now)]);
     };
     return { node, ips, manifest, status };
   }
@@ -418,19 +410,17 @@ export class KubeletSimulator {
     const containers = pod.spec?.containers ?? [];
     await this.#rest!.request("PATCH", `/api/v1/namespaces/${namespace}/pods/${name}/status`, {
       body: {
-        status: {
-          phase: "Running",
-          ...(hostIP ? { hostIP, hostIPs: [{ ip: hostIP }] } : {}),
-          podIP: ips[0],
-          podIPs: ips.map((ip) => ({ ip })),
-          startTime: now,
-          conditions: podConditions(true, now),
-          containerStatuses: containers.map((c) => ({
+        status: runningPodStatus(
+          ips,
+          hostIP,
+          true,
+          now,
+          containers.map((c) => ({
             ...containerStatus(name!, true, now),
             name: c.name,
-            image: c.image,
+            image: c.image ?? IMAGE,
           })),
-        },
+        ),
       },
       contentType: PatchStrategy.MergePatch,
     });

@@ -1,5 +1,10 @@
 // What a kubelet reports: node conditions, pod conditions and container statuses of the simulated nodes and pods.
-import type { V1ContainerStatus, V1NodeCondition, V1PodCondition } from "@kubernetes/client-node";
+import type {
+  V1ContainerStatus,
+  V1NodeCondition,
+  V1PodCondition,
+  V1PodStatus,
+} from "@kubernetes/client-node";
 
 export const CONTAINER = "app";
 export const IMAGE = "zen-lead.test/fake-app:1";
@@ -30,6 +35,25 @@ export function podConditions(ready: boolean, now: Date): V1PodCondition[] {
     { type: "ContainersReady", status: readiness, lastTransitionTime: now, ...notReady },
     { type: "PodScheduled", status: "True", lastTransitionTime: now },
   ];
+}
+
+/** A running pod's status on `ips` (and its node's `hostIP`), Ready or not since `now`, with these containers. */
+export function runningPodStatus(
+  ips: string[],
+  hostIP: string | undefined,
+  ready: boolean,
+  now: Date,
+  containerStatuses: V1ContainerStatus[],
+): V1PodStatus {
+  return {
+    phase: "Running",
+    ...(hostIP ? { hostIP, hostIPs: [{ ip: hostIP }] } : {}),
+    podIP: ips[0],
+    podIPs: ips.map((ip) => ({ ip })),
+    startTime: now,
+    conditions: podConditions(ready, now),
+    containerStatuses,
+  };
 }
 
 export function containerStatus(podName: string, ready: boolean, startedAt: Date): V1ContainerStatus {

@@ -5,6 +5,7 @@
  * (`$HOME/.config/zen-lead/plugins`).
  */
 import { fileURLToPath } from "node:url";
+import { readLines } from "../../health/grpc_prober_protocol.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -61,24 +62,15 @@ export async function startZenLeadProcess(opts: {
   }).spawn();
   const lines: string[] = [];
   const waiters: { re: RegExp; resolve(line: string): void }[] = [];
-  (async () => {
-    let buf = "";
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
-      let nl;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        lines.push(line);
-        for (const w of [...waiters]) {
-          if (w.re.test(line)) {
-            waiters.splice(waiters.indexOf(w), 1);
-            w.resolve(line);
-          }
-        }
+  readLines(child.stderr, (line) => {
+    lines.push(line);
+    for (const w of [...waiters]) {
+      if (w.re.test(line)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
       }
     }
-  })().catch(() => {});
+  }).catch(() => {});
   let stopped = false;
   return {
     pid: child.pid,
@@ -108,4 +100,13 @@ export async function startZenLeadProcess(opts: {
       await Deno.remove(home, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** One log line of a controller as a record: its JSON, or `{ msg: line }` for a line that is not JSON. */
+export function logRecord(line: string): Record<string, unknown> {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return { msg: line };
+  }
 }

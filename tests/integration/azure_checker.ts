@@ -5,7 +5,7 @@
 import type { BackendStatus } from "../../core/plugin/types.ts";
 import type { ServiceGatewayEngine } from "../../plugins/azure-servicegateway/engine/engine.ts";
 import type { ArmEmulator } from "../emulators/arm/emulator.ts";
-import type { Outcome, Sequence } from "./azure_sequences.ts";
+import type { FaultCounts, Outcome, Sequence } from "./azure_sequences.ts";
 
 export const nodeOf = (ip: string) => `192.168.0.${(Number(ip.split(".")[3]) % 3) + 1}`;
 export const egressIP = (pod: string) => `10.0.0.${pod.slice(1)}`;
@@ -122,14 +122,8 @@ export function check(
   return { ok, lost, leaked, unsettled };
 }
 
-export interface Totals {
+export interface Totals extends FaultCounts {
   sequences: number;
-  faults: number;
-  faultsHit: number;
-  hitsByRoute: Record<string, number>;
-  removalFaults: number;
-  restarts: number;
-  requests: number;
   lost: number;
   leaked: number;
   unsettled: number;

@@ -11,7 +11,7 @@ import {
   type ResponseMode,
   startArmEmulator,
 } from "../emulators/arm/emulator.ts";
-import { API_VERSION, startBackend, TOKEN, waitUntil } from "./azure_helpers.ts";
+import { API_VERSION, startBackend, TEST_TIMEOUTS, TOKEN, waitUntil } from "./azure_helpers.ts";
 
 const BACKOFF_STEP_MS = 40 * 1.2; // backoff.maxMs with its jitter: the longest single step in azure_helpers
 
@@ -91,17 +91,7 @@ for (const [what, fault, modes] of removalFaults) {
 Deno.test("reconciliation: lost, leaked and wrong-port services and address entries made behind the engine's back are repaired", async () => {
   const emulator = startArmEmulator({ token: TOKEN, apiVersion: API_VERSION });
   const backend = await startBackend(emulator, {
-    timeouts: {
-      requestMs: 400,
-      lroMs: 3_000,
-      pollIntervalMs: 1,
-      operationMs: 5_000,
-      locationsMs: 5_000,
-      drainMs: 200,
-      orphanGraceMs: 0,
-      reconcileMs: 100,
-      reconcileAfterFailureMs: 20,
-    },
+    timeouts: { ...TEST_TIMEOUTS, orphanGraceMs: 0, reconcileMs: 100, reconcileAfterFailureMs: 20 },
   });
   try {
     backend.engine.resyncDone();

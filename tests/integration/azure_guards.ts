@@ -2,23 +2,15 @@
  * Guards for the engine's invariants while a sequence runs over the real HTTP stack: a GatewayApi wrapper that
  * sees every operation the engine starts, and a clock that counts the timers left running.
  */
-import type {
-  GatewayApi,
-  OwnedResources,
-  ServiceSpec,
-} from "../../plugins/azure-servicegateway/arm/gateway_api.ts";
-import type {
-  AddressLocation,
-  AddressLocationsRequest,
-  GatewayService,
-} from "../../plugins/azure-servicegateway/arm/shapes.ts";
+import type * as gateway from "../../plugins/azure-servicegateway/arm/gateway_api.ts";
+import type * as arm from "../../plugins/azure-servicegateway/arm/shapes.ts";
 import type { Clock, TimerHandle } from "../../core/time/clock.ts";
 
 /**
  * One operation per service at a time; at most `maxInFlight` service operations; one address write at a
  * time; no call once the engine's close() has returned.
  */
-export class GuardedApi implements GatewayApi {
+export class GuardedApi implements gateway.GatewayApi {
   readonly violations: string[] = [];
   private readonly perService = new Map<string, number>();
   private inFlight = 0;
@@ -27,7 +19,7 @@ export class GuardedApi implements GatewayApi {
   /** Highest number of service operations seen in flight at once. */
   peakInFlight = 0;
 
-  constructor(private readonly inner: GatewayApi, private readonly maxInFlight: number) {}
+  constructor(private readonly inner: gateway.GatewayApi, private readonly maxInFlight: number) {}
 
   /** From now on any call is a violation. */
   markClosed(): void {
@@ -60,25 +52,25 @@ export class GuardedApi implements GatewayApi {
     this.check("ensureGateway");
     return this.inner.ensureGateway(signal);
   }
-  listServices(signal: AbortSignal): Promise<GatewayService[]> {
+  listServices(signal: AbortSignal): Promise<arm.GatewayService[]> {
     this.check("listServices");
     return this.inner.listServices(signal);
   }
-  listAddressLocations(signal: AbortSignal): Promise<AddressLocation[]> {
+  listAddressLocations(signal: AbortSignal): Promise<arm.AddressLocation[]> {
     this.check("listAddressLocations");
     return this.inner.listAddressLocations(signal);
   }
-  listOwnedResources(signal: AbortSignal): Promise<OwnedResources[]> {
+  listOwnedResources(signal: AbortSignal): Promise<gateway.OwnedResources[]> {
     this.check("listOwnedResources");
     return this.inner.listOwnedResources(signal);
   }
-  ensureService(spec: ServiceSpec, signal: AbortSignal): Promise<{ frontendIP?: string }> {
+  ensureService(spec: gateway.ServiceSpec, signal: AbortSignal): Promise<{ frontendIP?: string }> {
     return this.operation(spec.name, "ensureService", () => this.inner.ensureService(spec, signal));
   }
-  deleteService(name: string, kind: ServiceSpec["kind"], signal: AbortSignal): Promise<void> {
+  deleteService(name: string, kind: gateway.ServiceSpec["kind"], signal: AbortSignal): Promise<void> {
     return this.operation(name, "deleteService", () => this.inner.deleteService(name, kind, signal));
   }
-  async updateAddressLocations(request: AddressLocationsRequest, signal: AbortSignal): Promise<void> {
+  async updateAddressLocations(request: arm.AddressLocationsRequest, signal: AbortSignal): Promise<void> {
     this.check("updateAddressLocations");
     if (++this.addressWrites > 1) this.violations.push(`${this.addressWrites} address writes at once`);
     try {

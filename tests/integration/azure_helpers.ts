@@ -22,29 +22,39 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-/** The plugin exactly as the kernel would set it up, with test-sized timeouts and backoffs. */
-export async function startBackend(
-  emulator: ArmEmulator,
-  overrides: Record<string, unknown> = {},
-): Promise<Backend> {
-  const options = v.parse(optionsSchema, {
+/** The options naming the emulated gateway at `armEndpoint` and the emulator's token. */
+export function gatewayAt(armEndpoint: string) {
+  return {
     subscriptionId: "sub",
     resourceGroup: "rg",
     serviceGatewayName: "sgw",
     virtualNetworkName: "vnet",
     location: "westeurope",
     apiVersion: API_VERSION,
-    armEndpoint: emulator.url,
+    armEndpoint,
     credential: { type: "staticToken", token: TOKEN },
-    timeouts: {
-      requestMs: 400,
-      lroMs: 3_000,
-      pollIntervalMs: 1,
-      operationMs: 5_000,
-      locationsMs: 5_000,
-      drainMs: 200,
-      orphanGraceMs: 60_000,
-    },
+  };
+}
+
+/** startBackend's timeouts: test-sized for the real HTTP stack against the emulator. */
+export const TEST_TIMEOUTS = {
+  requestMs: 400,
+  lroMs: 3_000,
+  pollIntervalMs: 1,
+  operationMs: 5_000,
+  locationsMs: 5_000,
+  drainMs: 200,
+  orphanGraceMs: 60_000,
+};
+
+/** The plugin exactly as the kernel would set it up, with test-sized timeouts and backoffs. */
+export async function startBackend(
+  emulator: ArmEmulator,
+  overrides: Record<string, unknown> = {},
+): Promise<Backend> {
+  const options = v.parse(optionsSchema, {
+    ...gatewayAt(emulator.url),
+    timeouts: TEST_TIMEOUTS,
     retry: {
       maxRetries: 1,
       retryDelayMs: 1,

@@ -24,11 +24,10 @@ import {
 } from "../emulators/arm/emulator.ts";
 import { check, egressIP, expected, hitsByRoute, isRemoval, nodeOf } from "./azure_checker.ts";
 import { CountingClock, GuardedApi } from "./azure_guards.ts";
+import { API_VERSION, gatewayAt, TOKEN } from "./azure_helpers.ts";
 
 export { addOutcome, emptyTotals, type Totals } from "./azure_checker.ts";
 
-const TOKEN = "emulator-token";
-const API_VERSION = "2025-05-01";
 const MAX_IN_FLIGHT = 3;
 const TRACE = Deno.env.get("AZURE_TRACE") === "1";
 
@@ -127,11 +126,8 @@ export const sequenceArb: fc.Arbitrary<Sequence> = fc.record({
     : steps,
 }));
 
-export interface Outcome {
-  lost: string[];
-  leaked: string[];
-  unsettled: string[];
-  guard: string[];
+/** What a sequence (or a run of them) did to the gateway: faults scripted and hit, restarts, requests. */
+export interface FaultCounts {
   faults: number;
   /** Requests a fault hit (a scripted fault can hit twice, or never when no request matches it). */
   faultsHit: number;
@@ -141,6 +137,13 @@ export interface Outcome {
   removalFaults: number;
   restarts: number;
   requests: number;
+}
+
+export interface Outcome extends FaultCounts {
+  lost: string[];
+  leaked: string[];
+  unsettled: string[];
+  guard: string[];
   ms: number;
 }
 
@@ -155,14 +158,7 @@ function desiredService(uid: string, pods: readonly string[], port: number): Bac
 
 export function sequenceOptions(url: string) {
   return v.parse(optionsSchema, {
-    subscriptionId: "sub",
-    resourceGroup: "rg",
-    serviceGatewayName: "sgw",
-    virtualNetworkName: "vnet",
-    location: "westeurope",
-    apiVersion: API_VERSION,
-    armEndpoint: url,
-    credential: { type: "staticToken", token: TOKEN },
+    ...gatewayAt(url),
     maxConcurrentOperations: MAX_IN_FLIGHT,
     timeouts: {
       requestMs: 150,

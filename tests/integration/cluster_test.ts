@@ -23,6 +23,8 @@ import { KubeletSimulator } from "../harness/kubelet.ts";
 import { createService, ownerReferenceTo } from "../harness/objects.ts";
 import { httpStatus, waitFor } from "../harness/wait.ts";
 import { watchUntil } from "../harness/watch.ts";
+import { existsSync } from "node:fs";
+import { readLine } from "../harness/read_line.ts";
 
 // client-node keeps HTTP connections alive across tests of one shared cluster.
 const CLUSTER_TEST = { sanitizeOps: false, sanitizeResources: false };
@@ -50,7 +52,7 @@ async function stopAndAssertGone(cluster: Cluster): Promise<void> {
   for (const pid of pids) {
     assert.ok(!running(pid), `expected pid ${pid} to be gone after stop()`);
   }
-  assert.ok(!exists(cluster.dataDir), `expected ${cluster.dataDir} to be removed by stop()`);
+  assert.ok(!existsSync(cluster.dataDir), `expected ${cluster.dataDir} to be removed by stop()`);
 }
 
 /** True for a live process; a zombie (exited, not yet reaped by its parent) counts as gone. */
@@ -60,15 +62,6 @@ function running(pid: number | undefined): boolean {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
     const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
     return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
   } catch {
     return false;
   }
@@ -432,7 +425,7 @@ Deno.test("a failed start reports the log tail and leaves no process or data beh
   assert.match(error.message, /unknown flag: --no-such-flag/, "expected the log tail in the error");
   const dataDir = /data dir (\S+) was removed/.exec(error.message)?.[1];
   assert.ok(dataDir, `expected the data dir in the error, found: ${error.message}`);
-  assert.ok(!exists(dataDir), `expected ${dataDir} to be removed`);
+  assert.ok(!existsSync(dataDir), `expected ${dataDir} to be removed`);
   assert.deepEqual(processesOf(dataDir), []);
 });
 
@@ -443,13 +436,7 @@ Deno.test("a test process killed with SIGKILL leaves no cluster process or data 
     stderr: "inherit",
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let firstLine = "";
-  while (!firstLine.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    firstLine += value;
-  }
-  const started: { dataDir: string; pids: number[] } = JSON.parse(firstLine);
+  const started: { dataDir: string; pids: number[] } = JSON.parse((await readLine(reader)) ?? "");
   assert.equal(processesOf(started.dataDir).length >= 3, true, "expected the orphaned cluster to be running");
   child.kill("SIGKILL");
   await child.status;
@@ -457,7 +444,7 @@ Deno.test("a test process killed with SIGKILL leaves no cluster process or data 
   // The supervisors notice within a second that their owner is gone, then stop their servers.
   await waitFor(
     `the processes of ${started.dataDir} to exit and the dir to be removed`,
-    () => processesOf(started.dataDir).length === 0 && !exists(started.dataDir),
+    () => processesOf(started.dataDir).length === 0 && !existsSync(started.dataDir),
     { timeoutMs: 20_000, intervalMs: 250 },
   );
   for (const pid of started.pids) assert.ok(!running(pid), `expected pid ${pid} to be gone`);

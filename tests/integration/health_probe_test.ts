@@ -9,6 +9,7 @@ import type { HealthChecker, HealthResult, PodView } from "../../core/plugin/typ
 import { GrpcHealthChecker, httpChecker, type HttpCheckSpec } from "../../health/mod.ts";
 import type { GrpcProber } from "../../health/grpc_prober.ts";
 import { startGrpcTarget } from "../e2e/_servers.ts";
+import { podView } from "../harness/pod_view.ts";
 
 const HTTP_IP = "127.0.0.21";
 const HTTPS_IP = "127.0.0.22";
@@ -17,16 +18,7 @@ const CLOSED_IP = "127.0.0.24";
 const GRPC_IP = "127.0.0.25";
 
 function pod(ip: string, ports: PodView["ports"] = []): PodView {
-  return {
-    namespace: "it",
-    name: `pod-${ip}`,
-    uid: `uid-${ip}`,
-    ip,
-    labels: {},
-    annotations: {},
-    createdAt: 0,
-    ports,
-  };
+  return podView(`pod-${ip}`, { namespace: "it", uid: `uid-${ip}`, ip, ports });
 }
 
 function httpSpec(over: Partial<HttpCheckSpec> & Pick<HttpCheckSpec, "port">): HttpCheckSpec {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { ArmError } from "../../plugins/azure-servicegateway/arm/errors.ts";
 import type { AddressLocation } from "../../plugins/azure-servicegateway/arm/shapes.ts";
-import { flush, ScriptedApi, services, settleAll, setup, svc } from "./azure_scripted_api.ts";
+import { flush, ScriptedApi, services, settleAll, settledWith, setup, svc } from "./azure_scripted_api.ts";
 
 const noAnswer = () =>
   new ArmError("POST", "/updateAddressLocations", 0, "ETIMEDOUT", "no answer within 30000ms");
@@ -15,10 +15,7 @@ const at = (ip: string, node: string, service: string): AddressLocation[] => [
 ];
 
 Deno.test("engine: a removal applied but answered with an error finishes within one backoff step after the relist", async () => {
-  const { api, engine, clock } = setup();
-  await engine.start();
-  engine.apply(svc("u1", [["10.0.0.1", "192.168.0.1"]]));
-  await settleAll(api);
+  const { api, engine, clock } = await settledWith(svc("u1", [["10.0.0.1", "192.168.0.1"]]));
   engine.remove("default/u1", "u1");
   await flush();
   const [removal] = api.open("updateAddressLocations");
@@ -36,10 +33,7 @@ Deno.test("engine: a removal applied but answered with an error finishes within 
 });
 
 Deno.test("engine: no delete while the addresses are uncertain (a reference-adding write failed but was applied)", async () => {
-  const { api, engine, clock } = setup();
-  await engine.start();
-  engine.apply(svc("u1", []));
-  await settleAll(api);
+  const { api, engine, clock } = await settledWith(svc("u1", []));
   engine.apply(svc("u1", [["10.0.0.1", "192.168.0.1"]]));
   await flush();
   const [add] = api.open("updateAddressLocations");

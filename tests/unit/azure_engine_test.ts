@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { ArmError } from "../../plugins/azure-servicegateway/arm/errors.ts";
 import type { AddressLocationsRequest } from "../../plugins/azure-servicegateway/arm/shapes.ts";
-import { flush, ScriptedApi, services, settleAll, setup, svc } from "./azure_scripted_api.ts";
+import { flush, ScriptedApi, services, settleAll, settledWith, setup, svc } from "./azure_scripted_api.ts";
 
 Deno.test("engine: endpoints before create are buffered in order and replayed; status follows creation", async () => {
   const { api, engine, statuses } = setup();
@@ -143,10 +143,7 @@ Deno.test("engine: a 400 parks the step visibly (metric, Warning status, debug);
 });
 
 Deno.test("engine: a 400 on the delete step parks it and retries after parkMs: the service does not leak", async () => {
-  const { api, engine, clock } = setup();
-  await engine.start();
-  engine.apply(svc("u1", []));
-  await settleAll(api);
+  const { api, engine, clock } = await settledWith(svc("u1", []));
   engine.remove("default/u1", "u1");
   await flush();
   api.open("deleteService")[0].reject(new ArmError("POST", "/x", 400, "InvalidRequest", "refused"));

@@ -144,3 +144,12 @@ export async function settleAll(api: ScriptedApi, rounds = 20) {
 export function services(engine: ServiceGatewayEngine) {
   return engine.debugServices().services as { name: string; state: string; attempts: number }[];
 }
+
+/** setup() with the engine started and `service` applied and settled: where a fault test begins. */
+export async function settledWith(service: BackendServiceState) {
+  const t = setup();
+  await t.engine.start();
+  t.engine.apply(service);
+  await settleAll(t.api);
+  return t;
+}

@@ -5,20 +5,12 @@ import type { ProbeSchedule } from "../../core/health/spec.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import type { HealthChecker, HealthResult, PodView } from "../../core/plugin/types.ts";
 import { ManualClock } from "../_clock.ts";
+import { podView } from "../harness/pod_view.ts";
 
 const SVC = "default/web";
 
 function pod(i: number): PodView {
-  return {
-    namespace: "default",
-    name: `web-${i}`,
-    uid: `uid-${i}`,
-    ip: `10.0.0.${i}`,
-    labels: {},
-    annotations: {},
-    createdAt: 0,
-    ports: [],
-  };
+  return podView(`web-${i}`, { namespace: "default", uid: `uid-${i}`, ip: `10.0.0.${i}` });
 }
 
 function schedule(over: Partial<ProbeSchedule> = {}): ProbeSchedule {

@@ -18,18 +18,11 @@ import type {
   StrategyInput,
 } from "../../core/plugin/types.ts";
 import { oldest as builtinOldest, rankOldest } from "../../strategies/mod.ts";
+import { podView } from "../harness/pod_view.ts";
+import { rejectionOf } from "./_errors.ts";
 
 function pod(name: string, createdAt: number): PodView {
-  return {
-    namespace: "ns",
-    name,
-    uid: `uid-${name}`,
-    ip: "10.0.0.1",
-    labels: {},
-    annotations: {},
-    createdAt,
-    ports: [],
-  };
+  return podView(name, { createdAt });
 }
 
 function input(options: unknown = {}): StrategyInput {
@@ -106,13 +99,7 @@ function thrownConfigError(fn: () => unknown): PluginConfigError {
 }
 
 async function problemsOf(p: Promise<unknown>): Promise<readonly string[]> {
-  try {
-    await p;
-  } catch (error) {
-    assert.ok(error instanceof PluginConfigError, `expected PluginConfigError, got ${error}`);
-    return error.problems;
-  }
-  throw new Error("expected the configuration to be refused");
+  return (await rejectionOf(p, PluginConfigError, "the configuration to be refused")).problems;
 }
 
 Deno.test("built-ins register like any plugin and run enabled by default", async () => {

@@ -7,6 +7,11 @@ import { pod, service } from "./_leader_fixtures.ts";
 
 const NOW = Date.parse("2026-01-01T00:00:00Z");
 
+/** The decision that `leader` leads `src`, with the ports resolved on it, taken at NOW. */
+function decisionFor(src: Service, leader: ReturnType<typeof pod>) {
+  return { leaders: [leader], ports: resolvePorts(src.spec!.ports!, leader), triggeredAt: NOW, seed: "s" };
+}
+
 Deno.test("leader Service: no selector, no nodePort, no clusterIP, no zen-lead or last-applied copies", () => {
   const src = service({
     type: "NodePort",
@@ -62,12 +67,7 @@ Deno.test("leader Service: headless and ExternalName sources yield ClusterIP; IP
   const svc = desiredLeaderService(
     src,
     "web-leader",
-    {
-      leaders: [leader],
-      ports: resolvePorts(src.spec!.ports!, leader),
-      triggeredAt: NOW,
-      seed: "s",
-    },
+    decisionFor(src, leader),
     undefined,
     NOW,
   );
@@ -126,12 +126,7 @@ Deno.test("EndpointSlice: one endpoint with targetRef and conditions; no leader 
 Deno.test("EndpointSlice: a port failure routes nowhere (fail-closed), never a partial endpoint", () => {
   const src = service({ ports: [{ name: "grpc", port: 9000, targetPort: "grpc" }] });
   const leader = pod();
-  const decision = {
-    leaders: [leader],
-    ports: resolvePorts(src.spec!.ports!, leader),
-    triggeredAt: NOW,
-    seed: "s",
-  };
+  const decision = decisionFor(src, leader);
   assert.deepEqual(routableEndpoints(decision, "IPv4", (p) => resolvePorts(src.spec!.ports!, p)), []);
   const svc = desiredLeaderService(src, "web-leader", decision, undefined, NOW);
   assert.equal(svc.spec!.ports!.length, 1, "the leader Service keeps valid ports (never ports: [])");
@@ -140,12 +135,7 @@ Deno.test("EndpointSlice: a port failure routes nowhere (fail-closed), never a p
 Deno.test("compare: no drift after a round trip through the API's defaults; a leader change is drift", () => {
   const src = service({ type: "LoadBalancer" });
   const leader = pod({ name: "p1" });
-  const decision = {
-    leaders: [leader],
-    ports: resolvePorts(src.spec!.ports!, leader),
-    triggeredAt: NOW,
-    seed: "s",
-  };
+  const decision = decisionFor(src, leader);
   const desired = desiredLeaderService(src, "web-leader", decision, undefined, NOW);
   const observed: Service = structuredClone(desired);
   observed.metadata.uid = "u";
@@ -177,12 +167,7 @@ Deno.test("compare: no drift after a round trip through the API's defaults; a le
 Deno.test("compare: a leader Service adopted from the Go predecessor loses its copied enabled and last-applied annotations", () => {
   const src = service();
   const leader = pod({ name: "p1" });
-  const decision = {
-    leaders: [leader],
-    ports: resolvePorts(src.spec!.ports!, leader),
-    triggeredAt: NOW,
-    seed: "s",
-  };
+  const decision = decisionFor(src, leader);
   const desired = desiredLeaderService(src, "web-leader", decision, undefined, NOW);
   const observed: Service = structuredClone(desired);
   // The predecessor copied every source annotation (its defect 5), kubectl's last-applied one included.
@@ -201,12 +186,7 @@ Deno.test("compare: a leader Service adopted from the Go predecessor loses its c
 Deno.test("compare: slice drift ignores the trigger-time annotation alone", () => {
   const src = service();
   const leader = pod();
-  const decision = {
-    leaders: [leader],
-    ports: resolvePorts(src.spec!.ports!, leader),
-    triggeredAt: NOW,
-    seed: "s",
-  };
+  const decision = decisionFor(src, leader);
   const lsvc = desiredLeaderService(src, "web-leader", decision, undefined, NOW);
   lsvc.metadata.uid = "lu";
   const eps = routableEndpoints(decision, "IPv4", (p) => resolvePorts(src.spec!.ports!, p));

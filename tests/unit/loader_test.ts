@@ -8,17 +8,13 @@ import { type ApprovedModule, loadPlugin, loadPluginModule } from "../../core/pl
 import { decideModule, parseAllowList } from "../../core/plugin/module_policy.ts";
 import type { Candidate, PluginDefinition, StrategyInput } from "../../core/plugin/types.ts";
 import oldest, { rankOldest } from "../../strategies/oldest.ts";
+import { podView } from "../harness/pod_view.ts";
+import { rejectionOf } from "./_errors.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
 async function loadError(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (error) {
-    assert.ok(error instanceof PluginLoadError, `expected PluginLoadError, got ${error}`);
-    return error.message;
-  }
-  throw new Error("expected the module to be refused");
+  return (await rejectionOf(p, PluginLoadError, "the module to be refused")).message;
 }
 
 /** The loader's options allowing `dir`, and `specifier` as the policy approves it there. */
@@ -43,16 +39,7 @@ async function moduleFile(source: string): Promise<string> {
 
 function candidate(name: string, createdAt: number, zone?: string): Candidate {
   return {
-    pod: {
-      namespace: "ns",
-      name,
-      uid: `uid-${name}`,
-      ip: "10.0.0.1",
-      labels: {},
-      annotations: {},
-      createdAt,
-      ports: [],
-    },
+    pod: podView(name, { createdAt }),
     node: zone
       ? { name: `node-${name}`, ready: true, unschedulable: false, taints: [], labels: {}, zone }
       : undefined,

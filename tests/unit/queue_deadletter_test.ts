@@ -1,24 +1,14 @@
 import assert from "node:assert/strict";
-import { RootLogger } from "../../core/log.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { flushMicrotasks, ManualClock } from "../_clock.ts";
 import { type WorkHandler, WorkQueue } from "../../core/queue/workqueue.ts";
-
-const silent = new RootLogger("error", () => {});
+import { testQueueOptions } from "./_queue_fixtures.ts";
 
 function queue(handler: WorkHandler, extra: Partial<ConstructorParameters<typeof WorkQueue>[0]> = {}) {
   const clock = new ManualClock();
   const metrics = new MetricsRegistry();
   const q = new WorkQueue({
-    name: "t",
-    workers: 2,
-    handler,
-    baseDelayMs: 100,
-    maxDelayMs: 1000,
-    logger: silent,
-    metrics,
-    clock,
-    random: () => 0,
+    ...testQueueOptions("t", 2, handler, clock, metrics),
     deadLetterAfter: 3,
     deadLetterRetryMs: 60_000,
     ...extra,

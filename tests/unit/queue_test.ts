@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
-import { RootLogger } from "../../core/log.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { flushMicrotasks, ManualClock } from "../_clock.ts";
 import { type WorkHandler, WorkQueue } from "../../core/queue/workqueue.ts";
-
-const silent = new RootLogger("error", () => {});
+import { testQueueOptions } from "./_queue_fixtures.ts";
 
 /** A handler whose runs stay open until the test settles them. */
 class ControlledHandler {
@@ -46,17 +44,7 @@ function makeQueue(
   clock = new ManualClock(),
   metrics = new MetricsRegistry(),
 ) {
-  const queue = new WorkQueue({
-    name: "test",
-    workers,
-    handler,
-    baseDelayMs: 100,
-    maxDelayMs: 1000,
-    logger: silent,
-    metrics,
-    clock,
-    random: () => 0,
-  });
+  const queue = new WorkQueue(testQueueOptions("test", workers, handler, clock, metrics));
   return { queue, clock, metrics };
 }
 

@@ -5,15 +5,12 @@
  * disagreements between the two.
  */
 import { isIP } from "node:net";
-import type {
-  AddressLocationsRequest,
-  GatewayService,
-  LoadBalancerResource,
-  NatGatewayResource,
-  PublicIPResource,
-  ServiceGatewayResource,
-  ServicesRequest,
-} from "../../../plugins/azure-servicegateway/arm/shapes.ts";
+import type * as arm from "../../../plugins/azure-servicegateway/arm/shapes.ts";
+
+/** A PUT body must name its location, as ARM requires (400 otherwise). */
+function requireLocation(body: { location?: string } | undefined): void {
+  if (!body?.location) throw new ArmFault(400, "LocationRequired", "body.location is required");
+}
 
 export class ArmFault extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -22,24 +19,24 @@ export class ArmFault extends Error {
 }
 
 export interface EmulatorState {
-  gateway?: ServiceGatewayResource;
-  services: Record<string, GatewayService>;
+  gateway?: arm.ServiceGatewayResource;
+  services: Record<string, arm.GatewayService>;
   /** nodeIP -> podIP -> sorted service names. */
   addressLocations: Record<string, Record<string, string[]>>;
-  publicIPs: Record<string, PublicIPResource>;
-  loadBalancers: Record<string, LoadBalancerResource>;
-  natGateways: Record<string, NatGatewayResource>;
+  publicIPs: Record<string, arm.PublicIPResource>;
+  loadBalancers: Record<string, arm.LoadBalancerResource>;
+  natGateways: Record<string, arm.NatGatewayResource>;
 }
 
 const lower = (s: string) => s.toLowerCase();
 
 export class GatewayModel {
-  gateway: ServiceGatewayResource | undefined;
-  readonly services = new Map<string, GatewayService>();
+  gateway: arm.ServiceGatewayResource | undefined;
+  readonly services = new Map<string, arm.GatewayService>();
   readonly locations = new Map<string, Map<string, Set<string>>>();
-  readonly publicIPs = new Map<string, PublicIPResource>();
-  readonly loadBalancers = new Map<string, LoadBalancerResource>();
-  readonly natGateways = new Map<string, NatGatewayResource>();
+  readonly publicIPs = new Map<string, arm.PublicIPResource>();
+  readonly loadBalancers = new Map<string, arm.LoadBalancerResource>();
+  readonly natGateways = new Map<string, arm.NatGatewayResource>();
   private nextIP = 1;
 
   // ---- the gateway ----
@@ -48,11 +45,23 @@ export class GatewayModel {
     if (!this.gateway) throw new ArmFault(404, "ResourceNotFound", "service gateway not found");
   }
 
+  /** An update on the gateway: it must exist and the action must be FullUpdate or PartialUpdate (else 404/400). */
+  private requireUpdate(req: { action?: string } | undefined): void {
+    this.requireGateway();
+    if (req?.action !== "FullUpdate" && req?.action !== "PartialUpdate") {
+      throw new ArmFault(
+        400,
+        "InvalidRequest",
+        `action must be FullUpdate or PartialUpdate, got ${req?.action}`,
+      );
+    }
+  }
+
   putGateway(
     id: string,
-    body: ServiceGatewayResource,
-  ): { created: boolean; resource: ServiceGatewayResource } {
-    if (!body?.location) throw new ArmFault(400, "LocationRequired", "body.location is required");
+    body: arm.ServiceGatewayResource,
+  ): { created: boolean; resource: arm.ServiceGatewayResource } {
+    requireLocation(body);
     const created = !this.gateway;
     this.gateway = { ...body, id, properties: { ...body.properties, provisioningState: "Succeeded" } };
     return { created, resource: this.gateway };
@@ -70,15 +79,8 @@ export class GatewayModel {
     return n;
   }
 
-  updateServices(req: ServicesRequest): void {
-    this.requireGateway();
-    if (req?.action !== "FullUpdate" && req?.action !== "PartialUpdate") {
-      throw new ArmFault(
-        400,
-        "InvalidRequest",
-        `action must be FullUpdate or PartialUpdate, got ${req?.action}`,
-      );
-    }
+  updateServices(req: arm.ServicesRequest): void {
+    this.requireUpdate(req);
     if (!Array.isArray(req.serviceRequests)) {
       throw new ArmFault(400, "InvalidRequest", "serviceRequests missing");
     }
@@ -124,15 +126,8 @@ export class GatewayModel {
     for (const [k, v] of next) this.services.set(k, v);
   }
 
-  updateAddressLocations(req: AddressLocationsRequest): void {
-    this.requireGateway();
-    if (req?.action !== "FullUpdate" && req?.action !== "PartialUpdate") {
-      throw new ArmFault(
-        400,
-        "InvalidRequest",
-        `action must be FullUpdate or PartialUpdate, got ${req?.action}`,
-      );
-    }
+  updateAddressLocations(req: arm.AddressLocationsRequest): void {
+    this.requireUpdate(req);
     const next = new Map<string, Map<string, Set<string>>>();
     if (req.action === "PartialUpdate") {
       for (const [node, loc] of this.locations) {
@@ -185,12 +180,12 @@ export class GatewayModel {
 
   // ---- network resources ----
 
-  putPublicIP(id: string, body: PublicIPResource): { created: boolean; resource: PublicIPResource } {
-    if (!body?.location) throw new ArmFault(400, "LocationRequired", "body.location is required");
+  putPublicIP(id: string, body: arm.PublicIPResource): { created: boolean; resource: arm.PublicIPResource } {
+    requireLocation(body);
     const existing = this.publicIPs.get(lower(id));
     const ip = existing?.properties.ipAddress ??
       `20.0.${Math.floor(this.nextIP / 250)}.${(this.nextIP++ % 250) + 1}`;
-    const resource: PublicIPResource = {
+    const resource: arm.PublicIPResource = {
       ...body,
       id,
       name: id.split("/").pop(),
@@ -216,22 +211,24 @@ export class GatewayModel {
     this.publicIPs.delete(lower(id));
   }
 
+  /** A resource referencing the public IP `id` needs it to exist (400 `message` otherwise). */
+  private requirePublicIP(id: string, message: string): void {
+    if (!this.publicIPs.has(lower(id))) throw new ArmFault(400, "InvalidResourceReference", message);
+  }
+
   putLoadBalancer(
     id: string,
-    body: LoadBalancerResource,
-  ): { created: boolean; resource: LoadBalancerResource } {
-    if (!body?.location) throw new ArmFault(400, "LocationRequired", "body.location is required");
+    body: arm.LoadBalancerResource,
+  ): { created: boolean; resource: arm.LoadBalancerResource } {
+    requireLocation(body);
     for (const f of body.properties?.frontendIPConfigurations ?? []) {
-      if (!this.publicIPs.has(lower(f.properties.publicIPAddress.id))) {
-        throw new ArmFault(
-          400,
-          "InvalidResourceReference",
-          `public IP ${f.properties.publicIPAddress.id} not found`,
-        );
-      }
+      this.requirePublicIP(
+        f.properties.publicIPAddress.id,
+        `public IP ${f.properties.publicIPAddress.id} not found`,
+      );
     }
     const created = !this.loadBalancers.has(lower(id));
-    const resource: LoadBalancerResource = {
+    const resource: arm.LoadBalancerResource = {
       ...structuredClone(body),
       id,
       name: id.split("/").pop(),
@@ -257,13 +254,12 @@ export class GatewayModel {
     this.loadBalancers.delete(lower(id));
   }
 
-  putNatGateway(id: string, body: NatGatewayResource): { created: boolean; resource: NatGatewayResource } {
-    if (!body?.location) throw new ArmFault(400, "LocationRequired", "body.location is required");
-    for (const p of body.properties?.publicIpAddresses ?? []) {
-      if (!this.publicIPs.has(lower(p.id))) {
-        throw new ArmFault(400, "InvalidResourceReference", `${p.id} not found`);
-      }
-    }
+  putNatGateway(
+    id: string,
+    body: arm.NatGatewayResource,
+  ): { created: boolean; resource: arm.NatGatewayResource } {
+    requireLocation(body);
+    for (const p of body.properties?.publicIpAddresses ?? []) this.requirePublicIP(p.id, `${p.id} not found`);
     const created = !this.natGateways.has(lower(id));
     const resource = {
       ...structuredClone(body),
