@@ -18,3 +18,17 @@ Deno.test("an unhandled rejection fails the test it happened in and the run, nam
   assert.match(text, /leaves a rejection unhandled \.\.\. FAILED/);
   assert.match(text, /a later test still runs \.\.\. ok/);
 });
+
+Deno.test("a module whose top-level await rejects fails the run instead of reporting 0 tests as ok", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["test", "--frozen", "-A", "--preload", "tests/_setup.ts", "tests/fixtures/module_rejection.ts"],
+    cwd: root,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert.notEqual(out.code, 0, text);
+  assert.match(text, /Error: module preparation fails/);
+  assert.match(text, /the test module loaded without an unhandled rejection \.\.\. FAILED/);
+});
