@@ -15,13 +15,17 @@ export interface MemoryPoint {
   t: number;
   rssMb: number;
   heapMb: number;
+  /** Heap used right after a forced full collection (the live set): once a minute, through the inspector. */
+  postGcHeapMb?: number;
 }
 
 /** What the memory series of a churn run says: the trend of the live heap and of RSS, and whether it is flat. */
 export interface MemoryTrend {
   /** Heap right after each major collection (t in s): the live set, whose trend says whether memory grows. */
   heapLows: { t: number; mb: number }[];
-  /** Least-squares trend of the heap lows (or of per-minute floors when fewer than 3 lows), MB per hour. */
+  /** Which heap points the trend is over: forced post-GC readings, else lows after collections, else floors. */
+  heapTrendOf: "post-gc" | "collection-lows" | "minute-floors";
+  /** Least-squares trend of those heap points, MB per hour. */
   heapTrendMbPerHour: number;
   /** R^2 of that trend line. */
   heapTrendR2: number;
@@ -49,6 +53,8 @@ export interface ChurnResult extends MemoryTrend {
 
 const MAX_IN_FLIGHT = 16;
 const SAMPLE_EVERY_MS = 10_000;
+/** Every sixth sample forces a full GC first: often enough for a trend, rare enough not to shape the run. */
+const POST_GC_EVERY = 6;
 
 /** A small deterministic PRNG, so two churn runs replace the same sequence of pods. */
 function mulberry32(seed: number): () => number {
@@ -81,11 +87,16 @@ export async function runChurn(
 
   const sampleMemory = async () => {
     const [stats, metrics] = await Promise.all([controller.stats(), controller.metrics()]);
-    memory.push({
+    const point: MemoryPoint = {
       t: (performance.now() - started) / 1000,
       rssMb: stats.rssBytes / 2 ** 20,
       heapMb: sumOf(metrics, "zen_lead_heap_used_bytes") / 2 ** 20,
-    });
+    };
+    // After the plain reading, so the forced collection does not lower it.
+    if (memory.length % POST_GC_EVERY === 0) {
+      point.postGcHeapMb = await controller.postGcMemory().then((m) => m.heapUsedMb, () => undefined);
+    }
+    memory.push(point);
   };
   await sampleMemory();
   let nextSample = performance.now() + SAMPLE_EVERY_MS;
@@ -130,9 +141,11 @@ export async function runChurn(
     if (now >= nextReport) {
       nextReport += 60_000;
       const m = memory[memory.length - 1];
+      const gc = memory.findLast((p) => p.postGcHeapMb !== undefined)?.postGcHeapMb;
       progress(
         `churn ${((now - started) / 60_000).toFixed(0)}/${minutes} min: ${replaced} pods replaced, ` +
-          `RSS ${m.rssMb.toFixed(0)} MB, heap ${m.heapMb.toFixed(0)} MB`,
+          `RSS ${m.rssMb.toFixed(0)} MB, heap ${m.heapMb.toFixed(0)} MB` +
+          (gc === undefined ? "" : `, heap after a forced GC ${gc.toFixed(1)} MB`),
       );
     }
     await sleep(Math.max(0, nextTick - performance.now()));
@@ -153,12 +166,24 @@ export async function runChurn(
   };
 }
 
-/** Heap lows after major collections (per-minute floors when there are fewer than three) and RSS floors. */
+/**
+ * The heap's trend over forced post-GC readings when there are three or more, else over the lows after major
+ * collections, else over per-minute floors; and the RSS floors' trend.
+ */
 export function summarizeMemory(memory: readonly MemoryPoint[], minutes: number): MemoryTrend {
   const heapSeries = memory.map((m) => ({ t: m.t * 1000, v: m.heapMb }));
   const lows = collectionLows(heapSeries);
+  const postGc = memory.filter((m) => m.postGcHeapMb !== undefined).map((m) => ({
+    x: m.t * 1000,
+    y: m.postGcHeapMb!,
+  }));
   // Per-minute floors when the run is too short for three collections; the first minute is warm-up.
-  const heapPoints = lows.length >= 3 ? lows : windowMinima(heapSeries, 60_000).slice(1);
+  const heapTrendOf = postGc.length >= 3 ? "post-gc" : lows.length >= 3 ? "collection-lows" : "minute-floors";
+  const heapPoints = heapTrendOf === "post-gc"
+    ? postGc
+    : heapTrendOf === "collection-lows"
+    ? lows
+    : windowMinima(heapSeries, 60_000).slice(1);
   const rssPoints = windowMinima(memory.map((m) => ({ t: m.t * 1000, v: m.rssMb })), 60_000).slice(1);
   const perHour = (f: { x: number; y: number }[]) => slope(f) * 3_600_000;
   const first = (f: { x: number; y: number }[]) => f[0]?.y ?? NaN;
@@ -167,6 +192,7 @@ export function summarizeMemory(memory: readonly MemoryPoint[], minutes: number)
   const flatEnough = (f: { x: number; y: number }[]) => perHour(f) * hours < Math.max(2, 0.05 * first(f));
   return {
     heapLows: lows.map((l) => ({ t: l.x / 1000, mb: l.y })),
+    heapTrendOf,
     heapTrendMbPerHour: perHour(heapPoints),
     heapTrendR2: rSquared(heapPoints),
     rssTrendMbPerHour: perHour(rssPoints),

@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { freePorts } from "../tests/harness/ports.ts";
+import { Inspector, type PostGcMemory } from "./inspector.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -130,6 +131,10 @@ export interface ControllerProcess {
   metrics(): Promise<Sample[]>;
   /** RSS and CPU of the controller and its helper processes together. */
   stats(): Promise<TreeStats>;
+  /** Memory after a forced full collection, through the controller's inspector (loopback only). */
+  postGcMemory(): Promise<PostGcMemory>;
+  /** The controller's inspector, connected on first use (heap snapshots). */
+  inspector(): Promise<Inspector>;
   stop(): Promise<void>;
 }
 
@@ -147,19 +152,35 @@ function pick(env: Record<string, string>, keys: string[]): Record<string, strin
   );
 }
 
-/** Spawns the controller on `kubeconfig` with free loopback ports, no leader election, logs to `logPath`. */
+function controllerEnv(v8Flags: string): Record<string, string> {
+  const env = {
+    ...CONTROLLER_RUNTIME_ENV,
+    ...pick(Deno.env.toObject(), Object.keys(CONTROLLER_RUNTIME_ENV)),
+  };
+  // DENO_V8_FLAGS is a comma-separated list.
+  if (v8Flags.trim()) env.DENO_V8_FLAGS = [env.DENO_V8_FLAGS, v8Flags.trim()].filter(Boolean).join(",");
+  return env;
+}
+
+/**
+ * Spawns the controller on `kubeconfig` with free loopback ports, no leader election, logs to `logPath`;
+ * `v8Flags` are added to the controller's DENO_V8_FLAGS (not the bench's own).
+ */
 export async function spawnController(
   kubeconfig: string,
   extraArgs: readonly string[],
   logPath: string,
+  v8Flags = "",
 ): Promise<ControllerProcess> {
-  const [metricsPort, healthPort] = freePorts(2);
+  const [metricsPort, healthPort, inspectPort] = freePorts(3);
   const log = await Deno.open(logPath, { write: true, create: true, truncate: true });
   const spawnedAt = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
+      // The inspector only answers on loopback; the bench uses it for post-GC memory readings.
+      `--inspect=127.0.0.1:${inspectPort}`,
       `${ROOT}main.ts`,
       `--kubeconfig=${kubeconfig}`,
       `--metrics-bind-address=127.0.0.1:${metricsPort}`,
@@ -169,7 +190,7 @@ export async function spawnController(
       ...extraArgs,
     ],
     // As deploy/deployment.yaml runs it (README "Tuning"); a caller's environment may override these.
-    env: { ...CONTROLLER_RUNTIME_ENV, ...pick(Deno.env.toObject(), Object.keys(CONTROLLER_RUNTIME_ENV)) },
+    env: controllerEnv(v8Flags),
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
@@ -187,6 +208,8 @@ export async function spawnController(
     const body = await res.text();
     return { ok: res.ok, body };
   };
+  let inspecting: Promise<Inspector> | undefined;
+  const inspector = () => inspecting ??= Inspector.connect(inspectPort);
   return {
     pid: child.pid,
     metricsPort,
@@ -211,7 +234,12 @@ export async function spawnController(
       return parsePrometheus((await get(metricsPort, "/metrics")).body);
     },
     stats: () => treeStats(child.pid),
+    inspector,
+    async postGcMemory() {
+      return await (await inspector()).postGcMemory();
+    },
     async stop() {
+      if (inspecting) (await inspecting.catch(() => undefined))?.close();
       if (!exited) {
         try {
           child.kill("SIGTERM");

@@ -57,6 +57,12 @@ async function writeResults(outDir: string, d: ScaleDetails): Promise<void> {
             color: "#2ca02c",
             points: d.churn.memory.map((m) => ({ t: m.t / 60, v: m.heapMb })),
           },
+          {
+            label: "V8 heap after a forced full GC",
+            color: "#d62728",
+            points: d.churn.memory.filter((m) => m.postGcHeapMb !== undefined)
+              .map((m) => ({ t: m.t / 60, v: m.postGcHeapMb! })),
+          },
         ],
       ) + "\n",
     );
@@ -110,10 +116,12 @@ export async function runBench(o: BenchOptions): Promise<ScaleDetails[]> {
         churnMinutes: services === churnAt ? o.churnMinutes : 0,
         churnRate: o.churnRate,
         controllerArgs: o.controllerArgs,
+        controllerV8Flags: o.controllerV8Flags,
         createConcurrency: o.createConcurrency,
         failoverTimeoutMs: o.failoverTimeoutMs,
         paceMs: o.paceMs,
         convergenceTimeoutS: o.convergenceTimeoutS,
+        heapSnapshots: o.heapSnapshots,
         background: {
           pods: o.backgroundPods,
           services: o.backgroundServices,

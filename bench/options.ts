@@ -18,6 +18,8 @@ export interface BenchOptions {
   kubeconfig?: string;
   /** Extra flags for the controller process (repeat --controller-arg). */
   controllerArgs: string[];
+  /** Added to the controller's DENO_V8_FLAGS (the bench's own V8 keeps its defaults). */
+  controllerV8Flags: string;
   outDir: string;
   /** Pod creations in flight at once. */
   createConcurrency: number;
@@ -35,6 +37,8 @@ export interface BenchOptions {
   backgroundChurn: number;
   /** Length of the idle window and of the churn window that follows it, seconds. */
   backgroundChurnSeconds: number;
+  /** Heap snapshots of the controller at steady state and after the failovers, summarized by class. */
+  heapSnapshots: boolean;
   help: boolean;
 }
 
@@ -46,6 +50,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   churnMinutes: 10,
   churnRate: 5,
   controllerArgs: [],
+  controllerV8Flags: "",
   outDir: "bench/results",
   createConcurrency: 32,
   failoverTimeoutMs: 10_000,
@@ -56,6 +61,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   backgroundNamespaces: 200,
   backgroundChurn: 0,
   backgroundChurnSeconds: 30,
+  heapSnapshots: false,
   help: false,
 };
 
@@ -69,6 +75,7 @@ export const OPTIONS_HELP = `deno task bench [flags]
   --churn-rate=5                pods replaced per second during churn
   --kubeconfig=PATH             run against this cluster instead of a local control plane
   --controller-arg=FLAG         extra flag for the controller process (repeatable), e.g. --controller-arg=--qps=200
+  --controller-v8-flags=FLAGS   added to the controller's DENO_V8_FLAGS, e.g. --max-old-space-size=256 (comma-separate several)
   --out=bench/results           where <scale>.json, <scale>.details.json and the SVG charts go
   --create-concurrency=32       pod creations in flight
   --failover-timeout-ms=10000   a failover not seen on the watch within this long counts as failed
@@ -78,7 +85,10 @@ export const OPTIONS_HELP = `deno task bench [flags]
   --background-services=0       Services that are not opted in, selecting the background pods
   --background-namespaces=200   namespaces the background pods and Services are spread over
   --background-churn=0          background pod status updates per second, measured after an idle window
-  --background-churn-seconds=30 length of the idle window and of the churn window`;
+  --background-churn-seconds=30 length of the idle window and of the churn window
+  --heap-snapshots              summarize the controller's heap by class at steady state and after the failovers
+                                (what the failovers added); a snapshot costs ~5x the controller's heap here
+                                and its memory stays in the controller's RSS, so later RSS readings are inflated`;
 
 export class BenchOptionError extends Error {}
 
@@ -101,7 +111,11 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       o.help = true;
       continue;
     }
-    const m = arg.match(/^--([a-z-]+)(?:=(.*))?$/s);
+    if (arg === "--heap-snapshots") {
+      o.heapSnapshots = true;
+      continue;
+    }
+    const m = arg.match(/^--([a-z0-9-]+)(?:=(.*))?$/s);
     if (!m) throw new BenchOptionError(`expected a flag like --scales=100, received ${JSON.stringify(arg)}`);
     const flag = m[1];
     let value = m[2];
@@ -148,6 +162,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
         break;
       case "controller-arg":
         o.controllerArgs.push(value);
+        break;
+      case "controller-v8-flags":
+        o.controllerV8Flags = value;
         break;
       case "out":
         o.outDir = value.replace(/\/+$/, "");

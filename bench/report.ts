@@ -1,6 +1,7 @@
 /** The published figures: `<scale>.json` (the issue's fields, exactly), the details beside it, the stdout table. */
 import type { ChurnResult } from "./churn.ts";
 import type { FailoverSample } from "./failover.ts";
+import type { HeapClass, PostGcMemory } from "./inspector.ts";
 import { type Distribution, round } from "./stats.ts";
 
 /** bench/results/<scale>.json */
@@ -27,6 +28,8 @@ export interface ScaleResult {
   };
   rss_mb: number;
   heap_mb: number;
+  /** V8 heap after a forced full collection at steady state and after the sampled failovers (the live set). */
+  heap_post_gc_mb?: { steady: number; after_failovers: number };
   cpu_s: number;
   writes_per_failover: number;
 }
@@ -75,7 +78,16 @@ export interface ScaleDetails {
     controllerFailovers: number;
   };
   /** rssMb: the controller and its helper processes; mainRssMb: the controller process alone. */
-  memory: { steady: MemoryReading; afterFailovers: MemoryReading };
+  memory: {
+    steady: MemoryReading;
+    afterFailovers: MemoryReading;
+    /** The same moments after a forced full collection (the live set), through the inspector. */
+    steadyPostGc?: PostGcMemory;
+    afterFailoversPostGc?: PostGcMemory;
+    /** With --heap-snapshots: the largest classes at steady state, and what the failovers added per class. */
+    heapClassesSteady?: HeapClass[];
+    heapGrowthOverFailovers?: HeapClass[];
+  };
   cpu: { convergenceS: number; totalS: number };
   /** Services whose leader was wrong at the end of the run (after churn when it ran). */
   finalWrong: { key: string; why: string }[];
@@ -141,6 +153,14 @@ export function scaleResult(d: ScaleDetails): ScaleResult {
       : {}),
     rss_mb: round(d.memory.steady.rssMb),
     heap_mb: round(d.memory.steady.heapMb),
+    ...(d.memory.steadyPostGc && d.memory.afterFailoversPostGc
+      ? {
+        heap_post_gc_mb: {
+          steady: round(d.memory.steadyPostGc.heapUsedMb),
+          after_failovers: round(d.memory.afterFailoversPostGc.heapUsedMb),
+        },
+      }
+      : {}),
     cpu_s: round(d.cpu.totalS, 2),
     writes_per_failover: round(d.writes.allPerFailover, 2),
   };
@@ -229,7 +249,7 @@ export function formatTable(runs: readonly ScaleDetails[]): string {
   const churn = runs.filter((d) => d.churn).map((d) => {
     const c = d.churn!;
     return `churn at ${d.services} Services: ${c.minutes} min, ${c.replaced} pods replaced ` +
-      `(${c.failoversDuringChurn} failovers); heap after collections ${c.heapFirstMb.toFixed(1)} -> ` +
+      `(${c.failoversDuringChurn} failovers); heap (${c.heapTrendOf}) ${c.heapFirstMb.toFixed(1)} -> ` +
       `${c.heapLastMb.toFixed(1)} MB (slope ${c.heapTrendMbPerHour.toFixed(1)} MB/h, R^2 ${
         c.heapTrendR2.toFixed(2)
       }), RSS floor ` +

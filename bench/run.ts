@@ -9,12 +9,18 @@ import { MetricsRegistry } from "../core/metrics/registry.ts";
 import { KubeletSimulator } from "../tests/harness/kubelet.ts";
 import { backgroundChurn, createBackground, planBackground } from "./background.ts";
 import { runChurn } from "./churn.ts";
-import { apiWritesByOperation, spawnController, sumOf } from "./controller_process.ts";
+import {
+  apiWritesByOperation,
+  type ControllerProcess,
+  spawnController,
+  sumOf,
+} from "./controller_process.ts";
 import { waitForConvergence } from "./convergence.ts";
 import { type FailoverPhase, sampleFailovers } from "./failover.ts";
 import { createFleet, deleteFleet, planFleet, type Progress } from "./fleet.ts";
 import { FleetWatch } from "./fleet_watch.ts";
 import { podStatusFloor, sliceFloor } from "./floor.ts";
+import { type HeapClass, heapGrowth, type PostGcMemory } from "./inspector.ts";
 import type { ScaleDetails } from "./report.ts";
 import { distribution } from "./stats.ts";
 import { sleep } from "../core/time/sleep.ts";
@@ -36,10 +42,14 @@ export interface ScaleOptions {
   churnMinutes: number;
   churnRate: number;
   controllerArgs: readonly string[];
+  /** Added to the controller's DENO_V8_FLAGS, e.g. "--max-old-space-size=256". */
+  controllerV8Flags?: string;
   createConcurrency: number;
   failoverTimeoutMs: number;
   paceMs: number;
   convergenceTimeoutS: number;
+  /** Heap snapshots (summarized by class) at steady state and after the failovers: costly at large heaps. */
+  heapSnapshots?: boolean;
   /** Where the controller's log goes. */
   logDir: string;
   /** Pods and Services nothing opts in, and the churn among them (absent: none). */
@@ -123,7 +133,12 @@ export async function runScale(
     cleanups.push(() => slices.stop());
 
     const logPath = `${o.logDir}/controller-${runId}.log`;
-    const controller = await spawnController(target.kubeconfigPath, o.controllerArgs, logPath);
+    const controller = await spawnController(
+      target.kubeconfigPath,
+      o.controllerArgs,
+      logPath,
+      o.controllerV8Flags,
+    );
     cleanups.push(() => controller.stop());
     progress(`controller pid ${controller.pid} started (log ${logPath})`);
     const readyAt = await controller.waitReady(120_000);
@@ -170,6 +185,10 @@ export async function runScale(
       processes: readings[readings.length - 1].processes,
     };
     progress(`steady state: RSS ${steady.rssMb.toFixed(0)} MB, heap ${steady.heapMb.toFixed(0)} MB`);
+    // After the readings above (a forced collection would lower them): the live set at the same moment.
+    const steadyPostGc = await postGc(controller, "steady state", progress);
+    const snapshots: { steady?: HeapClass[]; afterFailovers?: HeapClass[] } = {};
+    if (o.heapSnapshots) snapshots.steady = await (await controller.inspector()).heapSummary();
     const scrape = await scrapeMetrics(controller.metricsPort);
     const samplesNow = await controller.metrics();
     const cached = (resource: string) =>
@@ -238,6 +257,8 @@ export async function runScale(
     }
     const afterFailovers = await memory();
     const cpuTotal = (await controller.stats()).cpuSeconds;
+    const afterFailoversPostGc = await postGc(controller, "after the failovers", progress);
+    if (o.heapSnapshots) snapshots.afterFailovers = await (await controller.inspector()).heapSummary();
 
     const churn = o.churnMinutes > 0
       ? await runChurn({ fleet, watch, kubelet, controller }, o.churnMinutes, o.churnRate, progress)
@@ -267,7 +288,11 @@ export async function runScale(
       pods: o.services * o.podsPerService,
       namespaces: fleet.namespaces.length,
       target: target.name,
-      controllerArgs: [...o.controllerArgs],
+      // V8 flags are part of what was measured: named beside the controller's flags.
+      controllerArgs: [
+        ...o.controllerArgs,
+        ...(o.controllerV8Flags ? [`DENO_V8_FLAGS+=${o.controllerV8Flags}`] : []),
+      ],
       machine: { cpus: navigator.hardwareConcurrency, deno: Deno.version.deno, os: Deno.build.os },
       code,
       startedAt,
@@ -307,7 +332,18 @@ export async function runScale(
         eventsPerFailover: per(eventWrites),
         controllerFailovers: phases.reduce((a, p) => a + p.controllerFailovers, 0),
       },
-      memory: { steady, afterFailovers },
+      memory: {
+        steady,
+        afterFailovers,
+        steadyPostGc,
+        afterFailoversPostGc,
+        ...(snapshots.steady && snapshots.afterFailovers
+          ? {
+            heapClassesSteady: snapshots.steady.slice(0, 40),
+            heapGrowthOverFailovers: heapGrowth(snapshots.steady, snapshots.afterFailovers),
+          }
+          : {}),
+      },
       cpu: { convergenceS: cpuConvergence, totalS: cpuTotal },
       finalWrong: final.wrong.slice(0, 20),
       churn,
@@ -320,6 +356,28 @@ export async function runScale(
     for (const c of cleanups.reverse()) await c().catch((e) => console.error(`bench cleanup: ${e}`));
     await kubelet.stop();
     client.close();
+  }
+}
+
+/** A post-GC reading, printed; undefined (and said) when the inspector does not answer. */
+async function postGc(
+  controller: ControllerProcess,
+  when: string,
+  progress: Progress,
+): Promise<PostGcMemory | undefined> {
+  try {
+    const m = await controller.postGcMemory();
+    progress(
+      `${when}, after a forced full GC: heap used ${m.heapUsedMb.toFixed(1)} MB of ${
+        m.heapTotalMb.toFixed(1)
+      } MB, external ${m.externalMb.toFixed(1)} MB (ArrayBuffers ${m.arrayBuffersMb.toFixed(1)}), RSS ${
+        m.rssMb.toFixed(0)
+      } MB`,
+    );
+    return m;
+  } catch (e) {
+    progress(`${when}: no post-GC reading (${e})`);
+    return undefined;
   }
 }
 

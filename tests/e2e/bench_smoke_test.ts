@@ -71,9 +71,17 @@ e2eTest(
         "background",
         "rss_mb",
         "heap_mb",
+        "heap_post_gc_mb",
         "cpu_s",
         "writes_per_failover",
       ]);
+      // The post-GC readings came through the controller's inspector: a live heap of some MB, RSS above it.
+      const gc = d.memory.afterFailoversPostGc;
+      assert.ok(
+        gc && gc.heapUsedMb > 5 && gc.heapUsedMb <= gc.heapTotalMb && gc.rssMb > gc.heapUsedMb,
+        JSON.stringify(gc),
+      );
+      assert.ok(r.heap_post_gc_mb && r.heap_post_gc_mb.steady > 5, JSON.stringify(r.heap_post_gc_mb));
       // Only the opted-in Services' pods are cached: not the background's, not the floor pod's.
       assert.equal(d.cachedObjects.pods, 300, JSON.stringify(d.cachedObjects));
       assert.ok(d.background && d.background.churnUpdates >= 40 && d.background.churnFailed === 0);
