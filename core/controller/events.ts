@@ -56,12 +56,18 @@ interface Series {
   writtenAt: number;
   /** A create or bump is in flight; repeats meanwhile only count. */
   busy: boolean;
+  /** When this process last recorded it. */
+  seenAt: number;
+  /** The count the API holds (as far as this process knows). */
+  writtenCount: number;
 }
 
 /** How long an unchanged Warning waits before its count is written again. */
 export const REPEAT_WINDOW_MS = 10 * 60_000;
 /** New Warning messages per (object, reason) per window; more are logged at debug level only. */
 export const NEW_WARNINGS_PER_WINDOW = 20;
+/** How often idle series are looked for. */
+const IDLE_SWEEP_MS = 60_000;
 /** The longest message written; Kubernetes cuts Event messages at 1 KiB. */
 export const MAX_MESSAGE = 1024;
 
@@ -85,6 +91,7 @@ export class KubeEventRecorder implements EventRecorder {
   private readonly series = new LRUCache<string, Series>({ max: 5_000 });
   private readonly newWarnings = new LRUCache<string, { since: number; count: number }>({ max: 5_000 });
   private pending = 0;
+  private sweptAt = -Infinity;
 
   constructor(
     private readonly sink: EventSink,
@@ -99,8 +106,10 @@ export class KubeEventRecorder implements EventRecorder {
     const who = target.uid ?? `${target.namespace}/${target.name}`;
     const key = `${who}\u0000${reason}\u0000${text}`;
     const now = this.now();
+    this.dropIdle(now);
     const known = this.series.get(key);
     if (known) {
+      known.seenAt = now;
       known.count++;
       const due = type === "Normal" || now - known.writtenAt >= REPEAT_WINDOW_MS;
       if (!due || known.busy) return;
@@ -122,6 +131,8 @@ export class KubeEventRecorder implements EventRecorder {
       count: 1,
       writtenAt: now,
       busy: true,
+      seenAt: now,
+      writtenCount: 1,
     };
     this.series.set(key, entry);
     this.log(target, type, reason, text, 1);
@@ -197,6 +208,7 @@ export class KubeEventRecorder implements EventRecorder {
       if (type === "Warning" && Number.isFinite(last) && now - last < REPEAT_WINDOW_MS) {
         entry.count--; // this sighting is the one already written
         entry.writtenAt = last;
+        entry.writtenCount = entry.count;
         return;
       }
       this.bump(target.namespace, entry, now);
@@ -207,6 +219,7 @@ export class KubeEventRecorder implements EventRecorder {
     entry.busy = true;
     entry.writtenAt = now;
     const count = entry.count;
+    entry.writtenCount = count;
     this.background(
       this.sink.patchCount(
         namespace,
@@ -216,6 +229,24 @@ export class KubeEventRecorder implements EventRecorder {
       )
         .finally(() => entry.busy = false),
     );
+  }
+
+  /**
+   * Series not seen for a repeat window whose count the API already holds are dropped (a sweep a minute, least
+   * recently seen first), so churn's stream of distinct messages plateaus instead of filling the cap. A later
+   * repeat finds the Event by its name and continues it, as after a restart.
+   */
+  private dropIdle(now: number): void {
+    if (now - this.sweptAt < IDLE_SWEEP_MS) return;
+    this.sweptAt = now;
+    const idle: string[] = [];
+    for (const key of this.series.rkeys()) {
+      const entry = this.series.peek(key);
+      if (!entry) continue;
+      if (now - entry.seenAt < REPEAT_WINDOW_MS) break;
+      if (!entry.busy && entry.count === entry.writtenCount) idle.push(key);
+    }
+    for (const key of idle) this.series.delete(key);
   }
 
   private forget(entry: Series): void {

@@ -5,13 +5,18 @@ import type { LeaderChange } from "./model.ts";
 export const CHANGES_PER_SERVICE = 30;
 /** Changes kept in all: past this the Services changed longest ago go first (a few MB at most). */
 export const MAX_CHANGES = 20_000;
+/** Older changes go, except each Service's newest, so a long churn plateaus instead of filling the bound. */
+export const MAX_AGE_MS = 15 * 60_000;
+/** How often changes are checked for age. */
+const AGE_SWEEP_MS = 60_000;
 
 export class LeaderHistory {
   private readonly byService = new Map<string, LeaderChange[]>();
   private readonly listeners = new Set<(change: LeaderChange) => void>();
   private total = 0;
+  private sweptAt = -Infinity;
 
-  constructor(private readonly maxChanges = MAX_CHANGES) {}
+  constructor(private readonly maxChanges = MAX_CHANGES, private readonly maxAgeMs = MAX_AGE_MS) {}
 
   record(change: LeaderChange): void {
     const list = this.byService.get(change.service) ?? [];
@@ -29,10 +34,26 @@ export class LeaderHistory {
       this.byService.delete(oldest);
       this.total -= changes.length;
     }
+    this.dropAged(Date.parse(change.at));
     for (const l of [...this.listeners]) {
       try {
         l(change);
       } catch { /* a listener's failure is its own */ }
+    }
+  }
+
+  /** Each Service's changes older than the age bound, but never its newest (a sweep a minute at most). */
+  private dropAged(now: number): void {
+    if (!Number.isFinite(now) || now - this.sweptAt < AGE_SWEEP_MS) return;
+    this.sweptAt = now;
+    const cutoff = now - this.maxAgeMs;
+    for (const list of this.byService.values()) {
+      let aged = 0;
+      while (aged < list.length - 1 && Date.parse(list[aged].at) < cutoff) aged++;
+      if (aged) {
+        list.splice(0, aged);
+        this.total -= aged;
+      }
     }
   }
 

@@ -130,3 +130,35 @@ Deno.test("log lines are bounded: an 80 KB value becomes a line of a few KB", ()
   assert.ok(lines[0].length < 4_000, `${lines[0].length} characters`);
   assert.match(lines[0], /…\(78976 more characters\)/);
 });
+
+Deno.test("series idle for a window are dropped once written, and a later repeat continues the same Event", async () => {
+  const sink = new FakeEvents();
+  const clock = { t: Date.parse("2026-01-01T00:00:00Z") };
+  const r = recorder(sink, clock);
+  // Churn: every failover names a new pod, so each message is a new series.
+  for (let i = 0; i < 50; i++) {
+    r.record(target, "Normal", "LeaderChanged", `leader is now pod p-${i}`);
+    clock.t += 1000;
+    await settle();
+  }
+  const held = (r as unknown as { series: { size: number } }).series;
+  assert.equal(held.size, 50);
+  // An unwritten count (a Warning repeated inside its window) is kept until it is written.
+  r.record(target, "Warning", "NoPodsFound", "no pods match");
+  await settle();
+  r.record(target, "Warning", "NoPodsFound", "no pods match");
+  clock.t += REPEAT_WINDOW_MS + 61_000;
+  r.record(target, "Normal", "LeaderChanged", "leader is now pod q");
+  await settle();
+  assert.equal(
+    held.size,
+    2,
+    "the 50 idle written series went; the Warning with an unwritten count and the new one stay",
+  );
+  const creates = sink.creates;
+  r.record(target, "Normal", "LeaderChanged", "leader is now pod p-7");
+  await settle();
+  assert.equal(sink.creates, creates, "no second Event for the same series");
+  const p7 = [...sink.stored.values()].find((e) => e.message === "leader is now pod p-7");
+  assert.equal(p7?.count, 2, "the repeat continued the existing Event's count");
+});

@@ -122,6 +122,22 @@ Deno.test("leader history keeps the last changes per Service and tells listeners
   ]);
 });
 
+Deno.test("leader history drops changes past the age bound but keeps each Service's newest", () => {
+  const h = new LeaderHistory(20_000, 15 * 60_000);
+  const at = (min: number, service: string) => ({
+    ...change(0, 1),
+    service,
+    at: new Date(NOW + min * 60_000).toISOString(),
+  });
+  for (let m = 0; m < 10; m++) h.record(at(m, "ns/a"));
+  h.record(at(0, "ns/b"));
+  assert.equal(h.size, 11);
+  h.record(at(30, "ns/c"));
+  assert.deepEqual([h.of("ns/a").length, h.of("ns/b").length, h.of("ns/c").length], [1, 1, 1]);
+  assert.equal(h.of("ns/a")[0].at, new Date(NOW + 9 * 60_000).toISOString(), "the newest one stays");
+  assert.equal(h.size, 3);
+});
+
 Deno.test("ages read like kubectl's", () => {
   assert.deepEqual([450, 5_000, 65_000, 3_600_000 + 120_000, 2 * 86_400_000 + 3_600_000].map(age), [
     "450ms",
