@@ -42,7 +42,7 @@ export const VERSION = "0.1.0";
 
 /** Every built-in plugin: registered exactly like a user's. */
 export function builtinPlugins(): PluginDefinition[] {
-  return [...builtinStrategies, ...builtinHealthCheckers, ...builtinOtherPlugins] as PluginDefinition[];
+  return [...builtinStrategies, ...builtinHealthCheckers, ...builtinOtherPlugins];
 }
 
 /** What every kernel gets: the built-ins plus `extra`, and the `oldest` ranking as the last resort. */
