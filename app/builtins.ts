@@ -7,7 +7,7 @@ import { builtinPlugins as builtinOtherPlugins } from "../plugins/mod.ts";
 
 /** Every built-in plugin: registered exactly like a user's. */
 export function builtinPlugins(): PluginDefinition[] {
-  return [...builtinStrategies, ...builtinHealthCheckers, ...builtinOtherPlugins] as PluginDefinition[];
+  return [...builtinStrategies, ...builtinHealthCheckers, ...builtinOtherPlugins];
 }
 
 /** What every kernel gets: the built-ins plus `extra`, and the `oldest` ranking as the last resort. */

@@ -84,7 +84,5 @@ export const grpcHealthChecker = defineHealthChecker({
     ctx.signal.addEventListener("abort", () => void checker.closeAll(), { once: true });
     return checker;
   },
-  close: async (instance) => {
-    if (instance instanceof GrpcHealthChecker) await instance.closeAll();
-  },
+  close: (instance) => instance.closeAll(),
 });

@@ -49,7 +49,7 @@ export function rankNodeAware(candidates: readonly Candidate[], options: NodeAwa
   return ranked;
 }
 
-export default defineStrategy<NodeAwareOptions>({
+export default defineStrategy({
   name: "node-aware",
   version: "1.0.0",
   description:

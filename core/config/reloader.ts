@@ -6,7 +6,6 @@
 import type { ConfigMap } from "../kube/types.ts";
 import type { Logger } from "../log.ts";
 import type { Counter, MetricsRegistry } from "../metrics/registry.ts";
-import { canonicalJson } from "../plugin/canonical.ts";
 import { errorText, PluginConfigError } from "../plugin/errors.ts";
 import type { KernelChange, PluginKernel, PluginSpec } from "../plugin/kernel.ts";
 import { type ApprovedModule, loadPlugin } from "../plugin/loader.ts";
@@ -264,9 +263,4 @@ function configText(
     ok: false,
     problems: [`data: expected the key ${CONFIG_KEY}, received keys [${keys.sort().join(", ")}]`],
   };
-}
-
-/** Canonical JSON of a configuration, for logs and comparisons. */
-export function describeConfig(config: ZenLeadConfig): string {
-  return canonicalJson(config);
 }

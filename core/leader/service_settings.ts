@@ -10,9 +10,6 @@ import { parseGoDuration } from "./duration.ts";
 import { inRange, RANGES, rangeText, shownValue } from "../config/ranges.ts";
 
 export type FailMode = "open" | "closed";
-export const MAX_LEADER_COUNT = RANGES.leaderCount.max;
-/** The longest `zen-lead.io/min-ready-duration` (24 h): anything longer is a typo, not a wait. */
-export const MAX_MIN_READY_MS = RANGES.minReadyMs.max;
 
 export interface ServiceSettings {
   strategy: string;

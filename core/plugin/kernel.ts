@@ -272,8 +272,7 @@ export class PluginKernel {
   }
 
   /** A HealthChecker that always answers; see guardedHealth for what a failing checker yields. */
-  // deno-lint-ignore no-explicit-any -- specs are per checker; the wrapper passes them through unchanged.
-  health(name: string): HealthChecker<any> {
+  health(name: string): HealthChecker {
     return guardedHealth(this.host, name);
   }
 
