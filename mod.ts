@@ -46,6 +46,24 @@ export type {
   Sample,
 } from "./core/metrics/registry.ts";
 export { setUpPlugin, type StandaloneContext } from "./core/plugin/standalone.ts";
+// Helpers a plugin needs to behave like the built-in ones.
+/** Timers whose delay is clamped into what the runtime can hold (a huge delay would fire at once). */
+export { clampDelay, MAX_TIMER_MS, safeInterval, safeTimeout, timeoutSignal } from "./core/timers.ts";
+/** Topology spread for strategies: a candidate's node and zone keys, and picks spread over unused domains. */
+export { nodeKeyOf, spreadPicks, UsedDomains, zoneKeyOf } from "./core/leader/select_topology.ts";
+/** HTTP client spans (children of the running reconcile's span) and the W3C headers to send with a request. */
+export { type HttpClientSpan, httpClientSpan } from "./core/tracing/spans.ts";
+/** The process environment a plugin may read (the `start` task allows only these variables). */
+export { ENV_VARS, readEnv } from "./core/config/env.ts";
+/** OTLP/HTTP shared with the tracing exporter: the OTEL_* variables, their parsing, and one POST. */
+export {
+  OTEL_ENV_VARS,
+  type OtlpProtocol,
+  parseKeyValueList,
+  resourceOf,
+  type TracingSection,
+} from "./core/tracing/config.ts";
+export { type OtlpTarget, postOtlp } from "./core/tracing/otlp_http.ts";
 /** Time as plugins see it: the clock interface, the real clock and its timer handles. */
 export { type Clock, realClock, type TimerHandle } from "./core/time/clock.ts";
 /** An abortable sleep on an injectable clock. */

@@ -8,8 +8,7 @@
  * `grpc:9090/my.Service`.
  */
 import * as v from "valibot";
-import { defineHealthChecker } from "../mod.ts";
-import type { HealthChecker, HealthResult, PodView } from "../core/plugin/types.ts";
+import { defineHealthChecker, type HealthChecker, type HealthResult, type PodView } from "../mod.ts";
 import { hostPort, probePortSchema, resolveProbePort, shortPort } from "./_port.ts";
 import { GrpcProber } from "./grpc_prober.ts";
 

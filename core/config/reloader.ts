@@ -14,7 +14,7 @@ import type { PluginDefinition } from "../plugin/types.ts";
 import { defaultsNameProblems, serviceDefaultsProblems } from "./checks.ts";
 import { CONFIG_KEY, parseConfigText } from "./parse.ts";
 import type { ZenLeadConfig } from "./schema.ts";
-import { type ControllerSettings, resolveSettings } from "./settings.ts";
+import { type ControllerSettings, resolveSettings } from "./controller_settings.ts";
 
 /** The Event reason of a refused configuration, on the ConfigMap. */
 export const INVALID_CONFIGURATION = "InvalidConfiguration";

@@ -11,7 +11,7 @@ import { EndpointSlices, Nodes, Pods, Services } from "../kube/paths.ts";
 import type { EndpointSlice, KubeObject, Node, Pod, Service } from "../kube/types.ts";
 import { objectKey } from "../kube/types.ts";
 import { WorkQueue } from "../queue/workqueue.ts";
-import { ProbeScheduler } from "../health/scheduler.ts";
+import { ProbeScheduler } from "../probing/scheduler.ts";
 import { ANN, isOptedIn, LABEL, MANAGER } from "../leader/annotations.ts";
 import { selectorMatches, toPodView } from "../leader/pods.ts";
 import { KubeEventRecorder, serviceTarget } from "./events.ts";
@@ -20,7 +20,7 @@ import { controllerMetrics } from "./metrics.ts";
 import { traceReconcile } from "../tracing/reconcile.ts";
 import { NotLeaderError, type PluginAccess, Reconciler, WriteConflictError } from "./reconciler.ts";
 import { INDEX } from "./stores.ts";
-import { TriggerTracker } from "./triggers.ts";
+import { TriggerTracker } from "./latency.ts";
 import { LeaderHistory } from "../status/history.ts";
 import { nodeTransform, podTransform, relevantPodChange, serviceTransform } from "./transforms.ts";
 import { desiredPodScopes } from "./pod_scopes.ts";
@@ -441,7 +441,7 @@ export class LeaderController {
   /** This replica now leads: reconcile everything once. */
   activate(): void {
     this.active = true;
-    this.m.isLeader.set(undefined, 1);
+    this.m.replicaActive.set(undefined, 1);
     this.replayPodsToBackends();
     this.enqueueAll();
     void this.announceResync();
@@ -484,7 +484,7 @@ export class LeaderController {
   /** This replica lost the Lease: stop writing at once. */
   deactivate(): void {
     this.active = false;
-    this.m.isLeader.set(undefined, 0);
+    this.m.replicaActive.set(undefined, 0);
   }
 
   get isActive(): boolean {

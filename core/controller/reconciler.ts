@@ -5,7 +5,7 @@
 import type { Logger } from "../log.ts";
 import type { EndpointSlice, Node, Pod, Service } from "../kube/types.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "../kube/errors.ts";
-import type { ProbeScheduler } from "../health/scheduler.ts";
+import type { ProbeScheduler } from "../probing/scheduler.ts";
 import type { BackendServiceState, CloudBackend, NodeView } from "../plugin/types.ts";
 import { ANN, isOptedIn, LABEL } from "../leader/annotations.ts";
 import { decideLeaders, type Decision } from "../leader/decide.ts";
@@ -16,7 +16,7 @@ import {
   type LeaderDecision,
   leaderFamily,
   routableEndpoints,
-} from "../leader/desired.ts";
+} from "../leader/desired_objects.ts";
 import {
   mergeService,
   mergeSlice,
@@ -27,7 +27,11 @@ import {
 import { effectiveLeaderName } from "../leader/names.ts";
 import { classifyPods, podIPs, selectorMatches, toNodeView, toPodView } from "../leader/pods.ts";
 import { resolvePorts } from "../leader/ports.ts";
-import { parseServiceSettings, type ServiceSettings, type SettingsContext } from "../leader/settings.ts";
+import {
+  parseServiceSettings,
+  type ServiceSettings,
+  type SettingsContext,
+} from "../leader/service_settings.ts";
 import type { LeaderApi } from "./api.ts";
 import type { EventRecorder, EventTarget } from "./events.ts";
 import type { ControllerMetrics } from "./metrics.ts";
@@ -35,7 +39,7 @@ import { WriteOverlay } from "./overlay.ts";
 import type { LeaderHistory } from "../status/history.ts";
 import { SettingsMemo } from "./settings_memo.ts";
 import { type ControllerStores, INDEX } from "./stores.ts";
-import type { TriggerTracker } from "./triggers.ts";
+import type { TriggerTracker } from "./latency.ts";
 import { traceDecision } from "../tracing/reconcile.ts";
 import { inSpan } from "../tracing/spans.ts";
 import { REQUEUE_FLOOR_MS, safeTimeout } from "../timers.ts";

@@ -94,7 +94,7 @@ function ready(p: Pod): string | undefined {
   return p.status?.conditions?.find((c) => c.type === "Ready")?.status;
 }
 
-/** Pod changes that can change a leader decision (SPEC "Triggers"); status heartbeats and the like are not. */
+/** Pod changes that can change a leader decision; status heartbeats and the like cost no reconcile. */
 export function relevantPodChange(a: Pod, b: Pod): boolean {
   return ready(a) !== ready(b) ||
     a.metadata.deletionTimestamp !== b.metadata.deletionTimestamp ||

@@ -4,9 +4,9 @@
  */
 import { RootLogger } from "../log.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
-import { validateOptions } from "./desired.ts";
+import { validateOptions } from "./desired_plugins.ts";
 import { PluginConfigError } from "./errors.ts";
-import { ALWAYS_ACTIVE } from "./leadership.ts";
+import { ALWAYS_ACTIVE } from "./replica_activity.ts";
 import type { Leadership, PluginContext, PluginDefinition, PluginKind } from "./types.ts";
 import type { Logger } from "../log.ts";
 

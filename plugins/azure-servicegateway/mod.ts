@@ -11,8 +11,7 @@
  * ```
  * @module
  */
-import { defineBackend } from "../../mod.ts";
-import type { PodView } from "../../core/plugin/types.ts";
+import { defineBackend, type PodView } from "../../mod.ts";
 import type { EgressPod } from "./engine/engine.ts";
 import { type AzureServiceGatewayOptions, optionsSchema } from "./options.ts";
 import { LeaderOnlyBackend } from "./leader_only.ts";

@@ -1,7 +1,8 @@
+/** The pure leader decision for one Service: eligibility, failover reasons, stickiness, pools. */
 import assert from "node:assert/strict";
 import { type DecideInput, decideLeaders } from "../../core/leader/decide.ts";
-import { DEFAULT_SCHEDULE } from "../../core/health/spec.ts";
-import type { ServiceSettings } from "../../core/leader/settings.ts";
+import { DEFAULT_SCHEDULE } from "../../core/probing/spec.ts";
+import type { ServiceSettings } from "../../core/leader/service_settings.ts";
 import type { HealthChecker, LeaderStrategy } from "../../core/plugin/types.ts";
 import { readyChecker } from "../../health/ready.ts";
 import oldestPlugin from "../../strategies/oldest.ts";

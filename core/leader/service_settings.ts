@@ -4,7 +4,7 @@
  */
 import * as v from "valibot";
 import type { AnySchema, HealthChecker } from "../plugin/types.ts";
-import { type ParsedHealthCheck, parseHealthCheck } from "../health/spec.ts";
+import { type ParsedHealthCheck, parseHealthCheck } from "../probing/spec.ts";
 import { ANN } from "./annotations.ts";
 import { parseGoDuration } from "./duration.ts";
 import { inRange, RANGES, rangeText, shownValue } from "../config/ranges.ts";
