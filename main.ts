@@ -2,10 +2,10 @@
  * zen-lead's entry point: `deno task start` (or the compiled binary) runs the controller against the current
  * kubeconfig (`--kubeconfig`, `KUBECONFIG`, or in-cluster configuration). See `--help` for flags.
  */
-import { kernelParts, runController } from "./core/app.ts";
+import { kernelParts, runController } from "./app/start.ts";
 import { runGrpcProber } from "./health/grpc_prober_main.ts";
 import { PROBER_FLAG } from "./health/grpc_prober_protocol.ts";
-import { CLI_COMMANDS, runCli } from "./core/cli/main.ts";
+import { CLI_COMMANDS, runCli } from "./app/cli/main.ts";
 import { registeredPlugins } from "./core/plugin/registry.ts";
 
 /** Installed as `kubectl-zen_lead` (a compiled binary or the wrapper script) it only runs commands, never the controller. */

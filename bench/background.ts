@@ -1,6 +1,6 @@
 /**
  * The rest of a large cluster: pods and Services nothing opts in, spread over many namespaces, and a steady
- * churn of pod status updates among them. The controller should pay for none of it (issue 19).
+ * churn of pod status updates among them. The controller should pay for none of it.
  */
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { KubeClient } from "../core/kube/client.ts";

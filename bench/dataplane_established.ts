@@ -1,5 +1,5 @@
 /**
- * Established connections through a failover (issue 17, item 3). A long-lived TCP connection (a line every
+ * Established connections through a failover. A long-lived TCP connection (a line every
  * 100 ms, a 3 s socket timeout like a database driver's) to the leader ClusterIP:
  * - per fault kind: which pod answers it after kube-proxy moved new connections, and when it first reaches
  *   the new leader (only once it is closed and reopened);

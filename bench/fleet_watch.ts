@@ -25,7 +25,7 @@ interface Waiter {
 const SOURCE_LABEL = "zen-lead.io/source-service";
 const LEADER_UID_ANNOTATION = "zen-lead.io/leader-pod-uid";
 
-/** Running, Ready, with an IP and not terminating: what SPEC calls eligible (no health plugin in the bench). */
+/** Running, Ready, with an IP and not terminating: what the controller calls eligible (no health plugin in the bench). */
 export function isEligible(pod: Pod): boolean {
   return pod.status?.phase === "Running" && !!pod.status.podIP && !pod.metadata.deletionTimestamp &&
     (pod.status.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");

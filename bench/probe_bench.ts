@@ -6,8 +6,8 @@
  *
  *   npx -y deno@2.9.6 run -A bench/probe_bench.ts [--targets=1000] [--seconds=15] [--mode=all|fake|http|grpc]
  */
-import { ProbeScheduler } from "../core/health/scheduler.ts";
-import { DEFAULT_SCHEDULE } from "../core/health/spec.ts";
+import { ProbeScheduler } from "../core/probing/scheduler.ts";
+import { DEFAULT_SCHEDULE } from "../core/probing/spec.ts";
 import type { HealthChecker, PodView } from "../core/plugin/types.ts";
 import { httpChecker, type HttpCheckSpec } from "../health/http.ts";
 import { type GrpcCheckSpec, GrpcHealthChecker } from "../health/grpc.ts";

@@ -2,14 +2,20 @@
 import { logCorrelation } from "./tracing/spans.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
+/** Structured fields of a log record, written beside `level` and `msg`; errors are written as their message. */
 export type LogFields = Record<string, unknown>;
 
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+/** A structured logger: one JSON line per record. */
 export interface Logger {
+  /** Detail for debugging, off unless the log level is `debug`. */
   debug(msg: string, fields?: LogFields): void;
+  /** Something worth knowing happened. */
   info(msg: string, fields?: LogFields): void;
+  /** Something is wrong but the work goes on. */
   warn(msg: string, fields?: LogFields): void;
+  /** Something failed. */
   error(msg: string, fields?: LogFields): void;
   /** A logger that adds `fields` to every record (e.g. `{ plugin: "http" }`). */
   child(fields: LogFields): Logger;

@@ -1,6 +1,6 @@
 /** The probe port of a check spec: a number, or a container-port name resolved against the pod's ports. */
 import * as v from "valibot";
-import type { PodView } from "../core/plugin/types.ts";
+import type { PodView } from "../mod.ts";
 
 /** A port number, or an IANA service name as Kubernetes allows for container ports (e.g. `http-metrics`). */
 export const probePortSchema = v.union([

@@ -8,8 +8,7 @@
  * `grpc:9090/my.Service`.
  */
 import * as v from "valibot";
-import { defineHealthChecker } from "../mod.ts";
-import type { HealthChecker, HealthResult, PodView } from "../core/plugin/types.ts";
+import { defineHealthChecker, type HealthChecker, type HealthResult, type PodView } from "../mod.ts";
 import { hostPort, probePortSchema, resolveProbePort, shortPort } from "./_port.ts";
 import { GrpcProber } from "./grpc_prober.ts";
 
@@ -85,7 +84,5 @@ export const grpcHealthChecker = defineHealthChecker({
     ctx.signal.addEventListener("abort", () => void checker.closeAll(), { once: true });
     return checker;
   },
-  close: async (instance) => {
-    if (instance instanceof GrpcHealthChecker) await instance.closeAll();
-  },
+  close: (instance) => instance.closeAll(),
 });

@@ -5,7 +5,7 @@
  */
 import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
-import type { HealthResult } from "../core/plugin/types.ts";
+import { type HealthResult, safeTimeout } from "../mod.ts";
 import { abortReason } from "./_abort.ts";
 import {
   decodeHealthCheckResponse,
@@ -14,7 +14,6 @@ import {
   SERVING,
   SERVING_STATUS,
 } from "./grpc_codec.ts";
-import { safeTimeout } from "../core/timers.ts";
 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // A pod that comes back must be seen within about a probe interval, not after grpc's 120 s maximum backoff.

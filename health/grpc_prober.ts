@@ -5,11 +5,9 @@
  * restart: checks in flight are sent once more to the new process, and only a second loss reports them failed.
  */
 import { fileURLToPath } from "node:url";
-import type { HealthResult } from "../core/plugin/types.ts";
-import type { Logger } from "../core/log.ts";
+import { type HealthResult, type Logger, safeTimeout } from "../mod.ts";
 import { abortReason } from "./_abort.ts";
 import { PROBER_FLAG, type ProberReply, type ProberRequest, readLines } from "./grpc_prober_protocol.ts";
-import { safeTimeout } from "../core/timers.ts";
 
 interface Pending {
   request: Extract<ProberRequest, { op: "check" }>;

@@ -10,8 +10,7 @@
 import http from "node:http";
 import https from "node:https";
 import * as v from "valibot";
-import { defineHealthChecker } from "../mod.ts";
-import type { HealthChecker, HealthResult, PodView } from "../core/plugin/types.ts";
+import { defineHealthChecker, type HealthChecker, type HealthResult, type PodView } from "../mod.ts";
 import { hostPort, probePortSchema, resolveProbePort, shortPort } from "./_port.ts";
 import { abortReason } from "./_abort.ts";
 import { netErrorReason } from "./_net_error.ts";

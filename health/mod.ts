@@ -4,8 +4,9 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { builtinHealthCheckers } from "./mod.ts";
- * console.assert(builtinHealthCheckers.map((p) => p.name).join() === "ready,http,grpc");
+ * deepStrictEqual(builtinHealthCheckers.map((p) => p.name), ["ready", "http", "grpc"]);
  * ```
  * @module
  */
@@ -16,8 +17,5 @@ import { grpcHealthChecker } from "./grpc.ts";
 export { readyChecker, readyHealthChecker } from "./ready.ts";
 export { httpChecker, type HttpCheckSpec, httpHealthChecker, httpSpecSchema } from "./http.ts";
 export { type GrpcCheckSpec, GrpcHealthChecker, grpcHealthChecker, grpcSpecSchema } from "./grpc.ts";
-
-/** The name of the checker used when a Service sets no `zen-lead.io/health-check`. */
-export const DEFAULT_HEALTH_CHECKER = "ready";
 
 export const builtinHealthCheckers = [readyHealthChecker, httpHealthChecker, grpcHealthChecker] as const;

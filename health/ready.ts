@@ -2,8 +2,7 @@
  * `ready`: the pod's Ready condition, the default check. The controller only offers eligible pods (Ready=True)
  * to health checks, so every pod it is given is healthy; it needs no network and no scheduling.
  */
-import { defineHealthChecker } from "../mod.ts";
-import type { HealthChecker } from "../core/plugin/types.ts";
+import { defineHealthChecker, type HealthChecker } from "../mod.ts";
 
 export const readyChecker: HealthChecker<Record<string, never>> = {
   passive: true,

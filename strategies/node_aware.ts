@@ -4,11 +4,10 @@
  * or tainted ones before nodes not yet observed, then the preferred node label, then the preferred zone, then
  * the base age order; pool members are spread over distinct nodes and zones within each of those tiers.
  */
-import { type Candidate, defineStrategy, type StrategyInput } from "../mod.ts";
+import { type Candidate, defineStrategy, spreadPicks, type StrategyInput, UsedDomains } from "../mod.ts";
 import { type NodeStanding, nodeStanding, STANDING_TIER } from "./node_standing.ts";
 import { type NodeAwareOptions, nodeAwareOptionsSchema } from "./node_aware_options.ts";
 import { compareByAge } from "./order.ts";
-import { spreadPicks, UsedDomains } from "../core/leader/select_topology.ts";
 
 interface Placed {
   candidate: Candidate;
@@ -50,7 +49,7 @@ export function rankNodeAware(candidates: readonly Candidate[], options: NodeAwa
   return ranked;
 }
 
-export default defineStrategy<NodeAwareOptions>({
+export default defineStrategy({
   name: "node-aware",
   version: "1.0.0",
   description:

@@ -6,7 +6,7 @@ import { LOG_LEVELS, type LogLevel } from "../log.ts";
 import { parseGoDuration } from "../leader/duration.ts";
 import { ALLOW_FLAG, parseAllowList } from "../plugin/module_policy.ts";
 import { type Range, rangeProblem, RANGES, rangeText } from "./ranges.ts";
-import type { ControllerSettings } from "./settings.ts";
+import type { ControllerSettings } from "./controller_settings.ts";
 
 export class FlagError extends Error {
   constructor(message: string) {

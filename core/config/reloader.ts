@@ -6,7 +6,6 @@
 import type { ConfigMap } from "../kube/types.ts";
 import type { Logger } from "../log.ts";
 import type { Counter, MetricsRegistry } from "../metrics/registry.ts";
-import { canonicalJson } from "../plugin/canonical.ts";
 import { errorText, PluginConfigError } from "../plugin/errors.ts";
 import type { KernelChange, PluginKernel, PluginSpec } from "../plugin/kernel.ts";
 import { type ApprovedModule, loadPlugin } from "../plugin/loader.ts";
@@ -15,7 +14,7 @@ import type { PluginDefinition } from "../plugin/types.ts";
 import { defaultsNameProblems, serviceDefaultsProblems } from "./checks.ts";
 import { CONFIG_KEY, parseConfigText } from "./parse.ts";
 import type { ZenLeadConfig } from "./schema.ts";
-import { type ControllerSettings, resolveSettings } from "./settings.ts";
+import { type ControllerSettings, resolveSettings } from "./controller_settings.ts";
 
 /** The Event reason of a refused configuration, on the ConfigMap. */
 export const INVALID_CONFIGURATION = "InvalidConfiguration";
@@ -264,9 +263,4 @@ function configText(
     ok: false,
     problems: [`data: expected the key ${CONFIG_KEY}, received keys [${keys.sort().join(", ")}]`],
   };
-}
-
-/** Canonical JSON of a configuration, for logs and comparisons. */
-export function describeConfig(config: ZenLeadConfig): string {
-  return canonicalJson(config);
 }

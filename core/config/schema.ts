@@ -60,5 +60,4 @@ export const configSchema = v.strictObject({
 });
 
 export type ZenLeadConfig = v.InferOutput<typeof configSchema>;
-export type PluginEntry = v.InferOutput<typeof pluginEntry>;
 export type ServiceDefaults = v.InferOutput<typeof defaultsSection>;

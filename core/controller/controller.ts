@@ -11,7 +11,7 @@ import type { EndpointSlice, KubeObject, Node, Pod, Service } from "../kube/type
 import { objectKey } from "../kube/types.ts";
 import { WorkQueue } from "../queue/workqueue.ts";
 import { reconcileHandler } from "../queue/reconcile.ts";
-import { ProbeScheduler } from "../health/scheduler.ts";
+import { ProbeScheduler } from "../probing/scheduler.ts";
 import { toPodView } from "../leader/pods.ts";
 import { LeaderHistory } from "../status/history.ts";
 import { traceReconcile } from "../tracing/reconcile.ts";
@@ -38,7 +38,7 @@ import { optedIn } from "./predicates.ts";
 import { Reconciler } from "./reconciler.ts";
 import { createSources } from "./sources.ts";
 import { INDEX } from "./stores.ts";
-import { TriggerTracker } from "./triggers.ts";
+import { TriggerTracker } from "./latency.ts";
 import type { WriteOverlays } from "./writer.ts";
 import { CacheGate } from "../kube/cache_gate.ts";
 import { StaleCacheError } from "../kube/staleness.ts";
@@ -309,7 +309,7 @@ export class LeaderController {
   /** This replica now leads: reconcile everything once. */
   activate(): void {
     this.active = true;
-    this.m.isLeader.set(undefined, 1);
+    this.m.replicaActive.set(undefined, 1);
     this.replayPodsToBackends();
     this.enqueueAll();
     void this.announceResync();
@@ -352,7 +352,7 @@ export class LeaderController {
   /** This replica lost the Lease: stop writing at once. */
   deactivate(): void {
     this.active = false;
-    this.m.isLeader.set(undefined, 0);
+    this.m.replicaActive.set(undefined, 0);
   }
 
   get isActive(): boolean {

@@ -71,16 +71,6 @@ const IDLE_SWEEP_MS = 60_000;
 /** The longest message written; Kubernetes cuts Event messages at 1 KiB. */
 export const MAX_MESSAGE = 1024;
 
-export function targetOf(obj: KubeObject): EventTarget {
-  return {
-    kind: obj.kind ?? "Service",
-    apiVersion: obj.apiVersion ?? "v1",
-    namespace: obj.metadata.namespace ?? "",
-    name: obj.metadata.name ?? "",
-    uid: obj.metadata.uid,
-  };
-}
-
 /** 64-bit FNV-1a as 16 hex digits: a stable Event name suffix for one series. */
 export function seriesHash(text: string): string {
   let h1 = 0x811c9dc5, h2 = 0xcbf29ce4;
@@ -272,13 +262,5 @@ export class KubeEventRecorder implements EventRecorder {
   /** Events still being written (tests and shutdown wait for zero). */
   get inFlight(): number {
     return this.pending;
-  }
-}
-
-/** Collects events in memory: for unit tests of code that records events. */
-export class MemoryEventRecorder implements EventRecorder {
-  readonly events: { target: EventTarget; type: EventType; reason: string; message: string }[] = [];
-  record(target: EventTarget, type: EventType, reason: string, message: string): void {
-    this.events.push({ target, type, reason, message });
   }
 }

@@ -1,4 +1,4 @@
-/** The controller's `zen_lead_*` metrics, registered once per registry; their names and labels are documented. */
+/** The controller's `zen_lead_*` metrics (dashboards and alerts depend on the names), registered once. */
 import { type MetricsRegistry, SECONDS_BUCKETS } from "../metrics/registry.ts";
 
 export function controllerMetrics(r: MetricsRegistry) {
@@ -97,7 +97,7 @@ export function controllerMetrics(r: MetricsRegistry) {
       help: "Writes of managed objects, by kind and verb.",
       labelNames: ["kind", "verb"],
     }),
-    isLeader: r.gauge({
+    replicaActive: r.gauge({
       name: "zen_lead_controller_is_leader",
       help: "1 while this replica is the active (writing) controller.",
       labelNames: [],

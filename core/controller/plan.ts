@@ -13,7 +13,7 @@ import {
   type LeaderDecision,
   leaderFamily,
   routableEndpoints,
-} from "../leader/desired.ts";
+} from "../leader/desired_objects.ts";
 import { type ResolvedPorts, resolvePorts } from "../leader/ports.ts";
 import { concatEmissions, type Emission, emptyEmission } from "./emission.ts";
 import type { EventTarget } from "./events.ts";

@@ -1,6 +1,6 @@
 /** What the reconcile needs from the plugin kernel: settings context, strategies and cloud backends by name. */
 import type { CloudBackend, LeaderStrategy } from "../plugin/types.ts";
-import type { SettingsContext } from "../leader/settings.ts";
+import type { SettingsContext } from "../leader/service_settings.ts";
 
 export interface PluginAccess {
   settingsContext(): SettingsContext;

@@ -3,9 +3,9 @@
  * probes never-probed candidates on demand when a successor is needed now.
  */
 import type { Pod } from "../kube/types.ts";
-import type { ProbeScheduler } from "../health/scheduler.ts";
+import type { ProbeScheduler } from "../probing/scheduler.ts";
 import { classifyPods, toPodView } from "../leader/pods.ts";
-import type { ServiceSettings } from "../leader/settings.ts";
+import type { ServiceSettings } from "../leader/service_settings.ts";
 import { inSpan } from "../tracing/spans.ts";
 import { safeTimeout } from "../timers.ts";
 

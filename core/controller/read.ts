@@ -2,15 +2,19 @@
 import type { EndpointSlice, Node, Pod, Service } from "../kube/types.ts";
 import type { LeaderStrategy, NodeView } from "../plugin/types.ts";
 import { ANN, isOptedIn } from "../leader/annotations.ts";
-import { isManagedFor } from "../leader/desired.ts";
+import { isManagedFor } from "../leader/desired_objects.ts";
 import { effectiveLeaderName } from "../leader/names.ts";
 import { selectorMatches, toNodeView } from "../leader/pods.ts";
-import { type AnnotationError, parseServiceSettings, type ServiceSettings } from "../leader/settings.ts";
+import {
+  type AnnotationError,
+  parseServiceSettings,
+  type ServiceSettings,
+} from "../leader/service_settings.ts";
 import type { LeaderApi } from "./api.ts";
 import type { PluginAccess } from "./plugin_access.ts";
 import type { SettingsMemo } from "./settings_memo.ts";
 import { type ControllerStores, INDEX } from "./stores.ts";
-import type { Trigger } from "./triggers.ts";
+import type { Trigger } from "./latency.ts";
 import type { WriteOverlays } from "./writer.ts";
 
 /** The leader objects zen-lead manages for one source Service (more than one of a kind after a rename). */

@@ -3,7 +3,7 @@
  * caches into a snapshot, plan (pure), apply the writes, then report what routing did.
  */
 import type { Logger } from "../log.ts";
-import type { ServiceSettings } from "../leader/settings.ts";
+import type { ServiceSettings } from "../leader/service_settings.ts";
 import type { LeaderHistory } from "../status/history.ts";
 import { traceDecision } from "../tracing/reconcile.ts";
 import { REQUEUE_FLOOR_MS } from "../timers.ts";
@@ -20,7 +20,7 @@ import { type GoneSnapshot, type NoSelectorSnapshot, ServiceReader } from "./rea
 import { leaderServiceCreated, reportRouting } from "./report.ts";
 import { SettingsMemo } from "./settings_memo.ts";
 import type { ControllerStores } from "./stores.ts";
-import type { TriggerTracker } from "./triggers.ts";
+import type { TriggerTracker } from "./latency.ts";
 import { LeaderWriter, type WriteOverlays } from "./writer.ts";
 
 export interface ReconcilerDeps {

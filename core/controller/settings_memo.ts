@@ -4,7 +4,7 @@
  * eviction costs a parse, never a failover (an LRU that dropped Services from the failover path would cost one).
  */
 import { LRUCache } from "lru-cache";
-import type { SettingsResult } from "../leader/settings.ts";
+import type { SettingsResult } from "../leader/service_settings.ts";
 
 interface Entry {
   /** The Service's resourceVersion and the configuration generation the result was parsed under. */

@@ -3,7 +3,7 @@ import type { EndpointSlice, KubeObject, Service } from "../kube/types.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "../kube/errors.ts";
 import { LABEL } from "../leader/annotations.ts";
 import { mergeSlice, sliceDrift } from "../leader/compare.ts";
-import { isManagedFor } from "../leader/desired.ts";
+import { isManagedFor } from "../leader/desired_objects.ts";
 import type { LeaderApi } from "./api.ts";
 import { LeaderNameConflictError, NotLeaderError, WriteConflictError } from "./errors.ts";
 import type { WriteOverlay } from "./overlay.ts";

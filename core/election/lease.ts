@@ -1,6 +1,6 @@
 /**
- * Leader election among zen-lead's own replicas over a coordination.k8s.io/v1 Lease. The leader renews every
- * retryPeriod and considers itself leader only until lastSuccessfulRenew + renewDeadline, which is shorter than
+ * The replica election among zen-lead's own replicas over a coordination.k8s.io/v1 Lease. The holder renews every
+ * retryPeriod and considers itself the holder only until lastSuccessfulRenew + renewDeadline, which is shorter than
  * the leaseDuration others wait, so it stops writing before anyone else may start. Standbys watch the Lease and try
  * at once when it is released or expires; writes use resourceVersion for optimistic concurrency. The loop never
  * ends while the process runs: every error of every phase is retried with capped, jittered backoff.
@@ -28,9 +28,9 @@ export interface LeaseElectorOptions {
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
-  /** Called when this replica becomes leader; `signal` aborts when leadership ends. */
-  onStartedLeading(signal: AbortSignal): void | Promise<void>;
-  onStoppedLeading?(): void;
+  /** Called when this replica acquires the Lease; `signal` aborts when it loses it. */
+  onLeaseAcquired(signal: AbortSignal): void | Promise<void>;
+  onLeaseLost?(): void;
   logger: Logger;
   metrics: MetricsRegistry;
   random?: Random;
@@ -41,7 +41,7 @@ export class LeaseElector {
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
   private observation: Observation | undefined;
-  private leading = false;
+  private holding = false;
   private lastRenewAt = -Infinity;
   private term: AbortController | undefined;
   private loseTimer: ReturnType<typeof setTimeout> | undefined;
@@ -71,8 +71,8 @@ export class LeaseElector {
   }
 
   /** True only while a renewal sent less than renewDeadline ago succeeded. */
-  isLeader(): boolean {
-    return this.leading && Date.now() < this.lastRenewAt + this.renewDeadlineMs;
+  holdsLease(): boolean {
+    return this.holding && Date.now() < this.lastRenewAt + this.renewDeadlineMs;
   }
 
   /** The holder this replica last saw on the Lease ("" when free). */
@@ -99,7 +99,7 @@ export class LeaseElector {
     this.stopper.abort(new Error("election stopped"));
   }
 
-  /** Campaigns, leads and renews until `signal` aborts (then leadership ends without releasing the Lease). */
+  /** Campaigns, holds and renews the Lease until `signal` aborts (then the term ends without releasing it). */
   async run(outer: AbortSignal): Promise<void> {
     const signal = AbortSignal.any([outer, this.stopper.signal]);
     this.released = false;
@@ -121,7 +121,7 @@ export class LeaseElector {
           const renewedAt = await this.attempt(signal, this.renewDeadlineMs);
           failures = 0;
           if (renewedAt !== undefined) {
-            this.startLeading(renewedAt, before);
+            this.startTerm(renewedAt, before);
             await this.renewLoop(signal);
           } else {
             await this.waitForChance(signal);
@@ -142,7 +142,7 @@ export class LeaseElector {
     } finally {
       this.running = false;
       clearInterval(gauge);
-      this.stopLeading("shutdown");
+      this.endTerm("shutdown");
       signal.removeEventListener("abort", stopScope);
       runScope.abort(new Error("election stopped"));
       await watching;
@@ -167,12 +167,12 @@ export class LeaseElector {
   }
 
   /**
-   * Gives the Lease up on graceful shutdown: stops leading first (no more writes), then clears the holder and sets
+   * Gives the Lease up on graceful shutdown: ends the term first (no more writes), then clears the holder and sets
    * a 1 s duration so a standby takes over at once. Resolves to whether this replica held it.
    */
   async release(): Promise<boolean> {
     this.released = true;
-    this.stopLeading("released");
+    this.endTerm("released");
     this.wake?.();
     try {
       const lease = await this.opts.client.get<Lease>(Leases, this.opts.namespace, this.opts.name, {
@@ -243,9 +243,9 @@ export class LeaseElector {
     }
   }
 
-  private startLeading(renewedAt: number, previousHolder: string | undefined): void {
+  private startTerm(renewedAt: number, previousHolder: string | undefined): void {
     if (Date.now() >= renewedAt + this.renewDeadlineMs) return; // won too late to count
-    this.leading = true;
+    this.holding = true;
     this.lastRenewAt = renewedAt;
     this.updateSinceRenew();
     this.armLoseTimer();
@@ -255,22 +255,22 @@ export class LeaseElector {
     this.log.info("started leading", { previousHolder: previousHolder ?? "unknown" });
     const signal = this.term.signal;
     Promise.resolve()
-      .then(() => this.opts.onStartedLeading(signal))
-      .catch((error) => this.log.error("onStartedLeading failed", { error }));
+      .then(() => this.opts.onLeaseAcquired(signal))
+      .catch((error) => this.log.error("onLeaseAcquired failed", { error }));
   }
 
-  private stopLeading(why: string): void {
-    if (!this.leading) return;
-    this.leading = false;
+  private endTerm(why: string): void {
+    if (!this.holding) return;
+    this.holding = false;
     clearTimeout(this.loseTimer);
     this.term?.abort(new Error(`leadership ended: ${why}`));
     this.metrics.status.set({ name: this.opts.name }, 0);
     this.metrics.transitions.inc({ name: this.opts.name, event: "stopped" });
     this.log.warn("stopped leading", { reason: why, msSinceLastRenew: Date.now() - this.lastRenewAt });
     try {
-      this.opts.onStoppedLeading?.();
+      this.opts.onLeaseLost?.();
     } catch (error) {
-      this.log.error("onStoppedLeading failed", { error });
+      this.log.error("onLeaseLost failed", { error });
     }
   }
 
@@ -279,22 +279,22 @@ export class LeaseElector {
     this.metrics.sinceRenew.set({ name: this.opts.name }, (Date.now() - this.lastRenewAt) / 1000);
   }
 
-  /** Ends leadership exactly at the renew deadline, even while a renewal request hangs. */
+  /** Ends the term exactly at the renew deadline, even while a renewal request hangs. */
   private armLoseTimer(): void {
     clearTimeout(this.loseTimer);
     const ms = this.lastRenewAt + this.renewDeadlineMs - Date.now();
-    this.loseTimer = safeTimeout(() => this.stopLeading("renew deadline passed"), ms);
+    this.loseTimer = safeTimeout(() => this.endTerm("renew deadline passed"), ms);
   }
 
-  /** Renews every retry period until leadership ends; never throws (a failed renewal is retried in time). */
+  /** Renews every retry period until the term ends; never throws (a failed renewal is retried in time). */
   private async renewLoop(signal: AbortSignal): Promise<void> {
-    while (this.leading && !signal.aborted) {
+    while (this.holding && !signal.aborted) {
       this.lastTickAt = Date.now();
       await sleep(this.retryPeriodMs, signal).catch(() => {});
-      if (!this.leading || signal.aborted) return;
+      if (!this.holding || signal.aborted) return;
       this.lastTickAt = Date.now();
       const remaining = this.lastRenewAt + this.renewDeadlineMs - Date.now();
-      if (remaining <= 0) return this.stopLeading("renew deadline passed");
+      if (remaining <= 0) return this.endTerm("renew deadline passed");
       let renewedAt: number | undefined;
       try {
         renewedAt = await this.attempt(signal, remaining);
@@ -306,7 +306,7 @@ export class LeaseElector {
           msLeft: this.lastRenewAt + this.renewDeadlineMs - Date.now(),
         });
       }
-      if (!this.leading) return;
+      if (!this.holding) return;
       // Never valid after the deadline of the renewal before it, even if the answer came just in time.
       if (renewedAt !== undefined && Date.now() < this.lastRenewAt + this.renewDeadlineMs) {
         this.lastRenewAt = renewedAt;
@@ -316,7 +316,7 @@ export class LeaseElector {
       }
       this.metrics.renewFailures.inc({ name: this.opts.name });
       if (this.observation && this.observation.holder !== this.opts.identity) {
-        return this.stopLeading(`lease taken by ${this.observation.holder || "nobody"}`);
+        return this.endTerm(`lease taken by ${this.observation.holder || "nobody"}`);
       }
     }
   }
@@ -361,7 +361,7 @@ export class LeaseElector {
           if (event.type !== "ADDED" && event.type !== "MODIFIED" && event.type !== "DELETED") continue;
           const lease = event.type === "DELETED" ? { ...event.object, spec: {} } : event.object;
           this.observation = observe(this.observation, lease, Date.now());
-          if (!this.leading && this.observation.holder !== this.opts.identity) this.wake?.();
+          if (!this.holding && this.observation.holder !== this.opts.identity) this.wake?.();
         }
       } catch (error) {
         if (signal.aborted) return;

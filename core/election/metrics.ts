@@ -30,5 +30,3 @@ export function electionMetrics(m: MetricsRegistry) {
     }),
   };
 }
-
-export type ElectionMetrics = ReturnType<typeof electionMetrics>;

@@ -6,16 +6,20 @@
 import type { EndpointSlice, Node, Pod, Service } from "../kube/types.ts";
 import type { LeaderStrategy, NodeView } from "../plugin/types.ts";
 import type { ServiceDefaults } from "../config/schema.ts";
-import type { ProbeState } from "../health/threshold.ts";
+import type { ProbeState } from "../probing/threshold.ts";
 import { ANN, isOptedIn } from "../leader/annotations.ts";
 import { decideLeaders } from "../leader/decide.ts";
 import { effectiveLeaderName } from "../leader/names.ts";
 import { ineligibleReason, qualifiesAt, readySince, selectorMatches, toNodeView } from "../leader/pods.ts";
 import { resolvePorts } from "../leader/ports.ts";
-import { leaderFamily, routableEndpoints } from "../leader/desired.ts";
+import { leaderFamily, routableEndpoints } from "../leader/desired_objects.ts";
 import { selectLeaders } from "../leader/select.ts";
 import { parsePriority } from "../leader/priority.ts";
-import { parseServiceSettings, type ServiceSettings, type SettingsContext } from "../leader/settings.ts";
+import {
+  parseServiceSettings,
+  type ServiceSettings,
+  type SettingsContext,
+} from "../leader/service_settings.ts";
 import { currentLeaderUIDs } from "../controller/read.ts";
 import { describeSettings } from "./sources.ts";
 import { type CandidateExplanation, EXPLAIN_API_VERSION, type Explanation, type Warning } from "./model.ts";

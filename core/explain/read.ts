@@ -11,17 +11,17 @@ import { CONFIG_KEY, parseConfigText } from "../config/parse.ts";
 import type { ServiceDefaults } from "../config/schema.ts";
 import { serviceDefaultsProblems } from "../config/checks.ts";
 import { type KernelParts, PluginKernel, type PluginSpec } from "../plugin/kernel.ts";
-import { LeadershipState } from "../plugin/leadership.ts";
+import { ReplicaActivity } from "../plugin/replica_activity.ts";
 import { settingsContextOf } from "../plugin/settings_context.ts";
 import { RootLogger } from "../log.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
-import { isManagedFor } from "../leader/desired.ts";
+import { isManagedFor } from "../leader/desired_objects.ts";
 import { LABEL } from "../leader/annotations.ts";
-import type { ProbeState } from "../health/threshold.ts";
+import type { ProbeState } from "../probing/threshold.ts";
 import type { ControllerStatus } from "../status/model.ts";
 import type { ExplainInput, HealthReport } from "./explain.ts";
 import type { Warning } from "./model.ts";
-import { settingsFromReport } from "../status/settings.ts";
+import { settingsFromReport } from "../status/reported_settings.ts";
 
 export interface ClusterSnapshotOptions {
   client: KubeClient;
@@ -57,7 +57,7 @@ export async function explainKernel(
     ...parts,
     logger,
     metrics: new MetricsRegistry(),
-    leadership: new LeadershipState(),
+    leadership: new ReplicaActivity(),
   });
   const warnings: Warning[] = [];
   const where = configMap

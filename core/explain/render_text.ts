@@ -1,6 +1,22 @@
 /** The human form of an Explanation: sections of aligned columns, one line per setting and per candidate. */
 import type { CandidateExplanation, Explanation } from "./model.ts";
 
+/** "3d4h", "5m12s", "800ms": an age for a table cell. */
+export function age(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  const s = Math.floor(ms / 1000);
+  const units: [number, string][] = [[86400, "d"], [3600, "h"], [60, "m"], [1, "s"]];
+  const parts: string[] = [];
+  let rest = s;
+  for (const [size, u] of units) {
+    if (rest >= size && parts.length < 2) {
+      parts.push(`${Math.floor(rest / size)}${u}`);
+      rest %= size;
+    } else if (parts.length > 0) break;
+  }
+  return parts.join("");
+}
+
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
 export function table(rows: readonly (readonly string[])[], indent = "  "): string[] {
   const widths: number[] = [];

@@ -4,7 +4,7 @@
  */
 import type { ServiceDefaults } from "../config/schema.ts";
 import { ANN } from "../leader/annotations.ts";
-import type { SettingsResult } from "../leader/settings.ts";
+import type { SettingsResult } from "../leader/service_settings.ts";
 import type { Setting, SettingSource } from "./model.ts";
 
 /** `1500` -> "1.5s", `90000` -> "1m30s": Go's duration style, for display. */

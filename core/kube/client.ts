@@ -14,7 +14,6 @@ import { TokenBucket } from "../time/rate_limit.ts";
 import { retryDelay } from "./retry.ts";
 import { Reachability } from "./reachability.ts";
 import {
-  applyPatchRequest,
   type CallOptions,
   createRequest,
   type DeleteOptions,
@@ -202,10 +201,6 @@ export class KubeClient {
     return this.request<T>(replaceRequest(res, obj, o));
   }
 
-  replaceStatus<T extends KubeObject>(res: ResourceType, obj: T, o?: CallOptions): Promise<T> {
-    return this.replace(res, obj, { ...o, subresource: "status" });
-  }
-
   /** JSON merge patch (RFC 7386): `null` deletes a field; lists are replaced whole. */
   mergePatch<T extends KubeObject>(
     res: ResourceType,
@@ -215,23 +210,6 @@ export class KubeClient {
     o?: WriteOptions,
   ): Promise<T> {
     return this.request<T>(mergePatchRequest(res, namespace, name, patch, o));
-  }
-
-  /** Server-side apply as field manager "zen-lead" (see applyPatchRequest). */
-  applyPatch<T extends KubeObject>(
-    res: ResourceType,
-    obj: T,
-    o?: WriteOptions & { force?: boolean },
-  ): Promise<T> {
-    return this.request<T>(applyPatchRequest(res, obj, o));
-  }
-
-  applyStatus<T extends KubeObject>(
-    res: ResourceType,
-    obj: T,
-    o?: CallOptions & { force?: boolean },
-  ): Promise<T> {
-    return this.applyPatch(res, obj, { ...o, subresource: "status" });
   }
 
   delete(res: ResourceType, namespace: string, name: string, o?: DeleteOptions): Promise<unknown> {

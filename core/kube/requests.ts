@@ -5,9 +5,6 @@ import type { KubeObject } from "./types.ts";
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type Query = Record<string, string | number | boolean | undefined>;
 
-/** The field manager of every server-side apply. */
-export const FIELD_MANAGER = "zen-lead";
-
 export interface KubeRequest {
   /** A low-cardinality name for metrics and errors, e.g. "apply_endpointslices". */
   operation: string;
@@ -38,8 +35,6 @@ export interface CallOptions {
 
 export interface WriteOptions extends CallOptions {
   subresource?: string;
-  /** Server-side validation and defaulting only; nothing is persisted. */
-  dryRun?: boolean;
 }
 
 export interface ListOptions {
@@ -91,7 +86,6 @@ export function createRequest(res: ResourceType, obj: KubeObject, o?: WriteOptio
     operation: o?.operation ?? `create_${res.plural}`,
     method: "POST",
     path: resourcePath(res, obj.metadata.namespace),
-    query: { dryRun: o?.dryRun ? "All" : undefined },
     body: obj,
   };
 }
@@ -103,7 +97,6 @@ export function replaceRequest(res: ResourceType, obj: KubeObject, o?: WriteOpti
     operation: o?.operation ?? operationName("replace", res, o?.subresource),
     method: "PUT",
     path: resourcePath(res, obj.metadata.namespace, requireName(res, obj), o?.subresource),
-    query: { dryRun: o?.dryRun ? "All" : undefined },
     body: obj,
   };
 }
@@ -121,30 +114,8 @@ export function mergePatchRequest(
     operation: o?.operation ?? operationName("patch", res, o?.subresource),
     method: "PATCH",
     path: resourcePath(res, namespace, name, o?.subresource),
-    query: { dryRun: o?.dryRun ? "All" : undefined },
     body: patch,
     contentType: "application/merge-patch+json",
-  };
-}
-
-/**
- * Server-side apply as field manager "zen-lead": the object states every field zen-lead owns; fields it no
- * longer states are removed. `force` takes over fields another manager owns.
- */
-export function applyPatchRequest(
-  res: ResourceType,
-  obj: KubeObject,
-  o?: WriteOptions & { force?: boolean },
-): KubeRequest {
-  return {
-    ...callFields(o),
-    operation: o?.operation ?? operationName("apply", res, o?.subresource),
-    method: "PATCH",
-    path: resourcePath(res, obj.metadata.namespace, requireName(res, obj), o?.subresource),
-    query: { fieldManager: FIELD_MANAGER, force: o?.force ?? true, dryRun: o?.dryRun ? "All" : undefined },
-    body: obj,
-    // JSON is valid YAML, and the apply content type is only registered under its YAML name.
-    contentType: "application/apply-patch+yaml",
   };
 }
 

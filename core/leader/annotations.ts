@@ -32,7 +32,7 @@ export const LABEL = {
 
 export const MANAGER = "zen-lead";
 
-/** A Service is opted in only by the exact string "true" (SPEC: no "True", no "1"). */
+/** A Service is opted in only by the exact string "true" (no "True", no "1": one spelling, no guessing). */
 export function isOptedIn(annotations: Readonly<Record<string, string>> | undefined): boolean {
   return annotations?.[ANN.enabled] === "true";
 }

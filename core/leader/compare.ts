@@ -4,7 +4,7 @@
  */
 import type { EndpointSlice, OwnerReference, Service, ServicePort } from "../kube/types.ts";
 import { canonicalJson } from "../plugin/canonical.ts";
-import { COPIED_SPEC_FIELDS } from "./desired.ts";
+import { COPIED_SPEC_FIELDS } from "./desired_objects.ts";
 import { ANN } from "./annotations.ts";
 
 function subsetEqual(want: Record<string, string> = {}, have: Record<string, string> = {}): boolean {
@@ -102,7 +102,8 @@ export function mergeService(desired: Service, observed: Service): Service {
     if (desired.spec?.[k] === undefined) delete spec[k];
     else (spec as Record<string, unknown>)[k] = desired.spec[k];
   }
-  // Keep node ports the API server allocated for the same port; never copy the source's (SPEC, defect 6).
+  // Keep node ports the API server allocated for the same port; never copy the source's: the API server
+  // refuses a node port another Service already holds.
   spec.ports = (desired.spec?.ports ?? []).map((p) => {
     const prev = observed.spec?.ports?.find((q) => q.port === p.port && (q.protocol ?? "TCP") === p.protocol);
     return spec.type === "NodePort" || spec.type === "LoadBalancer"

@@ -7,7 +7,7 @@ import type { Candidate, LeaderStrategy, NodeView, ServiceView } from "../plugin
 import { classifyPods, ineligibleReason, toPodView } from "./pods.ts";
 import { parsePriority } from "./priority.ts";
 import { selectLeaders } from "./select.ts";
-import type { ServiceSettings } from "./settings.ts";
+import type { ServiceSettings } from "./service_settings.ts";
 
 export type FailoverReason = "terminating" | "notReady" | "noIP" | "unhealthy" | "noneReady";
 /** Why leadership moved without a failure. */

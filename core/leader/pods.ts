@@ -9,7 +9,7 @@ export function selectorMatches(selector: Readonly<Record<string, string>>, labe
   return true;
 }
 
-/** Why a pod cannot lead; the names double as failover reasons (SPEC). */
+/** Why a pod cannot lead; the names double as failover reasons (in Events and metric labels). */
 export type IneligibleReason = "terminating" | "notReady" | "noIP";
 
 function readyCondition(pod: Pod) {

@@ -15,9 +15,12 @@ export function zoneKeyOf(candidate: Candidate): string {
 
 /** The nodes and zones a pool already occupies. */
 export class UsedDomains {
-  readonly nodes = new Set<string>();
-  readonly zones = new Set<string>();
+  /** Node keys (`nodeKeyOf`) the pool uses. */
+  readonly nodes: Set<string> = new Set<string>();
+  /** Zone keys (`zoneKeyOf`) the pool uses. */
+  readonly zones: Set<string> = new Set<string>();
 
+  /** Marks the node and zone of `candidate` as used. */
   add(candidate: Candidate): void {
     this.nodes.add(nodeKeyOf(candidate));
     this.zones.add(zoneKeyOf(candidate));

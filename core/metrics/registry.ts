@@ -4,16 +4,24 @@
  * that names both.
  */
 
+/** Label values of one series, by label name (e.g. `{ service: "default/web" }`). */
 export type Labels = Record<string, string>;
+/** The Prometheus metric types the registry has. */
 export type MetricType = "counter" | "gauge" | "histogram";
 
+/** What names a metric: registering the same options twice returns the same metric. */
 export interface MetricOptions {
+  /** The metric's name, e.g. `zen_lead_myplugin_requests_total`. */
   name: string;
+  /** The `# HELP` text: what one unit of the metric means. */
   help: string;
+  /** The label names every series has; a series given another label is an error. */
   labelNames?: readonly string[];
 }
 
+/** A histogram's options: a metric's plus its bucket bounds. */
 export interface HistogramOptions extends MetricOptions {
+  /** Upper bounds of the buckets, ascending (default: `SECONDS_BUCKETS`). */
   buckets?: readonly number[];
 }
 
@@ -57,9 +65,20 @@ function formatNumber(n: number): string {
   return Number.isNaN(n) ? "NaN" : String(n);
 }
 
-abstract class Metric {
+/** What every metric has: a name, help text, label names and its series as text and as data. */
+export abstract class Metric {
+  /** The metric's Prometheus type. */
   abstract readonly type: MetricType;
-  constructor(readonly name: string, readonly help: string, readonly labelNames: readonly string[]) {}
+  /** Makes an empty metric; use the registry's `counter`, `gauge` or `histogram` instead. */
+  constructor(
+    /** The metric's name. */
+    readonly name: string,
+    /** The `# HELP` text. */
+    readonly help: string,
+    /** The label names of every series. */
+    readonly labelNames: readonly string[],
+  ) {}
+  /** Throws, naming the valid labels, when `labels` has a label this metric does not. */
   protected checkLabels(labels: Labels | undefined): void {
     if (!labels) return;
     for (const k of Object.keys(labels)) {
@@ -70,6 +89,7 @@ abstract class Metric {
       }
     }
   }
+  /** The series' lines in the Prometheus text format (no `# HELP`/`# TYPE` lines). */
   abstract render(): string[];
   /** Every series as data (the OTLP bridge reads this; `render` is the Prometheus text of the same). */
   abstract samples(): Sample[];
@@ -77,19 +97,29 @@ abstract class Metric {
 
 /** One series of a counter or gauge (`value`) or a histogram (cumulative `counts` per bucket, `sum`, `count`). */
 export interface Sample {
+  /** The series' labels. */
   labels: Labels;
+  /** A counter's or gauge's value. */
   value?: number;
+  /** A histogram's cumulative count per bucket, in bucket order. */
   counts?: readonly number[];
+  /** A histogram's sum of observed values. */
   sum?: number;
+  /** A histogram's number of observations. */
   count?: number;
 }
 
 /** A metric family as data: what `MetricsRegistry.collect` returns. */
 export interface Family {
+  /** The metric's name. */
   name: string;
+  /** The `# HELP` text. */
   help: string;
+  /** The metric's type. */
   type: MetricType;
+  /** A histogram's bucket bounds. */
   buckets?: readonly number[];
+  /** Every series of the metric. */
   samples: Sample[];
 }
 
@@ -99,9 +129,12 @@ function labelsOf(names: readonly string[], values: readonly string[]): Labels {
   return out;
 }
 
+/** A value that only goes up (requests, errors), one per label set. */
 export class Counter extends Metric {
+  /** Always `"counter"`. */
   readonly type = "counter";
   private readonly values = new Map<string, { labels: string[]; value: number }>();
+  /** Adds `by` (default 1, never negative) to the series of `labels`. */
   inc(labels?: Labels, by = 1): void {
     this.checkLabels(labels);
     if (by < 0) throw new Error(`counter ${this.name}: cannot decrease (by ${by})`);
@@ -110,15 +143,18 @@ export class Counter extends Metric {
     if (cur) cur.value += by;
     else this.values.set(key, { labels: this.labelNames.map((n) => labels?.[n] ?? ""), value: by });
   }
+  /** The value of the series of `labels`; 0 when it has none yet. */
   get(labels?: Labels): number {
     return this.values.get(labelKey(this.labelNames, labels))?.value ?? 0;
   }
+  /** Every series as data. */
   samples(): Sample[] {
     return [...this.values.values()].map((v) => ({
       labels: labelsOf(this.labelNames, v.labels),
       value: v.value,
     }));
   }
+  /** The series' lines in the Prometheus text format. */
   render(): string[] {
     return [...this.values.values()].map((v) =>
       `${this.name}${renderLabels(this.labelNames, v.labels)} ${formatNumber(v.value)}`
@@ -126,9 +162,12 @@ export class Counter extends Metric {
   }
 }
 
+/** A value that goes up and down (queue depth, leaders), one per label set. */
 export class Gauge extends Metric {
+  /** Always `"gauge"`. */
   readonly type = "gauge";
   private readonly values = new Map<string, { labels: string[]; value: number }>();
+  /** Sets the series of `labels` to `value`. */
   set(labels: Labels | undefined, value: number): void {
     this.checkLabels(labels);
     const key = labelKey(this.labelNames, labels);
@@ -136,15 +175,19 @@ export class Gauge extends Metric {
     if (cur) cur.value = value;
     else this.values.set(key, { labels: this.labelNames.map((n) => labels?.[n] ?? ""), value });
   }
+  /** Adds `by` (default 1) to the series of `labels`. */
   inc(labels?: Labels, by = 1): void {
     this.set(labels, this.get(labels) + by);
   }
+  /** Subtracts `by` (default 1) from the series of `labels`. */
   dec(labels?: Labels, by = 1): void {
     this.set(labels, this.get(labels) - by);
   }
+  /** The value of the series of `labels`; 0 when it has none yet. */
   get(labels?: Labels): number {
     return this.values.get(labelKey(this.labelNames, labels))?.value ?? 0;
   }
+  /** Every series as data. */
   samples(): Sample[] {
     return [...this.values.values()].map((v) => ({
       labels: labelsOf(this.labelNames, v.labels),
@@ -155,6 +198,7 @@ export class Gauge extends Metric {
   remove(labels?: Labels): void {
     this.values.delete(labelKey(this.labelNames, labels));
   }
+  /** The series' lines in the Prometheus text format. */
   render(): string[] {
     return [...this.values.values()].map((v) =>
       `${this.name}${renderLabels(this.labelNames, v.labels)} ${formatNumber(v.value)}`
@@ -169,17 +213,22 @@ interface HistogramSeries {
   count: number;
 }
 
+/** Observed values (latencies, sizes) counted into buckets, one series per label set. */
 export class Histogram extends Metric {
+  /** Always `"histogram"`. */
   readonly type = "histogram";
   private readonly series = new Map<string, HistogramSeries>();
+  /** Makes an empty histogram; use the registry's `histogram` instead. */
   constructor(
     name: string,
     help: string,
     labelNames: readonly string[],
+    /** Upper bounds of the buckets, ascending. */
     readonly buckets: readonly number[],
   ) {
     super(name, help, labelNames);
   }
+  /** Counts `value` into the series of `labels`. */
   observe(labels: Labels | undefined, value: number): void {
     this.checkLabels(labels);
     const key = labelKey(this.labelNames, labels);
@@ -202,6 +251,7 @@ export class Histogram extends Metric {
     const s = this.series.get(labelKey(this.labelNames, labels));
     return { count: s?.count ?? 0, sum: s?.sum ?? 0 };
   }
+  /** Every series as data. */
   samples(): Sample[] {
     return [...this.series.values()].map((s) => ({
       labels: labelsOf(this.labelNames, s.labels),
@@ -210,6 +260,7 @@ export class Histogram extends Metric {
       count: s.count,
     }));
   }
+  /** The series' lines in the Prometheus text format (`_bucket`, `_sum`, `_count`). */
   render(): string[] {
     const out: string[] = [];
     for (const s of this.series.values()) {
@@ -228,9 +279,11 @@ export class Histogram extends Metric {
   }
 }
 
+/** Every metric of the process, rendered together for `/metrics` and read by the OTLP exporter. */
 export class MetricsRegistry {
   private readonly metrics = new Map<string, Metric>();
 
+  /** Adds `m`, or returns the metric already registered under its name if its type and labels match. */
   private register<M extends Metric>(m: M): M {
     const existing = this.metrics.get(m.name);
     if (!existing) {
@@ -247,12 +300,15 @@ export class MetricsRegistry {
     return existing as M;
   }
 
+  /** The counter named `o.name`, registered now or before. */
   counter(o: MetricOptions): Counter {
     return this.register(new Counter(o.name, o.help, o.labelNames ?? []));
   }
+  /** The gauge named `o.name`, registered now or before. */
   gauge(o: MetricOptions): Gauge {
     return this.register(new Gauge(o.name, o.help, o.labelNames ?? []));
   }
+  /** The histogram named `o.name`, registered now or before. */
   histogram(o: HistogramOptions): Histogram {
     return this.register(new Histogram(o.name, o.help, o.labelNames ?? [], o.buckets ?? SECONDS_BUCKETS));
   }

@@ -103,8 +103,7 @@ export function guardedStrategy(host: GuardHost, name: string): LeaderStrategy {
  * pod's Kubernetes readiness) answers instead, so a broken plugin cannot fail every leader over. A throw after
  * `signal` was aborted (the scheduler's timeout) is an unhealthy result, not a plugin error.
  */
-// deno-lint-ignore no-explicit-any -- specs are per checker; the wrapper passes them through unchanged.
-export function guardedHealth(host: GuardHost, name: string): HealthChecker<any> {
+export function guardedHealth(host: GuardHost, name: string): HealthChecker {
   const effective = () => {
     const own = host.running("health", name);
     if (own) return own;

@@ -1,7 +1,7 @@
 /** One plugin's lifecycle in the kernel: set up with its context, checked for its kind's members, closed. */
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import type { DesiredPlugin } from "./desired.ts";
+import type { DesiredPlugin } from "./desired_plugins.ts";
 import { errorText } from "./errors.ts";
 import type { Leadership, PluginContext, PluginInstances, PluginKind } from "./types.ts";
 

@@ -5,7 +5,7 @@
  */
 import type { Logger } from "../log.ts";
 import type { Counter, MetricsRegistry } from "../metrics/registry.ts";
-import { desiredPlugins, type EntryPlan, entryProblems, type PluginSpec } from "./desired.ts";
+import { desiredPlugins, type EntryPlan, entryProblems, type PluginSpec } from "./desired_plugins.ts";
 import { errorText, PluginConfigError } from "./errors.ts";
 import {
   closeSlots,
@@ -18,7 +18,7 @@ import {
 } from "./instances.ts";
 import { DEFAULT_FALLBACKS, type LastResortRanking } from "./fallback.ts";
 import { changesOf, describeChange, type PluginChange, pluginsToRecreate } from "./reload_plan.ts";
-import { ALWAYS_ACTIVE } from "./leadership.ts";
+import { ALWAYS_ACTIVE } from "./replica_activity.ts";
 import {
   guardedBackend,
   guardedExporter,
@@ -39,7 +39,7 @@ import type {
   PluginKind,
 } from "./types.ts";
 
-export type { PluginSpec } from "./desired.ts";
+export type { PluginSpec } from "./desired_plugins.ts";
 export type { NamedExporter } from "./guards.ts";
 
 /** What the composition root hands every kernel it builds (the controller's, explain's). */
@@ -272,8 +272,7 @@ export class PluginKernel {
   }
 
   /** A HealthChecker that always answers; see guardedHealth for what a failing checker yields. */
-  // deno-lint-ignore no-explicit-any -- specs are per checker; the wrapper passes them through unchanged.
-  health(name: string): HealthChecker<any> {
+  health(name: string): HealthChecker {
     return guardedHealth(this.host, name);
   }
 

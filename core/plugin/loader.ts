@@ -7,7 +7,7 @@
 import { errorText, PluginLoadError } from "./errors.ts";
 import { type AllowPrefix, isUnder, type ModuleDecision } from "./module_policy.ts";
 import { evaluateBytes, fetchModule, importProblem, integrityProblem } from "./module_source.ts";
-import { definitionProblems, looksLikePlugin } from "./shape.ts";
+import { definitionProblems, isPluginDefinition, looksLikePlugin } from "./shape.ts";
 import type { PluginDefinition } from "./types.ts";
 
 /** A module the policy allowed. */
@@ -93,7 +93,7 @@ export async function loadPluginModule(
     seen.add(value);
     const found = definitionProblems(`plugin module ${specifier}, export ${exportName}`, value);
     if (found.length) problems.push(...found);
-    else plugins.push(value as PluginDefinition);
+    else if (isPluginDefinition(value)) plugins.push(value);
   }
   if (problems.length) throw new PluginLoadError(specifier, problems.join("; "));
   return plugins;

@@ -1,5 +1,5 @@
 /** What a reconfiguration changes, decided from plain data: which plugins to re-create, and the change list. */
-import type { DesiredPlugin } from "./desired.ts";
+import type { DesiredPlugin } from "./desired_plugins.ts";
 import type { Slot } from "./instances.ts";
 import type { PluginKind } from "./types.ts";
 

@@ -3,7 +3,7 @@
  * builder for the controller and `zen-lead explain`, so both parse annotations against the same context.
  */
 import type { ServiceDefaults } from "../config/schema.ts";
-import type { SettingsContext } from "../leader/settings.ts";
+import type { SettingsContext } from "../leader/service_settings.ts";
 import type { PluginKernel } from "./kernel.ts";
 
 /** Built-in defaults where the ConfigMap's `defaults:` says nothing. */

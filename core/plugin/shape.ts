@@ -35,7 +35,7 @@ export function definitionProblems(where: string, value: unknown): string[] {
   return describeIssues(`${where}: `, "", result.issues);
 }
 
-/** Narrows after `definitionProblems` returned none. */
+/** Narrows after `definitionProblems` returned none (the same shape, so a loaded module needs no cast). */
 export function isPluginDefinition(value: unknown): value is PluginDefinition {
   return v.is(definitionShape, value);
 }

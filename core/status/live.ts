@@ -6,8 +6,8 @@ import type { LeaderController } from "../controller/controller.ts";
 import { INDEX } from "../controller/stores.ts";
 import type { ServiceDefaults } from "../config/schema.ts";
 import type { LeaderStrategy } from "../plugin/types.ts";
-import type { SettingsContext } from "../leader/settings.ts";
-import { isManagedFor } from "../leader/desired.ts";
+import type { SettingsContext } from "../leader/service_settings.ts";
+import { isManagedFor } from "../leader/desired_objects.ts";
 import { explainService } from "../explain/explain.ts";
 import type { Explanation } from "../explain/model.ts";
 

@@ -1,4 +1,5 @@
-import type { ProbeSchedule } from "../health/spec.ts";
+/** The controller's status document (`/status`): probe results, recent leader changes and each Service's state. */
+import type { ProbeSchedule } from "../probing/spec.ts";
 
 /**
  * The controller's status document (`GET /status` on the metrics address, and `/api/status` of the status page):

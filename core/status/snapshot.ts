@@ -3,7 +3,7 @@ import type { LeaderController } from "../controller/controller.ts";
 import { isOptedIn } from "../leader/annotations.ts";
 import { INDEX } from "../controller/stores.ts";
 import type { ControllerStatus, ServiceStatus } from "./model.ts";
-import { reportSettings } from "./settings.ts";
+import { reportSettings } from "./reported_settings.ts";
 
 const iso = (ms: number | undefined) => ms === undefined ? undefined : new Date(ms).toISOString();
 

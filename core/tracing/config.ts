@@ -3,7 +3,9 @@
  * environment wins field by field). Pure: no SDK is touched here. Nothing configured means tracing stays off.
  */
 
+/** The OTLP/HTTP body encodings. */
 export type OtlpProtocol = "http/protobuf" | "http/json";
+/** The OTEL_* environment variables zen-lead reads (the `start` task allows exactly these). */
 export const OTEL_ENV_VARS = [
   "OTEL_SDK_DISABLED",
   "OTEL_TRACES_EXPORTER",
@@ -25,11 +27,15 @@ export const OTEL_ENV_VARS = [
 
 /** The ConfigMap's `tracing:` section (schema.ts). */
 export interface TracingSection {
+  /** Collector base URL; /v1/traces is appended. */
   endpoint?: string;
+  /** The body encoding. */
   protocol?: OtlpProtocol;
   /** Share of traces kept (parent-based); failovers and failed reconciles are always kept. */
   sampleRatio?: number;
+  /** service.name of the resource (OTEL_SERVICE_NAME wins). */
   serviceName?: string;
+  /** Extra resource attributes (OTEL_RESOURCE_ATTRIBUTES wins per key). */
   resourceAttributes?: Record<string, string>;
 }
 

@@ -1,10 +1,15 @@
 /** One OTLP/HTTP request over `fetch` with an AbortSignal timeout; shared by the span and metrics exporters. */
 import type { OtlpProtocol } from "./config.ts";
 
+/** Where and how one OTLP request is sent. */
 export interface OtlpTarget {
+  /** The full URL, signal path included (…/v1/metrics). */
   url: string;
+  /** The body encoding. */
   protocol: OtlpProtocol;
+  /** Extra request headers (OTEL_EXPORTER_OTLP_HEADERS and the plugin's own). */
   headers: Record<string, string>;
+  /** How long one POST may take. */
   timeoutMs: number;
 }
 

@@ -108,3 +108,22 @@ export function logCorrelation(): { trace_id: string; span_id: string } | undefi
   const sc = span.spanContext();
   return { trace_id: sc.traceId, span_id: sc.spanId };
 }
+
+/** One traced HTTP request as a plugin sees it: the headers to send, and `end` with the outcome. */
+export interface HttpClientSpan {
+  /** W3C `traceparent`/`tracestate` to send with the request (empty when not traced). */
+  readonly headers: Record<string, string>;
+  /** Ends the span with the response status, or with the error when there was no response. */
+  end(status: number | undefined, error?: unknown): void;
+}
+
+/** `startHttpSpan` for plugins, without OpenTelemetry types: the span is ended through the handle. */
+export function httpClientSpan(
+  method: string,
+  urlOf: () => URL,
+  extra: Record<string, string | number | undefined> = {},
+  resendCount = 0,
+): HttpClientSpan {
+  const span = startHttpSpan(method, urlOf, extra, resendCount);
+  return { headers: traceHeaders(span), end: (status, error) => endHttpSpan(span, status, error) };
+}

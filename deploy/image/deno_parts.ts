@@ -10,6 +10,7 @@ const SOURCE_PATHS = [
   "mod.ts",
   "deno.json",
   "deno.lock",
+  "app",
   "core",
   "plugins",
   "strategies",

@@ -3,8 +3,7 @@
  * leadership. Imported by the plugin's setup only when the plugin is enabled, so a controller that does not use
  * Azure never loads @azure/identity and @azure/core-rest-pipeline.
  */
-import type { PluginContext, PodView } from "../../core/plugin/types.ts";
-import { type Clock, realClock } from "../../mod.ts";
+import { type Clock, type PluginContext, type PodView, realClock } from "../../mod.ts";
 import { ArmClient } from "./arm/client.ts";
 import { credentialFrom } from "./arm/credential.ts";
 import { ServiceGatewayOps } from "./arm/gateway_ops.ts";

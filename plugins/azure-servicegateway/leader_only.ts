@@ -3,14 +3,14 @@
  * after its orphan grace, delete every gateway service the active replica manages; so each term of leadership
  * gets a fresh engine, and losing leadership drains and closes it (never two writers to the gateway).
  */
-import type { Logger } from "../../core/log.ts";
 import type {
   BackendServiceState,
   BackendStatus,
   CloudBackend,
   Leadership,
+  Logger,
   PodView,
-} from "../../core/plugin/types.ts";
+} from "../../mod.ts";
 import type { EgressPod, ServiceGatewayEngine } from "./engine/engine.ts";
 
 type StatusListener = (key: string, status: BackendStatus) => void;

@@ -11,8 +11,7 @@
  * ```
  * @module
  */
-import { defineBackend } from "../../mod.ts";
-import type { PodView } from "../../core/plugin/types.ts";
+import { defineBackend, type PodView } from "../../mod.ts";
 import type { EgressPod } from "./engine/engine.ts";
 import { type AzureServiceGatewayOptions, optionsSchema } from "./options.ts";
 import { LeaderOnlyBackend } from "./leader_only.ts";
@@ -34,7 +33,7 @@ export function egressPodOf(
   return { uid: pod.uid, ip: pod.ip || undefined, nodeIP, egress: egress || undefined };
 }
 
-export default defineBackend<AzureServiceGatewayOptions>({
+export default defineBackend({
   name: "azure-servicegateway",
   version: "0.1.0",
   description: "Azure Service Gateway: public frontend IP routed straight to the leader pod, and pod egress",
@@ -43,6 +42,5 @@ export default defineBackend<AzureServiceGatewayOptions>({
     const { createBackend } = await import("./create.ts");
     return createBackend(ctx, egressPodOf);
   },
-  // The kernel types the instance as CloudBackend; setup always returns a LeaderOnlyBackend, narrowed here.
-  close: (backend) => backend instanceof LeaderOnlyBackend ? backend.close() : undefined,
+  close: (backend) => backend.close(),
 });

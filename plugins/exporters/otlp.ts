@@ -4,16 +4,16 @@
  * OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/metrics).
  */
 import * as v from "valibot";
-import { defineExporter } from "../../mod.ts";
-import { readEnv } from "../../core/config/env.ts";
 import {
+  defineExporter,
   OTEL_ENV_VARS,
   type OtlpProtocol,
   parseKeyValueList,
+  postOtlp,
+  readEnv,
   resourceOf,
-} from "../../core/tracing/config.ts";
-import { postOtlp } from "../../core/tracing/otlp_http.ts";
-import { safeInterval } from "../../core/timers.ts";
+  safeInterval,
+} from "../../mod.ts";
 
 const httpUrl = v.pipe(v.string(), v.url(), v.regex(/^https?:\/\//, "expected an http(s) URL"));
 
@@ -70,7 +70,7 @@ export const otlpExporter = defineExporter({
     const { JsonMetricsSerializer, ProtobufMetricsSerializer } = await import(
       "@opentelemetry/otlp-transformer"
     );
-    const { toResourceMetrics } = await import("../../core/metrics/otlp_bridge.ts");
+    const { toResourceMetrics } = await import("./otlp_bridge.ts");
     const serializer = protocol === "http/json" ? JsonMetricsSerializer : ProtobufMetricsSerializer;
     let running = false;
     let lastError = 0;

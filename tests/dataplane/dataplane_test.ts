@@ -1,5 +1,5 @@
 /**
- * Issue 17 end to end: a client in its own namespace opens a fresh connection to the leader's ClusterIP every
+ * The data path end to end: a client in its own namespace opens a fresh connection to the leader's ClusterIP every
  * 10 ms through the real kube-proxy (nftables), and reaches only the leader; after each kind of failover
  * (readiness loss, deletion, a killed server found by the HTTP check, the pod's veth down) it reaches the new
  * leader, and no other pod answers once kube-proxy programmed the change. Nothing is left behind.

@@ -12,7 +12,7 @@ import { isAlreadyExists } from "../../core/kube/errors.ts";
 import { ConfigMaps } from "../../core/kube/paths.ts";
 import type { KubeObject } from "../../core/kube/types.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
-import { type StartOptions, startZenLead, type ZenLeadHandle } from "../../core/app.ts";
+import { type StartOptions, startZenLead, type ZenLeadHandle } from "../../app/start.ts";
 import { startSimulatedCluster } from "../harness/simulated_cluster.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -104,7 +104,7 @@ export async function startE2EWithController(
   const env = await startE2E();
   try {
     const h = await env.startController(args, opts);
-    await h.leading;
+    await h.activated;
     return { env, h };
   } catch (e) {
     await env.stop();

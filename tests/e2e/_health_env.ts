@@ -4,7 +4,7 @@
  * address (servers in this process or a child, the controller in process). One suite, two environments.
  */
 import type { KubeClient } from "../../core/kube/client.ts";
-import type { ZenLeadHandle } from "../../core/app.ts";
+import type { ZenLeadHandle } from "../../app/start.ts";
 import type { KubeletSimulator } from "../harness/kubelet.ts";
 import { startE2E } from "./_env.ts";
 import { scrape } from "./_metrics.ts";
@@ -46,7 +46,7 @@ export async function startHostHealthEnv(): Promise<HealthEnv> {
   let h: ZenLeadHandle;
   try {
     h = await env.startController();
-    await h.leading;
+    await h.activated;
     if (!h.controller.synced()) throw new Error("expected the controller's caches synced once leading");
   } catch (err) {
     await env.stop();

@@ -101,7 +101,7 @@ export class PodmanPod {
   }
 
   /** Still running and its last election message is "started leading". */
-  get leading(): boolean {
+  get holdsLease(): boolean {
     const last = this.lines.findLast((l) => l.msg === "started leading" || l.msg === "stopped leading");
     return !this.exited && last?.msg === "started leading";
   }

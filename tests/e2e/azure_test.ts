@@ -1,5 +1,5 @@
 /**
- * The Azure Service Gateway backend end to end (issue 7): the controller under deploy/ RBAC, the plugin enabled
+ * The Azure Service Gateway backend end to end: the controller under deploy/ RBAC, the plugin enabled
  * through the ConfigMap against the project's ARM emulator, an opted-in LoadBalancer Service that gets its
  * frontend IP in status.loadBalancer.ingress, and a failover that moves the gateway's address.
  */
@@ -35,7 +35,7 @@ e2eTest(
     await env.client.create(ConfigMaps, azureBackendConfigMap(arm.url));
     const h = await env.startController();
     metricsPort = h.metricsPort;
-    await h.leading;
+    await h.activated;
     assert.ok(h.kernel.names("backend").includes("azure-servicegateway"), "the backend is enabled");
   },
 );

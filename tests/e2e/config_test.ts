@@ -1,5 +1,5 @@
 /**
- * The ConfigMap reconfigures a running controller (issue 2): a valid edit applies without a restart, an invalid
+ * The ConfigMap reconfigures a running controller: a valid edit applies without a restart, an invalid
  * one is refused with a Warning Event on the ConfigMap while the last good configuration keeps routing.
  */
 import assert from "node:assert/strict";

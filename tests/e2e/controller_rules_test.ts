@@ -1,5 +1,5 @@
 /**
- * SPEC rules on a real API server: names, collisions, Service types, IPv6, selector changes, min-ready-duration
+ * The controller's behaviour rules on a real API server: names, collisions, Service types, IPv6, selector changes, min-ready-duration
  * and rolling replacements. One control plane and one controller (under deploy/rbac.yaml) serve the file.
  */
 import assert from "node:assert/strict";

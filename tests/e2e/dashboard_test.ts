@@ -58,7 +58,7 @@ e2eTest("setup: controller with health checks, the Azure engine and a failover b
   await env.client.create(ConfigMaps, azureBackendConfigMap(arm.url));
   const h = await env.startController([], { extraPlugins: [broken] });
   metricsPort = h.metricsPort;
-  await h.leading;
+  await h.activated;
 
   // Prometheus scrapes from before the failover, so rate() sees the counters move.
   prom = await startPrometheus("zen-lead-dash-", () => zenLeadScrapeConfig(metricsPort));

@@ -9,7 +9,7 @@ Deno.test("deno task demo --once: prints the leader, fails it, prints the new le
   const ms = Number(/\[demo\] failover: ([\d.]+) ms/.exec(text)?.[1]);
   assert.ok(leader && next && leader !== next, text);
   assert.ok(Number.isFinite(ms) && ms >= 0, text);
-  // Issue 18: the explain output of the failed-over Service, and the status page's address.
+  // The explain output of the failed-over Service, and the status page's address.
   assert.match(text, new RegExp(`^\\[demo\\] +${leader} +Running +False .* not eligible: notReady$`, "m"));
   assert.match(text, new RegExp(`^\\[demo\\] +${next} +Running +True .* leader, kept$`, "m"));
   assert.match(text, /^\[demo\] status page: http:\/\/127\.0\.0\.1:\d+\/ /m);

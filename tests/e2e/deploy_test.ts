@@ -13,7 +13,7 @@ import { type DeployTools, ensureTools } from "../harness/tools.ts";
 import { e2eTest, ROOT } from "./_env.ts";
 import { driftedFiles } from "../../deploy/generate.ts";
 import { parseConfigText } from "../../core/config/parse.ts";
-import { builtinPlugins } from "../../core/app.ts";
+import { builtinPlugins } from "../../app/start.ts";
 
 const CHART = join(ROOT, "deploy/helm/zen-lead");
 const PROFILES = ["default", "namespaced", "monitoring", "ha-off"];

@@ -1,10 +1,10 @@
 /**
- * Events a person can read (issue 11), on a real control plane: pod flips that make the controller reconcile a
+ * Events a person can read, on a real control plane: pod flips that make the controller reconcile a
  * Service with a bad annotation re-record no unchanged warning, and a controller restart creates no duplicate
  * Events.
  */
 import assert from "node:assert/strict";
-import type { ZenLeadHandle } from "../../core/app.ts";
+import type { ZenLeadHandle } from "../../app/start.ts";
 import { type E2E, e2eTest, startE2EWithController } from "./_env.ts";
 import { leaderIs, waitFor } from "./_reads.ts";
 import { agedPods, createOptedIn } from "./_fixtures.ts";
@@ -97,7 +97,7 @@ e2eTest("a controller restart creates no duplicate Events", async () => {
   const before = await events("web");
   await h.stop(2000);
   h = await env.startController();
-  await h.leading;
+  await h.activated;
   await waitFor("the new controller reconciled web", () => Promise.resolve(reconciles(h) > 0 || undefined));
   await eventsSettled(h);
   const after = await events("web");

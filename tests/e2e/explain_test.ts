@@ -1,5 +1,5 @@
 /**
- * Issue 18 on a real API server: `zen-lead explain` (run through the CLI entry, with the admin's kubeconfig)
+ * `zen-lead explain` on a real API server (run through the CLI entry, with the admin's kubeconfig)
  * agrees with the running controller for each strategy, a pool, priority, min-ready (it names the time the pod
  * qualifies), node-aware with a NotReady node and an invalid annotation; its JSON validates against the published
  * schema; `zen-lead status` lists the Services with their last failover and its latency.
@@ -7,11 +7,11 @@
 import assert from "node:assert/strict";
 import { Pods, Services } from "../../core/kube/paths.ts";
 import type { Pod } from "../../core/kube/types.ts";
-import type { ZenLeadHandle } from "../../core/app.ts";
-import { kernelParts } from "../../core/app.ts";
-import { runCli } from "../../core/cli/main.ts";
+import type { ZenLeadHandle } from "../../app/start.ts";
+import { kernelParts } from "../../app/start.ts";
+import { runCli } from "../../app/cli/main.ts";
 import type { Explanation } from "../../core/explain/model.ts";
-import type { StatusReport } from "../../core/cli/status.ts";
+import type { StatusReport } from "../../app/cli/status.ts";
 import { validate } from "../unit/_json_schema.ts";
 import { podAddress, startHttpTarget } from "./_servers.ts";
 import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2EWithController } from "./_env.ts";

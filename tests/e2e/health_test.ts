@@ -1,7 +1,7 @@
 /**
- * Issue 6 on a real API server, with real HTTP and gRPC servers behind the pods. Where this machine allows
+ * Health checks on a real API server, with real HTTP and gRPC servers behind the pods. Where this machine allows
  * network namespaces (root, nft: tests/dataplane/capability.ts) every pod is a server in its own namespace with
- * that namespace's address as its pod IP and the controller probes it from its own (issue 17); elsewhere the
+ * that namespace's address as its pod IP and the controller probes it from its own; elsewhere the
  * pods share this machine's address and differ by port (see _servers.ts for why not 127.0.0.x), and the
  * pod-IP-only case is skipped with the reason.
  * The leader turns unhealthy (HTTP 500, gRPC NOT_SERVING, a timeout, a refused connection) and leadership moves

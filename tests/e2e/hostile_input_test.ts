@@ -1,10 +1,10 @@
 /**
- * No input kills or spins the controller (issue 11), on a real control plane: `controller: *nope` and an alias
+ * No input kills or spins the controller, on a real control plane: `controller: *nope` and an alias
  * bomb in the ConfigMap leave the controller up with an InvalidConfiguration Event, absurd numbers are refused
  * naming the field and the range, and `zen-lead.io/min-ready-duration: 1000h` does not start a hot loop.
  */
 import assert from "node:assert/strict";
-import type { ZenLeadHandle } from "../../core/app.ts";
+import type { ZenLeadHandle } from "../../app/start.ts";
 import { CONTROLLER_NS, type E2E, e2eTest, setControllerConfig, startE2EWithController } from "./_env.ts";
 import { eventOf, eventsFor, leaderIs } from "./_reads.ts";
 import { agedPods, createOptedIn } from "./_fixtures.ts";

@@ -202,8 +202,8 @@ Deno.test({
     await startPod("b");
     await msUntil("a Lease holder", async () => (await holder())?.startsWith("zen-lead-7c9d5-") ?? false);
     const h = await holder();
-    await msUntil("one replica leads", () => Promise.resolve(pods.some((p) => p.leading)));
-    assert.equal(pods.filter((p) => p.leading).length, 1, `exactly one replica leads (holder ${h})`);
+    await msUntil("one replica leads", () => Promise.resolve(pods.some((p) => p.holdsLease)));
+    assert.equal(pods.filter((p) => p.holdsLease).length, 1, `exactly one replica leads (holder ${h})`);
     const forbidden = pods.flatMap((p) => p.lines).filter((l) => /forbidden/i.test(JSON.stringify(l)));
     assert.deepEqual(forbidden, [], "no permission errors under the chart's RBAC");
   },
@@ -283,7 +283,7 @@ Deno.test({
   name: "the active container stops (SIGTERM): the standby takes the Lease and keeps failing over",
   ...opts,
   async fn() {
-    const active = pods.find((p) => p.leading)!;
+    const active = pods.find((p) => p.holdsLease)!;
     const before = await holder();
     const t0 = performance.now();
     const status = await active.stop();
@@ -298,7 +298,7 @@ Deno.test({
     const standby = pods.find((p) => p !== active)!;
     await msUntil(
       "standby leads",
-      () => Promise.resolve(standby.leading),
+      () => Promise.resolve(standby.holdsLease),
     );
     await kubelet.setPodReady(appNs, "web-1", false);
     await leaderIs(client, appNs, "web-leader", "web-0");
@@ -310,7 +310,7 @@ Deno.test({
   name: "helm upgrade with a changed values.config reconfigures the running controller without a restart",
   ...opts,
   async fn() {
-    const running = pods.find((p) => p.leading)!;
+    const running = pods.find((p) => p.holdsLease)!;
     const before = await running.inspect();
     const getGeneration = ["get", "deploy", "zen-lead", "-n", NS, "-o", "jsonpath={.metadata.generation}"];
     const generation = await must(cluster.binaries.kubectl, getGeneration);

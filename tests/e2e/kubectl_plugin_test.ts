@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import type { ZenLeadHandle } from "../../core/app.ts";
+import type { ZenLeadHandle } from "../../app/start.ts";
 import { type E2E, e2eTest, ROOT, startE2EWithController } from "./_env.ts";
 import { leaderIs } from "./_reads.ts";
 import { createOptedIn } from "./_fixtures.ts";

@@ -1,5 +1,5 @@
 /**
- * zen-lead's core behaviour on a real API server: the predecessor's five end-to-end scenarios and the SPEC rules
+ * zen-lead's core behaviour on a real API server: the predecessor's five end-to-end scenarios and the rules
  * around them. One control plane and one controller (under deploy/rbac.yaml) serve the file; every test has its
  * own namespace.
  */

@@ -1,5 +1,5 @@
 /**
- * Drop-in migration from the Go predecessor (kube-zen/zen-lead, pkg/director/service_director.go): a leader
+ * Drop-in migration from the Go predecessor: a leader
  * Service and EndpointSlice in exactly the shape it writes (its labels, its copied annotations including
  * zen-lead.io/enabled, ownerReferences without blockOwnerDeletion, endpoint conditions with `ready` only) are
  * adopted in place: same UIDs, never deleted, never without an endpoint, then kept and failed over as usual.
@@ -44,7 +44,7 @@ function goLeaderObjects(
       name: "web-leader",
       namespace: ns,
       labels,
-      // The predecessor copies every source annotation but its GitOps tracking ones (zen-lead.io/enabled too: defect 5).
+      // The predecessor copies every source annotation but its GitOps tracking ones (zen-lead.io/enabled too, wrongly).
       annotations: {
         ...Object.fromEntries(
           Object.entries(source.metadata.annotations ?? {}).filter(([k]) =>

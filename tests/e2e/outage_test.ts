@@ -159,7 +159,7 @@ e2eTest("/healthz fails once the election loop is not running", async () => {
   await grantLease(env.client, "healthz-probe");
   const h = await env.startController(["--leader-election-id=healthz-probe"]);
   let led = false;
-  h.leading.then(() => led = true);
+  h.activated.then(() => led = true);
   await waitFor("the healthz-probe election to lead", () => Promise.resolve(led || undefined), 20_000);
   const url = `http://127.0.0.1:${h.healthPort}/healthz`;
   assert.equal((await fetch(url)).status, 200);

@@ -1,5 +1,5 @@
 /**
- * zen-lead runs with explicit Deno permissions, not -A (issue 11): the controller is started exactly as
+ * zen-lead runs with explicit Deno permissions, not -A: the controller is started exactly as
  * `deno task start` starts it (flags read from deno.json) against a real control plane, loads a plugin the
  * operator allowed, and that plugin cannot read /etc/shadow, spawn a shell, write a file or read other env
  * vars. The controller itself still routes, starts its gRPC prober, and leaves deno.lock as it was.

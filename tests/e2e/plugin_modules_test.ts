@@ -1,5 +1,5 @@
 /**
- * Code from the ConfigMap runs only with the operator's consent (issue 11), on a real control plane: an http URL
+ * Code from the ConfigMap runs only with the operator's consent, on a real control plane: an http URL
  * outside the allowed prefix or without/with a wrong hash, a file outside the allowed directory, a data: URL and
  * a version refused for another reason each run nothing (their marker file is never written) and leave an
  * InvalidConfiguration Event naming the entry, the specifier and the flag. Allowed modules do run (the markers
@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
 import { integrityOf } from "../../core/plugin/module_source.ts";
-import type { ZenLeadHandle } from "../../core/app.ts";
+import type { ZenLeadHandle } from "../../app/start.ts";
 import { CONTROLLER_NS, type E2E, e2eTest, ROOT, setControllerConfig, startE2E } from "./_env.ts";
 import { eventOf, waitFor } from "./_reads.ts";
 
@@ -62,7 +62,7 @@ e2eTest(
     base = `http://127.0.0.1:${server.addr.port}`;
     env = await startE2E();
     h = await env.startController([`--plugin-module-allow=${dir}/allowed/,${base}/zl/`]);
-    await h.leading;
+    await h.activated;
   },
 );
 

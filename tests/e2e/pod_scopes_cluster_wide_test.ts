@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { Services } from "../../core/kube/paths.ts";
-import type { ZenLeadHandle } from "../../core/app.ts";
+import type { ZenLeadHandle } from "../../app/start.ts";
 import { type E2E, e2eTest, startE2EWithController } from "./_env.ts";
 import { leaderIs, waitFor } from "./_reads.ts";
 import { agedPods, createOptedIn } from "./_fixtures.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { Services } from "../../core/kube/paths.ts";
 import type { Pod, Service } from "../../core/kube/types.ts";
-import type { ZenLeadHandle } from "../../core/app.ts";
+import type { ZenLeadHandle } from "../../app/start.ts";
 import { scrape } from "./_metrics.ts";
 import { type E2E, e2eTest, startE2EWithController } from "./_env.ts";
 import { eventsFor, getService, leaderIs, waitFor } from "./_reads.ts";

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { KubeConfig } from "@kubernetes/client-node";
-import { startZenLead, type ZenLeadHandle } from "../../core/app.ts";
+import { startZenLead, type ZenLeadHandle } from "../../app/start.ts";
 import { PausableProxy } from "../integration/_pausable_proxy.ts";
 import { CONTROLLER_ARGS, CONTROLLER_NS, e2eTest, startE2E } from "./_env.ts";
 import { routedPods, waitFor } from "./_reads.ts";

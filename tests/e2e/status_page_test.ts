@@ -6,7 +6,7 @@
  * docs/status-page.png, the one in the README).
  */
 import assert from "node:assert/strict";
-import type { ZenLeadHandle } from "../../core/app.ts";
+import type { ZenLeadHandle } from "../../app/start.ts";
 import { CSP } from "../../core/status/ui/app.ts";
 import { type Browser, ensureChromium, launchChromium } from "../harness/chromium.ts";
 import { type E2E, e2eTest, ROOT, startE2EWithController } from "./_env.ts";

@@ -1,5 +1,5 @@
 /**
- * Issue 5 on a real API server: every built-in strategy, node-aware with a node gone NotReady, a pool of 2
+ * Strategies on a real API server: every built-in strategy, node-aware with a node gone NotReady, a pool of 2
  * through a failover, priority, the strategy switched at run time, invalid annotations, a user's strategy loaded
  * through the ConfigMap, and the selection and leader-change metrics. One control plane and one controller
  * (under deploy/rbac.yaml) serve the file; every test has its own namespace.
@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { stringify } from "yaml";
 import { ConfigMaps, Pods, Services } from "../../core/kube/paths.ts";
 import type { Pod } from "../../core/kube/types.ts";
-import type { ZenLeadHandle } from "../../core/app.ts";
+import type { ZenLeadHandle } from "../../app/start.ts";
 import { rendezvousWeight } from "../../strategies/hash.ts";
 import { CONTROLLER_NS, type E2E, e2eTest, ROOT, startE2EWithController } from "./_env.ts";
 import { eventsFor, getService, routedPods, waitFor } from "./_reads.ts";
@@ -130,7 +130,7 @@ e2eTest(
 
     await h.stop(2000);
     h = await env.startController([`--plugin-module-allow=${ROOT}examples/`]);
-    await h.leading;
+    await h.activated;
     // The new controller reconciles everything once it leads; give it time to do so, then compare.
     await waitFor(
       "restarted controller reconciled web",

@@ -1,5 +1,5 @@
 /**
- * Hostile inputs for the three parsers users feed (issue 11): Service/pod annotations, the ConfigMap's
+ * Hostile inputs for the three parsers users feed: Service/pod annotations, the ConfigMap's
  * config.yaml and the flags. The generators lean on what broke parsers before: YAML aliases and tags, huge
  * strings, deep nesting, `__proto__`/`constructor` keys, NaN/Infinity/huge numbers.
  */

@@ -1,5 +1,5 @@
 /**
- * The fuzz properties of issue 11, shared by the CI test (1,000 inputs each) and `deno task fuzz` (10,000): for
+ * The fuzz properties of the user-fed parsers, shared by the CI test (1,000 inputs each) and `deno task fuzz` (10,000): for
  * every input, no throw other than the validation error type, no change to Object.prototype, under 100 ms, and
  * every refusal names the field it is about. Each returns its figures: inputs, crashes, slowest input.
  */
@@ -8,11 +8,11 @@ import { FlagError, parseFlags } from "../../core/config/flags.ts";
 import { parseConfigText } from "../../core/config/parse.ts";
 import { inRange, RANGES } from "../../core/config/ranges.ts";
 import { ConfigReloader } from "../../core/config/reloader.ts";
-import { defaultSettings } from "../../core/config/settings.ts";
-import { kernelParts } from "../../core/app.ts";
+import { defaultSettings } from "../../core/config/controller_settings.ts";
+import { kernelParts } from "../../app/start.ts";
 import { leaderNameFor } from "../../core/leader/names.ts";
 import { parsePriority } from "../../core/leader/priority.ts";
-import { parseServiceSettings, type SettingsContext } from "../../core/leader/settings.ts";
+import { parseServiceSettings, type SettingsContext } from "../../core/leader/service_settings.ts";
 import { RootLogger } from "../../core/log.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { PluginKernel } from "../../core/plugin/kernel.ts";

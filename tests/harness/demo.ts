@@ -9,8 +9,8 @@ import { EndpointSlices, Services } from "../../core/kube/paths.ts";
 import type { EndpointSlice, Service } from "../../core/kube/types.ts";
 import { startZenLeadProcess } from "./zen_lead_process.ts";
 import { freePorts } from "./ports.ts";
-import { kernelParts } from "../../core/app.ts";
-import { runCli } from "../../core/cli/main.ts";
+import { kernelParts } from "../../app/start.ts";
+import { runCli } from "../../app/cli/main.ts";
 import { startSimulatedCluster } from "./simulated_cluster.ts";
 
 const once = Deno.args.includes("--once");

@@ -1,6 +1,6 @@
 /** Shared setup for the azure-servicegateway integration tests: the plugin wired to an in-process emulator. */
 import * as v from "valibot";
-import { ALWAYS_ACTIVE } from "../../core/plugin/leadership.ts";
+import { ALWAYS_ACTIVE } from "../../core/plugin/replica_activity.ts";
 import { RootLogger } from "../../core/log.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import type { BackendStatus } from "../../core/plugin/types.ts";

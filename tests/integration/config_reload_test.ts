@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { CoreV1Api, type CoreV1Event, type V1ConfigMap, Watch } from "@kubernetes/client-node";
 import { parseAllowList } from "../../core/plugin/module_policy.ts";
 import { ConfigReloader, INVALID_CONFIGURATION } from "../../core/config/reloader.ts";
-import { defaultSettings } from "../../core/config/settings.ts";
+import { defaultSettings } from "../../core/config/controller_settings.ts";
 import type { ConfigMap } from "../../core/kube/types.ts";
 import { RootLogger } from "../../core/log.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";

@@ -52,8 +52,8 @@ Deno.test({
       name: "zen-lead-controller-leader-election",
       identity: id,
       ...timing,
-      onStartedLeading: () => void startedAt.push(Date.now()),
-      onStoppedLeading: () => void stoppedAt.push(Date.now()),
+      onLeaseAcquired: () => void startedAt.push(Date.now()),
+      onLeaseLost: () => void stoppedAt.push(Date.now()),
       logger,
       metrics: new MetricsRegistry(),
     });
@@ -65,7 +65,7 @@ Deno.test({
     const stop = new AbortController();
     c.run = { stop, done: c.elector.run(stop.signal) };
   };
-  // Samples isLeader() of both every 5 ms: the first moment each flips, and whether both were ever true at once.
+  // Samples holdsLease() of both every 5 ms: the first moment each flips, and whether both were ever true at once.
   let bothLeaders = 0;
   const flips: { id: string; leader: boolean; at: number }[] = [];
   const last = new Map<string, boolean>();
@@ -73,7 +73,7 @@ Deno.test({
     const now = Date.now();
     let leaders = 0;
     for (const c of candidates) {
-      const l = c.elector.isLeader();
+      const l = c.elector.holdsLease();
       if (l) leaders++;
       if (last.get(c.id) !== l) flips.push({ id: c.id, leader: l, at: now });
       last.set(c.id, l);
@@ -83,17 +83,17 @@ Deno.test({
 
   try {
     start(a);
-    await waitFor("replica-a to lead", () => a.elector.isLeader(), { timeoutMs: 10_000 });
+    await waitFor("replica-a to lead", () => a.elector.holdsLease(), { timeoutMs: 10_000 });
     start(b);
     await sleep(2 * timing.retryPeriodMs + 200);
-    assert.equal(b.elector.isLeader(), false, "the standby does not lead while the leader renews");
+    assert.equal(b.elector.holdsLease(), false, "the standby does not lead while the leader renews");
     assert.equal(b.elector.observedHolder, "replica-a");
 
     // Graceful handover: release -> the standby, woken by its watch, leads in under 2 s.
     const releasedAt = Date.now();
     assert.equal(await a.elector.release(), true);
     await a.run!.done;
-    await waitFor("replica-b to lead after release", () => b.elector.isLeader(), {
+    await waitFor("replica-b to lead after release", () => b.elector.holdsLease(), {
       timeoutMs: 5000,
       intervalMs: 5,
     });
@@ -108,10 +108,10 @@ Deno.test({
     // Partition of the leader: it cannot renew and must stop before the standby may take over.
     start(a);
     await sleep(timing.retryPeriodMs * 2);
-    assert.equal(a.elector.isLeader(), false);
+    assert.equal(a.elector.holdsLease(), false);
     const cutAt = Date.now();
     b.proxy.pause();
-    await waitFor("replica-a to take over after expiry", () => a.elector.isLeader(), {
+    await waitFor("replica-a to take over after expiry", () => a.elector.holdsLease(), {
       timeoutMs: 15_000,
       intervalMs: 5,
     });
@@ -119,21 +119,24 @@ Deno.test({
     const bLost = flips.find((f) => f.id === "replica-b" && !f.leader && f.at >= cutAt)!;
     const aWon = flips.find((f) => f.id === "replica-a" && f.leader && f.at >= cutAt)!;
     console.log(
-      `  election: partitioned leader stopped after ${bLost.at - cutAt} ms (onStoppedLeading ${
+      `  election: partitioned leader stopped after ${bLost.at - cutAt} ms (onLeaseLost ${
         b.stoppedAt[0] - cutAt
       } ms), standby took over after ${a.startedAt[1] - cutAt} ms`,
     );
-    assert.ok(bLost.at < aWon.at, "the partitioned leader's isLeader() turned false before the standby led");
+    assert.ok(
+      bLost.at < aWon.at,
+      "the partitioned leader's holdsLease() turned false before the standby led",
+    );
     assert.ok(
       b.stoppedAt[0] < a.startedAt[1],
-      "onStoppedLeading ran before the new leader's onStartedLeading",
+      "onLeaseLost ran before the new leader's onLeaseAcquired",
     );
     assert.ok(a.startedAt[1] - b.stoppedAt[0] >= 500, "a safety margin of leaseDuration - renewDeadline");
     assert.equal(bothLeaders, 0, "never two leaders at once");
     b.proxy.resume();
     await sleep(timing.retryPeriodMs * 3);
-    assert.equal(b.elector.isLeader(), false, "the healed replica stays a standby");
-    assert.equal(a.elector.isLeader(), true);
+    assert.equal(b.elector.holdsLease(), false, "the healed replica stays a standby");
+    assert.equal(a.elector.holdsLease(), true);
   } finally {
     clearInterval(sampler);
     for (const c of candidates) {

@@ -1,7 +1,7 @@
 /** Plain objects for leader unit tests: pods and Services as an API server would return them, and settings. */
 import type { Pod, Service } from "../../core/kube/types.ts";
-import { DEFAULT_SCHEDULE } from "../../core/health/spec.ts";
-import type { ServiceSettings } from "../../core/leader/settings.ts";
+import { DEFAULT_SCHEDULE } from "../../core/probing/spec.ts";
+import type { ServiceSettings } from "../../core/leader/service_settings.ts";
 import type { HealthChecker } from "../../core/plugin/types.ts";
 import { readyChecker } from "../../health/ready.ts";
 

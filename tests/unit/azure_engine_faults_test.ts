@@ -1,5 +1,5 @@
 /**
- * The engine's answers to writes whose outcome is unknown (issue 13): a removal applied but answered with an
+ * The engine's answers to writes whose outcome is unknown: a removal applied but answered with an
  * error still finishes after the re-read; no delete while the addresses are uncertain; the start's backoff
  * resets after parking; status is cleared for a Service removed before its claim was applied.
  */

@@ -1,4 +1,4 @@
-/** The engine against a scripted GatewayApi and a manual clock: the races of issue 7. */
+/** The engine against a scripted GatewayApi and a manual clock: its races with ARM and the informers. */
 import assert from "node:assert/strict";
 import { ArmError } from "../../plugins/azure-servicegateway/arm/errors.ts";
 import type { AddressLocationsRequest } from "../../plugins/azure-servicegateway/arm/shapes.ts";

@@ -2,7 +2,7 @@
  * Guards: the engine's invariants under random operations, random answers (success, 5xx, no answer, 400,
  * Failed on a 200 poll) and simulated time, checked after every step: one operation per service at a time, at
  * most maxInFlight, one address write at a time, nothing after close() (no call, no timer); and the parking
- * gaps of a service operation. The other guards of issue 13 live beside the behaviour they guard:
+ * gaps of a service operation. The other guards of the engine live beside the behaviour they guard:
  * delete-during-create, endpoints-before-create buffering, the last egress pod, Failed-on-200 polls and the
  * drain bound in azure_engine_test.ts; Retry-After in azure_emulator_test.ts and azure_state_test.ts.
  */

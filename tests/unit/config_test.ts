@@ -1,9 +1,10 @@
+/** config.yaml problems, settings precedence (flag over ConfigMap over default) and flag parsing. */
 import assert from "node:assert/strict";
 import * as v from "valibot";
 import { flagsHelp, parseFlags } from "../../core/config/flags.ts";
 import { parseConfigText } from "../../core/config/parse.ts";
 import { ConfigReloader, INVALID_CONFIGURATION } from "../../core/config/reloader.ts";
-import { defaultSettings, resolveSettings } from "../../core/config/settings.ts";
+import { defaultSettings, resolveSettings } from "../../core/config/controller_settings.ts";
 import type { ConfigMap } from "../../core/kube/types.ts";
 import { RootLogger } from "../../core/log.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";

@@ -1,5 +1,5 @@
 /**
- * Events a person can read (issue 11): an unchanged Warning is written once and its count bumped at most every
+ * Events a person can read: an unchanged Warning is written once and its count bumped at most every
  * 10 minutes; a restart continues the series instead of duplicating it; a flood of new messages is capped.
  */
 import assert from "node:assert/strict";

@@ -4,13 +4,13 @@
  * Regenerate the snapshot with UPDATE_SNAPSHOTS=1 after an intended change of the text.
  */
 import assert from "node:assert/strict";
-import { kernelParts } from "../../core/app.ts";
+import { kernelParts } from "../../app/start.ts";
 import { explainService, type HealthReport } from "../../core/explain/explain.ts";
 import { explainKernel } from "../../core/explain/read.ts";
 import { renderText } from "../../core/explain/render_text.ts";
 import { settingsContextOf } from "../../core/plugin/settings_context.ts";
 import type { ConfigMap, EndpointSlice, Node, Pod, Service } from "../../core/kube/types.ts";
-import type { ProbeState } from "../../core/health/threshold.ts";
+import type { ProbeState } from "../../core/probing/threshold.ts";
 import { pod, service } from "./_leader_fixtures.ts";
 import { validate } from "./_json_schema.ts";
 

@@ -1,5 +1,5 @@
 /**
- * Property tests of the annotation, ConfigMap and flag parsers over hostile inputs (issue 11): 1,000 inputs each
+ * Property tests of the annotation, ConfigMap and flag parsers over hostile inputs: 1,000 inputs each
  * here, 10,000 in `deno task fuzz`. See tests/fuzz/properties.ts for what every input must satisfy.
  */
 import assert from "node:assert/strict";

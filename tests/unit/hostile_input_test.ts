@@ -1,5 +1,5 @@
 /**
- * No input can kill or spin the controller (issue 11): hostile YAML is a refusal, not a throw; every number has
+ * No input can kill or spin the controller: hostile YAML is a refusal, not a throw; every number has
  * a range enforced alike in annotations, the ConfigMap and flags; timers clamp at 2^31-1 ms; a requeue is never
  * sooner than 100 ms.
  */
@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { parseFlags } from "../../core/config/flags.ts";
 import { MAX_ALIASES, parseConfigText } from "../../core/config/parse.ts";
 import { RANGES, rangeText } from "../../core/config/ranges.ts";
-import { parseServiceSettings, type SettingsContext } from "../../core/leader/settings.ts";
+import { parseServiceSettings, type SettingsContext } from "../../core/leader/service_settings.ts";
 import { RootLogger } from "../../core/log.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { ManualClock } from "../_clock.ts";

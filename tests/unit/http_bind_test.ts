@@ -1,4 +1,4 @@
-/** The default bind addresses (`:8080`, `:8081`) serve IPv4 and IPv6 alike (issue 11). */
+/** The default bind addresses (`:8080`, `:8081`) serve IPv4 and IPv6 alike. */
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { parseBindAddress } from "../../core/http/bind.ts";

@@ -1,3 +1,4 @@
+/** The pure leader decision for one Service: eligibility, failover reasons, stickiness, pools. */
 import assert from "node:assert/strict";
 import { type DecideInput, decideLeaders } from "../../core/leader/decide.ts";
 import type { HealthChecker, LeaderStrategy } from "../../core/plugin/types.ts";

@@ -1,5 +1,10 @@
+/** The desired leader Service and EndpointSlice, and their comparison with what the API server holds. */
 import assert from "node:assert/strict";
-import { desiredEndpointSlice, desiredLeaderService, routableEndpoints } from "../../core/leader/desired.ts";
+import {
+  desiredEndpointSlice,
+  desiredLeaderService,
+  routableEndpoints,
+} from "../../core/leader/desired_objects.ts";
 import { mergeService, serviceDrift, sliceDrift } from "../../core/leader/compare.ts";
 import { resolvePorts } from "../../core/leader/ports.ts";
 import type { Service } from "../../core/kube/types.ts";
@@ -170,7 +175,7 @@ Deno.test("compare: a leader Service adopted from the Go predecessor loses its c
   const decision = decisionFor(src, leader);
   const desired = desiredLeaderService(src, "web-leader", decision, undefined, NOW);
   const observed: Service = structuredClone(desired);
-  // The predecessor copied every source annotation (its defect 5), kubectl's last-applied one included.
+  // The predecessor copied every source annotation, zen-lead.io/enabled and kubectl's last-applied one included.
   observed.metadata.annotations!["zen-lead.io/enabled"] = "true";
   observed.metadata.annotations!["kubectl.kubernetes.io/last-applied-configuration"] =
     '{"metadata":{"name":"web"}}';

@@ -1,5 +1,5 @@
 /**
- * Plugin modules named by the ConfigMap load only with the operator's consent (issue 11): off by default, only
+ * Plugin modules named by the ConfigMap load only with the operator's consent: off by default, only
  * under the prefixes of --plugin-module-allow, URLs only with a matching integrity hash, data:/blob: never.
  */
 import assert from "node:assert/strict";

@@ -1,5 +1,5 @@
 /**
- * The process runs with explicit Deno permissions written in one place, the `start` task (issue 11): no -A,
+ * The process runs with explicit Deno permissions written in one place, the `start` task: no -A,
  * remote imports denied, the lockfile frozen, run access only for the gRPC prober, and every env var the code
  * reads allowed. The compiled binary gets the same set; the gRPC prober gets only the network.
  */

@@ -1,6 +1,7 @@
+/** The memo of parsed Service settings: one parse per version, bounded per namespace. */
 import assert from "node:assert/strict";
 import { SettingsMemo } from "../../core/controller/settings_memo.ts";
-import type { SettingsResult } from "../../core/leader/settings.ts";
+import type { SettingsResult } from "../../core/leader/service_settings.ts";
 
 const result = (strategy: string) => ({ settings: { strategy }, errors: [] }) as unknown as SettingsResult;
 

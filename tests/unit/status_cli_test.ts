@@ -3,9 +3,9 @@
  * controller (with latency) or else from a LeaderChanged Event (without), and the problems explain finds.
  */
 import assert from "node:assert/strict";
-import { kernelParts } from "../../core/app.ts";
+import { kernelParts } from "../../app/start.ts";
 import { type ClusterSnapshot, explainKernel } from "../../core/explain/read.ts";
-import { changeEvents, renderStatusText, statusReport } from "../../core/cli/status.ts";
+import { changeEvents, renderStatusText, statusReport } from "../../app/cli/status.ts";
 import type { ControllerStatus } from "../../core/status/model.ts";
 import type { EndpointSlice, KubeObject, Service } from "../../core/kube/types.ts";
 import { pod, service } from "./_leader_fixtures.ts";

@@ -9,8 +9,8 @@ import { latencyChart, niceMax } from "../../core/status/ui/chart.ts";
 import { servicePanel, summaryRows } from "../../core/status/ui/page.ts";
 import { CHANGES_PER_SERVICE, LeaderHistory } from "../../core/status/history.ts";
 import type { LeaderChange } from "../../core/status/model.ts";
-import { age } from "../../core/cli/status.ts";
-import { parseCliArgs, UsageError } from "../../core/cli/args.ts";
+import { age } from "../../core/explain/render_text.ts";
+import { parseCliArgs, UsageError } from "../../app/cli/args.ts";
 import { krewManifest } from "../../kubectl-plugin/krew.ts";
 import { wrapperScript } from "../../kubectl-plugin/install.ts";
 

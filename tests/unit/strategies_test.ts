@@ -1,8 +1,9 @@
+/** The built-in strategies: versioned plugins that rank only the given pods, deterministically. */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import fc from "fast-check";
 import * as v from "valibot";
 import type { Candidate, LeaderStrategy, NodeView, PluginDefinition, StrategyInput } from "../../mod.ts";
-import { ALWAYS_ACTIVE } from "../../core/plugin/leadership.ts";
+import { ALWAYS_ACTIVE } from "../../core/plugin/replica_activity.ts";
 import { RootLogger } from "../../core/log.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import { selectLeaders } from "../../core/leader/select.ts";

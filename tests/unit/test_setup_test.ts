@@ -1,4 +1,4 @@
-/** The test setup fails a run on any unhandled promise rejection (issue 11). */
+/** The test setup fails a run on any unhandled promise rejection. */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 

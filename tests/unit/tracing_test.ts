@@ -21,7 +21,7 @@ import {
 import { startHttpSpan, traceHeaders } from "../../core/tracing/spans.ts";
 import { traceReconcile } from "../../core/tracing/reconcile.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
-import { bucketCounts, toResourceMetrics } from "../../core/metrics/otlp_bridge.ts";
+import { bucketCounts, toResourceMetrics } from "../../plugins/exporters/otlp_bridge.ts";
 
 Deno.test("tracing is off without an endpoint, and off when OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none", () => {
   assert.equal(tracingChoice({}).enabled, false);

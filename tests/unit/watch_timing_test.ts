@@ -93,7 +93,7 @@ Deno.test("cache gate: a held key is released once every cache it reads is fresh
 });
 
 Deno.test("the controller refuses to start with a stall bound beyond the lease duration, naming the flag", async () => {
-  const { startZenLead } = await import("../../core/app.ts");
+  const { startZenLead } = await import("../../app/start.ts");
   await assert.rejects(
     startZenLead(["--watch-stall-timeout=1m"], { env: {} }),
     /flag --watch-stall-timeout: expected a duration from 4s to the lease duration \(--leader-elect-lease-duration, 15s\), received 60s/,

@@ -6,7 +6,7 @@
 import { html } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
 import type { CandidateExplanation, Explanation } from "../../explain/model.ts";
-import { age } from "../../cli/status.ts";
+import { age } from "../../explain/render_text.ts";
 import type { LeaderChange, ProbeReport } from "../model.ts";
 import { latencyChart } from "./chart.ts";
 

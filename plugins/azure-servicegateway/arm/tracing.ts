@@ -3,7 +3,7 @@
  * `traceparent` of that span sent to ARM. Innermost policy, so each retry and throttled re-send is its own span.
  */
 import type { PipelinePolicy, PipelineRequest } from "@azure/core-rest-pipeline";
-import { endHttpSpan, startHttpSpan, traceHeaders } from "../../../core/tracing/spans.ts";
+import { httpClientSpan } from "../../../mod.ts";
 
 export function armTracingPolicy(): PipelinePolicy {
   const sent = new WeakMap<PipelineRequest, number>();
@@ -12,19 +12,19 @@ export function armTracingPolicy(): PipelinePolicy {
     async sendRequest(request, next) {
       const resendCount = sent.get(request) ?? 0;
       sent.set(request, resendCount + 1);
-      const span = startHttpSpan(
+      const span = httpClientSpan(
         request.method,
         () => new URL(request.url),
         { "cloud.provider": "azure" },
         resendCount,
       );
-      for (const [k, v] of Object.entries(traceHeaders(span))) request.headers.set(k, v);
+      for (const [k, v] of Object.entries(span.headers)) request.headers.set(k, v);
       try {
         const response = await next(request);
-        endHttpSpan(span, response.status);
+        span.end(response.status);
         return response;
       } catch (e) {
-        endHttpSpan(span, undefined, e);
+        span.end(undefined, e);
         throw e;
       }
     },

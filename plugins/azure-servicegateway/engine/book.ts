@@ -3,7 +3,7 @@
  * it (spec and memberships), the memberships buffered until it exists, and the status reported to the
  * controller. Every record change goes through `put`, which carries out what the transition implies.
  */
-import type { BackendStatus } from "../../../core/plugin/types.ts";
+import type { BackendStatus } from "../../../mod.ts";
 import type { ServiceSpec } from "../arm/gateway_api.ts";
 import type { EngineContext } from "./context.ts";
 import { desiredLocations, type LocationMap } from "./locations.ts";

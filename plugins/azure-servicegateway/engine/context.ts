@@ -1,5 +1,5 @@
 /** What every part of the engine shares: its configuration, its dependencies and the engine's own controls. */
-import type { Logger } from "../../../core/log.ts";
+import type { Logger } from "../../../mod.ts";
 import type { GatewayApi } from "../arm/gateway_api.ts";
 import type { Clock } from "../../../mod.ts";
 import { DEFAULT_BACKOFF, type OperationBackoff } from "./backoff.ts";

@@ -6,9 +6,15 @@
  * (bounded concurrency) runs each service's state machine; a single-flight locations updater writes the
  * difference of addresses. This file is the lifecycle (start, resync, reconcile, close) and the public face.
  */
-import type { BackendServiceState, BackendStatus, CloudBackend } from "../../../core/plugin/types.ts";
-import type { Logger } from "../../../core/log.ts";
-import { type Clock, sleep, type TimerHandle } from "../../../mod.ts";
+import {
+  type BackendServiceState,
+  type BackendStatus,
+  type Clock,
+  type CloudBackend,
+  type Logger,
+  sleep,
+  type TimerHandle,
+} from "../../../mod.ts";
 import type { GatewayApi } from "../arm/gateway_api.ts";
 import { Adoption } from "./adoption.ts";
 import { retryAfterFailure } from "./backoff.ts";

@@ -1,6 +1,6 @@
 /** What Kubernetes says about Services (apply, remove) turned into the book's wishes and memberships. */
 import { isIP } from "node:net";
-import type { BackendServiceState } from "../../../core/plugin/types.ts";
+import type { BackendServiceState } from "../../../mod.ts";
 import type { ServiceSpec } from "../arm/gateway_api.ts";
 import type { ServiceBook } from "./book.ts";
 import type { EngineContext } from "./context.ts";

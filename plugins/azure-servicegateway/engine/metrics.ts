@@ -1,5 +1,5 @@
 /** The engine's metrics, named as the difftracker seed lists them (no zen_lead_ prefix), plus ARM throttling. */
-import type { Counter, Gauge, Histogram, MetricsRegistry } from "../../../core/metrics/registry.ts";
+import type { Counter, Gauge, Histogram, MetricsRegistry } from "../../../mod.ts";
 import type { RequestClass, ThrottleObserver } from "../arm/throttle.ts";
 import { SERVICE_STATES, type ServiceState } from "./service_state.ts";
 

@@ -4,7 +4,7 @@
  */
 import type { Leadership } from "./types.ts";
 
-export class LeadershipState implements Leadership {
+export class ReplicaActivity implements Leadership {
   private current = false;
   private readonly listeners = new Set<(active: boolean) => void>();
 

@@ -2,11 +2,11 @@
  * `zen-lead status`: every opted-in Service with its leader, how long it has led, its last failover and that
  * failover's latency, and what is wrong (the problems explain finds). Pure over a snapshot, plus the Events read.
  */
-import { ANN, isOptedIn } from "../leader/annotations.ts";
-import type { KubeObject } from "../kube/types.ts";
-import { explainService } from "../explain/explain.ts";
-import { type ClusterSnapshot, explainInputFor } from "../explain/read.ts";
-import { table } from "../explain/render_text.ts";
+import { ANN, isOptedIn } from "../../core/leader/annotations.ts";
+import type { KubeObject } from "../../core/kube/types.ts";
+import { explainService } from "../../core/explain/explain.ts";
+import { type ClusterSnapshot, explainInputFor } from "../../core/explain/read.ts";
+import { age, table } from "../../core/explain/render_text.ts";
 
 export const STATUS_API_VERSION = "zen-lead.io/status/v1";
 
@@ -102,22 +102,6 @@ export function statusReport(snap: ClusterSnapshot, events: readonly ChangeEvent
     controller: snap.controller.message,
     services: rows,
   };
-}
-
-/** "3d4h", "5m12s", "800ms": an age for a table cell. */
-export function age(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
-  const s = Math.floor(ms / 1000);
-  const units: [number, string][] = [[86400, "d"], [3600, "h"], [60, "m"], [1, "s"]];
-  const parts: string[] = [];
-  let rest = s;
-  for (const [size, u] of units) {
-    if (rest >= size && parts.length < 2) {
-      parts.push(`${Math.floor(rest / size)}${u}`);
-      rest %= size;
-    } else if (parts.length > 0) break;
-  }
-  return parts.join("");
 }
 
 export function renderStatusText(r: StatusReport, now: number): string {

@@ -1,6 +1,7 @@
+/** Probe thresholds: a verdict flips only after a full run of the opposite result. */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type ProbeRole, type ProbeState, recordResult, UNPROBED } from "../../core/health/threshold.ts";
+import { type ProbeRole, type ProbeState, recordResult, UNPROBED } from "../../core/probing/threshold.ts";
 
 const run = (
   results: readonly boolean[],

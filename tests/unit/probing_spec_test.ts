@@ -1,5 +1,6 @@
+/** The health-check annotation parser: JSON and short forms, scheduling defaults and bounds. */
 import assert from "node:assert/strict";
-import { DEFAULT_SCHEDULE, HEALTH_CHECK_ANNOTATION, parseHealthCheck } from "../../core/health/spec.ts";
+import { DEFAULT_SCHEDULE, HEALTH_CHECK_ANNOTATION, parseHealthCheck } from "../../core/probing/spec.ts";
 import type { HealthChecker } from "../../core/plugin/types.ts";
 import { GrpcHealthChecker, grpcSpecSchema, httpChecker, readyChecker } from "../../health/mod.ts";
 

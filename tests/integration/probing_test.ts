@@ -3,8 +3,8 @@
  * each server gets its own "pod IP"), alone and driven by the probe scheduler on the real clock.
  */
 import assert from "node:assert/strict";
-import { ProbeScheduler } from "../../core/health/scheduler.ts";
-import { DEFAULT_SCHEDULE } from "../../core/health/spec.ts";
+import { ProbeScheduler } from "../../core/probing/scheduler.ts";
+import { DEFAULT_SCHEDULE } from "../../core/probing/spec.ts";
 import type { HealthChecker, HealthResult, PodView } from "../../core/plugin/types.ts";
 import { GrpcHealthChecker, httpChecker, type HttpCheckSpec } from "../../health/mod.ts";
 import type { GrpcProber } from "../../health/grpc_prober.ts";

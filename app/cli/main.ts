@@ -3,15 +3,15 @@
  * `explain NAMESPACE/SERVICE` and `status`. They only read from the API server (and the controller's /status).
  */
 import { stringify } from "yaml";
-import { KubeClient } from "../kube/client.ts";
-import { loadCredentials } from "../kube/kubeconfig.ts";
-import { Events } from "../kube/paths.ts";
-import type { KubeObject } from "../kube/types.ts";
-import { MetricsRegistry } from "../metrics/registry.ts";
-import type { KernelParts } from "../plugin/kernel.ts";
-import { explainService } from "../explain/explain.ts";
-import { explainInputFor, readSnapshot } from "../explain/read.ts";
-import { renderText } from "../explain/render_text.ts";
+import { KubeClient } from "../../core/kube/client.ts";
+import { loadCredentials } from "../../core/kube/kubeconfig.ts";
+import { Events } from "../../core/kube/paths.ts";
+import type { KubeObject } from "../../core/kube/types.ts";
+import { MetricsRegistry } from "../../core/metrics/registry.ts";
+import type { KernelParts } from "../../core/plugin/kernel.ts";
+import { explainService } from "../../core/explain/explain.ts";
+import { explainInputFor, readSnapshot } from "../../core/explain/read.ts";
+import { renderText } from "../../core/explain/render_text.ts";
 import { CLI_HELP, type CliOptions, parseCliArgs, UsageError } from "./args.ts";
 import { changeEvents, renderStatusText, statusReport } from "./status.ts";
 

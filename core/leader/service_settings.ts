@@ -4,15 +4,12 @@
  */
 import * as v from "valibot";
 import type { AnySchema, HealthChecker } from "../plugin/types.ts";
-import { type ParsedHealthCheck, parseHealthCheck } from "../health/spec.ts";
+import { type ParsedHealthCheck, parseHealthCheck } from "../probing/spec.ts";
 import { ANN } from "./annotations.ts";
 import { parseGoDuration } from "./duration.ts";
 import { inRange, RANGES, rangeText, shownValue } from "../config/ranges.ts";
 
 export type FailMode = "open" | "closed";
-export const MAX_LEADER_COUNT = RANGES.leaderCount.max;
-/** The longest `zen-lead.io/min-ready-duration` (24 h): anything longer is a typo, not a wait. */
-export const MAX_MIN_READY_MS = RANGES.minReadyMs.max;
 
 export interface ServiceSettings {
   strategy: string;

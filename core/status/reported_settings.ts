@@ -1,5 +1,5 @@
 /** The controller's settings of a Service as plain data (status document) and back (explain's "last good"). */
-import type { ServiceSettings, SettingsContext } from "../leader/settings.ts";
+import type { ServiceSettings, SettingsContext } from "../leader/service_settings.ts";
 import type { ReportedSettings } from "./model.ts";
 
 export function reportSettings(s: ServiceSettings): ReportedSettings {

@@ -33,7 +33,7 @@ export function managedLabels(sourceName: string): Record<string, string> {
   return { [LABEL.managedBy]: MANAGER, [LABEL.sourceService]: sourceName };
 }
 
-/** True when zen-lead manages `obj` on behalf of the source Service `sourceName` (SPEC: ownership). */
+/** True when zen-lead manages `obj` for the source Service `sourceName`; it writes nothing else. */
 export function isManagedFor(obj: { metadata: { labels?: Record<string, string> } }, sourceName: string) {
   const l = obj.metadata.labels ?? {};
   return l[LABEL.managedBy] === MANAGER && l[LABEL.sourceService] === sourceName;
@@ -114,7 +114,7 @@ export function desiredLeaderService(
       annotations[ANN.leaderPods] = decision.leaders.map((p) => p.metadata.name).join(",");
     }
   }
-  // The switch time moves only when the leader's UID does (SPEC), so it survives no-op rewrites and restarts.
+  // The switch time moves only when the leader's UID does, so it survives no-op rewrites and restarts.
   const switched = primary ? primary.metadata.uid !== prevUID : false;
   if (switched || !prevSwitch) {
     if (primary) {

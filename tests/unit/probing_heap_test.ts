@@ -1,6 +1,7 @@
+/** The probe scheduler's min-heap: time order and `retain`. */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { MinHeap } from "../../core/health/heap.ts";
+import { MinHeap } from "../../core/probing/heap.ts";
 
 Deno.test("property: pops come out in time order, whatever the push order", () => {
   fc.assert(

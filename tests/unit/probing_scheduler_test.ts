@@ -1,7 +1,8 @@
+/** The probe scheduler: thresholds, on-demand probes, removal, passive checkers, metrics and close. */
 import assert from "node:assert/strict";
-import type { ProbeTarget } from "../../core/health/probe_entry.ts";
-import { ProbeScheduler } from "../../core/health/scheduler.ts";
-import type { ProbeSchedule } from "../../core/health/spec.ts";
+import type { ProbeTarget } from "../../core/probing/probe_entry.ts";
+import { ProbeScheduler } from "../../core/probing/scheduler.ts";
+import type { ProbeSchedule } from "../../core/probing/spec.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import type { HealthChecker, HealthResult, PodView } from "../../core/plugin/types.ts";
 import { ManualClock } from "../_clock.ts";
