@@ -5,26 +5,41 @@
 import type { Logger } from "../log.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { KubeClient } from "../kube/client.ts";
-import { dropManagedFields, Informer } from "../kube/informer.ts";
+import type { Informer } from "../kube/informer.ts";
 import { isUnavailable } from "../kube/errors.ts";
-import { EndpointSlices, Nodes, Pods, Services } from "../kube/paths.ts";
 import type { EndpointSlice, KubeObject, Node, Pod, Service } from "../kube/types.ts";
 import { objectKey } from "../kube/types.ts";
 import { WorkQueue } from "../queue/workqueue.ts";
+import { reconcileHandler } from "../queue/reconcile.ts";
 import { ProbeScheduler } from "../probing/scheduler.ts";
-import { ANN, isOptedIn, LABEL, MANAGER } from "../leader/annotations.ts";
-import { selectorMatches, toPodView } from "../leader/pods.ts";
+import { toPodView } from "../leader/pods.ts";
+import { LeaderHistory } from "../status/history.ts";
+import { traceReconcile } from "../tracing/reconcile.ts";
+import { safeInterval } from "../timers.ts";
+import { NotLeaderError, reconcileErrorOutcome, WriteConflictError } from "./errors.ts";
 import { KubeEventRecorder, serviceTarget } from "./events.ts";
+import {
+  type Enqueue,
+  managedSource,
+  nodeHandlers,
+  podHandlers,
+  probeTransitionHandler,
+  serviceHandlers,
+  servicesOnNode,
+  servicesSelecting,
+  sliceHandlers,
+} from "./handlers.ts";
 import { KubeLeaderApi } from "./kube_api.ts";
 import { controllerMetrics } from "./metrics.ts";
-import { traceReconcile } from "../tracing/reconcile.ts";
-import { NotLeaderError, type PluginAccess, Reconciler, WriteConflictError } from "./reconciler.ts";
+import { WriteOverlay } from "./overlay.ts";
+import type { PluginAccess } from "./plugin_access.ts";
+import { PodWatchScopes } from "./pod_scopes.ts";
+import { optedIn } from "./predicates.ts";
+import { Reconciler } from "./reconciler.ts";
+import { createSources } from "./sources.ts";
 import { INDEX } from "./stores.ts";
 import { TriggerTracker } from "./latency.ts";
-import { LeaderHistory } from "../status/history.ts";
-import { nodeTransform, podTransform, relevantPodChange, serviceTransform } from "./transforms.ts";
-import { desiredPodScopes } from "./pod_scopes.ts";
-import { safeInterval } from "../timers.ts";
+import type { WriteOverlays } from "./writer.ts";
 import { CacheGate } from "../kube/cache_gate.ts";
 import { StaleCacheError } from "../kube/staleness.ts";
 import { sleep } from "../time/sleep.ts";
@@ -60,66 +75,45 @@ export class LeaderController {
   readonly nodes?: Informer<Node>;
   readonly queue: WorkQueue;
   readonly reconciler: Reconciler;
+  /** zen-lead's own writes of leader objects, laid over the caches until the watch shows them. */
+  readonly overlay: WriteOverlays = {
+    services: new WriteOverlay<Service>(),
+    slices: new WriteOverlay<EndpointSlice>(),
+  };
   readonly probes: ProbeScheduler;
   readonly triggers = new TriggerTracker();
   readonly events: KubeEventRecorder;
   /** Recent leader changes per Service (status endpoint and page). */
   readonly history = new LeaderHistory();
-  /** Holds a Service's writes while a cache its decision reads is stale (SPEC: keep the last routing). */
+  /** Holds a Service's writes while a cache its decision reads is stale: the last routing stays meanwhile. */
   readonly caches: CacheGate;
   private readonly reconciledListeners = new Set<(key: string) => void>();
   private readonly m;
   private active = false;
   private sizeTimer?: ReturnType<typeof setInterval>;
-  /** Namespaces holding an opted-in Service: the pods watched (see pod_scopes.ts). */
-  private readonly optedNamespaces = new Set<string>();
-  /** Pod scopes follow the opted-in namespaces once the Services are listed. */
-  private podScopesLive = false;
+  /** Which namespaces' pods are watched. */
+  private readonly podScopes: PodWatchScopes;
   private podsInitiallySynced = false;
 
   constructor(private readonly o: LeaderControllerOptions) {
     const log = o.logger.child({ component: "controller" });
     this.m = controllerMetrics(o.metrics);
-    const common = {
-      client: o.client,
-      namespaces: o.namespaces,
-      logger: log,
-      metrics: o.metrics,
-      stallTimeoutMs: o.stallTimeoutMs,
-      listTimeoutMs: o.listTimeoutMs,
-    };
-    this.services = new Informer<Service>({ ...common, resource: Services, transform: serviceTransform });
-    // Pods are watched per namespace that holds an opted-in Service (applyPodScopes), not cluster-wide.
-    this.pods = new Informer<Pod>({
-      ...common,
-      namespaces: [],
-      dynamicScopes: true,
-      resource: Pods,
-      transform: podTransform,
+    const sources = createSources({ ...o, logger: log });
+    this.services = sources.services;
+    this.pods = sources.pods;
+    this.slices = sources.slices;
+    this.nodes = sources.nodes;
+    this.podScopes = new PodWatchScopes({
+      optedInServices: (ns) => this.services.byIndex(INDEX.namespace, ns),
+      isOptedIn: (key) => {
+        const svc = this.services.get(key);
+        return svc !== undefined && optedIn(svc);
+      },
+      pods: this.pods,
+      installNamespaces: o.namespaces,
+      backendsEnabled: () => (o.plugins.backends?.() ?? []).length > 0,
+      maxNamespaces: o.maxPodWatchNamespaces ?? 100,
     });
-    this.slices = new Informer<EndpointSlice>({
-      ...common,
-      resource: EndpointSlices,
-      labelSelector: `${LABEL.sliceManagedBy}=${MANAGER}`,
-      transform: dropManagedFields,
-    });
-    if (o.watchNodes) {
-      this.nodes = new Informer<Node>({
-        ...common,
-        namespaces: [],
-        resource: Nodes,
-        transform: nodeTransform,
-      });
-    }
-
-    this.services.addIndex(
-      INDEX.namespace,
-      (s) => isOptedIn(s.metadata.annotations) ? [s.metadata.namespace ?? ""] : [],
-    );
-    this.services.addIndex(INDEX.source, sourceIndex);
-    this.slices.addIndex(INDEX.source, sourceIndex);
-    this.pods.addIndex(INDEX.namespace, (p) => [p.metadata.namespace ?? ""]);
-    this.pods.addIndex(INDEX.node, (p) => p.spec?.nodeName ? [p.spec.nodeName] : []);
 
     this.caches = new CacheGate(
       [this.services, this.pods, this.slices, ...(this.nodes ? [this.nodes] : [])].map((i) => i.staleness),
@@ -130,6 +124,7 @@ export class LeaderController {
     this.events = new KubeEventRecorder(KubeLeaderApi.eventSink(o.eventsClient ?? o.client), log);
     this.reconciler = new Reconciler({
       stores: { services: this.services, pods: this.pods, slices: this.slices, nodes: this.nodes },
+      overlay: this.overlay,
       api: new KubeLeaderApi(o.client, () => {
         if (!(this.active && o.canWrite())) throw new NotLeaderError();
         if (!this.caches.fresh()) throw new StaleCacheError();
@@ -143,6 +138,19 @@ export class LeaderController {
       canWrite: () => this.active && o.canWrite(),
       maxCacheSizePerNamespace: o.maxCacheSizePerNamespace,
       history: this.history,
+    });
+    const reconcile = reconcileHandler({
+      reconcile: (key, run) => this.reconciler.reconcile(key, run.log),
+      logger: log,
+      metrics: this.m,
+      classify: (e, key) =>
+        e instanceof StaleCacheError
+          ? { result: "held", retry: false, then: () => this.caches.hold(key) }
+          : reconcileErrorOutcome(e),
+      around: (key, reconcileID, run) => traceReconcile(key, reconcileID, this.triggers.peek(key), run),
+      onSuccess: (key) => {
+        for (const l of this.reconciledListeners) l(key);
+      },
     });
     this.queue = new WorkQueue({
       name: "services",
@@ -164,40 +172,11 @@ export class LeaderController {
             "retried every 5 minutes or when the Service changes",
         );
       },
-      handler: async (key) => {
+      handler: async (key, ctx) => {
         if (!this.active) return;
-        if (!this.podsCachedFor(key)) return; // reconciled when its namespace's pods are listed (onScopeSynced)
+        if (!this.podScopes.podsCachedFor(key)) return; // reconciled once its namespace's pods are listed
         if (!this.caches.fresh(key)) return this.hold(key);
-        const started = performance.now();
-        const reconcileID = crypto.randomUUID().slice(0, 8);
-        try {
-          const r = await traceReconcile(
-            key,
-            reconcileID,
-            this.triggers.peek(key),
-            () => this.reconciler.reconcile(key, log.child({ reconcileID, key })),
-          );
-          this.m.reconciliations.inc({ result: "success" });
-          for (const l of this.reconciledListeners) l(key);
-          return r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : undefined;
-        } catch (e) {
-          if (e instanceof NotLeaderError) {
-            this.m.reconciliations.inc({ result: "skipped" });
-            return;
-          }
-          if (e instanceof StaleCacheError) return this.hold(key);
-          if (e instanceof WriteConflictError) {
-            // Not a failure: the queue's backoff gives the cache time to catch up before the next decision.
-            this.m.reconciliations.inc({ result: "conflict" });
-            log.info("write conflict; requeued", { key, reconcileID, object: e.key });
-            throw e;
-          }
-          this.m.reconciliations.inc({ result: "error" });
-          log.error("reconcile failed", { key, reconcileID, error: e });
-          throw e;
-        } finally {
-          this.m.reconcileDuration.observe(undefined, (performance.now() - started) / 1000);
-        }
+        return await reconcile(key, ctx);
       },
     });
     this.wireHandlers();
@@ -211,175 +190,65 @@ export class LeaderController {
     this.caches.hold(key);
   }
 
-  /** False for an opted-in Service whose namespace's pods are not listed yet: deciding now would see none. */
-  private podsCachedFor(key: string): boolean {
-    const ns = key.slice(0, key.indexOf("/"));
-    if (this.pods.scopeSynced(ns)) return true;
-    const svc = this.services.get(key);
-    if (!svc || !isOptedIn(svc.metadata.annotations)) return true;
-    this.noteNamespace(ns);
-    return false;
-  }
-
-  /** Re-reads whether `ns` holds an opted-in Service; opens or closes its pod watch when that changed. */
-  private noteNamespace(ns: string): void {
-    const has = this.services.byIndex(INDEX.namespace, ns).length > 0;
-    if (has === this.optedNamespaces.has(ns)) return;
-    if (has) this.optedNamespaces.add(ns);
-    else this.optedNamespaces.delete(ns);
-    this.applyPodScopes();
-  }
-
   /** Points the pod informer at the namespaces that hold opted-in Services (all pods while a backend runs). */
   applyPodScopes(): void {
-    if (!this.podScopesLive) return;
-    const want = desiredPodScopes({
-      optedIn: this.optedNamespaces,
-      installNamespaces: this.o.namespaces,
-      allPods: (this.o.plugins.backends?.() ?? []).length > 0,
-      maxNamespaces: this.o.maxPodWatchNamespaces ?? 100,
-    });
-    // Leaving the cluster-wide watch: it keeps delivering until each namespace's own list is in.
-    const current = this.pods.watchedScopes;
-    if (current.includes("") && !want.includes("") && !want.every((ns) => this.pods.scopeListed(ns))) {
-      want.push("");
-    }
-    const same = want.length === current.length && want.every((ns) => current.includes(ns));
-    if (!same) this.pods.setScopes(want);
+    this.podScopes.apply();
   }
 
-  private enqueue(key: string, cause?: string): void {
+  /** Queues a Service key, noting when the change behind it was observed. */
+  private readonly enqueue: Enqueue = (key, cause) => {
     if (cause) this.triggers.note(key, Date.now(), cause);
     this.queue.add(key);
-  }
-
-  /** Opted-in Services whose selector matches any of the label sets. */
-  private servicesSelecting(
-    namespace: string,
-    ...labelSets: (Record<string, string> | undefined)[]
-  ): string[] {
-    const keys: string[] = [];
-    for (const s of this.services.byIndex(INDEX.namespace, namespace)) {
-      const sel = s.spec?.selector ?? {};
-      if (labelSets.some((l) => selectorMatches(sel, l))) keys.push(objectKey(s));
-    }
-    return keys;
-  }
+  };
 
   private wireHandlers(): void {
-    const onService = (s: Service) => {
-      this.noteNamespace(s.metadata.namespace ?? "");
-      // A change by the user is worth a prompt try even for a key parked after failing.
-      this.queue.unpark(objectKey(s));
-      if (isOptedIn(s.metadata.annotations)) this.enqueue(objectKey(s));
-      const source = managedSource(s);
-      if (source) {
-        this.reconciler.services.view(objectKey(s), s); // the watch caught up: drop our copy of the write
-        this.enqueue(source);
-      }
-    };
-    this.services.addHandlers({
-      add: onService,
-      update: (old, s) => {
-        onService(s);
-        // Opting out needs a reconcile too: it cleans up.
-        if (isOptedIn(old.metadata.annotations) && !isOptedIn(s.metadata.annotations)) {
-          this.enqueue(objectKey(s));
-        }
+    const enqueue = this.enqueue;
+    this.services.addHandlers(serviceHandlers({
+      enqueue,
+      namespaceTouched: (ns) => this.podScopes.noteNamespace(ns),
+      unpark: (key) => this.queue.unpark(key),
+      leaderServiceSeen: (s) => this.overlay.services.view(objectKey(s), s),
+      forget: (uid) => this.reconciler.forgetService(uid),
+    }));
+    this.pods.addHandlers(podHandlers({
+      enqueue,
+      selecting: (ns, ...labelSets) => servicesSelecting(this.services, ns, ...labelSets),
+      podChanged: (p) => this.podToBackends(p),
+      podDeleted: (p) => {
+        if (!this.active) return;
+        for (const b of this.o.plugins.backends?.() ?? []) b.podDeleted?.(p.metadata.uid ?? "");
       },
-      delete: (s) => {
-        this.noteNamespace(s.metadata.namespace ?? "");
-        if (isOptedIn(s.metadata.annotations)) {
-          this.enqueue(objectKey(s));
-          if (s.metadata.uid) this.reconciler.forgetService(s.metadata.uid);
-        }
-        const source = managedSource(s);
-        if (source) this.enqueue(source);
-      },
-    });
-
-    this.pods.addHandlers({
-      add: (p) => {
-        this.podToBackends(p);
-        for (const k of this.servicesSelecting(p.metadata.namespace ?? "", p.metadata.labels)) {
-          this.enqueue(k, "podAdded");
-        }
-      },
-      update: (old, p) => {
-        if (!relevantPodChange(old, p)) return;
-        this.podToBackends(p);
-        const keys = this.servicesSelecting(
-          p.metadata.namespace ?? "",
-          old.metadata.labels,
-          p.metadata.labels,
-        );
-        for (const k of keys) this.enqueue(k, "podChanged");
-      },
-      delete: (p) => {
-        if (this.active) {
-          for (const b of this.o.plugins.backends?.() ?? []) b.podDeleted?.(p.metadata.uid ?? "");
-        }
-        for (const k of this.servicesSelecting(p.metadata.namespace ?? "", p.metadata.labels)) {
-          this.enqueue(k, "podDeleted");
-        }
-      },
-    });
-
-    const onSlice = (s: EndpointSlice) => {
-      this.reconciler.slices.view(objectKey(s), s); // the watch caught up: drop our copy of the write
-      const source = managedSource(s);
-      if (source) this.enqueue(source);
-    };
-    this.slices.addHandlers({
-      add: onSlice,
-      update: (_old, s) => onSlice(s),
-      delete: (s) => {
-        const source = managedSource(s);
-        if (!source) return;
-        const key = objectKey(s);
-        const src = this.services.get(source);
-        // A slice deleted by someone else while its Service is still opted in: say so, then repair it.
-        if (
-          this.active && src && isOptedIn(src.metadata.annotations) &&
-          !this.reconciler.slices.deletedByUs(key)
-        ) {
-          this.events.record(
-            serviceTarget(src),
-            "Warning",
-            "EndpointSliceDeleted",
-            `EndpointSlice ${key} managed by zen-lead was deleted; it is being recreated`,
-          );
-        }
-        this.enqueue(source, "sliceDeleted");
-      },
-    });
-
-    this.nodes?.addHandlers({
-      update: (old, n) => {
-        if (JSON.stringify(nodeState(old)) === JSON.stringify(nodeState(n))) return;
-        this.enqueueForNode(n.metadata.name ?? "");
-      },
-      delete: (n) => this.enqueueForNode(n.metadata.name ?? ""),
-    });
-
+    }));
+    this.slices.addHandlers(sliceHandlers({
+      enqueue,
+      sliceSeen: (s) => this.overlay.slices.view(objectKey(s), s),
+      sliceDeleted: (s, source) => this.noteSliceDeleted(s, source),
+    }));
+    this.nodes?.addHandlers(nodeHandlers({
+      enqueue,
+      servicesOn: (node) => servicesOnNode(this.services, this.pods, node),
+    }));
     // A namespace's first pod list is in: its opted-in Services can be decided (they waited in podsCachedFor).
     this.pods.onScopeSynced((ns) => {
       const services = ns === "" ? this.services.list() : this.services.byIndex(INDEX.namespace, ns);
-      for (const s of services) if (isOptedIn(s.metadata.annotations)) this.queue.add(objectKey(s));
+      for (const s of services) if (optedIn(s)) enqueue(objectKey(s));
       this.applyPodScopes();
     });
-
-    this.probes.onTransition((serviceKey, _pod, healthy) => {
-      this.enqueue(serviceKey, healthy ? "probePassed" : "probeFailed");
-    });
+    this.probes.onTransition(probeTransitionHandler(enqueue));
   }
 
-  private enqueueForNode(node: string): void {
-    const keys = new Set<string>();
-    for (const p of this.pods.byIndex(INDEX.node, node)) {
-      for (const k of this.servicesSelecting(p.metadata.namespace ?? "", p.metadata.labels)) keys.add(k);
+  /** A slice deleted by someone else while its Service is still opted in: say so (the reconcile repairs it). */
+  private noteSliceDeleted(s: EndpointSlice, source: string): void {
+    const key = objectKey(s);
+    const src = this.services.get(source);
+    if (this.active && src && optedIn(src) && !this.overlay.slices.deletedByUs(key)) {
+      this.events.record(
+        serviceTarget(src),
+        "Warning",
+        "EndpointSliceDeleted",
+        `EndpointSlice ${key} managed by zen-lead was deleted; it is being recreated`,
+      );
     }
-    for (const k of keys) this.enqueue(k, "nodeChanged");
   }
 
   /** Calls `listener` with the key of every Service after a successful reconcile (the status page). */
@@ -391,7 +260,7 @@ export class LeaderController {
   /** Re-reconciles every opted-in Service (configuration or plugin change, new leadership). */
   enqueueAll(): void {
     this.applyPodScopes(); // a backend configured or removed changes which pods are watched
-    for (const s of this.services.list()) if (isOptedIn(s.metadata.annotations)) this.queue.add(objectKey(s));
+    for (const s of this.services.list()) if (optedIn(s)) this.queue.add(objectKey(s));
     // Managed objects whose source opted out while no replica was active are cleaned up too.
     for (const s of this.services.list()) {
       const source = managedSource(s);
@@ -410,8 +279,7 @@ export class LeaderController {
     }
     // Which namespaces' pods to list is known once the Services are.
     await this.services.waitForSync(signal);
-    this.podScopesLive = true;
-    this.applyPodScopes();
+    this.podScopes.start();
     await Promise.all(informers.map((i) => i.waitForSync(signal)));
     this.podsInitiallySynced = true;
     this.sizeTimer = safeInterval(() => {
@@ -500,27 +368,3 @@ export class LeaderController {
     while (this.events.inFlight > 0 && Date.now() < deadline) await sleep(10);
   }
 }
-
-/** `namespace/source` for a managed leader Service or slice. */
-function managedSource(obj: KubeObject): string | undefined {
-  const l = obj.metadata.labels ?? {};
-  if (l[LABEL.managedBy] !== MANAGER || !l[LABEL.sourceService]) return undefined;
-  return `${obj.metadata.namespace}/${l[LABEL.sourceService]}`;
-}
-
-function sourceIndex(obj: KubeObject): string[] {
-  const s = managedSource(obj);
-  return s ? [s] : [];
-}
-
-function nodeState(n: Node) {
-  return {
-    ready: n.status?.conditions?.find((c) => c.type === "Ready")?.status,
-    unschedulable: n.spec?.unschedulable ?? false,
-    taints: n.spec?.taints ?? [],
-    labels: n.metadata.labels,
-    ip: n.status?.addresses?.find((a) => a.type === "InternalIP")?.address,
-  };
-}
-
-export { ANN };

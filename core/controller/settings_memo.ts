@@ -1,7 +1,7 @@
 /**
  * Parsed Service settings, memoised per namespace with an LRU bounded by `--max-cache-size-per-namespace`.
  * Safe to bound: an evicted entry is parsed again from the informer's Service on its next reconcile, so an
- * eviction costs a parse, never a failover (the predecessor's LRU dropped Services from its failover path).
+ * eviction costs a parse, never a failover (an LRU that dropped Services from the failover path would cost one).
  */
 import { LRUCache } from "lru-cache";
 import type { SettingsResult } from "../leader/service_settings.ts";

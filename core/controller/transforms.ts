@@ -89,19 +89,3 @@ function zenLeadAnnotations(ann: Record<string, string> | undefined): Record<str
   for (const [k, v] of Object.entries(ann)) if (k.startsWith("zen-lead.io/")) (keep ??= {})[k] = v;
   return keep;
 }
-
-function ready(p: Pod): string | undefined {
-  return p.status?.conditions?.find((c) => c.type === "Ready")?.status;
-}
-
-/** Pod changes that can change a leader decision; status heartbeats and the like cost no reconcile. */
-export function relevantPodChange(a: Pod, b: Pod): boolean {
-  return ready(a) !== ready(b) ||
-    a.metadata.deletionTimestamp !== b.metadata.deletionTimestamp ||
-    a.status?.podIP !== b.status?.podIP ||
-    a.status?.phase !== b.status?.phase ||
-    a.spec?.nodeName !== b.spec?.nodeName ||
-    JSON.stringify(a.metadata.labels ?? {}) !== JSON.stringify(b.metadata.labels ?? {}) ||
-    JSON.stringify(a.metadata.annotations ?? {}) !== JSON.stringify(b.metadata.annotations ?? {}) ||
-    JSON.stringify(a.spec?.containers ?? []) !== JSON.stringify(b.spec?.containers ?? []);
-}

@@ -20,7 +20,7 @@ import {
   type ServiceSettings,
   type SettingsContext,
 } from "../leader/service_settings.ts";
-import { currentLeaderUIDs } from "../controller/reconciler.ts";
+import { currentLeaderUIDs } from "../controller/read.ts";
 import { describeSettings } from "./sources.ts";
 import { type CandidateExplanation, EXPLAIN_API_VERSION, type Explanation, type Warning } from "./model.ts";
 

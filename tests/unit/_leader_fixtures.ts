@@ -1,5 +1,9 @@
-/** Plain objects for leader unit tests: pods and Services as an API server would return them. */
+/** Plain objects for leader unit tests: pods and Services as an API server would return them, and settings. */
 import type { Pod, Service } from "../../core/kube/types.ts";
+import { DEFAULT_SCHEDULE } from "../../core/probing/spec.ts";
+import type { ServiceSettings } from "../../core/leader/service_settings.ts";
+import type { HealthChecker } from "../../core/plugin/types.ts";
+import { readyChecker } from "../../health/ready.ts";
 
 let seq = 0;
 
@@ -68,5 +72,22 @@ export function service(o: {
       ports: o.ports ?? [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }],
       clusterIP: "10.96.0.10",
     },
+  };
+}
+
+/** A Service's parsed settings: `oldest`, sticky, one leader, `checker` (the passive `ready` one by default). */
+export function leaderSettings(
+  o: Partial<ServiceSettings> = {},
+  checker: HealthChecker = readyChecker,
+): ServiceSettings {
+  return {
+    strategy: "oldest",
+    strategyOptions: undefined,
+    sticky: true,
+    count: 1,
+    minReadyMs: 0,
+    healthCheck: { type: checker.passive ? "ready" : "http", checker, schedule: DEFAULT_SCHEDULE, spec: {} },
+    failMode: "open",
+    ...o,
   };
 }

@@ -1,29 +1,15 @@
 /** The pure leader decision for one Service: eligibility, failover reasons, stickiness, pools. */
 import assert from "node:assert/strict";
 import { type DecideInput, decideLeaders } from "../../core/leader/decide.ts";
-import { DEFAULT_SCHEDULE } from "../../core/probing/spec.ts";
-import type { ServiceSettings } from "../../core/leader/service_settings.ts";
 import type { HealthChecker, LeaderStrategy } from "../../core/plugin/types.ts";
-import { readyChecker } from "../../health/ready.ts";
 import oldestPlugin from "../../strategies/oldest.ts";
-import { pod } from "./_leader_fixtures.ts";
+import { leaderSettings, pod } from "./_leader_fixtures.ts";
 
 const oldest = oldestPlugin.setup({} as never) as LeaderStrategy;
 const activeChecker: HealthChecker = { check: () => Promise.resolve({ healthy: true, reason: "ok" }) };
 const NOW = 10_000_000;
 
-function settings(o: Partial<ServiceSettings> = {}, checker: HealthChecker = readyChecker): ServiceSettings {
-  return {
-    strategy: "oldest",
-    strategyOptions: undefined,
-    sticky: true,
-    count: 1,
-    minReadyMs: 0,
-    healthCheck: { type: checker.passive ? "ready" : "http", checker, schedule: DEFAULT_SCHEDULE, spec: {} },
-    failMode: "open",
-    ...o,
-  };
-}
+const settings = leaderSettings;
 
 function input(o: Partial<DecideInput>): DecideInput {
   return {

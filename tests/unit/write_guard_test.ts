@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { KubeClient } from "../../core/kube/client.ts";
 import { KubeLeaderApi } from "../../core/controller/kube_api.ts";
-import { NotLeaderError } from "../../core/controller/reconciler.ts";
+import { NotLeaderError } from "../../core/controller/errors.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import type { EndpointSlice } from "../../core/kube/types.ts";
 
