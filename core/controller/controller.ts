@@ -16,7 +16,7 @@ import { toPodView } from "../leader/pods.ts";
 import { LeaderHistory } from "../status/history.ts";
 import { traceReconcile } from "../tracing/reconcile.ts";
 import { safeInterval } from "../timers.ts";
-import { NotLeaderError, reconcileErrorOutcome, WriteConflictError } from "./errors.ts";
+import { NotActiveError, reconcileErrorOutcome, WriteConflictError } from "./errors.ts";
 import { KubeEventRecorder, serviceTarget } from "./events.ts";
 import {
   type Enqueue,
@@ -126,7 +126,7 @@ export class LeaderController {
       stores: { services: this.services, pods: this.pods, slices: this.slices, nodes: this.nodes },
       overlay: this.overlay,
       api: new KubeLeaderApi(o.client, () => {
-        if (!(this.active && o.canWrite())) throw new NotLeaderError();
+        if (!(this.active && o.canWrite())) throw new NotActiveError();
         if (!this.caches.fresh()) throw new StaleCacheError();
       }),
       events: this.events,

@@ -9,7 +9,7 @@ export class LeaderNameConflictError extends Error {
 }
 
 /** This replica may no longer write (it lost its Lease): the reconcile ends without a retry. */
-export class NotLeaderError extends Error {
+export class NotActiveError extends Error {
   constructor() {
     super("this replica is not the active controller; write refused");
   }
@@ -27,7 +27,7 @@ export class WriteConflictError extends Error {
 
 /** How the reconcile wrapper treats the errors above that are not failures of the Service. */
 export function reconcileErrorOutcome(e: unknown): ErrorOutcome | undefined {
-  if (e instanceof NotLeaderError) return { result: "skipped", retry: false };
+  if (e instanceof NotActiveError) return { result: "skipped", retry: false };
   // Not a failure: the queue's backoff gives the cache time to catch up before the next decision.
   if (e instanceof WriteConflictError) {
     return {

@@ -5,7 +5,7 @@ import { LABEL } from "../leader/annotations.ts";
 import { mergeSlice, sliceDrift } from "../leader/compare.ts";
 import { isManagedFor } from "../leader/desired_objects.ts";
 import type { LeaderApi } from "./api.ts";
-import { LeaderNameConflictError, NotLeaderError, WriteConflictError } from "./errors.ts";
+import { LeaderNameConflictError, NotActiveError, WriteConflictError } from "./errors.ts";
 import type { WriteOverlay } from "./overlay.ts";
 
 /** What zen-lead wrote and the watch has not shown yet, per kind. */
@@ -27,7 +27,7 @@ export class LeaderWriter {
   constructor(private readonly d: LeaderWriterDeps) {}
 
   private guard(): void {
-    if (!this.d.canWrite()) throw new NotLeaderError();
+    if (!this.d.canWrite()) throw new NotActiveError();
   }
 
   async createService(ns: string, desired: Service): Promise<Service> {

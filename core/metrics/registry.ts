@@ -129,6 +129,14 @@ function labelsOf(names: readonly string[], values: readonly string[]): Labels {
   return out;
 }
 
+/** A counter's or gauge's series as data. */
+function valueSamples(
+  names: readonly string[],
+  values: Map<string, { labels: string[]; value: number }>,
+): Sample[] {
+  return [...values.values()].map((v) => ({ labels: labelsOf(names, v.labels), value: v.value }));
+}
+
 /** A value that only goes up (requests, errors), one per label set. */
 export class Counter extends Metric {
   /** Always `"counter"`. */
@@ -149,10 +157,7 @@ export class Counter extends Metric {
   }
   /** Every series as data. */
   samples(): Sample[] {
-    return [...this.values.values()].map((v) => ({
-      labels: labelsOf(this.labelNames, v.labels),
-      value: v.value,
-    }));
+    return valueSamples(this.labelNames, this.values);
   }
   /** The series' lines in the Prometheus text format. */
   render(): string[] {
@@ -189,10 +194,7 @@ export class Gauge extends Metric {
   }
   /** Every series as data. */
   samples(): Sample[] {
-    return [...this.values.values()].map((v) => ({
-      labels: labelsOf(this.labelNames, v.labels),
-      value: v.value,
-    }));
+    return valueSamples(this.labelNames, this.values);
   }
   /** Drops one series, e.g. when the Service it describes is gone. */
   remove(labels?: Labels): void {

@@ -3,9 +3,9 @@
  * observed (so a failover's trace runs from the pod event to the acknowledged EndpointSlice write), and the
  * decision span under it.
  */
-import { context, ROOT_CONTEXT, SpanStatusCode, trace } from "@opentelemetry/api";
+import { context, ROOT_CONTEXT, trace } from "@opentelemetry/api";
 import type { Decision } from "../leader/decide.ts";
-import { defined, KEEP_ATTRIBUTE, tracer, tracingState } from "./spans.ts";
+import { defined, ending, KEEP_ATTRIBUTE, tracer, tracingState } from "./spans.ts";
 
 export interface TriggerView {
   at: number;
@@ -38,15 +38,7 @@ export async function traceReconcile<T>(
   if (!span.isRecording()) return await fn();
   if (trigger) span.addEvent("watch event observed", { "zen_lead.trigger.kind": trigger.cause }, trigger.at);
   span.addEvent("reconcile started", undefined, now);
-  try {
-    return await context.with(trace.setSpan(ROOT_CONTEXT, span), fn);
-  } catch (e) {
-    span.recordException(e instanceof Error ? e : String(e));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: e instanceof Error ? e.message : String(e) });
-    throw e;
-  } finally {
-    span.end();
-  }
+  return await ending(span, () => context.with(trace.setSpan(ROOT_CONTEXT, span), fn));
 }
 
 /** Records a finished decision as a span under the reconcile, and marks a failover's trace to be kept. */

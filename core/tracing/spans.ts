@@ -79,17 +79,24 @@ export async function inSpan<T>(
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
   if (!tracingState.on) return await fn(trace.wrapSpanContext(INVALID_SPAN_CONTEXT));
-  return await tracer.startActiveSpan(name, { attributes: defined(attributes) }, async (span) => {
-    try {
-      return await fn(span);
-    } catch (e) {
-      span.recordException(e instanceof Error ? e : String(e));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: e instanceof Error ? e.message : String(e) });
-      throw e;
-    } finally {
-      span.end();
-    }
-  });
+  return await tracer.startActiveSpan(
+    name,
+    { attributes: defined(attributes) },
+    (span) => ending(span, () => fn(span)),
+  );
+}
+
+/** Awaits `fn`, then ends `span`, with an error status and the exception when `fn` threw. */
+export async function ending<T>(span: Span, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    span.recordException(e instanceof Error ? e : String(e));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: e instanceof Error ? e.message : String(e) });
+    throw e;
+  } finally {
+    span.end();
+  }
 }
 
 export function defined(

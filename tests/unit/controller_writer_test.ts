@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { countWrites, type LeaderApi } from "../../core/controller/api.ts";
-import { LeaderNameConflictError, NotLeaderError, WriteConflictError } from "../../core/controller/errors.ts";
+import { LeaderNameConflictError, NotActiveError, WriteConflictError } from "../../core/controller/errors.ts";
 import { WriteOverlay } from "../../core/controller/overlay.ts";
 import { LeaderWriter } from "../../core/controller/writer.ts";
 import { KubeApiError } from "../../core/kube/errors.ts";
@@ -55,8 +55,8 @@ function writer(api: LeaderApi, canWrite = () => true) {
 Deno.test("writer: no write reaches the API once this replica may not write", async () => {
   const { api, calls } = scriptedApi({});
   const { w } = writer(api, () => false);
-  await assert.rejects(w.writeSlice("ns", managedSlice("1"), undefined), NotLeaderError);
-  await assert.rejects(w.deleteService("ns", { metadata: { name: "web-leader" } }), NotLeaderError);
+  await assert.rejects(w.writeSlice("ns", managedSlice("1"), undefined), NotActiveError);
+  await assert.rejects(w.deleteService("ns", { metadata: { name: "web-leader" } }), NotActiveError);
   assert.deepEqual(calls, []);
 });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { KubeClient } from "../../core/kube/client.ts";
 import { KubeLeaderApi } from "../../core/controller/kube_api.ts";
-import { NotLeaderError } from "../../core/controller/errors.ts";
+import { NotActiveError } from "../../core/controller/errors.ts";
 import { MetricsRegistry } from "../../core/metrics/registry.ts";
 import type { EndpointSlice } from "../../core/kube/types.ts";
 
@@ -40,10 +40,10 @@ Deno.test("a write whose replica stops leading between retries sends no further 
   await withFlakyServer(async (client, puts) => {
     let leading = true;
     const api = new KubeLeaderApi(client, () => {
-      if (!leading) throw new NotLeaderError();
+      if (!leading) throw new NotActiveError();
       leading = false; // leadership ends right after the first attempt was allowed
     });
-    await assert.rejects(api.replaceSlice("ns", slice), NotLeaderError);
+    await assert.rejects(api.replaceSlice("ns", slice), NotActiveError);
     assert.equal(puts(), 1, "only the attempt made while leading reached the server");
   });
 });
@@ -59,10 +59,10 @@ Deno.test("a write while leading is retried on 503 with the resourceVersion prec
 Deno.test("a replica that does not lead sends nothing", async () => {
   await withFlakyServer(async (client, puts) => {
     const api = new KubeLeaderApi(client, () => {
-      throw new NotLeaderError();
+      throw new NotActiveError();
     });
-    await assert.rejects(api.createSlice("ns", slice), NotLeaderError);
-    await assert.rejects(api.deleteSlice("ns", "web-leader", "u1"), NotLeaderError);
+    await assert.rejects(api.createSlice("ns", slice), NotActiveError);
+    await assert.rejects(api.deleteSlice("ns", "web-leader", "u1"), NotActiveError);
     assert.equal(puts(), 0);
   });
 });
