@@ -24,6 +24,7 @@ import { type HeapClass, heapGrowth, type PostGcMemory } from "./inspector.ts";
 import type { ScaleDetails } from "./report.ts";
 import { distribution } from "./stats.ts";
 import { sleep } from "../core/time/sleep.ts";
+import { codeVersion, loadAverage, scrapeMetrics } from "./readings.ts";
 
 export interface BenchTarget {
   /** Shown in the details, e.g. "local control plane (tests/harness)" or the kubeconfig path. */
@@ -60,23 +61,6 @@ export interface ScaleOptions {
     churnPerSecond: number;
     churnSeconds: number;
   };
-}
-
-/** Size and time of one `/metrics` scrape (the median of five). */
-export interface ScrapeReading {
-  bytes: number;
-  ms: number;
-}
-
-async function scrapeMetrics(port: number): Promise<ScrapeReading> {
-  const readings: ScrapeReading[] = [];
-  for (let i = 0; i < 5; i++) {
-    const t = performance.now();
-    const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).arrayBuffer();
-    readings.push({ bytes: body.byteLength, ms: performance.now() - t });
-  }
-  readings.sort((a, b) => a.ms - b.ms);
-  return readings[2];
 }
 
 const MB = 2 ** 20;
@@ -378,29 +362,5 @@ async function postGc(
   } catch (e) {
     progress(`${when}: no post-GC reading (${e})`);
     return undefined;
-  }
-}
-
-/** The 1-minute load average of the machine (shared with other work), or NaN off Linux. */
-async function loadAverage(): Promise<number> {
-  try {
-    return Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
-  } catch {
-    return NaN;
-  }
-}
-
-/** Which code was measured: the controller is spawned from this tree, which may move while the bench runs. */
-async function codeVersion(): Promise<string> {
-  try {
-    const out = await new Deno.Command("git", {
-      args: ["describe", "--always", "--dirty"],
-      cwd: new URL("../", import.meta.url),
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    return out.success ? new TextDecoder().decode(out.stdout).trim() : "unknown";
-  } catch {
-    return "unknown";
   }
 }
