@@ -15,6 +15,7 @@ import { startLab } from "../tests/dataplane/lab.ts";
 import { latencyCdfSvg } from "./chart.ts";
 import { formatDataplaneTable, kindLabel, type KindReport, kindReport } from "./dataplane_report.ts";
 import { measureEstablished } from "./dataplane_established.ts";
+import { codeVersion } from "./readings.ts";
 
 const COLORS: Record<FaultKind, string> = {
   readiness: "#1f77b4",
@@ -51,13 +52,6 @@ function options() {
     }
   }
   return { failovers, kinds, out: values.out, established: values.established };
-}
-
-async function gitCommit(): Promise<string> {
-  const out = await new Deno.Command("git", { args: ["rev-parse", "--short", "HEAD"], stdout: "piped" })
-    .output()
-    .catch(() => undefined);
-  return out?.success ? new TextDecoder().decode(out.stdout).trim() : "unknown";
 }
 
 const opts = options();
@@ -102,7 +96,7 @@ const kinds: Partial<Record<FaultKind, KindReport>> = {};
 for (const kind of opts.kinds) kinds[kind] = kindReport(kind, samples);
 const result = {
   generated: new Date().toISOString(),
-  commit: await gitCommit(),
+  commit: await codeVersion(),
   setup: {
     kubernetes: "v1.34.4 kube-proxy --proxy-mode=nftables --iptables-min-sync-period=0s",
     client: "a fresh TCP connection + GET / to the leader ClusterIP every 10 ms, 1 s timeout",
