@@ -6,15 +6,14 @@
  */
 import { fileURLToPath } from "node:url";
 import { readLines } from "../../health/grpc_prober_protocol.ts";
+import { taskWords } from "../../deploy/image/entrypoint.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** The `start` task's command as argv: `$HOME` expanded, `deno` replaced by this runtime. */
 export async function startTaskArgv(home: string): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as { tasks: Record<string, string> };
-  const words = config.tasks.start.split(/\s+/).filter((w) => w !== "").map((w) =>
-    w.replaceAll("$HOME", home)
-  );
+  const words = taskWords(config.tasks.start, home);
   if (words[0] !== "deno") throw new Error(`expected the start task to begin with "deno", found ${words[0]}`);
   return words.slice(1);
 }
